@@ -1,0 +1,84 @@
+"""Firmware infrastructure (tools/firmware): start-up, semihosting file I/O, fault and hang
+reporting, and the exact instruction counter, on QEMU's Cortex-M4 (mps2-an386) and on the host."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tools" / "firmware"))
+
+import runner  # noqa: E402
+
+ARM = runner.BuildConfig("arm", "-O2")
+HOST = runner.BuildConfig("host", "-O2")
+
+
+def _require(target):
+    missing = runner.toolchain_missing(target)
+    if missing:
+        pytest.skip(missing)
+
+
+@pytest.fixture(scope="module")
+def selftest_arm(tmp_path_factory):
+    _require("arm")
+    return runner.build(ARM, tmp_path_factory.mktemp("selftest-arm"), main="selftest.c")
+
+
+@pytest.fixture(scope="module")
+def selftest_host(tmp_path_factory):
+    _require("host")
+    return runner.build(HOST, tmp_path_factory.mktemp("selftest-host"), main="selftest.c")
+
+
+@pytest.mark.parametrize("target", ["arm", "host"])
+def test_semihosting_file_copy_is_byte_exact(target, selftest_arm, selftest_host, tmp_path):
+    exe, cfg = (selftest_arm, ARM) if target == "arm" else (selftest_host, HOST)
+    payload = bytes(range(256)) * 50 + b"\x00tail"
+    src, dst = tmp_path / "in.bin", tmp_path / "out.bin"
+    src.write_bytes(payload)
+    runner.run(exe, cfg, ["copy", src, dst], timeout=60)
+    assert dst.read_bytes() == payload
+
+
+def test_exit_status_passes_through(selftest_arm):
+    result = runner.run(selftest_arm, ARM, ["exit", "7"], timeout=60, check=False)
+    assert result.status == 7
+    with pytest.raises(runner.FirmwareError, match="exit status 7") as err:
+        runner.run(selftest_arm, ARM, ["exit", "7"], timeout=60)
+    assert err.value.status == 7
+
+
+@pytest.mark.parametrize("command, status, name", [("fault", 105, "BusFault"), ("udf", 106, "UsageFault")])
+def test_fault_is_reported_with_its_status(selftest_arm, command, status, name):
+    with pytest.raises(runner.FirmwareError) as err:
+        runner.run(selftest_arm, ARM, [command], timeout=60)
+    assert err.value.status == status
+    assert name in str(err.value) and "CFSR=" in str(err.value) and "PC=0x" in str(err.value)
+
+
+def test_hang_is_reported_not_passed(selftest_arm):
+    with pytest.raises(runner.FirmwareError, match="hang") as err:
+        runner.run(selftest_arm, ARM, ["hang"], timeout=3)
+    assert err.value.status == runner.TIMEOUT_STATUS
+
+
+def test_missing_input_file_fails(selftest_arm, tmp_path):
+    with pytest.raises(runner.FirmwareError, match="exit status 2"):
+        runner.run(selftest_arm, ARM, ["copy", tmp_path / "absent.bin", tmp_path / "o.bin"], timeout=60)
+
+
+def test_instruction_counter_is_exact(selftest_arm):
+    import icount
+
+    # selftest's region is hand-written assembly: exactly 1000 NOPs between the markers.
+    assert icount.count_regions(selftest_arm, ["nops"], timeout=60) == [1000]
+
+
+def test_build_error_is_reported(tmp_path):
+    _require("host")
+    (tmp_path / "broken.c").write_text("int broken(void) { return undeclared; }\n")
+    with pytest.raises(runner.FirmwareError, match="build failed"):
+        runner.build(HOST, tmp_path / "b", main="selftest.c", src_dir=tmp_path)

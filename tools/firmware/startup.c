@@ -1,0 +1,117 @@
+/* Bare-metal start-up for the QEMU mps2-an386 board (Cortex-M4).
+ *
+ * Vector table at 0x0 (initial MSP, Reset_Handler, the fault vectors); Reset_Handler copies .data
+ * from its load address in flash to RAM, zeroes .bss and jumps to newlib's _start (rdimon crt0:
+ * semihosting set-up, argv from the semihosting command line, constructors, main, exit).
+ * Every fault and unexpected exception ends in fault_report(): one line on the semihosting console
+ * ("FIRMWARE FAULT ..." with the exception number, CFSR, HFSR, MMFAR, BFAR and the stacked PC/LR),
+ * then a semihosting SYS_EXIT_EXTENDED with status FAULT_EXIT_BASE + exception number (103 for a
+ * HardFault), so that a crash ends qemu with a non-zero status instead of hanging.
+ */
+#include <stdint.h>
+
+#define FAULT_EXIT_BASE 100u
+
+extern uint32_t __data_load, __data_start, __data_end, __bss_start__, __bss_end__, __stack_top;
+extern void _start(void) __attribute__((noreturn));
+
+void Reset_Handler(void) __attribute__((noreturn));
+void Fault_Handler(void) __attribute__((naked, noreturn));
+
+/* Semihosting call: operation in r0, argument in r1, result in r0 (BKPT 0xAB on M-profile). */
+static uint32_t semihost(uint32_t op, const void *arg)
+{
+    register uint32_t r0 __asm__("r0") = op;
+    register const void *r1 __asm__("r1") = arg;
+    __asm__ volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
+    return r0;
+}
+
+#define SYS_WRITE0 0x04u
+#define SYS_EXIT_EXTENDED 0x20u
+#define ADP_STOPPED_APPLICATION_EXIT 0x20026u
+
+static char *put_hex(char *p, uint32_t v)
+{
+    *p++ = '0';
+    *p++ = 'x';
+    for (int i = 7; i >= 0; --i) {
+        *p++ = "0123456789abcdef"[(v >> (4 * i)) & 0xfu];
+    }
+    return p;
+}
+
+static char *put_str(char *p, const char *s)
+{
+    while (*s) {
+        *p++ = *s++;
+    }
+    return p;
+}
+
+/* Called from Fault_Handler with the stacked exception frame (r0-r3, r12, lr, pc, xpsr). */
+void fault_report(const uint32_t *frame, uint32_t exc_number) __attribute__((noreturn, used));
+void fault_report(const uint32_t *frame, uint32_t exc_number)
+{
+    volatile const uint32_t *scb = (volatile const uint32_t *)0xE000ED00u;
+    char line[200];
+    char *p = line;
+    p = put_str(p, "\nFIRMWARE FAULT exception=");
+    *p++ = (char)('0' + exc_number / 10u);
+    *p++ = (char)('0' + exc_number % 10u);
+    p = put_str(p, " CFSR=");
+    p = put_hex(p, scb[0x28 / 4]);
+    p = put_str(p, " HFSR=");
+    p = put_hex(p, scb[0x2C / 4]);
+    p = put_str(p, " MMFAR=");
+    p = put_hex(p, scb[0x34 / 4]);
+    p = put_str(p, " BFAR=");
+    p = put_hex(p, scb[0x38 / 4]);
+    p = put_str(p, " PC=");
+    p = put_hex(p, frame[6]);
+    p = put_str(p, " LR=");
+    p = put_hex(p, frame[5]);
+    *p++ = '\n';
+    *p = '\0';
+    semihost(SYS_WRITE0, line);
+    uint32_t block[2] = {ADP_STOPPED_APPLICATION_EXIT, FAULT_EXIT_BASE + exc_number};
+    semihost(SYS_EXIT_EXTENDED, block);
+    for (;;) {
+    }
+}
+
+/* Picks the stack that holds the exception frame (bit 2 of EXC_RETURN) and the exception number
+ * (IPSR), then reports. */
+void Fault_Handler(void)
+{
+    __asm__ volatile(
+        "tst lr, #4\n"
+        "ite eq\n"
+        "mrseq r0, msp\n"
+        "mrsne r0, psp\n"
+        "mrs r1, ipsr\n"
+        "b fault_report\n");
+}
+
+void Reset_Handler(void)
+{
+    /* Trap integer division by zero (CCR.DIV_0_TRP) so that it faults instead of giving 0. */
+    *(volatile uint32_t *)0xE000ED14u |= 1u << 4;
+    /* Enable the MemManage, BusFault and UsageFault exceptions (SHCSR) for precise reports. */
+    *(volatile uint32_t *)0xE000ED24u |= (1u << 16) | (1u << 17) | (1u << 18);
+    uint32_t *src = &__data_load;
+    for (uint32_t *dst = &__data_start; dst < &__data_end;) {
+        *dst++ = *src++;
+    }
+    for (uint32_t *dst = &__bss_start__; dst < &__bss_end__;) {
+        *dst++ = 0;
+    }
+    _start();
+}
+
+/* 16 system vectors and 32 interrupt lines, all but reset routed to Fault_Handler. */
+__attribute__((section(".vectors"), used)) static void (*const vector_table[48])(void) = {
+    (void (*)(void))(&__stack_top),
+    Reset_Handler,
+    [2 ... 47] = Fault_Handler,
+};
