@@ -80,10 +80,11 @@ def quantize_multiplier(real):
 
 
 def saturating_rounding_doubling_high_mul(a, b):
-    """gemmlowp's ``SaturatingRoundingDoublingHighMul`` on int32: ``round(a·b / 2**31)``.
+    """gemmlowp's ``SaturatingRoundingDoublingHighMul`` on int32: ``floor(a·b / 2**31 + 1/2)``.
 
-    Rounding: the int64 product plus 2**30 (or 1 − 2**30 if the product is negative), divided by
-    2**31 truncating toward zero — i.e. round half away from zero. The single overflow case
+    Computed as gemmlowp does: the int64 product plus 2**30 (or 1 − 2**30 if the product is
+    negative), divided by 2**31 truncating toward zero. That is round to nearest with ties toward
+    +infinity (−0.5 → 0, 0.5 → 1; not half away from zero). The single overflow case
     ``a == b == −2**31`` saturates to 2**31 − 1. Returns int32.
     """
     a = as_int_array(a, "a", INT32_MIN, INT32_MAX)
@@ -116,8 +117,9 @@ def multiply_by_quantized_multiplier(x, multiplier, shift):
 
     ``x`` int32; ``multiplier`` in [0, 2**31); ``shift`` in [−31, 31]; arrays broadcast (per-channel
     multipliers). Result: ``rounding_divide_by_pot(saturating_rounding_doubling_high_mul(
-    x · 2**max(shift, 0), multiplier), max(−shift, 0))`` — first round half away from zero at
-    2**31, then round half away from zero at 2**−shift. ``x · 2**shift`` must fit int32 (C would
+    x · 2**max(shift, 0), multiplier), max(−shift, 0))`` — first round to nearest at 2**31
+    (ties toward +infinity, as :func:`saturating_rounding_doubling_high_mul`), then round half away
+    from zero at 2**−shift. ``x · 2**shift`` must fit int32 (C would
     overflow); otherwise ``FixedRnnError``. Returns int32.
     """
     x = as_int_array(x, "x", INT32_MIN, INT32_MAX)

@@ -4,6 +4,11 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Shared, noisy machines and numba compilation on first call: no per-example deadline.
+settings.register_profile("fixedrnn", deadline=None, print_blob=True)
+settings.load_profile("fixedrnn")
 
 REPO = Path(__file__).resolve().parents[1]
 
