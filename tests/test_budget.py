@@ -1,0 +1,154 @@
+"""Tests of fixedrnn.budget: byte counts computed independently (from the arrays and CMSIS-DSP's
+table sizes), the verdict and flags, --json round trip, bad input, and the overflow audit against
+exact Python-int worst cases."""
+
+import json
+import math
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+
+from fixedrnn import budget
+from fixedrnn.errors import FixedRnnError
+
+# CMSIS-DSP table lengths as declared in Include/arm_common_tables.h (the oracle for the formulas):
+# twiddleCoef_<L>_q15/_q31[...] and ARMBITREVINDEXTABLE_FIXED_<L>_TABLE_LENGTH.
+CMSIS_TWIDDLE_LENGTH = {16: 24, 32: 48, 64: 96, 128: 192, 256: 384, 512: 768, 1024: 1536, 2048: 3072, 4096: 6144}
+CMSIS_BITREV_LENGTH = {16: 12, 32: 24, 64: 56, 128: 112, 256: 240, 512: 480, 1024: 992, 2048: 1984, 4096: 4032}
+# realCoefAQ15/realCoefBQ15 (and Q31) hold 8192 numbers read with stride 8192 / N.
+CMSIS_REAL_COEF_LENGTH = 8192
+
+HIGH = 1 << 30  # a valid quantized multiplier (0.5)
+
+
+def _frontend(fft_length=256, n_mels=20, n_mfcc=13, precision="q15"):
+    return {
+        "frontend.sample_rate": np.int32(8000),
+        "frontend.fft_length": np.int32(fft_length),
+        "frontend.hop": np.int32(128),
+        "frontend.n_mels": np.int32(n_mels),
+        "frontend.n_mfcc": np.int32(n_mfcc),
+        "frontend.fmin": np.float64(20.0),
+        "frontend.fmax": np.float64(4000.0),
+        "frontend.window": np.array("hamming"),
+        "frontend.precision": np.array(precision),
+    }
+
+
+def _fc(prefix, weights, bias, pot, per_channel=False):
+    """FC block keys; ``weights`` int8 values (power-of-two values when ``pot``)."""
+    from fixedrnn.quant import pot_encode_int8, pot_pack
+
+    out = {}
+    rows = weights.shape[-2] if weights.ndim == 3 else weights.shape[0]
+    n_scales = (weights.shape[0] if weights.ndim == 3 else (rows if per_channel else 1))
+    if pot:
+        out[f"{prefix}.pot"] = pot_pack(pot_encode_int8(weights))
+    else:
+        out[f"{prefix}.weight"] = weights.astype(np.int8)
+    out[f"{prefix}.weight_scale"] = np.full(n_scales, 0.01, dtype=np.float32)
+    if bias is not None:
+        out[f"{prefix}.bias"] = bias.astype(np.int32)
+    out[f"{prefix}.multiplier"] = np.full(n_scales, HIGH, dtype=np.int32)
+    out[f"{prefix}.shift"] = np.full(n_scales, -8, dtype=np.int32)
+    return out
+
+
+def _weights(rng, shape, pot):
+    if pot:
+        mag = np.where(rng.random(shape) < 0.1, 0, 2 ** rng.integers(0, 7, shape))
+        return (mag * rng.choice([-1, 1], shape)).astype(np.int8)
+    return rng.integers(-127, 128, shape).astype(np.int8)
+
+
+def make_model(cell="rnn", pot=False, units=16, n_classes=10, frames=40, precision="q15", fft_length=256,
+               n_mels=20, n_mfcc=13, seed=0, input_zero_point=-5):
+    """A schema-version-1 model (docs/model-format.md) as a dict of arrays, random weights."""
+    rng = np.random.default_rng(seed)
+    m = {
+        "format": np.array("fixedrnn-model"),
+        "schema_version": np.int32(1),
+        "cell": np.array(cell),
+        "weights": np.array("pot" if pot else "int8"),
+        "labels": np.array([str(i) for i in range(n_classes)]),
+        **_frontend(fft_length, n_mels, n_mfcc, precision),
+        "sequence.frames": np.int32(frames),
+        "input.offset": rng.integers(-1000, 1000, n_mfcc).astype(np.int32),
+        "input.multiplier": np.full(n_mfcc, HIGH, dtype=np.int32),
+        "input.shift": np.full(n_mfcc, -4, dtype=np.int32),
+        "input.scale": np.float32(0.05),
+        "input.zero_point": np.int32(input_zero_point),
+    }
+    h = units
+    if cell == "rnn":
+        m["rnn.units"] = np.int32(h)
+        m.update(_fc("rnn.input_fc", _weights(rng, (h, n_mfcc), pot), rng.integers(-5000, 5000, h), pot, True))
+        m.update(_fc("rnn.recurrent_fc", _weights(rng, (h, h), pot), None, pot))
+        for key in ("input_fc", "recurrent_fc"):
+            m[f"rnn.{key}.output_scale"] = np.float32(0.05)
+            m[f"rnn.{key}.output_zero_point"] = np.int32(0)
+        m["rnn.add.output_scale"] = np.float32(0.08)
+        m["rnn.add.output_zero_point"] = np.int32(0)
+        for key in ("input1", "input2", "output"):
+            m[f"rnn.add.{key}_multiplier"] = np.int32(HIGH)
+            m[f"rnn.add.{key}_shift"] = np.int32(-1)
+        m["rnn.tanh.input_multiplier"] = np.int32(HIGH)
+        m["rnn.tanh.input_shift"] = np.int32(-3)
+        m["rnn.tanh.input_range_radius"] = np.int32(120)
+        head_zp = 0
+    else:
+        m["lstm.units"] = np.int32(h)
+        m.update(_fc("lstm.input_fc", _weights(rng, (4, h, n_mfcc), pot), rng.integers(-5000, 5000, (4, h)), pot))
+        m.update(_fc("lstm.recurrent_fc", _weights(rng, (4, h, h), pot), None, pot))
+        m["lstm.hidden.scale"] = np.float32(1 / 128)
+        m["lstm.hidden.zero_point"] = np.int32(3)
+        m["lstm.cell.scale_power"] = np.int32(-11)
+        for key in ("forget_mul", "input_mul", "output_mul"):
+            m[f"lstm.{key}.multiplier"] = np.int32(HIGH)
+            m[f"lstm.{key}.shift"] = np.int32(-10)
+        head_zp = 3
+    m.update(_fc("head", _weights(rng, (n_classes, h), pot), rng.integers(-500, 500, n_classes), pot, True))
+    m["head.output_scale"] = np.float32(0.1)
+    m["head.output_zero_point"] = np.int32(head_zp)
+    return m
+
+
+# ---- sizes ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("36864", 36864), ("36K", 36864), ("36k", 36864), ("36KB", 36864), ("36 KiB", 36864), ("1.5K", 1536),
+     ("0", 0), ("2M", 2 * 1024 * 1024), ("1MiB", 1048576)],
+)
+def test_parse_size(text, expected):
+    assert budget.parse_size(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "K", "-1", "36Q", "36 kbit", "1.1", "0.3K", "3e4"])
+def test_parse_size_rejects(text):
+    with pytest.raises(FixedRnnError, match="--flash"):
+        budget.parse_size(text, "--flash")
+
+
+@pytest.mark.parametrize("length", sorted(CMSIS_TWIDDLE_LENGTH))
+def test_cmsis_table_lengths(length):
+    assert budget.cfft_twiddle_count(length) == CMSIS_TWIDDLE_LENGTH[length]
+    assert budget.bitrev_table_length(length) == CMSIS_BITREV_LENGTH[length]
+    # the stride-1 slice of the shared real-FFT table a real FFT of 2·length reads
+    n = 2 * length
+    stride = CMSIS_REAL_COEF_LENGTH // n
+    assert budget.rfft_coef_count(n) == len(range(0, CMSIS_REAL_COEF_LENGTH, stride))
+
+
+def test_mfcc_scratch_matches_cmsis_buffer_size():
+    cmsisdsp = pytest.importorskip("cmsisdsp")
+    from cmsisdsp import datatype as dt
+
+    for n in (64, 256, 512, 1024):
+        for precision, code, size in (("q15", dt.Q15, 2), ("q31", dt.Q31, 4)):
+            numbers = cmsisdsp.arm_mfcc_tmp_buffer_size(code, n, 1)
+            assert budget.mfcc_scratch_count(n, precision) * 4 == numbers * size
