@@ -318,34 +318,42 @@ def model_flash_items(model, mode="window"):
 
 
 def frontend_shape(model):
-    """The :class:`FrontendShape` of a model, with the mel filter lengths of
-    :func:`fixedrnn.mfcc.make_tables` for its ``frontend.*`` configuration."""
+    """The :class:`FrontendShape` of a model, with the mel filter lengths of the front end's
+    ``make_tables`` for its ``frontend.*`` configuration."""
     arrays = _arrays(model)
-    tables = _frontend_tables(arrays)
+    precision = _text(arrays, "frontend.precision")
+    tables = _frontend_tables(arrays).arrays(precision)
     return FrontendShape(
-        precision=_text(arrays, "frontend.precision"),
+        precision=precision,
         fft_length=_int(arrays, "frontend.fft_length"),
-        n_mels=_int(arrays, "frontend.n_mels"),
+        n_mels=int(tables["filter_pos"].size),
         n_mfcc=_int(arrays, "frontend.n_mfcc"),
-        filter_coef_count=int(np.asarray(tables.filter_coefs).size),
+        filter_coef_count=int(tables["filter_coefs"].size),
     )
+
+
+def _mfcc_api():
+    """``(MfccConfig, make_tables)`` of the front end package."""
+    try:
+        from fixedrnn.frontend import MfccConfig, make_tables
+    except ImportError:
+        try:
+            from fixedrnn.frontend.config import MfccConfig
+            from fixedrnn.frontend.tables import make_tables
+        except ImportError:
+            from fixedrnn.mfcc import MfccConfig, make_tables
+    return MfccConfig, make_tables
 
 
 def _frontend_tables(arrays):
-    from fixedrnn import mfcc
-
-    config = mfcc.MfccConfig(
-        sample_rate=_int(arrays, "frontend.sample_rate"),
-        fft_length=_int(arrays, "frontend.fft_length"),
-        hop=_int(arrays, "frontend.hop"),
-        n_mels=_int(arrays, "frontend.n_mels"),
-        n_mfcc=_int(arrays, "frontend.n_mfcc"),
-        fmin=float(np.asarray(arrays["frontend.fmin"]).item()),
-        fmax=float(np.asarray(arrays["frontend.fmax"]).item()),
-        window=_text(arrays, "frontend.window"),
-        precision=_text(arrays, "frontend.precision"),
-    )
-    return mfcc.make_tables(config)
+    config_class, make_tables = _mfcc_api()
+    values = {}
+    for f in fields(config_class):
+        key = f"frontend.{f.name}"
+        if key in arrays:
+            value = np.asarray(arrays[key]).item()
+            values[f.name] = value
+    return make_tables(config_class(**values))
 
 
 def _check_mode(mode):

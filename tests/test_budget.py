@@ -152,3 +152,112 @@ def test_mfcc_scratch_matches_cmsis_buffer_size():
         for precision, code, size in (("q15", dt.Q15, 2), ("q31", dt.Q31, 4)):
             numbers = cmsisdsp.arm_mfcc_tmp_buffer_size(code, n, 1)
             assert budget.mfcc_scratch_count(n, precision) * 4 == numbers * size
+
+
+# ---- byte counts, computed independently -----------------------------------------------------
+
+
+def _cmsis_filter_coef_count(model):
+    """Sum of the mel filter lengths by CMSIS-DSP's own table generator (cmsisdsp.mfcc)."""
+    cmsis_mfcc = pytest.importorskip("cmsisdsp.mfcc")
+    from cmsisdsp import datatype as dt
+
+    lengths, _, _ = cmsis_mfcc.melFilterMatrix(
+        dt.Q15, float(model["frontend.fmin"]), float(model["frontend.fmax"]), int(model["frontend.n_mels"]),
+        int(model["frontend.sample_rate"]), int(model["frontend.fft_length"]))
+    return int(np.sum(lengths))
+
+
+def expected_flash(model, mode):
+    """Flash bytes by hand from the model's dimensions and CMSIS-DSP's table sizes."""
+    cell = str(model["cell"])
+    pot = str(model["weights"]) == "pot"
+    h = int(model[f"{cell}.units"])
+    i = int(model["frontend.n_mfcc"])
+    c = len(model["labels"])
+    n = int(model["frontend.fft_length"])
+    mels = int(model["frontend.n_mels"])
+    q = 2 if str(model["frontend.precision"]) == "q15" else 4
+
+    def weights(count):
+        return math.ceil(count / 2) if pot else count
+
+    total = 3 * 4 * i  # input offset, multiplier, shift: int32 [I]
+    if cell == "rnn":
+        total += weights(h * i) + 4 * h + 2 * 4 * h  # input FC, per channel
+        total += weights(h * h) + 2 * 4  # recurrent FC, per tensor, no bias
+    else:
+        total += weights(4 * h * i) + 4 * 4 * h + 2 * 4 * 4  # per gate: W, bias [4, H], multiplier/shift [4]
+        total += weights(4 * h * h) + 2 * 4 * 4
+        total += 256 * 2  # sigmoid_table_uint16[256]
+    total += weights(c * h) + 4 * c + 2 * 4 * c  # head, per channel
+    if mode == "window":
+        total += i  # int8 silent-frame features
+    # front end: window, mel filters (positions, lengths uint32; coefficients), DCT
+    total += q * n + 2 * 4 * mels + q * _cmsis_filter_coef_count(model) + q * i * mels
+    # real FFT of N: realCoefA/B read with stride 8192/N, a complex FFT of N/2
+    total += 2 * q * (CMSIS_REAL_COEF_LENGTH // (CMSIS_REAL_COEF_LENGTH // n))
+    total += q * CMSIS_TWIDDLE_LENGTH[n // 2] + 2 * CMSIS_BITREV_LENGTH[n // 2]
+    total += 16 + 56  # arm_cfft_instance, arm_mfcc_instance (Cortex-M, 4-byte pointers)
+    return total
+
+
+def expected_ram(model, mode):
+    cmsisdsp = pytest.importorskip("cmsisdsp")
+    from cmsisdsp import datatype as dt
+
+    cell = str(model["cell"])
+    h = int(model[f"{cell}.units"])
+    i = int(model["frontend.n_mfcc"])
+    c = len(model["labels"])
+    n = int(model["frontend.fft_length"])
+    t = int(model["sequence.frames"])
+    q15 = str(model["frontend.precision"]) == "q15"
+    q = 2 if q15 else 4
+    total = 2 * n + q * n  # int16 audio frame, arm_mfcc input copy
+    total += q * cmsisdsp.arm_mfcc_tmp_buffer_size(dt.Q15 if q15 else dt.Q31, n, 1)  # pTmp
+    total += q * i  # MFCC output
+    total += (t * i if mode == "window" else i) + h + c  # features, hidden, logits
+    total += 2 * h + 4 * 2 * h if cell == "lstm" else 2 * h  # cell state + 4 int16 gates | 2 int8 FC outputs
+    return total
+
+
+CASES = [
+    dict(cell="rnn", pot=False),
+    dict(cell="rnn", pot=True),
+    dict(cell="lstm", pot=False),
+    dict(cell="lstm", pot=True, units=13, n_mfcc=11),  # odd element counts: packed nibbles round up
+    dict(cell="rnn", pot=True, precision="q31", fft_length=512, n_mels=32, units=9, n_classes=3),
+    dict(cell="lstm", pot=False, precision="q31", fft_length=128, n_mels=16, n_mfcc=10, frames=7),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(str(v) for v in c.values()))
+@pytest.mark.parametrize("mode", budget.MODES)
+def test_byte_counts_match_independent_count(case, mode):
+    model = make_model(**case)
+    report = budget.audit(model, mode=mode)
+    assert report.flash_total == expected_flash(model, mode)
+    assert report.ram_total == expected_ram(model, mode)
+    assert report.total == report.flash_total + report.ram_total
+
+
+def test_items_are_c_arrays():
+    model = make_model("lstm", True)
+    items = budget.flash_items(model) + budget.ram_items(model)
+    symbols = [item.symbol for item in items]
+    assert len(set(symbols)) == len(symbols)
+    for item in items:
+        assert item.symbol.isidentifier() and item.symbol.startswith("fr_")
+        assert item.nbytes == item.count * budget.C_TYPE_BYTES[item.c_type]
+        assert item.region in ("flash", "ram")
+        assert int(np.prod(item.shape)) == item.count
+
+
+def test_stored_arrays_are_counted_as_stored():
+    model = make_model("rnn", True, units=7, n_mfcc=5)
+    items = {item.source: item for item in budget.flash_items(model)}
+    for key in ("rnn.input_fc.pot", "rnn.recurrent_fc.pot", "head.pot", "head.bias", "input.offset"):
+        assert items[key].nbytes == model[key].nbytes
+    assert items["rnn.input_fc.pot"].nbytes == 18  # ceil(35 / 2)
+    assert not any("weight_scale" in source for source in items)  # float scales stay on the host
