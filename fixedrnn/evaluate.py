@@ -1,0 +1,225 @@
+"""``python -m fixedrnn evaluate MODEL.npz DATA_DIR``: accuracy of the integer engine on FSDD.
+
+Every recording is read from its WAV file and run end to end by the integer engine (front end,
+int8 normalisation, cell, head); the prediction is the first maximal int8 logit. Reported: the
+accuracy, the accuracy per class and the confusion matrix (rows: true label, columns: predicted).
+The split is the dataset's own (index 0-4 test, 5-49 train; see :mod:`fixedrnn.fsdd`).
+
+:func:`evaluate_model` is the library entry point (used by tools/train.py and the tests).
+"""
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fixedrnn import fsdd
+from fixedrnn.errors import FixedRnnError
+
+#: Engine backends :func:`evaluate_model` accepts.
+BACKENDS = ("numba", "numpy")
+
+
+@dataclass(frozen=True, eq=False)
+class EvaluationResult:
+    """Outcome of one evaluation.
+
+    ``names``: file names ``[N]``; ``targets``, ``predictions``: int64 class indices ``[N]``
+    (indices into ``labels``); ``logits``: int8 ``[N, C]``, the engine's output per recording.
+    """
+
+    model: str
+    split: str
+    labels: tuple
+    names: tuple
+    targets: np.ndarray
+    predictions: np.ndarray
+    logits: np.ndarray
+
+    @property
+    def n(self):
+        return len(self.names)
+
+    @property
+    def correct(self):
+        return int(np.sum(self.targets == self.predictions))
+
+    @property
+    def accuracy(self):
+        """Fraction of recordings classified correctly (0.0 for an empty set)."""
+        return self.correct / self.n if self.n else 0.0
+
+    @property
+    def confusion(self):
+        """int64 ``[C, C]``: ``confusion[i, j]`` = recordings of class i predicted as class j."""
+        c = len(self.labels)
+        out = np.zeros((c, c), np.int64)
+        np.add.at(out, (self.targets, self.predictions), 1)
+        return out
+
+    @property
+    def per_class_accuracy(self):
+        """float64 ``[C]``: diagonal over row sums (NaN for a class with no recording)."""
+        confusion = self.confusion
+        totals = confusion.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(totals > 0, np.diag(confusion) / np.maximum(totals, 1), np.nan)
+
+    def to_dict(self):
+        """A JSON-ready summary (no per-file logits)."""
+        confusion = self.confusion
+        return {
+            "model": self.model,
+            "split": self.split,
+            "n": self.n,
+            "correct": self.correct,
+            "accuracy": self.accuracy,
+            "labels": list(self.labels),
+            "per_class": {
+                label: {"n": int(confusion[i].sum()), "correct": int(confusion[i, i]),
+                        "accuracy": (float(confusion[i, i] / confusion[i].sum())
+                                     if confusion[i].sum() else None)}
+                for i, label in enumerate(self.labels)
+            },
+            "confusion": confusion.tolist(),
+            "misclassified": [
+                {"name": name, "true": self.labels[t], "predicted": self.labels[p]}
+                for name, t, p in zip(self.names, self.targets, self.predictions) if t != p
+            ],
+        }
+
+    def report(self):
+        """The human-readable report: accuracy, per-class accuracy, confusion matrix."""
+        confusion = self.confusion
+        width = max(4, max(len(str(label)) for label in self.labels) + 1,
+                    len(str(int(confusion.max(initial=0)))) + 1)
+        lines = [
+            f"model: {self.model}",
+            f"split: {self.split} ({self.n} recordings)",
+            f"accuracy: {100.0 * self.accuracy:.2f} % ({self.correct}/{self.n})",
+            "per-class accuracy:",
+        ]
+        for i, label in enumerate(self.labels):
+            total = int(confusion[i].sum())
+            if total:
+                lines.append(f"  {label:>{width - 1}}: {100.0 * confusion[i, i] / total:6.2f} % "
+                             f"({int(confusion[i, i])}/{total})")
+            else:
+                lines.append(f"  {label:>{width - 1}}:      - (0 recordings)")
+        lines.append("confusion matrix (rows: true label, columns: predicted label):")
+        lines.append(" " * (width + 1) + "".join(f"{label:>{width}}" for label in self.labels))
+        for i, label in enumerate(self.labels):
+            lines.append(f"{label:>{width}} " + "".join(f"{int(v):>{width}}" for v in confusion[i]))
+        return "\n".join(lines)
+
+
+def _label_index(model):
+    """Map an FSDD digit to the model's class index; the model's labels must name the digits."""
+    index = {}
+    for i, label in enumerate(model.labels):
+        try:
+            digit = int(str(label))
+        except ValueError:
+            continue
+        index[digit] = i
+    missing = [d for d in range(10) if d not in index]
+    if missing:
+        raise FixedRnnError(
+            f"model: its labels {list(model.labels)} do not name the digits "
+            f"{', '.join(map(str, missing))} of FSDD")
+    return index
+
+
+def _recordings(data, split, speakers):
+    """FSDD recordings from a directory or from an iterable of WAV paths, filtered by split."""
+    if split not in fsdd.SPLITS:
+        raise FixedRnnError(f"split: {split!r} is not one of {', '.join(fsdd.SPLITS)}")
+    if isinstance(data, (str, Path)):
+        return fsdd.list_recordings(data, split, speakers=speakers)
+    recordings = sorted(fsdd.recording_from_path(p) for p in data)
+    if split != "all":
+        recordings = [r for r in recordings if r.split == split]
+    if speakers is not None:
+        wanted = set(speakers)
+        recordings = [r for r in recordings if r.speaker in wanted]
+    return recordings
+
+
+def evaluate_model(model, data, split="test", speakers=None, backend="numba", batch_size=64,
+                   progress=False):
+    """Run the integer engine on FSDD recordings and score it.
+
+    ``model``: a :class:`fixedrnn.model.Model` or a model file path. ``data``: the FSDD directory
+    (with ``recordings/``) or an iterable of WAV paths named ``{digit}_{speaker}_{index}.wav``.
+    ``split``: "test" (index 0-4), "train" (5-49) or "all". ``speakers``: keep only these speakers
+    (None: all). ``backend``: "numba" or "numpy" (bit-identical; numba is faster). ``progress``:
+    show a tqdm bar on stderr. Returns an :class:`EvaluationResult`.
+    """
+    from fixedrnn import model as model_io
+
+    if backend not in BACKENDS:
+        raise FixedRnnError(f"backend: {backend!r} is not one of {', '.join(BACKENDS)}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise FixedRnnError(f"batch_size: expected a positive integer, got {batch_size!r}")
+    name = str(model) if isinstance(model, (str, Path)) else str(model.meta.get("name", "model"))
+    if isinstance(model, (str, Path)):
+        model = model_io.load(model)
+    digit_to_class = _label_index(model)
+    recordings = _recordings(data, split, speakers)
+    if not recordings:
+        raise FixedRnnError(f"data: no recordings in split {split!r}")
+
+    logits = np.zeros((len(recordings), len(model.labels)), np.int8)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(recordings), desc="evaluate", unit="file", file=sys.stderr)
+    try:
+        for start in range(0, len(recordings), batch_size):
+            chunk = recordings[start:start + batch_size]
+            features = model.features_batch([r.samples() for r in chunk])
+            logits[start:start + len(chunk)] = model.run_features_batch(features, backend=backend)
+            if bar is not None:
+                bar.update(len(chunk))
+    finally:
+        if bar is not None:
+            bar.close()
+    targets = np.array([digit_to_class[r.digit] for r in recordings], np.int64)
+    predictions = np.argmax(logits, axis=1).astype(np.int64)  # first maximum, as the device
+    return EvaluationResult(model=name, split=split, labels=tuple(str(l) for l in model.labels),
+                            names=tuple(r.name for r in recordings), targets=targets,
+                            predictions=predictions, logits=logits)
+
+
+def _run(args):
+    progress = not args.json and not args.no_progress and sys.stderr.isatty()
+    speakers = args.speakers.split(",") if args.speakers else None
+    result = evaluate_model(args.model, args.data_dir, split=args.split, speakers=speakers,
+                            backend=args.backend, progress=progress)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(result.report())
+    return 0
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        "evaluate", help="accuracy, per-class accuracy and confusion matrix on FSDD",
+        description="Run the integer engine end to end on FSDD WAV files and report accuracy, "
+                    "per-class accuracy and the confusion matrix.")
+    parser.add_argument("model", help="model file (.npz)")
+    parser.add_argument("data_dir", help="FSDD directory (holding recordings/)")
+    parser.add_argument("--split", choices=fsdd.SPLITS, default="test",
+                        help="the dataset's split: test = index 0-4 (default), train = 5-49, all")
+    parser.add_argument("--speakers", metavar="NAMES", default=None,
+                        help="comma-separated speakers to keep (default: all)")
+    parser.add_argument("--backend", choices=BACKENDS, default="numba",
+                        help="engine path (bit-identical results; default numba)")
+    parser.add_argument("--json", action="store_true", help="print a JSON object instead of text")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=_run)
+    return parser
