@@ -261,3 +261,133 @@ def test_stored_arrays_are_counted_as_stored():
         assert items[key].nbytes == model[key].nbytes
     assert items["rnn.input_fc.pot"].nbytes == 18  # ceil(35 / 2)
     assert not any("weight_scale" in source for source in items)  # float scales stay on the host
+
+
+# ---- the command line ------------------------------------------------------------------------
+
+
+def _save(tmp_path, model, name="model.npz"):
+    path = tmp_path / name
+    np.savez(path, **model)
+    return path
+
+
+def _run(capsys, *argv):
+    code = budget.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_fits_and_over_budget(tmp_path, capsys):
+    path = _save(tmp_path, make_model("lstm", False))
+    code, out, err = _run(capsys, path)
+    assert code == 0 and err == "" and "verdict: FITS" in out
+    total = budget.audit_file(str(path)).total
+    code, out, _ = _run(capsys, path, "--budget", total)
+    assert code == 0  # exactly at the budget fits
+    code, out, _ = _run(capsys, path, "--budget", total - 1)
+    assert code == 1 and "OVER by 1 bytes" in out and "over the total budget" in out
+
+
+def test_big_model_is_over_default_budget(tmp_path, capsys):
+    path = _save(tmp_path, make_model("lstm", False, units=96))  # 4·96·(13 + 96) int8 weights alone: 40.9 KiB
+    code, out, _ = _run(capsys, path)
+    assert code == 1 and "verdict: FAILS: over the total budget" in out
+    code, _, _ = _run(capsys, path, "--budget", "64K")
+    assert code == 0
+
+
+def test_flash_and_ram_flags(tmp_path, capsys):
+    path = _save(tmp_path, make_model("rnn", True))
+    report = budget.audit_file(str(path))
+    for flag, used in (("--flash", report.flash_total), ("--ram", report.ram_total)):
+        assert _run(capsys, path, flag, used)[0] == 0
+        code, out, _ = _run(capsys, path, flag, used - 1)
+        assert code == 1 and f"over the {flag[2:]} budget" in out
+    # suffixes: 1 K = 1024 bytes
+    assert _run(capsys, path, "--ram", "2K")[0] == (0 if report.ram_total <= 2048 else 1)
+    code, out, err = _run(capsys, path, "--flash", "5 parsecs")
+    assert code == 2 and out == "" and err.startswith("fixedrnn.budget: error: --flash:") and err.count("\n") == 1
+
+
+def test_mode_flag_changes_ram(tmp_path, capsys):
+    path = _save(tmp_path, make_model("rnn", False, frames=100, n_mfcc=13))
+    window = budget.audit_file(str(path), mode="window")
+    streaming = budget.audit_file(str(path), mode="streaming")
+    assert window.ram_total - streaming.ram_total == 99 * 13
+    assert window.flash_total - streaming.flash_total == 13  # silent-frame features, window mode only
+
+
+def test_json_round_trip(tmp_path, capsys):
+    path = _save(tmp_path, make_model("lstm", True))
+    code, out, _ = _run(capsys, path, "--json", "--ram", "3KiB", "--mode", "streaming")
+    data = json.loads(out)
+    report = budget.BudgetReport.from_dict(data)
+    assert report.to_dict() == data
+    assert data["exit_code"] == code == 0
+    assert data["budget"] == {"total": 36864, "flash": None, "ram": 3072}
+    assert data["total"] == data["flash"]["total"] + data["ram"]["total"]
+    assert data["flash"]["total"] == sum(item["nbytes"] for item in data["flash"]["items"])
+    assert report == budget.audit_file(str(path), mode="streaming", limits=budget.Limits(ram=3072)).__class__(
+        **{**report.__dict__, "model": str(path)})
+
+
+def test_cost(tmp_path):
+    model = make_model("lstm", True, units=8, n_mfcc=5, n_classes=4, frames=10)
+    cost = budget.model_cost(model)
+    assert (cost.macs_per_frame, cost.shift_accs_per_frame) == (0, 4 * 8 * 5 + 4 * 8 * 8)
+    assert (cost.head_macs, cost.head_shift_accs) == (0, 4 * 8)
+    assert cost.per_inference == 10 * (4 * 8 * 13) + 32
+    assert cost.frames_per_second == 8000 / 128 and cost.per_second == 62.5 * 4 * 8 * 13
+    assert cost.parameters == 4 * 8 * 13 + 4 * 8 + 4 * 8 + 4
+    rnn = budget.model_cost(make_model("rnn", False, units=8, n_mfcc=5, n_classes=4))
+    assert (rnn.macs_per_frame, rnn.shift_accs_per_frame, rnn.head_macs) == (8 * 5 + 8 * 8, 0, 32)
+
+
+# ---- bad input -------------------------------------------------------------------------------
+
+
+def _bad_models(tmp_path):
+    """(path, expected words of the message) for each kind of unusable input."""
+    cases = [(tmp_path / "absent.npz", "no such")]
+    not_zip = tmp_path / "notzip.npz"
+    not_zip.write_bytes(b"this is not a zip archive\n")
+    cases.append((not_zip, "not"))
+    pickled = make_model("rnn", False)
+    pickled["labels"] = np.array([object(), "b"], dtype=object)
+    pickled_path = tmp_path / "pickled.npz"
+    np.savez(pickled_path, **pickled)
+    cases.append((pickled_path, "labels"))
+    missing = make_model("rnn", False)
+    del missing["head.bias"]
+    cases.append((_save(tmp_path, missing, "missing.npz"), "head.bias"))
+    dtype = make_model("rnn", False)
+    dtype["rnn.input_fc.weight"] = dtype["rnn.input_fc.weight"].astype(np.float32)
+    cases.append((_save(tmp_path, dtype, "dtype.npz"), "rnn.input_fc.weight"))
+    shape = make_model("lstm", False)
+    shape["lstm.input_fc.bias"] = shape["lstm.input_fc.bias"][:3]
+    cases.append((_save(tmp_path, shape, "shape.npz"), "lstm.input_fc.bias"))
+    version = make_model("rnn", True)
+    version["schema_version"] = np.int32(99)
+    cases.append((_save(tmp_path, version, "version.npz"), "schema"))
+    return cases
+
+
+def test_bad_input_exits_2_with_one_line(tmp_path, capsys):
+    for path, words in _bad_models(tmp_path):
+        code, out, err = _run(capsys, path)
+        assert code == 2, path
+        assert out == ""
+        assert err.count("\n") == 1 and "Traceback" not in err, err
+        assert err.startswith("fixedrnn.budget: error: ") and str(path) in err and words in err, err
+
+
+def test_bad_input_cli_no_traceback(tmp_path):
+    bad = _bad_models(tmp_path)
+    for path, words in (bad[1], bad[2]):  # not a zip; pickled objects
+        proc = subprocess.run([sys.executable, "-m", "fixedrnn.budget", str(path)], capture_output=True, text=True)
+        assert proc.returncode == 2 and proc.stdout == ""
+        assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1 and str(path) in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "fixedrnn.budget", str(bad[0][0]), "--budget", "lots"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "--budget" in proc.stderr and "Traceback" not in proc.stderr
