@@ -391,3 +391,74 @@ def test_bad_input_cli_no_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "fixedrnn.budget", str(bad[0][0]), "--budget", "lots"],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "--budget" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# ---- overflow audit --------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def _brute_force(weights, bias, zero_point):
+    """Extremes of every running value of the accumulator (each partial sum, then + bias) over all
+    int8 input vectors, enumerated; Python ints."""
+    n_in = weights.shape[1]
+    grid = np.stack(np.meshgrid(*[np.arange(-128, 128)] * n_in, indexing="ij"), -1).reshape(-1, n_in)
+    low = high = 0
+    for row, w in enumerate(weights.tolist()):
+        partial = np.zeros(len(grid), dtype=object)
+        for j in range(n_in):
+            partial = partial + int(w[j]) * (grid[:, j].astype(object) - zero_point)
+            low, high = min(low, int(partial.min())), max(high, int(partial.max()))
+        b = 0 if bias is None else int(bias[row])
+        low, high = min(low, int((partial + b).min())), max(high, int((partial + b).max()))
+    return low, high
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    weights=st.lists(st.integers(-127, 127), min_size=4, max_size=4),
+    bias=st.one_of(st.none(), st.lists(st.integers(-(2**31), 2**31 - 1), min_size=2, max_size=2)),
+    zero_point=st.integers(-128, 127),
+)
+def test_overflow_bounds_match_brute_force(weights, bias, zero_point):
+    w = np.array(weights, dtype=np.int8).reshape(2, 2)
+    b = None if bias is None else np.array(bias, dtype=np.int64)
+    check = budget.check_accumulation(budget.Accumulation("t", w, b, zero_point))
+    low, high = _brute_force(w, b, zero_point)
+    assert (check.low, check.high) == (low, high)
+    assert check.ok == (low >= -(2**31) and high <= 2**31 - 1)
+
+
+def test_overflow_from_fan_in():
+    w = np.full((1, 70000), 127, dtype=np.int8)  # 70000 · 127 · 255 > 2**31
+    check = budget.check_accumulation(budget.Accumulation("wide", w, None, -128))
+    assert not check.ok and check.high == 70000 * 127 * 255 and check.low == 0 and check.headroom_bits < 0
+    safe = budget.check_accumulation(budget.Accumulation("wide", w[:, :60000], None, -128))
+    assert safe.ok and safe.high == 60000 * 127 * 255
+
+
+def test_overflow_model_fails_and_safe_model_passes(tmp_path, capsys):
+    safe = make_model("rnn", False)
+    assert all(c.ok for c in budget.overflow_audit(safe))
+    assert _run(capsys, _save(tmp_path, safe, "safe.npz"))[0] == 0
+    risky = make_model("rnn", False)
+    risky["head.weight"][3] = np.abs(risky["head.weight"][3])
+    risky["head.bias"][3] = 2**31 - 1000  # any positive hidden state pushes row 3 past int32
+    code, out, _ = _run(capsys, _save(tmp_path, risky, "risky.npz"))
+    assert code == 1 and "OVERFLOW (row 3)" in out and "an accumulator can overflow" in out
+    checks = {c.name: c for c in budget.overflow_audit(risky)}
+    w = risky["head.weight"][3].astype(object)
+    assert checks["head"].high == 2**31 - 1000 + int(sum(w * 127)) and not checks["head"].ok
+    assert checks["rnn.input_fc"].ok and checks["rnn.recurrent_fc"].ok
+
+
+def test_overflow_pot_lstm_gate(tmp_path, capsys):
+    model = make_model("lstm", True, units=4, n_mfcc=3)
+    model["lstm.input_fc.bias"][1, 2] = -(2**31) + 10  # forget gate, row 2
+    checks = {c.name: c for c in budget.overflow_audit(model)}
+    assert not checks["lstm.input_fc[f]"].ok and checks["lstm.input_fc[f]"].row == 2
+    assert all(c.ok for name, c in checks.items() if name != "lstm.input_fc[f]")
+    code, out, _ = _run(capsys, _save(tmp_path, model), "--json")
+    data = json.loads(out)
+    assert code == 1 and data["overflow"]["ok"] is False and data["fits"] is False
