@@ -1,0 +1,92 @@
+/* Integer kernels of fixedrnn, C99: TensorFlow Lite Micro's integer FULLY_CONNECTED, ADD, TANH,
+ * LOGISTIC/TANH int16 (LUT) and MUL, gemmlowp's fixed-point tanh, and a shift-only power-of-two
+ * (PoT) dot product. Bit-exact with fixedrnn's NumPy engine (and so with TFLM's reference kernels).
+ *
+ * Conventions: int8 activations with a zero point ("offset" arguments are minus the zero point, as in
+ * TFLM), symmetric int8 weights [out][in] row-major, int32 biases, requantization by
+ * frnn_mbqm(acc, multiplier, shift) = TFLite's MultiplyByQuantizedMultiplier (double rounding:
+ * round half away from zero at 2^31, then again at 2^-shift). Built for a Cortex-M4 with the DSP
+ * extension (__ARM_FEATURE_DSP), the FC inner loop uses SMLAD and saturation uses SSAT (ACLE
+ * intrinsics); define FRNN_NO_DSP (or build elsewhere) for the portable C path. Both give identical
+ * results: every sum is exact in int32.
+ */
+#ifndef FRNN_KERNELS_H
+#define FRNN_KERNELS_H
+
+#include <stdint.h>
+
+/* gemmlowp SaturatingRoundingDoublingHighMul: round(a*b / 2^31), half away from zero; saturates
+ * the one overflow case a == b == INT32_MIN. */
+int32_t frnn_srdhm(int32_t a, int32_t b);
+/* gemmlowp RoundingDivideByPOT: x / 2^exponent, round half away from zero; exponent in [0, 31]. */
+int32_t frnn_rdbypot(int32_t x, int exponent);
+/* TFLite MultiplyByQuantizedMultiplier: x * multiplier * 2^(shift-31); shift in [-31, 31]. */
+int32_t frnn_mbqm(int32_t x, int32_t multiplier, int shift);
+/* Clamp to [lo, hi]. */
+int32_t frnn_clamp(int32_t x, int32_t lo, int32_t hi);
+
+/* Requantization of one output channel: per-tensor (one multiplier/shift) or per-channel arrays. */
+typedef struct {
+    int32_t input_offset;   /* -input zero point */
+    int32_t output_offset;  /* output zero point */
+    int32_t act_min, act_max;
+    const int32_t *multiplier; /* [n_out] or [1] */
+    const int32_t *shift;      /* [n_out] or [1] */
+    int per_channel;           /* 1: multiplier[i], shift[i]; 0: multiplier[0], shift[0] */
+} frnn_fc_params;
+
+/* int32 accumulator sum_d w[d] * (x[d] + input_offset), int8 weights. */
+int32_t frnn_dot_s8(const int8_t *w, const int8_t *x, int n, int32_t input_offset);
+/* Same with 4-bit PoT codes: code c of element (start + d) of the packed array (element 2i in the
+ * low nibble of byte i); bit 3 sign, m = c & 7, weight +-2^(7-m) (m = 0: weight 0). Shift-only: no
+ * multiply instruction. */
+int32_t frnn_dot_pot(const uint8_t *codes, int32_t start, const int8_t *x, int n, int32_t input_offset);
+
+/* TFLM FULLY_CONNECTED, int8 in, int8/int16 out, optional bias (NULL = none). w: [n_out][n_in]. */
+void frnn_fc_s8_s8(const int8_t *x, const int8_t *w, const int32_t *bias, int n_in, int n_out,
+                   const frnn_fc_params *p, int8_t *y);
+void frnn_fc_s8_s16(const int8_t *x, const int8_t *w, const int32_t *bias, int n_in, int n_out,
+                    const frnn_fc_params *p, int16_t *y);
+/* Same with PoT weights, packed codes of the [n_out][n_in] matrix. */
+void frnn_fc_pot_s8(const int8_t *x, const uint8_t *codes, const int32_t *bias, int n_in, int n_out,
+                    const frnn_fc_params *p, int8_t *y);
+void frnn_fc_pot_s16(const int8_t *x, const uint8_t *codes, const int32_t *bias, int n_in, int n_out,
+                     const frnn_fc_params *p, int16_t *y);
+
+/* TFLM int8 ADD (AddFunc): offsets are -zero points, shifts <= 0 for the inputs. */
+typedef struct {
+    int32_t input1_offset, input2_offset, output_offset;
+    int32_t left_shift;
+    int32_t input1_multiplier, input1_shift, input2_multiplier, input2_shift;
+    int32_t output_multiplier, output_shift;
+    int32_t act_min, act_max;
+} frnn_add_params;
+void frnn_add_s8(const int8_t *a, const int8_t *b, int n, const frnn_add_params *p, int8_t *y);
+
+/* gemmlowp tanh: Q4.27 (FixedPoint<int32, 4>) in, Q0.31 out. */
+int32_t frnn_tanh_q4(int32_t x);
+/* TFLM int8 TANH: zero point, range radius, multiplier and (left) shift as TFLM's Prepare gives. */
+void frnn_tanh_s8(const int8_t *x, int n, int32_t input_zero_point, int32_t input_range_radius,
+                  int32_t input_multiplier, int32_t input_shift, int8_t *y);
+
+/* TFLM int16 LOGISTIC / TANH by the 256-entry uint16 sigmoid table with linear interpolation;
+ * multiplier 0 means "power of two": multiplier 3 << left_shift. In place allowed. */
+void frnn_sigmoid_s16(const int16_t *x, int n, int32_t input_multiplier, int32_t input_left_shift,
+                      const uint16_t *table, int16_t *y);
+void frnn_tanh_s16(const int16_t *x, int n, int32_t input_multiplier, int32_t input_left_shift,
+                   const uint16_t *table, int16_t *y);
+
+/* TFLM MulElementwise on int16 inputs (offsets added to the inputs), int16 or int8 out. */
+typedef struct {
+    int32_t input1_offset, input2_offset, output_offset;
+    int32_t multiplier, shift;
+    int32_t act_min, act_max;
+} frnn_mul_params;
+void frnn_mul_s16_s16(const int16_t *a, const int16_t *b, int n, const frnn_mul_params *p, int16_t *y);
+void frnn_mul_s16_s8(const int16_t *a, const int16_t *b, int n, const frnn_mul_params *p, int8_t *y);
+/* Saturating int16 element-wise sum (TFLM lstm AddElementWise). */
+void frnn_add_s16_sat(const int16_t *a, const int16_t *b, int n, int16_t *y);
+/* Clamp every element to [-clip, clip]. */
+void frnn_clip_s16(int16_t *x, int n, int16_t clip);
+
+#endif
