@@ -249,6 +249,10 @@ LSTM_GATES = ("i", "f", "g", "o")
 #: tanh16 read (index up to 255, interpolating between entries uh and uh + 1).
 SIGMOID_TABLE_ENTRIES = 256
 
+#: Constants exp(-2**k), k = -2..4, of gemmlowp's ``exp_on_negative_values`` (its barrel shifter),
+#: which the RNN's int8 TANH (gemmlowp ``tanh``) multiplies by; the firmware keeps them as a table.
+TANH_EXP_MULTIPLIERS = 7
+
 
 def _arrays(model):
     """The model's flat ``{key: ndarray}`` mapping (a loaded model or a mapping of arrays)."""
@@ -291,8 +295,9 @@ def _weight_key(arrays, block):
 def model_flash_items(model, mode="window"):
     """Flash items of the model: every integer array of the model file (ndim ≥ 1) in file order:
     weights as stored (int8, or packed 4-bit codes: ceil(N/2) bytes per tensor), int32 biases,
-    per-tensor/per-channel multipliers and shifts, the input normalization; plus the int16 sigmoid
-    table of the LSTM, and in ``window`` mode the feature vector of a silent frame (the left padding).
+    per-tensor/per-channel multipliers and shifts, the input normalization; plus the activation
+    constants (LSTM: the int16 sigmoid table; RNN: gemmlowp's seven exp multipliers of its int8
+    TANH), and in ``window`` mode the feature vector of a silent frame (the left padding).
 
     0-d integers (zero points, ADD/TANH/LSTM scalars) are compile-time constants in the code, not
     data objects; float32 scales, labels and ``meta.*`` do not go to the device.
@@ -311,6 +316,10 @@ def model_flash_items(model, mode="window"):
     if _text(arrays, "cell") == "lstm":
         items.append(MemoryItem.of(f"{SYMBOL_PREFIX}sigmoid_table", "uint16_t", SIGMOID_TABLE_ENTRIES,
                                    "activation table", "flash", "TFLite sigmoid_table_uint16 (sigmoid16, tanh16)"))
+    else:
+        items.append(MemoryItem.of(f"{SYMBOL_PREFIX}tanh_exp_multipliers", "int32_t", TANH_EXP_MULTIPLIERS,
+                                   "activation table", "flash",
+                                   "gemmlowp exp_on_negative_values: exp(-2^k) in Q0.31, k = -2..4 (int8 TANH)"))
     if mode == "window":
         items.append(MemoryItem.of(f"{SYMBOL_PREFIX}silence_features", "int8_t", _int(arrays, "frontend.n_mfcc"),
                                    "model constant", "flash", "int8 features of an all-zero frame (left padding)"))
