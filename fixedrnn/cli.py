@@ -18,6 +18,7 @@ SUBCOMMAND_MODULES = (
     "fixedrnn.evaluate",
     "fixedrnn.verify",
     "fixedrnn.export",
+    "fixedrnn.budget",
 )
 
 
