@@ -18,11 +18,9 @@ Exit codes: 0 fits, 1 over budget or an accumulator can overflow, 2 unusable inp
 import argparse
 import json
 import math
-import os
 import re
 import sys
-import tempfile
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
@@ -818,10 +816,10 @@ def _configure(parser):
              "cell over them per inference (bit-exact with the reference; default); 'streaming' keeps "
              "one feature vector and steps the cell once per hop",
     )
-    parser.add_argument("--budget", default=str(DEFAULT_BUDGET),
+    parser.add_argument("--budget", default=str(DEFAULT_BUDGET), metavar="SIZE",
                         help=f"combined flash + RAM budget (default {DEFAULT_BUDGET} = 36 KiB); {_SIZE_HELP}")
-    parser.add_argument("--flash", default=None, help=f"separate flash limit; {_SIZE_HELP}")
-    parser.add_argument("--ram", default=None, help=f"separate RAM limit; {_SIZE_HELP}")
+    parser.add_argument("--flash", default=None, metavar="SIZE", help=f"separate flash limit; {_SIZE_HELP}")
+    parser.add_argument("--ram", default=None, metavar="SIZE", help=f"separate RAM limit; {_SIZE_HELP}")
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     parser.set_defaults(func=run_budget)
     return parser

@@ -6,7 +6,6 @@ import json
 import math
 import subprocess
 import sys
-import zipfile
 
 import numpy as np
 import pytest
