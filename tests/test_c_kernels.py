@@ -81,7 +81,8 @@ def build_cases(rng):
     x = np.where(s > 0, x, rng.integers(*I32, n, endpoint=True))
     add(3, n, 0, 0, [x, m, s], fixedpoint.multiply_by_quantized_multiplier(x, m, s))
     q4 = np.concatenate([rng.integers(*I32, n, endpoint=True), edges, np.arange(-3000, 3000) << 16])
-    add(4, q4.size, 0, 0, [q4], [gemmlowp.tanh(int(v), 4) for v in q4])
+    exp_multipliers = [gemmlowp.constant(math.exp(-(2.0**k)), 0) for k in range(-2, 5)]
+    add(4, q4.size, 0, 0, [exp_multipliers, q4], [gemmlowp.tanh(int(v), 4) for v in q4])
     for length in (1, 3, 4, 7, 13, 64, 203):
         for offset in (-128, -5, 0, 127, 128):
             w = rng.integers(-128, 128, length)

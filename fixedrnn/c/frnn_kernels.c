@@ -122,20 +122,18 @@ void frnn_fc_s8_s16(const int8_t *x, const int8_t *w, const int32_t *bias, int n
     }
 }
 
-void frnn_fc_pot_s8(const int8_t *x, const uint8_t *codes, const int32_t *bias, int n_in, int n_out,
+void frnn_fc_pot_s8(const int8_t *x, const uint8_t *codes, int32_t start, const int32_t *bias, int n_in, int n_out,
                     const frnn_fc_params *p, int8_t *y)
 {
-    int32_t start = 0;
     for (int o = 0; o < n_out; ++o, start += n_in) {
         const int32_t acc = frnn_dot_pot(codes, start, x, n_in, p->input_offset) + (bias ? bias[o] : 0);
         y[o] = (int8_t)requantize(acc, p, o);
     }
 }
 
-void frnn_fc_pot_s16(const int8_t *x, const uint8_t *codes, const int32_t *bias, int n_in, int n_out,
+void frnn_fc_pot_s16(const int8_t *x, const uint8_t *codes, int32_t start, const int32_t *bias, int n_in, int n_out,
                      const frnn_fc_params *p, int16_t *y)
 {
-    int32_t start = 0;
     for (int o = 0; o < n_out; ++o, start += n_in) {
         const int32_t acc = frnn_dot_pot(codes, start, x, n_in, p->input_offset) + (bias ? bias[o] : 0);
         y[o] = (int16_t)requantize(acc, p, o);
@@ -189,10 +187,8 @@ static int32_t exp_quarter_interval(int32_t a)
 }
 
 /* exp(a) for a <= 0, a in Q5.26, result Q0.31. */
-static int32_t exp_negative_q5(int32_t a)
+static int32_t exp_negative_q5(int32_t a, const int32_t *multipliers)
 {
-    static const int32_t multipliers[7] = {1672461947, 1302514674, 790015084, 290630308,
-                                           39332535, 720401, 242}; /* exp(-2^k), k = -2..4 */
     const int32_t quarter = 1 << 24;
     const int32_t a_mod_quarter_minus_quarter = (a & (quarter - 1)) - quarter;
     int32_t result = exp_quarter_interval(sat_shift_left(a_mod_quarter_minus_quarter, 5));
@@ -217,7 +213,7 @@ static int32_t one_minus_x_over_one_plus_x(int32_t a)
     return sat_shift_left(x - (1 << 29), 2);
 }
 
-int32_t frnn_tanh_q4(int32_t a)
+int32_t frnn_tanh_q4(int32_t a, const int32_t *exp_multipliers)
 {
     if (a == 0) {
         return 0;
@@ -225,12 +221,12 @@ int32_t frnn_tanh_q4(int32_t a)
     const int negative = a < 0;
     const int32_t n = negative ? a : -a;
     /* n in Q4.27 read as Q5.26 is 2n: exp(-2|a|). */
-    const int32_t t = one_minus_x_over_one_plus_x(exp_negative_q5(n));
+    const int32_t t = one_minus_x_over_one_plus_x(exp_negative_q5(n, exp_multipliers));
     return negative ? -t : t;
 }
 
 void frnn_tanh_s8(const int8_t *x, int n, int32_t input_zero_point, int32_t input_range_radius,
-                  int32_t input_multiplier, int32_t input_shift, int8_t *y)
+                  int32_t input_multiplier, int32_t input_shift, const int32_t *exp_multipliers, int8_t *y)
 {
     for (int i = 0; i < n; ++i) {
         const int32_t input = (int32_t)x[i] - input_zero_point;
@@ -240,7 +236,7 @@ void frnn_tanh_s8(const int8_t *x, int n, int32_t input_zero_point, int32_t inpu
             y[i] = INT8_MAX;
         } else {
             const int32_t q4 = frnn_mbqm(input, input_multiplier, (int)input_shift);
-            const int32_t out = frnn_rdbypot(frnn_tanh_q4(q4), 24);
+            const int32_t out = frnn_rdbypot(frnn_tanh_q4(q4, exp_multipliers), 24);
             y[i] = (int8_t)frnn_clamp(out, INT8_MIN, INT8_MAX);
         }
     }

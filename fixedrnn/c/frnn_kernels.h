@@ -47,10 +47,10 @@ void frnn_fc_s8_s8(const int8_t *x, const int8_t *w, const int32_t *bias, int n_
                    const frnn_fc_params *p, int8_t *y);
 void frnn_fc_s8_s16(const int8_t *x, const int8_t *w, const int32_t *bias, int n_in, int n_out,
                     const frnn_fc_params *p, int16_t *y);
-/* Same with PoT weights, packed codes of the [n_out][n_in] matrix. */
-void frnn_fc_pot_s8(const int8_t *x, const uint8_t *codes, const int32_t *bias, int n_in, int n_out,
+/* Same with PoT weights: the [n_out][n_in] matrix is the packed codes from element index start. */
+void frnn_fc_pot_s8(const int8_t *x, const uint8_t *codes, int32_t start, const int32_t *bias, int n_in, int n_out,
                     const frnn_fc_params *p, int8_t *y);
-void frnn_fc_pot_s16(const int8_t *x, const uint8_t *codes, const int32_t *bias, int n_in, int n_out,
+void frnn_fc_pot_s16(const int8_t *x, const uint8_t *codes, int32_t start, const int32_t *bias, int n_in, int n_out,
                      const frnn_fc_params *p, int16_t *y);
 
 /* TFLM int8 ADD (AddFunc): offsets are -zero points, shifts <= 0 for the inputs. */
@@ -63,11 +63,12 @@ typedef struct {
 } frnn_add_params;
 void frnn_add_s8(const int8_t *a, const int8_t *b, int n, const frnn_add_params *p, int8_t *y);
 
-/* gemmlowp tanh: Q4.27 (FixedPoint<int32, 4>) in, Q0.31 out. */
-int32_t frnn_tanh_q4(int32_t x);
+/* gemmlowp tanh: Q4.27 (FixedPoint<int32, 4>) in, Q0.31 out. exp_multipliers: exp(-2^k) in Q0.31
+ * for k = -2..4 (gemmlowp's barrel-shifter constants, int32[7]). */
+int32_t frnn_tanh_q4(int32_t x, const int32_t *exp_multipliers);
 /* TFLM int8 TANH: zero point, range radius, multiplier and (left) shift as TFLM's Prepare gives. */
 void frnn_tanh_s8(const int8_t *x, int n, int32_t input_zero_point, int32_t input_range_radius,
-                  int32_t input_multiplier, int32_t input_shift, int8_t *y);
+                  int32_t input_multiplier, int32_t input_shift, const int32_t *exp_multipliers, int8_t *y);
 
 /* TFLM int16 LOGISTIC / TANH by the 256-entry uint16 sigmoid table with linear interpolation;
  * multiplier 0 means "power of two": multiplier 3 << left_shift. In place allowed. */

@@ -7,7 +7,7 @@
  *   1 srdhm      payload a[n], b[n]           -> n        frnn_srdhm
  *   2 rdbypot    payload x[n], e[n]           -> n        frnn_rdbypot
  *   3 mbqm       payload x[n], m[n], s[n]     -> n        frnn_mbqm
- *   4 tanh_q4    payload x[n]                 -> n        frnn_tanh_q4
+ *   4 tanh_q4    payload exp_multipliers[7], x[n] -> n    frnn_tanh_q4
  *   5 dot_s8     payload w[n], x[n]; p0 = input offset          -> 1   frnn_dot_s8
  *   6 dot_pot    payload codes[(p1+n+1)/2], x[n]; p0 offset, p1 start -> 1   frnn_dot_pot
  *   7 sigmoid16  payload table[256], x[n]; p0 multiplier, p1 left shift -> n
@@ -52,8 +52,8 @@ static int run_record(FILE *in, FILE *fo, const int32_t h[4])
         for (int32_t i = 0; i < n; ++i) out[i] = frnn_mbqm(in_a[i], in_b[i], (int)in_c[i]);
         break;
     case 4:
-        if (!read_i32(in, in_a, n)) return 0;
-        for (int32_t i = 0; i < n; ++i) out[i] = frnn_tanh_q4(in_a[i]);
+        if (!read_i32(in, in_c, 7) || !read_i32(in, in_a, n)) return 0;
+        for (int32_t i = 0; i < n; ++i) out[i] = frnn_tanh_q4(in_a[i], in_c);
         break;
     case 5:
         if (!read_i32(in, in_a, n) || !read_i32(in, in_b, n)) return 0;
