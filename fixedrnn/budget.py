@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from fixedrnn.errors import FixedRnnError
+from fixedrnn.errors import FixedRnnError, InputFileError
 
 #: The default combined (flash + RAM) budget, bytes: 36 KiB.
 DEFAULT_BUDGET = 36 * 1024
@@ -120,6 +120,18 @@ class MemoryItem:
         count = int(count)
         return cls(symbol, c_type, count, count * C_TYPE_BYTES[c_type], kind, region, source,
                    tuple(int(s) for s in (shape or (count,))))
+
+    @property
+    def is_instance(self):
+        """True for a CMSIS-DSP instance structure (one object, not an array)."""
+        return self.c_type.startswith("arm_")
+
+    def c_declaration(self):
+        """The C declaration the firmware gives this item (without initializer or ';'), e.g.
+        ``const int8_t fr_head_weight[160]`` or ``int16_t fr_cell_state[32]``."""
+        const = "const " if self.region == "flash" else ""
+        extent = "" if self.is_instance else f"[{self.count}]"
+        return f"{const}{self.c_type} {self.symbol}{extent}"
 
     def to_dict(self):
         out = asdict(self)
@@ -736,7 +748,13 @@ def audit_file(path, mode="window", limits=Limits()):
     """:func:`audit` of the model file at ``path`` (loaded and validated by :func:`fixedrnn.model.load`)."""
     from fixedrnn import model as model_file
 
-    return audit(model_file.load(path), mode=mode, limits=limits, name=path)
+    loaded = model_file.load(path)
+    try:
+        return audit(loaded, mode=mode, limits=limits, name=path)
+    except InputFileError:
+        raise
+    except FixedRnnError as exc:  # e.g. a front-end configuration the tables cannot be made for
+        raise InputFileError(path, str(exc)) from None
 
 
 def _kib(nbytes):

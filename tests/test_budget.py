@@ -252,6 +252,10 @@ def test_items_are_c_arrays():
         assert item.nbytes == item.count * budget.C_TYPE_BYTES[item.c_type]
         assert item.region in ("flash", "ram")
         assert int(np.prod(item.shape)) == item.count
+    declarations = {item.symbol: item.c_declaration() for item in items}
+    assert declarations["fr_lstm_input_fc_pot"] == "const uint8_t fr_lstm_input_fc_pot[416]"  # ceil(4·16·13 / 2)
+    assert declarations["fr_cell_state"] == "int16_t fr_cell_state[16]"
+    assert declarations["fr_mfcc_instance"] == "const arm_mfcc_instance_q15 fr_mfcc_instance"
 
 
 def test_stored_arrays_are_counted_as_stored():
