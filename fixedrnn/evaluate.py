@@ -19,7 +19,7 @@ from fixedrnn import fsdd
 from fixedrnn.errors import FixedRnnError
 
 #: Engine backends :func:`evaluate_model` accepts.
-BACKENDS = ("numba", "numpy")
+BACKENDS = ("numba", "numpy", "shift")
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,7 +154,8 @@ def evaluate_model(model, data, split="test", speakers=None, backend="numba", ba
     ``model``: a :class:`fixedrnn.model.Model` or a model file path. ``data``: the FSDD directory
     (with ``recordings/``) or an iterable of WAV paths named ``{digit}_{speaker}_{index}.wav``.
     ``split``: "test" (index 0-4), "train" (5-49) or "all". ``speakers``: keep only these speakers
-    (None: all). ``backend``: "numba" or "numpy" (bit-identical; numba is faster). ``progress``:
+    (None: all). ``backend``: "numba", "numpy" or, for power-of-two models,
+    "shift" (all bit-identical; numba is the fastest). ``progress``:
     show a tqdm bar on stderr. Returns an :class:`EvaluationResult`.
     """
     from fixedrnn import model as model_io

@@ -16,8 +16,8 @@ One set per model, in a directory ``golden/vectors/<model>/``:
 
 The tensors of one input (:func:`compute_tensors`), in order: ``mfcc`` (front-end output, int16
 q8.7 or int32 ``[frames, n_mfcc]``), ``features`` (int8 ``[T, I]``), the engine's per-step trace
-(hidden state ``h`` int8 ``[T, H]``, for the LSTM the cell state ``c`` int16 ``[T, H]``, and the
-intermediate tensors the engine traces), and ``logits`` (int8 ``[C]``).
+(every step's intermediate tensors, the hidden state ``hidden`` int8 ``[T, H]`` and, for the LSTM,
+the cell state ``cell`` int16 ``[T, H]``), and ``logits`` (int8 ``[C]``).
 """
 
 import hashlib
@@ -47,20 +47,31 @@ TENSOR_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32")
 # Tensors of one input
 
 
-def compute_tensors(model, pcm, backend="numba"):
-    """Every tensor of the integer inference of int16 ``pcm [n]``, in order, as a dict.
-
-    ``mfcc``, ``features``, the engine's trace (per-step arrays, axis 0 = step), ``logits``.
-    """
+def frontend_output(model, pcm):
+    """The front end's output for int16 ``pcm [n]``: int16 q8.7 ``[frames, n_mfcc]`` (int32 for
+    q31 models), every frame of the utterance (before the fit to T frames)."""
     from fixedrnn import engine
 
+    frontend = engine.frontend_module()
+    config = model.frontend.mfcc_config()
+    frames = frontend.frames(pcm, config)
+    mfcc = frontend.mfcc_q31 if model.frontend.precision == "q31" else frontend.mfcc_q15
+    return np.asarray(mfcc(frames, config))
+
+
+def compute_tensors(model, pcm):
+    """Every tensor of the integer inference of int16 ``pcm [n]``, in order, as a dict.
+
+    ``mfcc``, ``features``, the engine's trace (NumPy reference path; per-step arrays, axis 0 =
+    step), ``logits``.
+    """
     pcm = np.asarray(pcm)
     if pcm.dtype != np.int16 or pcm.ndim != 1:
         raise FixedRnnError(f"pcm: expected a 1-d int16 array, got {pcm.dtype} {pcm.shape}")
-    tensors = {"mfcc": np.asarray(engine.frontend(model, pcm))}
+    tensors = {"mfcc": frontend_output(model, pcm)}
     features = np.asarray(model.features(pcm))
     tensors["features"] = features
-    logits, trace = model.run_features(features, trace=True, backend=backend)
+    logits, trace = model.run_features(features, trace=True, backend="numpy")
     for name, value in trace.items():
         if name in ("mfcc", "features", "logits"):
             continue
@@ -70,6 +81,14 @@ def compute_tensors(model, pcm, backend="numba"):
         if value.dtype.name not in TENSOR_DTYPES:
             raise FixedRnnError(f"tensor '{name}': the engine returned dtype {value.dtype}, not an integer type")
     return tensors
+
+
+def fast_backends(model):
+    """The engine's untraced paths for ``model``: "numba", and "shift" for power-of-two weights.
+
+    They give only logits; the golden logits must come out of each of them too.
+    """
+    return ("numba", "shift") if model.weights == "pot" else ("numba",)
 
 
 def tensor_digest(tensor):
@@ -189,7 +208,7 @@ def _atomic_write(path, write):
 
 
 def write_set(directory, model_file, synthetic_specs=(), recordings=(), float_logits=None,
-              float_source=None, extra_agreement=None, backend="numba", progress=None):
+              float_source=None, extra_agreement=None, progress=None):
     """Compute and write the golden set of ``model_file`` into ``directory`` (created if needed).
 
     ``synthetic_specs``: :class:`~fixedrnn.signals.SignalSpec` s; ``recordings``:
@@ -218,7 +237,12 @@ def write_set(directory, model_file, synthetic_specs=(), recordings=(), float_lo
         if progress is not None:
             progress(item.name)
         pcm = signals.generate(item) if source == "synthetic" else item.samples()
-        tensors = compute_tensors(model, pcm, backend=backend)
+        tensors = compute_tensors(model, pcm)
+        for backend in fast_backends(model):
+            fast = model.run_features(tensors["features"], backend=backend)
+            if not np.array_equal(fast, tensors["logits"]):
+                raise FixedRnnError(f"engine: backend {backend!r} disagrees with the NumPy path on "
+                                    f"input {item.name!r}; refusing to freeze golden vectors")
         if tensor_names is None:
             tensor_names = list(tensors)
         elif list(tensors) != tensor_names:

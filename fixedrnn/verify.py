@@ -4,7 +4,8 @@ For each golden set (``GOLDEN/vectors/<model>/``, format in docs/golden.md) the 
 loaded, every synthetic input is regenerated from its formula (its sample checksum must match) and
 every FSDD input is read from the dataset when it is present (else they are skipped, and the report
 says so); the integer engine recomputes every tensor, which must equal the stored one on every
-element (0 LSB). The first differing tensor, step and index is reported for each set.
+element (0 LSB); the fast engine paths (numba, and shift-only for power-of-two models) must give the
+golden logits too. The first differing tensor, step and index is reported for each set.
 
 Exit codes: 0 all equal, 1 a difference, 2 unusable input (missing or damaged golden files, a model
 that does not load, an FSDD recording whose samples are not the ones the vectors were made from).
@@ -19,8 +20,6 @@ import numpy as np
 
 from fixedrnn import fsdd, golden, signals
 from fixedrnn.errors import InputFileError
-
-BACKENDS = ("numba", "numpy")
 
 
 @dataclass(frozen=True)
@@ -122,8 +121,13 @@ def _compare_all(gset, entry, tensors, expected_for):
     return None
 
 
-def verify_set(gset, fsdd_dir=None, use_fsdd=True, backend="numba", progress=False):
-    """Recompute one :class:`fixedrnn.golden.GoldenSet`; return a :class:`SetReport`."""
+def verify_set(gset, fsdd_dir=None, use_fsdd=True, progress=False):
+    """Recompute one :class:`fixedrnn.golden.GoldenSet`; return a :class:`SetReport`.
+
+    Every tensor comes from the engine's traced NumPy path; the logits are recomputed once more by
+    each fast path (:func:`fixedrnn.golden.fast_backends`: numba, and shift for power-of-two
+    models), batched over all inputs, and must equal the golden logits too.
+    """
     from fixedrnn import model as model_io
 
     report = SetReport(name=gset.name)
@@ -151,6 +155,7 @@ def verify_set(gset, fsdd_dir=None, use_fsdd=True, backend="numba", progress=Fal
     stored = gset.synthetic_tensors() if synthetic else {}
     steps = gset.fsdd_steps() if recorded else {}
     work = synthetic + recorded
+    checked = []
     bar = None
     if progress and work:
         from tqdm import tqdm
@@ -181,10 +186,11 @@ def verify_set(gset, fsdd_dir=None, use_fsdd=True, backend="numba", progress=Fal
                 def expected_for(name, got, entry=entry):
                     return compare_digest(entry.name, name, entry.digests[name],
                                           steps.get(f"{entry.name}/{name}"), got)
-            tensors = golden.compute_tensors(model, pcm, backend=backend)
+            tensors = golden.compute_tensors(model, pcm)
             diff = _compare_all(gset, entry, tensors, expected_for)
             if diff is not None:
                 report.differences.append(diff)
+            checked.append((entry, tensors["features"]))
             if entry.source == "synthetic":
                 report.synthetic_checked += 1
             else:
@@ -194,7 +200,28 @@ def verify_set(gset, fsdd_dir=None, use_fsdd=True, backend="numba", progress=Fal
     finally:
         if bar is not None:
             bar.close()
+    report.differences.extend(compare_fast_paths(model, checked))
     return report
+
+
+def compare_fast_paths(model, checked):
+    """Differences between each fast engine path's logits and the golden logits.
+
+    ``checked``: ``(GoldenInput, int8 features [T, I])`` pairs; one batched run per backend.
+    """
+    if not checked:
+        return []
+    features = np.stack([f for _, f in checked])
+    expected = np.array([e.logits for e, _ in checked], np.int64)
+    found = []
+    for backend in golden.fast_backends(model):
+        logits = np.asarray(model.run_features_batch(features, backend=backend), np.int64)
+        for row in np.flatnonzero(np.any(logits != expected, axis=1)):
+            entry = checked[row][0]
+            index = int(np.flatnonzero(logits[row] != expected[row])[0])
+            found.append(Difference(entry.name, "logits", index=(index,), expected=int(expected[row, index]),
+                                    got=int(logits[row, index]), note=f"engine path '{backend}'"))
+    return found
 
 
 def default_golden_dir():
@@ -203,7 +230,7 @@ def default_golden_dir():
     return here if here.is_dir() else Path(__file__).resolve().parents[1] / "golden"
 
 
-def verify(root=None, fsdd_dir=None, use_fsdd=True, backend="numba", models=None, progress=False):
+def verify(root=None, fsdd_dir=None, use_fsdd=True, models=None, progress=False):
     """Verify every golden set under ``root`` (or only those named in ``models``)."""
     root = default_golden_dir() if root is None else Path(root)
     sets = golden.find_sets(root)
@@ -213,8 +240,8 @@ def verify(root=None, fsdd_dir=None, use_fsdd=True, backend="numba", models=None
         if unknown:
             raise InputFileError(root, f"has no golden set named {unknown[0]!r} (sets: {', '.join(sorted(names))})")
         sets = [p for p in sets if p.name in models]
-    return [verify_set(golden.load_set(p), fsdd_dir=fsdd_dir, use_fsdd=use_fsdd, backend=backend,
-                       progress=progress) for p in sets]
+    return [verify_set(golden.load_set(p), fsdd_dir=fsdd_dir, use_fsdd=use_fsdd, progress=progress)
+            for p in sets]
 
 
 def format_report(report):
@@ -234,8 +261,8 @@ def format_report(report):
 
 def _run(args):
     progress = sys.stderr.isatty() and not args.quiet
-    reports = verify(args.golden, fsdd_dir=args.fsdd, use_fsdd=not args.no_fsdd, backend=args.backend,
-                     models=args.model, progress=progress)
+    reports = verify(args.golden, fsdd_dir=args.fsdd, use_fsdd=not args.no_fsdd, models=args.model,
+                     progress=progress)
     skipped = {r.fsdd_skipped for r in reports if r.fsdd_skipped}
     for report in reports:
         print(format_report(report))
@@ -263,8 +290,6 @@ def add_parser(subparsers):
     parser.add_argument("--no-fsdd", action="store_true", help="check synthetic inputs only")
     parser.add_argument("--model", action="append", metavar="NAME",
                         help="check only this set (repeatable)")
-    parser.add_argument("--backend", choices=BACKENDS, default="numba",
-                        help="engine path (both must give the golden values; default numba)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=_run)
     return parser

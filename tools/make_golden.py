@@ -49,7 +49,7 @@ def float_logits_source(model_file):
     return (lambda pcms: finder(model_file, pcms)), "tools/train.py float_logits (PyTorch float model)"
 
 
-def make_set(model_file, out_dir, data_dir, use_fsdd, backend, quiet):
+def make_set(model_file, out_dir, data_dir, use_fsdd, quiet):
     specs = list(signals.STANDARD_SIGNALS)
     recordings = []
     if use_fsdd:
@@ -65,20 +65,20 @@ def make_set(model_file, out_dir, data_dir, use_fsdd, backend, quiet):
         pcms = [signals.generate(s) for s in specs] + [r.samples() for r in recordings]
         float_logits = dict(zip(names, compute(pcms)))
         if use_fsdd:
-            extra = {"test_split": _test_split_agreement(model_file, data_dir, compute, backend)}
+            extra = {"test_split": _test_split_agreement(model_file, data_dir, compute)}
     progress = None if quiet else (lambda name: print(f"  {name}", file=sys.stderr))
     gset = golden.write_set(out_dir, model_file, specs, recordings, float_logits=float_logits,
-                            float_source=float_source, extra_agreement=extra, backend=backend,
+                            float_source=float_source, extra_agreement=extra,
                             progress=progress)
     return gset
 
 
-def _test_split_agreement(model_file, data_dir, compute, backend):
+def _test_split_agreement(model_file, data_dir, compute):
     import numpy as np
 
     from fixedrnn.evaluate import evaluate_model
 
-    result = evaluate_model(model_file, data_dir, split="test", backend=backend)
+    result = evaluate_model(model_file, data_dir, split="test")
     recordings = fsdd.list_recordings(data_dir, "test")
     float_pred = np.argmax(np.asarray(compute([r.samples() for r in recordings])), axis=1)
     agree = int(np.sum(float_pred == result.predictions))
@@ -94,7 +94,6 @@ def main(argv=None):
                         help="folder of the sets (default: golden/vectors)")
     parser.add_argument("--fsdd", default=None, help="FSDD directory (default: ../shared/data/fsdd)")
     parser.add_argument("--no-fsdd", action="store_true", help="synthetic inputs only")
-    parser.add_argument("--backend", choices=("numba", "numpy"), default="numba")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
 
@@ -106,7 +105,7 @@ def main(argv=None):
         for model_file in models:
             out_dir = Path(args.out) / model_file.stem
             print(f"{model_file} -> {out_dir}", file=sys.stderr)
-            gset = make_set(model_file, out_dir, data_dir, not args.no_fsdd, args.backend, args.quiet)
+            gset = make_set(model_file, out_dir, data_dir, not args.no_fsdd, args.quiet)
             agreement = ", ".join(f"{k} {v['agree']}/{v['n']}" for k, v in gset.agreement.items())
             print(f"{gset.name}: {len(gset.inputs)} inputs, tensors {', '.join(gset.tensors)}"
                   + (f"; float/integer agreement: {agreement}" if agreement else "; no float model"))
