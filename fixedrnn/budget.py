@@ -76,7 +76,9 @@ C_TYPE_BYTES = {
     "uint32_t": 4,
     "q15_t": 2,
     "q31_t": 4,
-    # CMSIS-DSP instance structures, non-MVE / non-Neon build (Cortex-M4), AAPCS layout.
+    # CMSIS-DSP instance structures, non-MVE / non-Neon build (Cortex-M4), AAPCS layout; checked
+    # with arm-none-eabi-gcc -mcpu=cortex-m4 on CMSIS-DSP's transform_functions.h: nm -S gives
+    # 0x10, 0x18, 0x38.
     "arm_cfft_instance_q15": 16,  # uint16 fftLen (+2 pad), 2 pointers, uint16 bitRevLength (+2 pad)
     "arm_cfft_instance_q31": 16,
     "arm_rfft_instance_q15": 24,  # uint32, 2 x uint8 (+2 pad), uint32, 3 pointers

@@ -465,3 +465,34 @@ def test_overflow_pot_lstm_gate(tmp_path, capsys):
     code, out, _ = _run(capsys, _save(tmp_path, model), "--json")
     data = json.loads(out)
     assert code == 1 and data["overflow"]["ok"] is False and data["fits"] is False
+
+
+# ---- the items as the compiler lays them out -------------------------------------------------
+
+
+@pytest.mark.parametrize("cell, precision", [("rnn", "q31"), ("lstm", "q15")])
+def test_item_sizes_match_arm_gcc_nm(tmp_path, cell, precision):
+    """Every array item, declared as c_declaration() says, has its byte count as `nm -S` reports it
+    for a Cortex-M4 object file (CMSIS instances need CMSIS-DSP's headers and are left out)."""
+    import shutil
+
+    gcc, nm = shutil.which("arm-none-eabi-gcc"), shutil.which("arm-none-eabi-nm")
+    if not gcc or not nm:
+        pytest.skip("arm-none-eabi-gcc / arm-none-eabi-nm not installed")
+    model = make_model(cell, True, units=11, n_mfcc=9, precision=precision)
+    items = [i for i in budget.flash_items(model) + budget.ram_items(model) if not i.is_instance]
+    lines = ["#include <stdint.h>", "typedef int16_t q15_t;", "typedef int32_t q31_t;"]
+    lines += [item.c_declaration() + (" = {0};" if item.region == "flash" else ";") for item in items]
+    (tmp_path / "items.c").write_text("\n".join(lines) + "\n")
+    subprocess.run([gcc, "-mcpu=cortex-m4", "-mthumb", "-O2", "-fdata-sections", "-c", "items.c", "-o", "items.o"],
+                   cwd=tmp_path, check=True)
+    listing = subprocess.run([nm, "-S", "items.o"], cwd=tmp_path, check=True, capture_output=True, text=True).stdout
+    sizes = {}
+    for line in listing.splitlines():
+        parts = line.split()
+        if len(parts) == 4:
+            sizes[parts[3]] = (int(parts[1], 16), parts[2])
+    for item in items:
+        size, section = sizes[item.symbol]
+        assert size == item.nbytes, item.symbol
+        assert section in (("R",) if item.region == "flash" else ("B", "C")), (item.symbol, section)
