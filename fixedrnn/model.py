@@ -54,11 +54,12 @@ class FrontendSpec:
 
     def mfcc_config(self):
         """The :class:`fixedrnn.mfcc.MfccConfig` of these settings (fields matched by name)."""
-        from fixedrnn import mfcc
+        from fixedrnn.engine import frontend_module
 
-        names = {f.name for f in fields(mfcc.MfccConfig)}
+        config_class = frontend_module().MfccConfig
+        names = {f.name for f in fields(config_class)}
         values = {k: getattr(self, k) for k in (f.name for f in fields(self)) if k in names}
-        return mfcc.MfccConfig(**values)
+        return config_class(**values)
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,0 +1,154 @@
+"""gemmlowp's fixed-point ``exp_on_negative_values``, ``tanh`` and ``logistic`` on int32, in exact
+Python integers.
+
+A ``Q(k)`` value is an int32 raw ``r`` meaning ``r / 2**(31 − k)`` (k integer bits). Operations,
+as in gemmlowp's ``fixedpoint.h``:
+- product of Q(a) and Q(b) → Q(a + b): ``SaturatingRoundingDoublingHighMul`` of the raws;
+- sum/difference: plain int32 addition (wrapping; it never wraps on these paths);
+- ``Rescale`` / multiply by 2**e: rounding right shift (half away from zero) or saturating left shift;
+- constants: ``round(value · 2**(31 − k))`` computed here from their defining formulas (e.g.
+  exp(−1/8), 1/3, 48/17, −32/17, exp(−2**e)).
+
+TFLM's int8 TANH / LOGISTIC kernels call :func:`tanh` / :func:`logistic` on a Q4 input (Q4.27).
+These scalar functions are the definition; kernels tabulate them per model (an int8 input has 256
+values), see :mod:`fixedrnn.activations`.
+"""
+
+import math
+
+from fixedrnn.fixedpoint import INT32_MAX, INT32_MIN
+
+Q31_ONE = INT32_MAX  # "One" in Q0: the largest raw value
+
+
+def _wrap32(x):
+    return ((x + 2**31) % 2**32) - 2**31
+
+
+def srdhm(a, b):
+    """SaturatingRoundingDoublingHighMul of two int32: round half away from zero of a·b / 2**31."""
+    if a == INT32_MIN and b == INT32_MIN:
+        return INT32_MAX
+    ab = a * b
+    nudge = (1 << 30) if ab >= 0 else 1 - (1 << 30)
+    total = ab + nudge
+    return total >> 31 if total >= 0 else -((-total) >> 31)
+
+
+def rdbp(x, exponent):
+    """RoundingDivideByPOT: x / 2**exponent, half away from zero."""
+    mask = (1 << exponent) - 1
+    remainder = x & mask
+    threshold = (mask >> 1) + (1 if x < 0 else 0)
+    return (x >> exponent) + (1 if remainder > threshold else 0)
+
+
+def mul_pot(x, exponent):
+    """SaturatingRoundingMultiplyByPOT<exponent> on an int32 raw."""
+    if exponent == 0:
+        return x
+    if exponent < 0:
+        return rdbp(x, -exponent)
+    threshold = (1 << (31 - exponent)) - 1
+    if x > threshold:
+        return INT32_MAX
+    if x < -threshold:
+        return INT32_MIN
+    return x << exponent
+
+
+def constant(value, integer_bits):
+    """Raw int32 of ``value`` in Q(integer_bits), rounded to nearest (gemmlowp's constants)."""
+    return int(round(value * 2.0 ** (31 - integer_bits)))
+
+
+def _exp_on_interval_between_negative_one_quarter_and_0_excl(a):
+    """exp(a) for a in [−1/4, 0), Q0 → Q0 (Taylor expansion around −1/8)."""
+    constant_term = constant(math.exp(-1.0 / 8.0), 0)
+    one_third = constant(1.0 / 3.0, 0)
+    x = _wrap32(a + (1 << 28))
+    x2 = srdhm(x, x)
+    x3 = srdhm(x2, x)
+    x4 = srdhm(x2, x2)
+    x4_over_4 = mul_pot(x4, -2)
+    poly = mul_pot(_wrap32(srdhm(_wrap32(x4_over_4 + x3), one_third) + x2), -1)
+    return _wrap32(constant_term + srdhm(constant_term, _wrap32(x + poly)))
+
+
+def exp_on_negative_values(a, integer_bits):
+    """exp(a) for a Q(integer_bits) raw a <= 0, result Q0."""
+    fractional_bits = 31 - integer_bits
+    one_quarter = 1 << (fractional_bits - 2)
+    mask = one_quarter - 1
+    a_mod_quarter_minus_one_quarter = _wrap32((a & mask) - one_quarter)
+    result = _exp_on_interval_between_negative_one_quarter_and_0_excl(
+        mul_pot(a_mod_quarter_minus_one_quarter, integer_bits))  # Rescale<0>
+    remainder = _wrap32(a_mod_quarter_minus_one_quarter - a)
+    for exponent in range(-2, 5):  # barrel shifter: exp(−2**e) for e = −2 … 4
+        if integer_bits > exponent:
+            multiplier = constant(math.exp(-(2.0**exponent)), 0)
+            if remainder & (1 << (fractional_bits + exponent)):
+                result = srdhm(result, multiplier)
+    if integer_bits > 5:
+        clamp = -(1 << (36 - integer_bits))
+        if a < clamp:
+            result = 0
+    if a == 0:
+        result = Q31_ONE
+    return result
+
+
+def _one_minus_x_over_one_plus_x_for_x_in_0_1(a):
+    """(1 − a) / (1 + a) for a Q0 raw in (0, 1): Newton–Raphson in Q2, result Q0."""
+    half_denominator = _rounding_half_sum(a, Q31_ONE)
+    c48_17 = constant(48.0 / 17.0, 2)
+    cm32_17 = constant(-32.0 / 17.0, 2)
+    one_q2 = 1 << 29
+    x = _wrap32(c48_17 + srdhm(half_denominator, cm32_17))
+    for _ in range(3):
+        half_denominator_times_x = srdhm(half_denominator, x)
+        one_minus = _wrap32(one_q2 - half_denominator_times_x)
+        x = _wrap32(x + mul_pot(srdhm(x, one_minus), 2))  # Rescale<2> of a Q4 product
+    return mul_pot(_wrap32(x - one_q2), 2)  # Rescale<0> of Q2
+
+
+def _one_over_one_plus_x_for_x_in_0_1(a):
+    """1 / (1 + a) for a Q0 raw in (0, 1): Newton–Raphson in Q2, result Q0."""
+    half_denominator = _rounding_half_sum(a, Q31_ONE)
+    c48_17 = constant(48.0 / 17.0, 2)
+    cm32_17 = constant(-32.0 / 17.0, 2)
+    one_q2 = 1 << 29
+    x = _wrap32(c48_17 + srdhm(half_denominator, cm32_17))
+    for _ in range(3):
+        half_denominator_times_x = srdhm(half_denominator, x)
+        one_minus = _wrap32(one_q2 - half_denominator_times_x)
+        x = _wrap32(x + mul_pot(srdhm(x, one_minus), 2))
+    return mul_pot(x, 1)  # Rescale<0>(ExactMulByPot<-1>(x)): Q1 → Q0
+
+
+def _rounding_half_sum(a, b):
+    """(a + b) / 2 rounded half away from zero, as gemmlowp: (sum + sign) / 2 truncating."""
+    total = a + b
+    sign = 1 if total >= 0 else -1
+    num = total + sign
+    return num // 2 if num >= 0 else -((-num) // 2)
+
+
+def tanh(a, integer_bits):
+    """gemmlowp ``tanh`` of a Q(integer_bits) int32 raw; result Q0 raw."""
+    if a == 0:
+        return 0
+    n = a if a < 0 else -a
+    # neg_tanh_on_negative_values: ExactMulByPot<1> reinterprets n as Q(integer_bits + 1)
+    t = _one_minus_x_over_one_plus_x_for_x_in_0_1(exp_on_negative_values(n, integer_bits + 1))
+    return -t if a < 0 else t
+
+
+def logistic(a, integer_bits):
+    """gemmlowp ``logistic`` of a Q(integer_bits) int32 raw; result Q0 raw."""
+    if a == 0:
+        return 1 << 30
+    abs_a = a if a > 0 else -a
+    result_if_positive = _one_over_one_plus_x_for_x_in_0_1(
+        exp_on_negative_values(-abs_a, integer_bits))
+    return result_if_positive if a > 0 else _wrap32(Q31_ONE - result_if_positive)
