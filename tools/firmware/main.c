@@ -1,0 +1,96 @@
+/* Test main of a generated model (fixedrnn export c): runs a batch of inputs, writes every output.
+ *
+ *   fw IN OUT [count]
+ * IN (little-endian): int32 magic 0x494E5246 ("FRNI"), int32 kind, int32 item count; then per item:
+ *   int32 n_frames (>= 1) and n_frames frames: kind 2, int8 features[FRNN_N_FEATURES] (pushed as
+ *   they are); kind 3, int32 MFCC[FRNN_N_FEATURES] (q8.7 or q31 values, normalized by
+ *   frnn_normalize, then pushed).
+ * OUT: per item, int8 window[FRNN_FRAMES][FRNN_N_FEATURES] (the window after frnn_init and one
+ *   frnn_push_features per frame: left-padded with silence, or the last T frames), then int8
+ *   logits[FRNN_N_CLASSES] from frnn_result.
+ * With "count", the first item is also measured by the instruction counter (icount.py), regions in
+ * this order: frnn_result (whole cell over T frames + head), one frnn_cell_step, frnn_head.
+ * Exit status 0, or 2 for a bad file.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frnn_model.h"
+#include "icount_markers.h"
+
+#define MAGIC 0x494E5246
+
+static int fail(const char *what)
+{
+    fprintf(stderr, "main: %s\n", what);
+    return 2;
+}
+
+static void measure(void)
+{
+    int8_t logits[FRNN_N_CLASSES];
+    icount_begin();
+    frnn_result(logits);
+    icount_end();
+    frnn_cell_reset();
+    icount_begin();
+    frnn_cell_step(frnn_window());
+    icount_end();
+    icount_begin();
+    frnn_head(logits);
+    icount_end();
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        return fail("usage: fw IN OUT [count]");
+    }
+    const int count_mode = argc > 3 && strcmp(argv[3], "count") == 0;
+    FILE *in = fopen(argv[1], "rb");
+    if (!in) {
+        return fail("cannot open the input file");
+    }
+    FILE *out = fopen(argv[2], "wb");
+    if (!out) {
+        return fail("cannot create the output file");
+    }
+    int32_t header[3];
+    if (fread(header, sizeof header, 1, in) != 1 || header[0] != MAGIC || (header[1] != 2 && header[1] != 3) || header[2] < 0) {
+        return fail("bad header (magic FRNI, kind 2 or 3 expected)");
+    }
+    for (int32_t item = 0; item < header[2]; ++item) {
+        int32_t n_frames;
+        if (fread(&n_frames, sizeof n_frames, 1, in) != 1 || n_frames < 1 || n_frames > 1000000) {
+            return fail("bad item length");
+        }
+        frnn_init();
+        int8_t frame[FRNN_N_FEATURES];
+        for (int32_t t = 0; t < n_frames; ++t) {
+            if (header[1] == 3) {
+                int32_t mfcc[FRNN_N_FEATURES];
+                if (fread(mfcc, sizeof mfcc, 1, in) != 1) {
+                    return fail("truncated item");
+                }
+                frnn_normalize(mfcc, frame);
+            } else if (fread(frame, 1, sizeof frame, in) != sizeof frame) {
+                return fail("truncated item");
+            }
+            frnn_push_features(frame);
+        }
+        int8_t logits[FRNN_N_CLASSES];
+        if (fwrite(frnn_window(), 1, FRNN_FRAMES * FRNN_N_FEATURES, out) != FRNN_FRAMES * FRNN_N_FEATURES) {
+            return fail("short write");
+        }
+        if (count_mode && item == 0) {
+            measure();
+        }
+        frnn_result(logits);
+        if (fwrite(logits, 1, sizeof logits, out) != sizeof logits) {
+            return fail("short write");
+        }
+    }
+    fclose(in);
+    return fclose(out) == 0 ? 0 : 2;
+}
