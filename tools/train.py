@@ -1,0 +1,272 @@
+#!/usr/bin/env python3
+"""Train an FSDD keyword-spotting model and export it as a fixedrnn model file.
+
+    python tools/train.py --cell lstm --units 64 --weights int8 --out golden/models/lstm_int8.npz
+
+Pipeline (PyTorch, CPU; the ``train`` extra):
+1. Features by fixedrnn's own fixed-point front end (``arm_mfcc_q15`` bit-exact) of every FSDD
+   recording, plus augmented copies (speed, gain, noise, time shift on the PCM) of the training
+   recordings; cached in a temporary directory (tools/train_data.py).
+2. Per-coefficient int8 normalisation (offset = training mean, scale = std / x_scale⁻¹) exactly as
+   the device computes it; the model trains on the dequantized int8 features.
+3. Float training (AdamW, one-cycle cosine LR, dropout, label smoothing, gradient clipping).
+4. Calibration of the activation ranges, then quantization-aware fine-tuning whose fake
+   quantization rounds as the integer engine does (tools/train_qat.py), int8 or power-of-two.
+5. :func:`fixedrnn.convert.convert` → model file (atomic save), then the memory budget and, when
+   the integer engine is available, its accuracy end to end from the WAV files.
+
+Split: the dataset's own (index 0-4 test, 5-49 train); validation = index 5-9 (training speakers'
+recordings, never test); the model is fitted on index 10-49 (``--fit-validation``: on 5-49, the
+validation figure is then optimistic). ``--holdout SPEAKER`` trains without one speaker and tests
+on all of that speaker's recordings (the speaker-independent figure). Fixed seeds: the same
+command gives the same model (single-threaded torch).
+"""
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import train_data  # noqa: E402
+from fixedrnn import convert as conv  # noqa: E402
+from fixedrnn import fsdd  # noqa: E402
+from fixedrnn.cli import run  # noqa: E402
+from fixedrnn.errors import FixedRnnError  # noqa: E402
+from fixedrnn.frontend.config import MfccConfig  # noqa: E402
+from fixedrnn.model import FrontendSpec, save  # noqa: E402
+
+LABELS = tuple(str(d) for d in range(10))
+MFCC_LSB = 2.0**-7  # q8.7
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="tools/train.py", description=__doc__.split("\n")[1])
+    p.add_argument("--cell", choices=("lstm", "rnn"), default="lstm")
+    p.add_argument("--units", type=int, default=64, help="hidden size H")
+    p.add_argument("--weights", choices=("int8", "pot"), default="int8")
+    p.add_argument("--out", type=Path, required=True, help="model file to write (.npz)")
+    p.add_argument("--data-dir", type=Path, default=None, help="FSDD folder (default ../shared/data/fsdd)")
+    p.add_argument("--frames", type=int, default=61, help="sequence length T")
+    p.add_argument("--x-scale", type=float, default=1.0 / 32, help="int8 input scale (std units)")
+    p.add_argument("--epochs", type=int, default=100, help="float epochs")
+    p.add_argument("--qat-epochs", type=int, default=20)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--qat-lr", type=float, default=5e-4)
+    p.add_argument("--weight-decay", type=float, default=1e-2)
+    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--clip", type=float, default=1.0, help="gradient norm clipping")
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--copies", type=int, default=8, help="augmented copies per training file")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--subset", type=int, default=0, help="smoke test: a few files per split only")
+    p.add_argument("--holdout", default=None, help="speaker-independent run: leave SPEAKER out")
+    p.add_argument("--fit-validation", action="store_true", help="also fit on the validation files")
+    p.add_argument("--no-evaluate", action="store_true", help="skip the integer-engine evaluation")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--log", type=Path, default=None, help="also write the log lines (JSON) here")
+    args = p.parse_args(argv)
+    if args.units < 1 or args.frames < 1 or args.epochs < 0 or args.qat_epochs < 0:
+        p.error("--units and --frames must be >= 1, epochs >= 0")
+    if args.out.suffix != ".npz":
+        p.error(f"--out: {args.out} must end in .npz")
+    return args
+
+
+class Log:
+    def __init__(self, path):
+        self.path, self.lines = path, []
+
+    def __call__(self, **fields):
+        self.lines.append(fields)
+        print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in fields.items()),
+              flush=True)
+        if self.path:
+            self.path.write_text("\n".join(json.dumps(x) for x in self.lines) + "\n")
+
+
+def split_masks(features, args):
+    """Boolean masks over the feature set: (fit, validation, test), originals and copies."""
+    idx, spk = features.index, features.speaker
+    if args.holdout:
+        if args.holdout not in set(spk):
+            raise FixedRnnError(f"--holdout: no speaker {args.holdout!r} in the data")
+        test = (spk == args.holdout) & (features.copy == 0)
+        others = spk != args.holdout
+        val = others & (idx >= 5) & (idx < 10) & (features.copy == 0)
+        fit = others & (idx >= (5 if args.fit_validation else 10))
+        return fit, val, test
+    test = (idx < 5) & (features.copy == 0)
+    val = (idx >= 5) & (idx < 10) & (features.copy == 0)
+    fit = idx >= (5 if args.fit_validation else 10)
+    return fit, val, test
+
+
+def run_training(args):
+    import torch
+
+    import train_qat
+
+    t_start = time.time()
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(1)
+    log = Log(args.log)
+    progress = not args.no_progress
+    recs = train_data.recordings_for(args.data_dir, args.subset)
+    config = MfccConfig()
+    aug = train_data.AugmentConfig(copies=args.copies)
+    feats = train_data.cached_features(recs, config, aug, seed=args.seed, progress=progress)
+    fit, val, test = split_masks(feats, args)
+
+    stats_mask = fit & (feats.copy == 0)
+    mean, std = train_data.mfcc_statistics(feats, stats_mask)
+    input_quant = conv.make_input_quant(mean * MFCC_LSB, std * MFCC_LSB, args.x_scale)
+    x_int = train_data.int8_sequences(feats, input_quant, args.frames)
+    x_all = torch.tensor((x_int.astype(np.float32) - input_quant.zero_point) * np.float32(input_quant.scale))
+    y_all = torch.tensor(feats.labels, dtype=torch.long)
+
+    # one epoch = every fitted recording once, as its original or one of its augmented copies
+    by_name = {}
+    for i in np.flatnonzero(fit):
+        by_name.setdefault(str(feats.names[i]), []).append(i)
+    groups = [np.array(v) for _, v in sorted(by_name.items())]
+    rng = np.random.default_rng(args.seed)
+
+    model = train_qat.RecurrentClassifier(args.cell, config.n_mfcc, args.units, len(LABELS), args.dropout)
+    model.qat.x_scale = float(input_quant.scale)
+    model.qat.x_zero_point = int(input_quant.zero_point)
+
+    def accuracy(mask):
+        model.eval()
+        with torch.no_grad():
+            i = np.flatnonzero(mask)
+            if len(i) == 0:
+                return float("nan")
+            pred = torch.cat([model(x_all[i[j:j + 256]]).argmax(1) for j in range(0, len(i), 256)])
+            return float((pred == y_all[i]).float().mean())
+
+    def train_epochs(n_epochs, lr, phase):
+        if n_epochs == 0:
+            return
+        opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=args.weight_decay)
+        steps = n_epochs * int(np.ceil(len(groups) / args.batch))
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps, pct_start=0.1 if phase == "float" else 0.0)
+        bar = range(n_epochs)
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(bar, desc=phase, unit="epoch")
+        for epoch in bar:
+            model.train()
+            pick = np.array([g[rng.integers(len(g))] for g in groups])
+            rng.shuffle(pick)
+            total = 0.0
+            for b in range(0, len(pick), args.batch):
+                j = pick[b:b + args.batch]
+                loss = torch.nn.functional.cross_entropy(model(x_all[j]), y_all[j], label_smoothing=0.05)
+                opt.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+                opt.step()
+                sched.step()
+                total += float(loss.detach()) * len(j)
+            if epoch % 10 == 9 or epoch == n_epochs - 1:
+                log(phase=phase, epoch=epoch + 1, loss=total / len(pick), val=accuracy(val),
+                    seconds=round(time.time() - t_start))
+
+    # float training, cached by everything that determines it
+    key = hashlib.sha256(json.dumps([args.cell, args.units, args.frames, args.x_scale, args.epochs, args.lr,
+                                     args.weight_decay, args.dropout, args.clip, args.batch, args.copies,
+                                     args.seed, args.subset, args.holdout, args.fit_validation,
+                                     [r.name for r in recs]]).encode()).hexdigest()[:20]
+    ckpt = train_data.CACHE_DIR / f"float-{key}.pt"
+    if ckpt.exists():
+        model.load_state_dict(torch.load(ckpt))
+        log(phase="float", cached=str(ckpt))
+    else:
+        train_epochs(args.epochs, args.lr, "float")
+        train_data.CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        tmp = ckpt.with_suffix(".part")
+        torch.save(model.state_dict(), tmp)
+        tmp.replace(ckpt)
+    float_val, float_test = accuracy(val), accuracy(test)
+    log(phase="float", val=float_val, test=float_test)
+
+    # calibration on the fitted originals, then QAT
+    calib = np.flatnonzero(fit & (feats.copy == 0))
+    ranges = train_qat.calibrate(model, x_all[calib[:2048]])
+    model.qat = replace(model.qat, weights=args.weights, active=True, **ranges)
+    log(phase="calibrate", **{k: (json.dumps([round(float(x), 4) for x in np.atleast_1d(v)])) for k, v in ranges.items()})
+    log(phase="qat-start", val=accuracy(val))
+    train_epochs(args.qat_epochs, args.qat_lr, f"qat-{args.weights}")
+    qat_val, qat_test = accuracy(val), accuracy(test)
+    log(phase="qat", val=qat_val, test=qat_test)
+
+    # export
+    w_x, w_h, b = model.float_params()
+    q = model.qat
+    cell_params = (conv.FloatLstm if args.cell == "lstm" else conv.FloatRnn)(w_x=w_x, w_h=w_h, b=b)
+    head = conv.FloatHead(w=model.head.weight.detach().double().numpy(), b=model.head.bias.detach().double().numpy())
+    if args.cell == "lstm":
+        ranges = conv.LstmRanges(head=q.head_range, cell_abs=q.cell_abs, hidden=q.hidden_range)
+    else:
+        ranges = conv.RnnRanges(input_fc=q.input_fc_range, recurrent_fc=q.recurrent_fc_range, add=q.add_range,
+                                head=q.head_range)
+    frontend = FrontendSpec(sample_rate=config.sample_rate, fft_length=config.fft_length, hop=config.hop,
+                            n_mels=config.n_mels, n_mfcc=config.n_mfcc, fmin=float(config.fmin),
+                            fmax=float(config.fmax), window=config.window, precision="q15")
+    command = "python tools/train.py " + " ".join(sys.argv[1:]) if argv_is_cli() else "tools/train.py (library call)"
+    meta = {"command": command, "seed": args.seed, "float_val_accuracy": float_val,
+            "float_test_accuracy": float_test, "qat_val_accuracy": qat_val, "qat_test_accuracy": qat_test,
+            "split": "test = index 0-4; validation = index 5-9; fit = index 10-49"
+            if not args.holdout else f"holdout speaker {args.holdout}"}
+    model_q = conv.convert(cell_params, head, ranges, input_quant, frontend, args.frames, LABELS,
+                           conv.ConvertOptions(cell=args.cell, weights=args.weights), meta=meta)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    save(model_q, args.out)
+    log(phase="export", out=str(args.out))
+
+    from fixedrnn import budget
+
+    report = budget.audit(model_q, name=str(args.out))
+    log(phase="budget", flash=report.flash_total, ram=report.ram_total, total=report.total)
+    result = {"float_test": float_test, "qat_test": qat_test, "budget_total": report.total}
+    if not args.no_evaluate:
+        try:
+            from fixedrnn import engine  # noqa: F401
+        except ImportError:
+            log(phase="evaluate", skipped="fixedrnn.engine not available")
+        else:
+            from fixedrnn.evaluate import evaluate_model
+
+            data = args.data_dir or fsdd.default_data_dir()
+            names = set(str(n) for n in feats.names[test])
+            paths = [r.path for r in recs if r.name in names]
+            try:
+                res = evaluate_model(model_q, paths, split="all", progress=progress)
+            except FixedRnnError as exc:  # a dependency of the engine not there yet
+                log(phase="evaluate", skipped=str(exc))
+            else:
+                result["integer_test"] = res.accuracy
+                log(phase="evaluate", integer_test=res.accuracy, n=res.n, data=str(data))
+    return result
+
+
+def argv_is_cli():
+    return Path(sys.argv[0]).name == "train.py"
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    return run(lambda a: (run_training(a), 0)[1], args, prog="tools/train.py")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
