@@ -198,6 +198,10 @@ def run_training(args):
         tmp.replace(ckpt)
     float_val, float_test = accuracy(val), accuracy(test)
     log(phase="float", val=float_val, test=float_test)
+    # the float model, kept in the model file (meta.float.<state_dict key>, float32) so that
+    # tools/make_golden.py can compute its logits for the golden inputs
+    float_state = {f"float.{k}": v.detach().cpu().numpy().astype(np.float32)
+                   for k, v in model.state_dict().items()}
 
     # calibration on the fitted originals, then QAT
     calib = np.flatnonzero(fit & (feats.copy == 0))
@@ -227,6 +231,7 @@ def run_training(args):
             "float_test_accuracy": float_test, "qat_val_accuracy": qat_val, "qat_test_accuracy": qat_test,
             "split": "test = index 0-4; validation = index 5-9; fit = index 10-49"
             if not args.holdout else f"holdout speaker {args.holdout}"}
+    meta.update(float_state)
     model_q = conv.convert(cell_params, head, ranges, input_quant, frontend, args.frames, LABELS,
                            conv.ConvertOptions(cell=args.cell, weights=args.weights), meta=meta)
     args.out.parent.mkdir(parents=True, exist_ok=True)
