@@ -49,14 +49,16 @@ TENSOR_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32")
 
 def frontend_output(model, pcm):
     """The front end's output for int16 ``pcm [n]``: int16 q8.7 ``[frames, n_mfcc]`` (int32 for
-    q31 models), every frame of the utterance (before the fit to T frames)."""
+    q31 models), every frame of the utterance (before the fit to T frames), computed by the same
+    engine functions :meth:`fixedrnn.model.Model.features` uses."""
     from fixedrnn import engine
 
-    frontend = engine.frontend_module()
-    config = model.frontend.mfcc_config()
-    frames = frontend.frames(pcm, config)
-    mfcc = frontend.mfcc_q31 if model.frontend.precision == "q31" else frontend.mfcc_q15
-    return np.asarray(mfcc(frames, config))
+    if hasattr(engine, "mfcc"):
+        return np.asarray(engine.mfcc(model, pcm))
+    frames = engine.frontend_module().frames(pcm, model.frontend.mfcc_config())
+    if len(frames) == 0:
+        return np.zeros((0, model.n_features), np.int32 if model.frontend.precision == "q31" else np.int16)
+    return np.asarray(engine._mfcc(model, frames))
 
 
 def compute_tensors(model, pcm):

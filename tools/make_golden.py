@@ -7,8 +7,8 @@ written (format: docs/golden.md) with
 - the FSDD recordings of :func:`golden_recordings` (index 0 of every digit and speaker of the test
   split: 60 files, stored only as file name + sample checksum, logits and digests),
 - the float model's logits for every input and the float/integer agreement (also over the whole
-  300-recording test split), when the trainer's float model is available (see
-  :func:`float_logits_source`).
+  300-recording test split), when the model file holds the trainer's float state and PyTorch is
+  installed (see :func:`float_logits_source`).
 
 The output is deterministic: the same models and data give byte-identical manifests.
 """
@@ -19,6 +19,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tools"))
+
+import numpy as np  # noqa: E402
 
 from fixedrnn import fsdd, golden, signals  # noqa: E402
 from fixedrnn.cli import run  # noqa: E402
@@ -36,17 +39,35 @@ def golden_recordings(data_dir):
 def float_logits_source(model_file):
     """``(function, description)`` computing the float model's logits for int16 PCM, or None.
 
-    The trainer (tools/train.py) saves the float model beside the quantized one; its
-    ``float_logits(model_file, pcms)`` returns float ``[B, C]``.
+    tools/train.py keeps the float (pre-QAT) model's state dict in the model file
+    (``meta.float.<key>``, float32); it is loaded into the trainer's own
+    ``train_qat.RecurrentClassifier`` (PyTorch), which runs on the dequantized int8 features,
+    ``(x − input.zero_point) · input.scale``, exactly as in training. None when the model file has
+    no float state or PyTorch is not installed.
     """
+    from fixedrnn import model as model_io
+
+    model = model_io.load(model_file)
+    state = {k[len("float."):]: v for k, v in model.meta.items() if k.startswith("float.")}
+    if not state:
+        return None
     try:
-        import train  # tools/train.py, on sys.path when this tool runs from tools/
+        import torch
+
+        import train_qat  # tools/train_qat.py (sys.path holds tools/ when this runs as a script)
     except ImportError:
         return None
-    finder = getattr(train, "float_logits", None)
-    if finder is None:
-        return None
-    return (lambda pcms: finder(model_file, pcms)), "tools/train.py float_logits (PyTorch float model)"
+    net = train_qat.RecurrentClassifier(model.cell, model.n_features, model.units, len(model.labels))
+    net.load_state_dict({k: torch.from_numpy(np.asarray(v, np.float32)) for k, v in state.items()})
+    net.eval()
+
+    def compute(pcms):
+        x = np.stack([model.features(p) for p in pcms]).astype(np.float32)
+        x = (x - np.float32(model.input.zero_point)) * np.float32(model.input.scale)
+        with torch.no_grad():
+            return net(torch.from_numpy(x)).double().numpy()
+
+    return compute, "tools/train_qat.py RecurrentClassifier (PyTorch, float32) with the float state in meta.float.*"
 
 
 def make_set(model_file, out_dir, data_dir, use_fsdd, quiet):
@@ -74,8 +95,6 @@ def make_set(model_file, out_dir, data_dir, use_fsdd, quiet):
 
 
 def _test_split_agreement(model_file, data_dir, compute):
-    import numpy as np
-
     from fixedrnn.evaluate import evaluate_model
 
     result = evaluate_model(model_file, data_dir, split="test")
