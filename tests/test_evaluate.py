@@ -1,0 +1,155 @@
+"""fixedrnn.evaluate: scores against an independent per-file count, the CLI and its JSON.
+
+The data is a fake FSDD folder of synthetic WAV files in tmp_path (FSDD naming, so the dataset's
+split rules apply), and a throwaway random model; the oracle is a plain loop over the files running
+the engine's NumPy reference path one file at a time and counting by hand.
+"""
+
+import dataclasses
+import json
+import subprocess
+import sys
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import scipy.io.wavfile
+
+from fixedrnn import evaluate, signals
+from fixedrnn.errors import FixedRnnError, InputFileError
+from throwaway_models import random_model, save_random_model
+
+SPEAKERS = ("alice", "bob")
+INDICES = (0, 3, 7)  # 0 and 3: test split; 7: train split
+
+
+@pytest.fixture(scope="module")
+def fake_fsdd(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fake_fsdd")
+    (root / "recordings").mkdir()
+    kinds = [s for s in signals.STANDARD_SIGNALS if s.n >= 2000]
+    k = 0
+    for digit in range(10):
+        for speaker in SPEAKERS:
+            for index in INDICES:
+                spec = kinds[k % len(kinds)]
+                pcm = signals.generate(spec)
+                pcm = np.roll(pcm, 97 * k)  # distinct files
+                scipy.io.wavfile.write(root / "recordings" / f"{digit}_{speaker}_{index}.wav", 8000, pcm)
+                k += 1
+    (root / "recordings" / "README.txt").write_text("not a recording")
+    return root
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    return save_random_model(tmp_path_factory.mktemp("model") / "m.npz", cell="rnn", weights="pot",
+                             seed=11)
+
+
+def _oracle(model, root, split):
+    """(names, targets, predictions) by a plain loop: one file, one NumPy-path run at a time."""
+    names, targets, predictions = [], [], []
+    for path in sorted((root / "recordings").glob("*.wav")):
+        digit, speaker, index = path.stem.split("_")
+        if split == "test" and int(index) >= 5 or split == "train" and int(index) < 5:
+            continue
+        _, pcm = scipy.io.wavfile.read(path)
+        logits = model.run(pcm, backend="numpy")
+        best = max(range(len(logits)), key=lambda i: (int(logits[i]), -i))  # first maximum
+        names.append(path.name)
+        targets.append(model.labels.index(digit))
+        predictions.append(best)
+    return names, targets, predictions
+
+
+@pytest.mark.parametrize("split", ["test", "train", "all"])
+def test_scores_match_independent_count(fake_fsdd, model_file, split):
+    from fixedrnn import model as model_io
+
+    model = model_io.load(model_file)
+    result = evaluate.evaluate_model(model_file, fake_fsdd, split=split, batch_size=7)
+    names, targets, predictions = _oracle(model, fake_fsdd, split)
+    assert sorted(result.names) == sorted(names)
+    order = [names.index(n) for n in result.names]
+    assert result.targets.tolist() == [targets[i] for i in order]
+    assert result.predictions.tolist() == [predictions[i] for i in order]
+    correct = sum(t == p for t, p in zip(targets, predictions))
+    assert Fraction(result.correct, result.n) == Fraction(correct, len(names))
+    assert result.accuracy == correct / len(names)
+    for i in range(10):
+        for j in range(10):
+            assert result.confusion[i, j] == sum(t == i and p == j for t, p in zip(targets, predictions))
+        in_class = [p for t, p in zip(targets, predictions) if t == i]
+        assert result.per_class_accuracy[i] == sum(p == i for p in in_class) / len(in_class)
+
+
+def test_backends_and_inputs_agree(fake_fsdd, model_file):
+    by_dir = evaluate.evaluate_model(model_file, fake_fsdd, "test")
+    paths = sorted((fake_fsdd / "recordings").glob("*.wav"))
+    by_paths = evaluate.evaluate_model(model_file, paths, "test")
+    assert by_dir.names == by_paths.names
+    np.testing.assert_array_equal(by_dir.logits, by_paths.logits)
+    for backend in ("numpy", "shift"):
+        other = evaluate.evaluate_model(model_file, fake_fsdd, "test", backend=backend)
+        np.testing.assert_array_equal(other.logits, by_dir.logits)
+    only_bob = evaluate.evaluate_model(model_file, fake_fsdd, "test", speakers=["bob"])
+    assert only_bob.n == 20 and all("_bob_" in n for n in only_bob.names)
+
+
+def test_cli_text_and_json(fake_fsdd, model_file):
+    cmd = [sys.executable, "-m", "fixedrnn", "evaluate", str(model_file), str(fake_fsdd)]
+    as_json = subprocess.run(cmd + ["--json"], capture_output=True, text=True)
+    assert as_json.returncode == 0, as_json.stderr
+    data = json.loads(as_json.stdout)
+    result = evaluate.evaluate_model(model_file, fake_fsdd, "test")
+    assert data["split"] == "test" and data["n"] == 40 and data["correct"] == result.correct
+    assert data["confusion"] == result.confusion.tolist()
+    assert data["labels"] == [str(d) for d in range(10)]
+    assert sum(v["n"] for v in data["per_class"].values()) == 40
+    assert len(data["misclassified"]) == 40 - result.correct
+    assert as_json.stderr == ""  # no progress bar with --json
+
+    text = subprocess.run(cmd + ["--split", "all"], capture_output=True, text=True)
+    assert text.returncode == 0, text.stderr
+    assert "split: all (60 recordings)" in text.stdout
+    assert "confusion matrix (rows: true label, columns: predicted label):" in text.stdout
+    assert len([l for l in text.stdout.splitlines() if l.strip().startswith("9:")]) == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["missing.npz", "{data}"], "missing.npz: no such model file"),
+    (["{model}", "{data}/nope"], "no 'recordings' folder"),
+    (["{model}", "{data}", "--speakers", "carol"], "speakers: unknown speaker(s) carol"),
+])
+def test_cli_bad_input(fake_fsdd, model_file, tmp_path, args, message):
+    args = [a.format(model=model_file, data=fake_fsdd) for a in args]
+    result = subprocess.run([sys.executable, "-m", "fixedrnn", "evaluate", *args], capture_output=True,
+                            text=True, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("fixedrnn: error: ") and message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_library_bad_arguments(fake_fsdd, model_file):
+    with pytest.raises(FixedRnnError, match="split"):
+        evaluate.evaluate_model(model_file, fake_fsdd, split="dev")
+    with pytest.raises(FixedRnnError, match="backend"):
+        evaluate.evaluate_model(model_file, fake_fsdd, backend="gpu")
+    with pytest.raises(FixedRnnError, match="batch_size"):
+        evaluate.evaluate_model(model_file, fake_fsdd, batch_size=0)
+    with pytest.raises(InputFileError):
+        evaluate.evaluate_model(model_file, fake_fsdd.parent)
+    model = random_model("lstm", "int8")
+    renamed = dataclasses.replace(model, labels=tuple("abcdefghij"))
+    with pytest.raises(FixedRnnError, match="do not name the digits"):
+        evaluate.evaluate_model(renamed, fake_fsdd)
+
+
+def test_real_fsdd_subset(fsdd_dir, tmp_path):
+    # One speaker's test files through the numba batch path and the NumPy path: same logits.
+    model_file = save_random_model(tmp_path / "m.npz", cell="lstm", weights="int8", seed=2)
+    fast = evaluate.evaluate_model(model_file, fsdd_dir, "test", speakers=["theo"])
+    slow = evaluate.evaluate_model(model_file, fsdd_dir, "test", speakers=["theo"], backend="numpy")
+    assert fast.n == 50
+    np.testing.assert_array_equal(fast.logits, slow.logits)
