@@ -42,10 +42,21 @@ def ssat_of_q63(x, bits):
 @numba.njit(cache=True, inline="always")
 def clz32(x):
     """``__CLZ(x)`` for a uint32 value ``x`` (0 <= x < 2**32): leading zero bits, 32 for 0."""
-    n = 0
     if x == 0:
         return 32
-    while x < 0x80000000:
-        x <<= 1
+    n = 0
+    if x <= 0x0000FFFF:
+        n += 16
+        x <<= 16
+    if x <= 0x00FFFFFF:
+        n += 8
+        x <<= 8
+    if x <= 0x0FFFFFFF:
+        n += 4
+        x <<= 4
+    if x <= 0x3FFFFFFF:
+        n += 2
+        x <<= 2
+    if x <= 0x7FFFFFFF:
         n += 1
     return n

@@ -38,11 +38,8 @@ def sqrt_q31(x, lut):
     if x <= 0:
         return np.int64(0)
     sign_bits = clz32(x) - 1
-    if sign_bits % 2 == 0:
-        number = x << sign_bits
-    else:
-        number = x << (sign_bits - 1)
-    number = wrap32(number)
+    half_shift = sign_bits >> 1
+    number = x << (2 * half_shift)  # the even shift CMSIS applies (sign_bits or sign_bits - 1)
     var1 = lut[(number >> 26) - 8]
     for _ in range(3):
         temp = wrap32((var1 * var1) >> 28)
@@ -50,9 +47,7 @@ def sqrt_q31(x, lut):
         temp = wrap32(0x30000000 - temp)
         var1 = wrap32((var1 * temp) >> 29)
     var1 = wrap32((number * var1) >> 28)
-    if sign_bits % 2 == 0:
-        return var1 >> (sign_bits // 2)
-    return var1 >> ((sign_bits - 1) // 2)
+    return var1 >> half_shift
 
 
 @numba.njit(cache=True)
@@ -74,9 +69,9 @@ def log_q31(x):
     y = np.int64(0)
     for _ in range(31):
         norm = (norm * norm) >> 30
-        if norm >= 0x80000000:
-            y += inc
-            norm >>= 1
+        bit = norm >> 31  # 1 when x² reached 2.0 (branch-free form of CMSIS's if)
+        y += inc & -bit
+        norm >>= bit
         inc >>= 1
     tmp = wrap32(y - wrap32(c << 26))
     return wrap32((tmp * LOG_Q31_INVLOG2EXP) >> 31)
