@@ -53,6 +53,8 @@ def run_lstm(cell, x, input_zero_point, backend="numpy", trace=False):
     x = np.asarray(x)
     batch, steps, _ = x.shape
     units = cell.units
+    if backend != "numpy" and not trace:
+        return _run_fused(cell, x, input_zero_point, backend == "shift"), None
     sig, tanh_g, tanh_c = (t.astype(np.int64) for t in lstm_tables(cell.cell_scale_power))
     fcx = _stacked_fc(cell.input_weight, cell.bias, cell.input_multiplier, cell.input_shift)
     fch = _stacked_fc(cell.recurrent_weight, None, cell.recurrent_multiplier, cell.recurrent_shift)
@@ -118,3 +120,22 @@ def _lstm_update_nb(gx, gh, sig, tanh_g, tanh_c, c, h, fm, fs, im, is_, om, os_,
             c[b, u] = cell
             v = multiply_by_quantized_multiplier_nb(tanh_c[cell + 32768] * go, om, os_) + zh
             h[b, u] = -128 if v < -128 else (127 if v > 127 else v)
+
+
+def _run_fused(cell, x, input_zero_point, shift_mode):
+    from fixedrnn import fused
+    from fixedrnn.activations import lstm_tables
+
+    units = cell.units
+    wx = fused.weight_forms(cell.input_weight.reshape(4 * units, -1), shift_mode)
+    wh = fused.weight_forms(cell.recurrent_weight.reshape(4 * units, -1), shift_mode)
+    sig, tanh_g, tanh_c = (t.astype(np.int32) for t in lstm_tables(cell.cell_scale_power))
+    i64 = lambda a: np.ascontiguousarray(np.asarray(a, np.int64))
+    h = np.empty((x.shape[0], units), np.int8)
+    fused.lstm_sequences(np.ascontiguousarray(x, np.int8), int(input_zero_point), shift_mode, *wx,
+                         i64(cell.bias.reshape(-1)), i64(cell.input_multiplier), i64(cell.input_shift),
+                         *wh, i64(cell.recurrent_multiplier), i64(cell.recurrent_shift),
+                         int(cell.hidden_zero_point), sig, tanh_g, tanh_c,
+                         int(cell.forget_mul[0]), int(cell.forget_mul[1]), int(cell.input_mul[0]),
+                         int(cell.input_mul[1]), int(cell.output_mul[0]), int(cell.output_mul[1]), h)
+    return h

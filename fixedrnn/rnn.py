@@ -62,6 +62,8 @@ def run_rnn(cell, x, input_zero_point, backend="numpy", trace=False):
     batch, steps, _ = x.shape
     units = cell.units
     table = _tanh_table(cell)
+    if backend != "numpy" and not trace:
+        return _run_fused(cell, x, input_zero_point, backend == "shift", table), None
     acc_x = _Accumulator(cell.input_fc, input_zero_point, backend)
     acc_h = _Accumulator(cell.recurrent_fc, 0, backend)
     fx, fh, add = cell.input_fc, cell.recurrent_fc, cell.add
@@ -99,3 +101,19 @@ def run_rnn(cell, x, input_zero_point, backend="numpy", trace=False):
             rec["add"][:, t] = p
             rec["hidden"][:, t] = h
     return h, rec
+
+
+def _run_fused(cell, x, input_zero_point, shift_mode, table):
+    from fixedrnn import fused
+
+    fx, fh, add = cell.input_fc, cell.recurrent_fc, cell.add
+    i64 = lambda a: np.ascontiguousarray(np.asarray(a, np.int64))
+    h = np.empty((x.shape[0], cell.units), np.int8)
+    fused.rnn_sequences(np.ascontiguousarray(x, np.int8), int(input_zero_point), shift_mode,
+                        *fused.weight_forms(fx.weight, shift_mode), i64(fx.bias), i64(fx.multiplier),
+                        i64(fx.shift), int(fx.output_zero_point),
+                        *fused.weight_forms(fh.weight, shift_mode), i64(fh.multiplier), i64(fh.shift),
+                        int(fh.output_zero_point), add.input1_multiplier, add.input1_shift,
+                        add.input2_multiplier, add.input2_shift, add.output_multiplier,
+                        add.output_shift, add.output_zero_point, table.astype(np.int32), h)
+    return h

@@ -1,0 +1,116 @@
+"""Throughput of the batch engine (numba) against TFLite Micro's interpreter and the NumPy path.
+
+    python tools/bench_engine.py [--model MODEL.npz] [--cell lstm|rnn] [--weights int8|pot]
+                                 [--synthetic] [--scaling]
+
+Same model, same int8 feature sequences, one run: utterances per second of
+- TFLM: the exported .tflite in ``tflite_micro``'s interpreter, one invoke (and reset) per utterance;
+- numpy: the engine's NumPy reference path, whole batch at once;
+- numba: the engine's fused batch kernel (and ``shift`` for a power-of-two model).
+Every path's logits are checked equal (0 LSB) before timing is reported. Without ``--model`` a
+random converted model with I=13, H=64, T=61 is used. Features come from the FSDD test split
+(index 0-4, 300 files) through the model's front end, or are random int8 with ``--synthetic``.
+``--scaling`` also prints numba time against T, H and batch size.
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+
+def build_model(cell, weights, n_in=13, units=64, frames=61, seed=0):
+    from engine_models import random_model
+
+    return random_model(seed, cell, weights, False, n_in, units, 10, frames, False)
+
+
+def fsdd_features(model, fsdd):
+    from fixedrnn.engine import frontend_module
+
+    read_wav = frontend_module().read_wav
+    config = model.frontend.mfcc_config()
+    files = sorted(p for p in (Path(fsdd) / "recordings").glob("*.wav")
+                   if int(p.stem.split("_")[2]) <= 4)
+    return np.stack([model.features(read_wav(p, config)) for p in files])
+
+
+def best_of(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return min(times), out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model")
+    parser.add_argument("--cell", choices=("lstm", "rnn"), default="lstm")
+    parser.add_argument("--weights", choices=("int8", "pot"), default="int8")
+    parser.add_argument("--synthetic", action="store_true")
+    parser.add_argument("--fsdd", default=str(Path(__file__).resolve().parents[2] / "shared/data/fsdd"))
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--scaling", action="store_true")
+    args = parser.parse_args(argv)
+
+    from fixedrnn.model import load
+    from fixedrnn.tflm_runner import TflmRunner
+    from engine_models import random_sequences
+
+    model = load(args.model) if args.model else build_model(args.cell, args.weights)
+    if args.synthetic:
+        xs = random_sequences(0, 300, model.frames, model.n_features)
+        source = "random int8"
+    else:
+        xs = fsdd_features(model, args.fsdd)
+        source = f"FSDD test split ({len(xs)} files)"
+    print(f"model: {model.cell} {model.weights} I={model.n_features} H={model.units} "
+          f"T={model.frames} C={len(model.labels)}; features: {source}")
+    runner = TflmRunner(model)
+    model.run_features_batch(xs[:2], backend="numba")  # compile
+    t_tflm, ref = best_of(lambda: runner(xs), 1)
+    t_np, out_np = best_of(lambda: model.run_features_batch(xs, backend="numpy"), 1)
+    t_nb, out_nb = best_of(lambda: model.run_features_batch(xs, backend="numba"), args.repeat)
+    rows = [("TFLM interpreter", t_tflm, ref), ("engine numpy", t_np, out_np), ("engine numba", t_nb, out_nb)]
+    if model.weights == "pot":
+        model.run_features_batch(xs[:2], backend="shift")
+        t_sh, out_sh = best_of(lambda: model.run_features_batch(xs, backend="shift"), args.repeat)
+        rows.append(("engine shift-only", t_sh, out_sh))
+    for name, _, out in rows:
+        if not np.array_equal(out, ref):
+            print(f"MISMATCH: {name} differs from TFLM", file=sys.stderr)
+            return 1
+    n = len(xs)
+    print(f"{'path':20s} {'utt/s':>10s} {'x TFLM':>8s}")
+    for name, t, _ in rows:
+        print(f"{name:20s} {n / t:10.0f} {t_tflm / t:8.2f}")
+    print(f"numba / numpy: {t_np / t_nb:.1f}x; all logits equal to TFLM (0 LSB)")
+
+    if args.scaling:
+        print("\nnumba seconds per call (B utterances):")
+        for frames in (31, 61, 122):
+            m = build_model(model.cell, model.weights, frames=frames)
+            x = random_sequences(1, 300, frames, 13)
+            m.run_features_batch(x[:2])
+            print(f"  T={frames:4d} H=64  B=300: {best_of(lambda: m.run_features_batch(x), 3)[0]:.4f}")
+        for units in (32, 64, 128):
+            m = build_model(model.cell, model.weights, units=units)
+            x = random_sequences(1, 300, 61, 13)
+            m.run_features_batch(x[:2])
+            print(f"  T=  61 H={units:3d} B=300: {best_of(lambda: m.run_features_batch(x), 3)[0]:.4f}")
+        m = build_model(model.cell, model.weights)
+        for batch in (1, 10, 100, 300, 1000):
+            x = random_sequences(2, batch, 61, 13)
+            m.run_features_batch(x[:1])
+            print(f"  T=  61 H= 64 B={batch:4d}: {best_of(lambda: m.run_features_batch(x), 3)[0]:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
