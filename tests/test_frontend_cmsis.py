@@ -129,3 +129,16 @@ def test_wraps_keep_the_low_bits(x):
 @given(st.integers(0, 2**32 - 1))
 def test_clz32(x):
     assert clz32(x) == 32 - x.bit_length()
+
+
+def test_lockstep_sqrt_and_log_equal_the_oracle():
+    from fixedrnn.frontend.cmsis_math import log_q31_many, sqrt_q31_many
+
+    rng = np.random.default_rng(9)
+    values = np.concatenate([rng.integers(0, 2**31, 300), 2 ** rng.integers(0, 31, 50), [0, 1, 2**31 - 1, -7]])
+    values = values.astype(np.int64)
+    out = np.empty_like(values)
+    sqrt_q31_many(values, LUT, out, np.empty_like(values), np.empty_like(values))
+    assert out.tolist() == [cmsisdsp.arm_sqrt_q31(int(v))[1] for v in values]
+    log_q31_many(values, out, np.empty_like(values), np.empty_like(values))
+    assert out.tolist() == list(cmsisdsp.arm_vlog_q31(values.astype(np.int32)))

@@ -99,3 +99,64 @@ def divide_q31(numerator, denominator):
     if shift > 0:
         return wrap32(temp >> shift), shift
     return wrap32(temp), np.int64(0)
+
+
+@numba.njit(cache=True)
+def sqrt_q31_many(values, lut, out, shifts, numbers):
+    """:func:`sqrt_q31` of every element of ``values`` into ``out`` (same results).
+
+    The Newton steps run in lockstep over all elements (independent lanes the compiler can
+    interleave); ``shifts`` and ``numbers`` are int64 scratch arrays of the same size.
+    """
+    n = values.shape[0]
+    for i in range(n):
+        x = values[i]
+        if x <= 0:
+            shifts[i] = -1
+            numbers[i] = 0
+            out[i] = 0
+            continue
+        half_shift = (clz32(x) - 1) >> 1
+        shifts[i] = half_shift
+        number = x << (2 * half_shift)
+        numbers[i] = number
+        out[i] = lut[(number >> 26) - 8]
+    for _ in range(3):
+        for i in range(n):
+            var1 = out[i]
+            number = numbers[i]
+            temp = wrap32((var1 * var1) >> 28)
+            temp = wrap32((number * temp) >> 31)
+            temp = wrap32(0x30000000 - temp)
+            out[i] = wrap32((var1 * temp) >> 29)
+    for i in range(n):
+        if shifts[i] < 0:
+            out[i] = 0
+        else:
+            out[i] = wrap32((numbers[i] * out[i]) >> 28) >> shifts[i]
+
+
+@numba.njit(cache=True)
+def log_q31_many(values, out, norms, counts):
+    """:func:`log_q31` of every element of ``values`` into ``out`` (same results, lockstep lanes)."""
+    n = values.shape[0]
+    for i in range(n):
+        src = values[i] & 0xFFFFFFFF
+        c = clz32(src)
+        counts[i] = c
+        if c - 1 < 0:
+            norms[i] = src >> (1 - c)
+        else:
+            norms[i] = (src << (c - 1)) & 0xFFFFFFFF
+        out[i] = 0
+    inc = np.int64(1) << 25
+    for _ in range(31):
+        for i in range(n):
+            norm = (norms[i] * norms[i]) >> 30
+            bit = norm >> 31
+            out[i] += inc & -bit
+            norms[i] = norm >> bit
+        inc >>= 1
+    for i in range(n):
+        tmp = wrap32(out[i] - wrap32(counts[i] << 26))
+        out[i] = wrap32((tmp * LOG_Q31_INVLOG2EXP) >> 31)

@@ -45,9 +45,9 @@ from fixedrnn.frontend.cmsis_math import (
     LOG2_TO_LOG_Q26,
     divide_q15,
     divide_q31,
-    log_q31,
+    log_q31_many,
     sqrt_initial_lut_q31,
-    sqrt_q31,
+    sqrt_q31_many,
 )
 from fixedrnn.frontend.config import MfccConfig
 from fixedrnn.frontend.tables import make_tables
@@ -71,6 +71,11 @@ def _mfcc_q15_kernel(frames, window, filter_pos, filter_lengths, filter_coefs, d
     work = np.empty(n, dtype=np.int64)
     spectrum = np.empty(2 * half + 2, dtype=np.int64)
     mag = np.empty(half + 1, dtype=np.int64)
+    power = np.empty(half + 1, dtype=np.int64)
+    scratch_a = np.empty(half + 1, dtype=np.int64)
+    scratch_b = np.empty(half + 1, dtype=np.int64)
+    mels = np.empty(n_mels, dtype=np.int64)
+    logs = np.empty(n_mels, dtype=np.int64)
     logmel = np.empty(n_mels, dtype=np.int64)
     for f in range(n_frames):
         m = np.int64(0)
@@ -91,8 +96,10 @@ def _mfcc_q15_kernel(frames, window, filter_pos, filter_lengths, filter_coefs, d
         for i in range(half + 1):
             re = spectrum[2 * i]
             im = spectrum[2 * i + 1]
-            acc = (((re * re) & 0xFFFFFFFF) + ((im * im) & 0xFFFFFFFF)) & 0xFFFFFFFF
-            mag[i] = sqrt_q31(acc >> 1, sqrt_lut) >> 16
+            power[i] = ((((re * re) & 0xFFFFFFFF) + ((im * im) & 0xFFFFFFFF)) & 0xFFFFFFFF) >> 1
+        sqrt_q31_many(power, sqrt_lut, mag, scratch_a, scratch_b)
+        for i in range(half + 1):
+            mag[i] >>= 16
         c = 0
         for i in range(n_mels):
             acc = np.int64(0)
@@ -104,9 +111,10 @@ def _mfcc_q15_kernel(frames, window, filter_pos, filter_lengths, filter_coefs, d
             mel = ssat_of_q63(acc, 31)
             if m != 0 and m != 0x7FFF:
                 mel = ssat((mel * (m << 16)) >> 32 << 1, 32)
-            mel = log_q31(mel)
-            mel = ssat(mel + log_offset, 32) >> 19
-            logmel[i] = wrap16(mel)
+            mels[i] = mel
+        log_q31_many(mels, logs, scratch_a, scratch_b)
+        for i in range(n_mels):
+            logmel[i] = wrap16(ssat(logs[i] + log_offset, 32) >> 19)
         for k in range(n_mfcc):
             acc = np.int64(0)
             for i in range(n_mels):
@@ -125,6 +133,11 @@ def _mfcc_q31_kernel(frames, window, filter_pos, filter_lengths, filter_coefs, d
     work = np.empty(n, dtype=np.int64)
     spectrum = np.empty(2 * half + 2, dtype=np.int64)
     mag = np.empty(half + 1, dtype=np.int64)
+    power = np.empty(half + 1, dtype=np.int64)
+    scratch_a = np.empty(half + 1, dtype=np.int64)
+    scratch_b = np.empty(half + 1, dtype=np.int64)
+    mels = np.empty(n_mels, dtype=np.int64)
+    logs = np.empty(n_mels, dtype=np.int64)
     logmel = np.empty(n_mels, dtype=np.int64)
     int32_max = np.int64(0x7FFFFFFF)
     for f in range(n_frames):
@@ -146,7 +159,8 @@ def _mfcc_q31_kernel(frames, window, filter_pos, filter_lengths, filter_coefs, d
         for i in range(half + 1):
             re = spectrum[2 * i]
             im = spectrum[2 * i + 1]
-            mag[i] = sqrt_q31(wrap32(wrap32((re * re) >> 33) + wrap32((im * im) >> 33)), sqrt_lut)
+            power[i] = wrap32(wrap32((re * re) >> 33) + wrap32((im * im) >> 33))
+        sqrt_q31_many(power, sqrt_lut, mag, scratch_a, scratch_b)
         c = 0
         for i in range(n_mels):
             acc = np.int64(0)
@@ -158,8 +172,10 @@ def _mfcc_q31_kernel(frames, window, filter_pos, filter_lengths, filter_coefs, d
             mel = ssat_of_q63(acc, 31)
             if m != 0 and m != int32_max:
                 mel = ssat((mel * m) >> 32 << 1, 32)
-            mel = log_q31(mel)
-            logmel[i] = ssat(mel + log_offset, 32) >> 3
+            mels[i] = mel
+        log_q31_many(mels, logs, scratch_a, scratch_b)
+        for i in range(n_mels):
+            logmel[i] = ssat(logs[i] + log_offset, 32) >> 3
         for k in range(n_mfcc):
             acc = np.int64(0)
             for i in range(n_mels):
