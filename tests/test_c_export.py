@@ -159,3 +159,30 @@ def test_generated_sources_are_complete_c99(tmp_path):
     written = c_export.export_c(model, tmp_path, silence=np.zeros(model.n_features, np.int8))
     assert sorted(p.name for p in written) == ["frnn_kernels.c", "frnn_kernels.h", "frnn_model.c", "frnn_model.h"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left behind
+
+
+@pytest.mark.parametrize("config", [BUILDS[0], BUILDS[1]], ids=lambda c: c.name)
+def test_window_fit_equals_engine_with_its_silent_frame(config, tmp_path):
+    """Default export (silent-frame features from the engine's front end): sequences shorter and
+    longer than T give the logits of engine.run_features on the window engine.features builds
+    (left-padded with the features of silence, or the last T frames)."""
+    from fixedrnn import engine
+
+    missing = runner.toolchain_missing(config.target)
+    if missing:
+        pytest.skip(missing)
+    model = random_model(**MODELS["lstm-int8"])
+    c_export.export_c(model, tmp_path / "src")
+    rng = np.random.default_rng(3)
+    xs = [rng.integers(-128, 128, (n, model.n_features)).astype(np.int8) for n in (1, 5, model.frames + 7)]
+    blob = np.array([MAGIC, 2, len(xs)], "<i4").tobytes() + b"".join(
+        np.array([len(x)], "<i4").tobytes() + x.tobytes() for x in xs)
+    (tmp_path / "in.bin").write_bytes(blob)
+    exe = runner.build(config, tmp_path / "b", main="main.c", src_dir=tmp_path / "src")
+    runner.run(exe, config, [tmp_path / "in.bin", tmp_path / "out.bin"], timeout=120)
+    C = len(model.labels)
+    got = np.frombuffer((tmp_path / "out.bin").read_bytes(), np.int8).reshape(len(xs), -1)[:, -C:]
+    silent = np.asarray(engine.features(model, np.zeros(0, np.int16)))  # T silent-frame vectors
+    windows = [np.concatenate([silent, x])[-model.frames:] for x in xs]
+    want = np.stack([np.asarray(engine.run_features(model, w)) for w in windows])
+    np.testing.assert_array_equal(got, want)
