@@ -3,9 +3,8 @@
 - PCM augmentation (before the integer front end, so training sees what the device would see):
   speed perturbation (polyphase resampling), gain (saturated to int16), white noise at a random
   SNR, and a time shift (zeros prepended / appended). Deterministic per (seed, file, copy).
-- Raw features: int16 q8.7 MFCC ``[n, n_mfcc]`` per utterance (``arm_mfcc_q15`` bit-exact),
-  frames cut from sample 0 every ``hop`` samples, complete frames only (an utterance shorter than
-  one frame gives one zero-padded frame), as the front end's default framing.
+- Raw features: int16 q8.7 MFCC ``[n, n_mfcc]`` per utterance (``arm_mfcc_q15`` bit-exact) of
+  the front end's own framing (:func:`fixedrnn.mfcc.frames`: from sample 0 every ``hop``).
 - int8 input: ``clamp(z_x + MBQM(mfcc − offset, multiplier, shift), −128, 127)`` per coefficient
   (TFLite requantization, docs/CONTRACT.md), then fitted to T frames (left-pad with the silent
   frame's vector, keep the last T).
@@ -26,8 +25,7 @@ import scipy.signal
 
 from fixedrnn import fsdd
 from fixedrnn.fixedpoint import multiply_by_quantized_multiplier
-from fixedrnn.frontend.config import MfccConfig
-from fixedrnn.frontend.pipeline import MfccFrontEnd
+from fixedrnn.mfcc import MfccConfig, MfccFrontEnd, frames
 
 #: Where feature caches go (override with $FIXEDRNN_TRAIN_CACHE).
 CACHE_DIR = Path(os.environ.get("FIXEDRNN_TRAIN_CACHE", Path(tempfile.gettempdir()) / "fixedrnn-train-cache"))
@@ -68,13 +66,8 @@ def augment(pcm, rng, cfg):
 
 
 def frame_signal(pcm, config):
-    """int16 frames ``[n, fft_length]``: starts 0, hop, …; complete frames only (≥ 1 frame)."""
-    n_fft, hop = config.fft_length, config.hop
-    if len(pcm) < n_fft:
-        pcm = np.concatenate([pcm, np.zeros(n_fft - len(pcm), np.int16)])
-    count = 1 + (len(pcm) - n_fft) // hop
-    view = np.lib.stride_tricks.sliding_window_view(pcm, n_fft)[::hop][:count]
-    return np.ascontiguousarray(view, dtype=np.int16)
+    """int16 frames ``[n, fft_length]`` of the front end's framing (:func:`fixedrnn.mfcc.frames`)."""
+    return frames(pcm, config)
 
 
 def mfcc_sequence(frontend, pcm):
