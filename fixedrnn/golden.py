@@ -6,13 +6,14 @@ One set per model, in a directory ``golden/vectors/<model>/``:
   the ordered tensor names, and one entry per input: its source (``"synthetic"``: a
   :class:`fixedrnn.signals.SignalSpec` regenerated at check time, or ``"fsdd"``: a recording named
   by file name), the number of samples and :func:`fixedrnn.fsdd.sample_checksum` of the samples,
-  the int8 logits, the float model's logits when known, and for FSDD inputs the shape, dtype and
-  SHA-256 of every tensor; plus the float/integer agreement.
-- ``synthetic.npz``: every tensor of every synthetic input, in full, under ``"<input>/<tensor>"``.
-- ``fsdd_steps.npz``: for FSDD inputs only digests, never samples or features: under
-  ``"<input>/<tensor>"`` a uint64 ``[rows]`` array, the first 8 bytes (little-endian) of the SHA-256
-  of each row (step) of the tensor, so a difference can be located to the step without storing the
-  tensor.
+  the int8 logits, the float model's logits when known, and the shape, dtype and SHA-256 of every
+  tensor; plus the float/integer agreement.
+- ``tensors.npz``: the tensors of the synthetic inputs with at most two dimensions (all but the
+  LSTM's per-gate ``[T, 4, H]`` tensors), in full, under ``"<input>/<tensor>"``.
+- ``steps.npz``: for every tensor of every input, under ``"<input>/<tensor>"``, a uint64 ``[rows]``
+  array: the first 8 bytes (little-endian) of the SHA-256 of each row (step) of the tensor, so that
+  a difference is located to the step even where the tensor is not stored (FSDD inputs: nothing
+  cut from a recording is stored, only digests and logits).
 
 The tensors of one input (:func:`compute_tensors`), in order: ``mfcc`` (front-end output, int16
 q8.7 or int32 ``[frames, n_mfcc]``), ``features`` (int8 ``[T, I]``), the engine's per-step trace
@@ -36,8 +37,10 @@ from fixedrnn.errors import FixedRnnError, InputFileError
 FORMAT = "fixedrnn-golden"
 VERSION = 1
 MANIFEST = "manifest.json"
-SYNTHETIC = "synthetic.npz"
-FSDD_STEPS = "fsdd_steps.npz"
+TENSORS = "tensors.npz"
+STEPS = "steps.npz"
+#: Synthetic tensors with at most this many dimensions are stored in full (the rest as digests).
+FULL_MAX_DIMS = 2
 SOURCES = ("synthetic", "fsdd")
 #: dtypes a golden tensor may have (all integer: the engine is integer-only).
 TENSOR_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32")
@@ -135,7 +138,7 @@ class GoldenInput:
     logits: tuple
     signal: Optional[signals.SignalSpec] = None
     float_logits: Optional[tuple] = None
-    digests: dict = field(default_factory=dict)  # fsdd: tensor -> {"shape", "dtype", "sha256"}
+    digests: dict = field(default_factory=dict)  # tensor -> {"shape", "dtype", "sha256"}
 
     @property
     def prediction(self):
@@ -148,7 +151,7 @@ class GoldenInput:
 
 @dataclass(frozen=True, eq=False)
 class GoldenSet:
-    """A loaded golden vector set. ``synthetic``/``steps``: lazily opened ``{key: array}``."""
+    """A loaded golden vector set (the manifest; the arrays are read by the methods)."""
 
     directory: Path
     model_file: Path
@@ -163,13 +166,13 @@ class GoldenSet:
     def name(self):
         return self.directory.name
 
-    def synthetic_tensors(self):
-        """``{"<input>/<tensor>": array}`` from ``synthetic.npz``."""
-        return _load_npz(self.directory / SYNTHETIC)
+    def full_tensors(self):
+        """``{"<input>/<tensor>": array}`` from ``tensors.npz``."""
+        return _load_npz(self.directory / TENSORS)
 
-    def fsdd_steps(self):
-        """``{"<input>/<tensor>": uint64 [rows]}`` from ``fsdd_steps.npz``."""
-        return _load_npz(self.directory / FSDD_STEPS)
+    def step_digests(self):
+        """``{"<input>/<tensor>": uint64 [rows]}`` from ``steps.npz``."""
+        return _load_npz(self.directory / STEPS)
 
 
 def _load_npz(path):
@@ -254,14 +257,13 @@ def write_set(directory, model_file, synthetic_specs=(), recordings=(), float_lo
                  "logits": [int(v) for v in tensors["logits"]]}
         if source == "synthetic":
             entry["signal"] = _spec_to_json(item)
-            for tname, value in tensors.items():
+        entry["digests"] = {tname: {"shape": list(value.shape), "dtype": value.dtype.name,
+                                    "sha256": tensor_digest(value)}
+                            for tname, value in tensors.items()}
+        for tname, value in tensors.items():
+            steps[f"{item.name}/{tname}"] = row_digests(value)
+            if source == "synthetic" and value.ndim <= FULL_MAX_DIMS:
                 full[f"{item.name}/{tname}"] = value
-        else:
-            entry["digests"] = {tname: {"shape": list(value.shape), "dtype": value.dtype.name,
-                                        "sha256": tensor_digest(value)}
-                                for tname, value in tensors.items()}
-            for tname, value in tensors.items():
-                steps[f"{item.name}/{tname}"] = row_digests(value)
         if item.name in float_logits:
             values = np.asarray(float_logits[item.name], np.float64)
             if values.shape != (len(model.labels),) or not np.all(np.isfinite(values)):
@@ -288,8 +290,8 @@ def write_set(directory, model_file, synthetic_specs=(), recordings=(), float_lo
         "float": {"source": float_source, "agreement": agreement},
         "inputs": entries,
     }
-    _atomic_write(directory / SYNTHETIC, lambda fh: np.savez_compressed(fh, **full))
-    _atomic_write(directory / FSDD_STEPS, lambda fh: np.savez_compressed(fh, **steps))
+    _atomic_write(directory / TENSORS, lambda fh: np.savez_compressed(fh, **full))
+    _atomic_write(directory / STEPS, lambda fh: np.savez_compressed(fh, **steps))
     _atomic_write(directory / MANIFEST,
                   lambda fh: fh.write((json.dumps(manifest, indent=1) + "\n").encode("utf-8")))
     return load_set(directory)
@@ -342,20 +344,18 @@ def load_set(directory):
         if len(logits) != len(labels) or not all(isinstance(v, int) and -128 <= v <= 127 for v in logits):
             raise InputFileError(path, f"{where}: logits must be {len(labels)} int8 values")
         spec = None
-        digests = {}
         if source == "synthetic":
             try:
                 spec = _spec_from_json(name, need(entry, "signal", dict, where))
             except (KeyError, TypeError, AttributeError, FixedRnnError) as exc:
                 raise InputFileError(path, f"{where}: bad signal description ({exc})") from None
-        else:
-            digests = need(entry, "digests", dict, where)
-            if sorted(digests) != sorted(tensor_names):
-                raise InputFileError(path, f"{where}: digests must name the tensors {list(tensor_names)}")
-            for tname, d in digests.items():
-                if not (isinstance(d, dict) and isinstance(d.get("shape"), list)
-                        and d.get("dtype") in TENSOR_DTYPES and isinstance(d.get("sha256"), str)):
-                    raise InputFileError(path, f"{where}: bad digest of tensor '{tname}'")
+        digests = need(entry, "digests", dict, where)
+        if sorted(digests) != sorted(tensor_names):
+            raise InputFileError(path, f"{where}: digests must name the tensors {list(tensor_names)}")
+        for tname, d in digests.items():
+            if not (isinstance(d, dict) and isinstance(d.get("shape"), list)
+                    and d.get("dtype") in TENSOR_DTYPES and isinstance(d.get("sha256"), str)):
+                raise InputFileError(path, f"{where}: bad digest of tensor '{tname}'")
         float_logits = entry.get("float_logits")
         if float_logits is not None and (not isinstance(float_logits, list) or len(float_logits) != len(labels)):
             raise InputFileError(path, f"{where}: float_logits must hold {len(labels)} numbers")

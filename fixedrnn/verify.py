@@ -88,7 +88,11 @@ def compare_tensor(input_name, tensor_name, expected, got):
 
 
 def compare_digest(input_name, tensor_name, digest, step_digests, got):
-    """The first :class:`Difference` of a tensor known only by digests (FSDD inputs), or None."""
+    """The first :class:`Difference` of a tensor known only by digests, or None.
+
+    ``digest``: ``{"shape", "dtype", "sha256"}``; ``step_digests``: uint64 ``[rows]`` (see
+    :func:`fixedrnn.golden.row_digests`).
+    """
     if list(got.shape) != list(digest["shape"]):
         return Difference(input_name, tensor_name, expected=f"shape {digest['shape']}", got=f"shape {list(got.shape)}")
     if got.dtype.name != digest["dtype"]:
@@ -102,8 +106,8 @@ def compare_digest(input_name, tensor_name, digest, step_digests, got):
         if unequal.size and got.ndim >= 2:
             step = int(unequal[0])
     return Difference(input_name, tensor_name, step=step,
-                      note="SHA-256 differs (FSDD inputs store digests only, so the index within "
-                           "the step is not known)")
+                      note="SHA-256 differs (this tensor is stored as digests only, so the index "
+                           "within the step is not known)")
 
 
 def _compare_all(gset, entry, tensors, expected_for):
@@ -152,15 +156,26 @@ def verify_set(gset, fsdd_dir=None, use_fsdd=True, progress=False):
         report.fsdd_skipped = f"FSDD not found at {data_dir} (set FIXEDRNN_FSDD or use --fsdd DIR)"
         recorded = []
 
-    stored = gset.synthetic_tensors() if synthetic else {}
-    steps = gset.fsdd_steps() if recorded else {}
     work = synthetic + recorded
+    stored = gset.full_tensors() if synthetic else {}
+    steps = gset.step_digests() if work else {}
     checked = []
     bar = None
     if progress and work:
         from tqdm import tqdm
 
         bar = tqdm(total=len(work), desc=gset.name, unit="input", file=sys.stderr, leave=False)
+
+    def expected_for(entry):
+        def compare(name, got):
+            key = f"{entry.name}/{name}"
+            if key in stored:
+                return compare_tensor(entry.name, name, stored[key], got)
+            if key not in steps:
+                raise InputFileError(gset.directory / golden.STEPS, f"missing step digests '{key}'")
+            return compare_digest(entry.name, name, entry.digests[name], steps[key], got)
+        return compare
+
     try:
         for entry in work:
             if entry.source == "synthetic":
@@ -170,24 +185,14 @@ def verify_set(gset, fsdd_dir=None, use_fsdd=True, progress=False):
                         entry.name, "pcm", note="the regenerated signal's sample checksum differs from "
                                                 "the golden one (signal generator changed)"))
                     continue
-
-                def expected_for(name, got, entry=entry):
-                    key = f"{entry.name}/{name}"
-                    if key not in stored:
-                        raise InputFileError(gset.directory / golden.SYNTHETIC, f"missing tensor '{key}'")
-                    return compare_tensor(entry.name, name, stored[key], got)
             else:
                 path = data_dir / "recordings" / entry.name
                 pcm = fsdd.read_samples(path)
                 if fsdd.sample_checksum(pcm) != entry.checksum:
                     raise InputFileError(path, "samples' checksum differs from the golden manifest "
                                                "(not the recording the vectors were made from)")
-
-                def expected_for(name, got, entry=entry):
-                    return compare_digest(entry.name, name, entry.digests[name],
-                                          steps.get(f"{entry.name}/{name}"), got)
             tensors = golden.compute_tensors(model, pcm)
-            diff = _compare_all(gset, entry, tensors, expected_for)
+            diff = _compare_all(gset, entry, tensors, expected_for(entry))
             if diff is not None:
                 report.differences.append(diff)
             checked.append((entry, tensors["features"]))

@@ -46,8 +46,18 @@ def test_written_set_is_complete(golden_root):
     assert [e.name for e in gset.inputs] == [s.name for s in SPECS]
     assert gset.tensors[:2] == ("mfcc", "features") and gset.tensors[-1] == "logits"
     assert "hidden" in gset.tensors
-    stored = gset.synthetic_tensors()
-    assert sorted(stored) == sorted(f"{s.name}/{t}" for s in SPECS for t in gset.tensors)
+    stored = gset.full_tensors()
+    steps = gset.step_digests()
+    assert sorted(steps) == sorted(f"{s.name}/{t}" for s in SPECS for t in gset.tensors)
+    # everything but the LSTM's [T, 4, H] gate tensors is stored in full
+    gate_tensors = {"gate_x", "gate_h", "gate_pre", "gates"} & set(gset.tensors)
+    assert sorted(stored) == sorted(f"{s.name}/{t}" for s in SPECS for t in gset.tensors
+                                    if t not in gate_tensors)
+    for entry in gset.inputs:
+        for tensor in gate_tensors:
+            digest = entry.digests[tensor]
+            assert digest["dtype"] == "int16" and len(digest["shape"]) == 3
+            assert steps[f"{entry.name}/{tensor}"].shape == (digest["shape"][0],)
     for spec, entry in zip(SPECS, gset.inputs):
         assert entry.checksum == fsdd.sample_checksum(signals.generate(spec))
         assert list(entry.logits) == stored[f"{spec.name}/logits"].tolist()
@@ -68,7 +78,7 @@ def test_verify_equal(golden_root):
 
 def test_corrupted_tensor_is_located(golden_root, tmp_path):
     root = _copy(golden_root, tmp_path)
-    path = root / "vectors" / "m" / golden.SYNTHETIC
+    path = root / "vectors" / "m" / golden.TENSORS
     with np.load(path) as archive:
         arrays = {k: archive[k] for k in archive.files}
     key = "chirp_down/hidden"
@@ -89,10 +99,28 @@ def test_corrupted_tensor_is_located(golden_root, tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_tensor_stored_as_digests_is_located_to_the_step(golden_root, tmp_path):
+    root = _copy(golden_root, tmp_path)
+    vectors = root / "vectors" / "m"
+    manifest = json.loads((vectors / golden.MANIFEST).read_text())
+    if "gates" not in manifest["tensors"]:
+        pytest.skip("only the LSTM has tensors stored as digests")
+    with np.load(vectors / golden.STEPS) as archive:
+        steps = {k: archive[k].copy() for k in archive.files}
+    steps["speech_bursts_high/gates"][6] ^= np.uint64(1 << 40)
+    np.savez_compressed(vectors / golden.STEPS, **steps)
+    manifest["inputs"][2]["digests"]["gates"]["sha256"] = "f" * 64
+    (vectors / golden.MANIFEST).write_text(json.dumps(manifest))
+    (report,) = verify.verify(root, use_fsdd=False)
+    diff = report.differences[0]
+    assert (diff.input, diff.tensor, diff.step, diff.index) == ("speech_bursts_high", "gates", 6, None)
+    assert len(report.differences) == 1
+
+
 def test_first_differing_tensor_is_reported(golden_root, tmp_path):
     # Corrupt a late tensor and an earlier one of the same input: the earlier one is reported.
     root = _copy(golden_root, tmp_path)
-    path = root / "vectors" / "m" / golden.SYNTHETIC
+    path = root / "vectors" / "m" / golden.TENSORS
     with np.load(path) as archive:
         arrays = {k: archive[k].copy() for k in archive.files}
     arrays["short_tone/logits"][2] ^= 1
@@ -148,7 +176,7 @@ def test_unusable_input_exits_2(golden_root, tmp_path, damage):
     elif damage == "bad_json":
         (vectors / golden.MANIFEST).write_text("{")
     elif damage == "no_tensors":
-        (vectors / golden.SYNTHETIC).unlink()
+        (vectors / golden.TENSORS).unlink()
     elif damage == "bad_model":
         (root / "models" / "m.npz").write_bytes(b"not a zip")
     else:
@@ -184,7 +212,7 @@ def test_fsdd_inputs_skipped_without_data(tmp_path, fsdd_dir):
     assert "3 FSDD skipped" in result.stdout and "FSDD inputs skipped: FSDD not found at" in result.stdout
 
     # A corrupted per-step digest and whole-tensor digest: the step is located, not the index.
-    steps_path = root / "vectors" / "m" / golden.FSDD_STEPS
+    steps_path = root / "vectors" / "m" / golden.STEPS
     with np.load(steps_path) as archive:
         steps = {k: archive[k].copy() for k in archive.files}
     name = recordings[1].name
