@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine_models import model_cases
 
@@ -25,7 +26,7 @@ def check_against_tflm(model, xs):
 @pytest.mark.parametrize("per_channel", [False, True])
 @pytest.mark.parametrize("weights", ["int8", "pot"])
 @SETTINGS
-@given(data=__import__("hypothesis").strategies.data())
+@given(data=st.data())
 def test_rnn_matches_tflm(weights, per_channel, data):
     model, xs = data.draw(model_cases("rnn", weights, per_channel))
     check_against_tflm(model, xs)
