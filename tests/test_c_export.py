@@ -186,3 +186,42 @@ def test_window_fit_equals_engine_with_its_silent_frame(config, tmp_path):
     windows = [np.concatenate([silent, x])[-model.frames:] for x in xs]
     want = np.stack([np.asarray(engine.run_features(model, w)) for w in windows])
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.fixture(scope="module")
+def fsdd_batch(fsdd_dir, tmp_path_factory):
+    """All 300 FSDD test recordings: the front end's MFCC frames (kind-3 input of main.c) and the
+    engine's features and logits, for one LSTM PoT model exported with its own silent frame."""
+    from fixedrnn import engine, fsdd
+
+    model = random_model(**MODELS["lstm-pot"])
+    tmp = tmp_path_factory.mktemp("fsdd")
+    c_export.export_c(model, tmp / "src")
+    front = engine.frontend_module()
+    cfg = model.frontend.mfcc_config()
+    mfcc_fn = front.mfcc_q31 if model.frontend.precision == "q31" else front.mfcc_q15
+    recordings = fsdd.list_recordings(fsdd_dir, split="test")
+    parts, features = [np.array([MAGIC, 3, len(recordings)], "<i4").tobytes()], []
+    for rec in recordings:
+        pcm = fsdd.read_samples(rec.path)
+        mfcc = np.asarray(mfcc_fn(front.frames(pcm, cfg), cfg)).astype("<i4")
+        parts.append(np.array([len(mfcc)], "<i4").tobytes() + mfcc.tobytes())
+        features.append(np.asarray(engine.features(model, pcm)))
+    (tmp / "in.bin").write_bytes(b"".join(parts))
+    features = np.stack(features)
+    logits = np.asarray(engine.run_features_batch(model, features, backend="numpy"))
+    return model, tmp, features, logits
+
+
+@pytest.mark.parametrize("config", [BUILDS[0], BUILDS[1]], ids=lambda c: c.name)
+def test_fsdd_test_split_features_and_logits_equal_engine(fsdd_batch, config, tmp_path):
+    model, tmp, features, logits = fsdd_batch
+    missing = runner.toolchain_missing(config.target)
+    if missing:
+        pytest.skip(missing)
+    exe = runner.build(config, tmp_path / "b", main="main.c", src_dir=tmp / "src")
+    runner.run(exe, config, [tmp / "in.bin", tmp_path / "out.bin"], timeout=600)
+    T, n_in, C = model.frames, model.n_features, len(model.labels)
+    got = np.frombuffer((tmp_path / "out.bin").read_bytes(), np.int8).reshape(len(features), T * n_in + C)
+    np.testing.assert_array_equal(got[:, :T * n_in].reshape(features.shape), features)
+    np.testing.assert_array_equal(got[:, T * n_in:], logits)
