@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 
 from fixedrnn import fsdd, golden, signals  # noqa: E402
 from fixedrnn.cli import run  # noqa: E402
-from fixedrnn.errors import FixedRnnError  # noqa: E402
+from fixedrnn.errors import FixedRnnError, InputFileError  # noqa: E402
 
 #: File index of the FSDD recordings each golden set holds (every digit, every speaker).
 GOLDEN_FSDD_INDEX = 0
@@ -36,29 +36,42 @@ def golden_recordings(data_dir):
     return [r for r in fsdd.list_recordings(data_dir, "test") if r.index == GOLDEN_FSDD_INDEX]
 
 
-def float_logits_source(model_file):
+def float_logits_source(model_file, state_file=None):
     """``(function, description)`` computing the float model's logits for int16 PCM, or None.
 
     tools/train.py keeps the float (pre-QAT) model's state dict in the model file
-    (``meta.float.<key>``, float32); it is loaded into the trainer's own
+    (``meta.float.<key>``, float32); ``state_file`` (a PyTorch state dict saved by tools/train.py,
+    e.g. its cached ``float-<key>.pt``) overrides it. The state is loaded into the trainer's own
     ``train_qat.RecurrentClassifier`` (PyTorch), which runs on the dequantized int8 features,
-    ``(x − input.zero_point) · input.scale``, exactly as in training. None when the model file has
-    no float state or PyTorch is not installed.
+    ``(x − input.zero_point) · input.scale``, exactly as in training. None when there is no float
+    state or PyTorch is not installed.
     """
     from fixedrnn import model as model_io
 
     model = model_io.load(model_file)
     state = {k[len("float."):]: v for k, v in model.meta.items() if k.startswith("float.")}
-    if not state:
+    if not state and state_file is None:
         return None
     try:
         import torch
 
-        import train_qat  # tools/train_qat.py (sys.path holds tools/ when this runs as a script)
+        import train_qat  # tools/train_qat.py (sys.path holds tools/)
     except ImportError:
         return None
+    if state_file is not None:
+        try:
+            loaded = torch.load(state_file, map_location="cpu", weights_only=True)
+        except Exception as exc:  # torch raises many types for a bad file
+            raise InputFileError(state_file, f"not a PyTorch state dict ({exc})") from None
+        state = {k: v.numpy() for k, v in loaded.items()}
+        where = Path(state_file).name
+    else:
+        where = "meta.float.* of the model file"
     net = train_qat.RecurrentClassifier(model.cell, model.n_features, model.units, len(model.labels))
-    net.load_state_dict({k: torch.from_numpy(np.asarray(v, np.float32)) for k, v in state.items()})
+    try:
+        net.load_state_dict({k: torch.from_numpy(np.asarray(v, np.float32)) for k, v in state.items()})
+    except RuntimeError as exc:
+        raise InputFileError(state_file or model_file, f"float state does not fit the model ({exc})") from None
     net.eval()
 
     def compute(pcms):
@@ -67,10 +80,10 @@ def float_logits_source(model_file):
         with torch.no_grad():
             return net(torch.from_numpy(x)).double().numpy()
 
-    return compute, "tools/train_qat.py RecurrentClassifier (PyTorch, float32) with the float state in meta.float.*"
+    return compute, f"tools/train_qat.py RecurrentClassifier (PyTorch, float32), float state from {where}"
 
 
-def make_set(model_file, out_dir, data_dir, use_fsdd, quiet):
+def make_set(model_file, out_dir, data_dir, use_fsdd, quiet, state_file=None):
     specs = list(signals.STANDARD_SIGNALS)
     recordings = []
     if use_fsdd:
@@ -79,7 +92,7 @@ def make_set(model_file, out_dir, data_dir, use_fsdd, quiet):
                                 "synthetic inputs only)")
         recordings = golden_recordings(data_dir)
     float_logits, float_source, extra = None, None, None
-    source = float_logits_source(model_file)
+    source = float_logits_source(model_file, state_file)
     if source is not None:
         compute, float_source = source
         names = [s.name for s in specs] + [r.name for r in recordings]
@@ -113,6 +126,9 @@ def main(argv=None):
                         help="folder of the sets (default: golden/vectors)")
     parser.add_argument("--fsdd", default=None, help="FSDD directory (default: ../shared/data/fsdd)")
     parser.add_argument("--no-fsdd", action="store_true", help="synthetic inputs only")
+    parser.add_argument("--float-state", default=None, metavar="PT",
+                        help="PyTorch state dict of the float model (one model only; default: the "
+                             "model file's meta.float.*)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
 
@@ -120,11 +136,13 @@ def main(argv=None):
         models = [Path(m) for m in args.models] or sorted((REPO / "golden" / "models").glob("*.npz"))
         if not models:
             raise FixedRnnError("models: none given and golden/models holds no .npz")
+        if args.float_state and len(models) != 1:
+            raise FixedRnnError("--float-state: give exactly one model with it")
         data_dir = Path(args.fsdd) if args.fsdd else fsdd.default_data_dir()
         for model_file in models:
             out_dir = Path(args.out) / model_file.stem
             print(f"{model_file} -> {out_dir}", file=sys.stderr)
-            gset = make_set(model_file, out_dir, data_dir, not args.no_fsdd, args.quiet)
+            gset = make_set(model_file, out_dir, data_dir, not args.no_fsdd, args.quiet, args.float_state)
             agreement = ", ".join(f"{k} {v['agree']}/{v['n']}" for k, v in gset.agreement.items())
             print(f"{gset.name}: {len(gset.inputs)} inputs, tensors {', '.join(gset.tensors)}"
                   + (f"; float/integer agreement: {agreement}" if agreement else "; no float model"))
