@@ -198,18 +198,23 @@ def _spec_from_json(name, data):
                               params=tuple(sorted((k, v) for k, v in data["params"].items())))
 
 
-def _atomic_write(path, write):
-    """Call ``write(fh)`` on a temporary file beside ``path``, then rename it to ``path``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def _write_files(writers):
+    """Write several files as one step: ``{path: write(fh)}``, each to a temporary name beside
+    its path first, then all renamed (nothing half-written if a writer fails)."""
+    done = []
     try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        for path, write in writers.items():
+            path = Path(path)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            done.append((tmp, path))
+            with os.fdopen(fd, "wb") as fh:
+                write(fh)
+        for tmp, path in done:
+            os.replace(tmp, path)
+    finally:
+        for tmp, _ in done:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
 
 
 def write_set(directory, model_file, synthetic_specs=(), recordings=(), float_logits=None,
@@ -220,7 +225,8 @@ def write_set(directory, model_file, synthetic_specs=(), recordings=(), float_lo
     :class:`fixedrnn.fsdd.Recording` s; ``float_logits``: ``{input name: float [C]}`` from the
     float model, or None; ``float_source``: one line saying how they were computed;
     ``extra_agreement``: further agreement figures to record (e.g. on the whole test split).
-    ``progress``: called with each input's name. Each file is written atomically.
+    ``progress``: called with each input's name. The files are written to temporary names, then
+    renamed together.
     """
     from fixedrnn import model as model_io
 
@@ -290,10 +296,11 @@ def write_set(directory, model_file, synthetic_specs=(), recordings=(), float_lo
         "float": {"source": float_source, "agreement": agreement},
         "inputs": entries,
     }
-    _atomic_write(directory / TENSORS, lambda fh: np.savez_compressed(fh, **full))
-    _atomic_write(directory / STEPS, lambda fh: np.savez_compressed(fh, **steps))
-    _atomic_write(directory / MANIFEST,
-                  lambda fh: fh.write((json.dumps(manifest, indent=1) + "\n").encode("utf-8")))
+    _write_files({
+        directory / TENSORS: lambda fh: np.savez_compressed(fh, **full),
+        directory / STEPS: lambda fh: np.savez_compressed(fh, **steps),
+        directory / MANIFEST: lambda fh: fh.write((json.dumps(manifest, indent=1) + "\n").encode("utf-8")),
+    })
     return load_set(directory)
 
 
