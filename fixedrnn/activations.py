@@ -6,16 +6,24 @@ int8 TANH (``reference_integer_ops::Tanh``, int8): ``d = x − zero_point``; ``d
 :func:`tanh_int8_table` tabulates it per model; kernels index the table with ``x + 128``.
 
 int16 LOGISTIC / TANH (``reference_integer_ops::Logistic`` / ``Tanh``, int16, the kernels of TFLM's
-8x8→16 LSTM): a 256-entry uint16 table of sigmoid with linear interpolation,
-:func:`sigmoid_table_uint16`, generated from its definition: entry k (k = 0 … 254) is
-``round(65536 · (σ(k/24) + e_k / 2))`` where ``e_k`` is the mean of the two chord deficits
-``σ(k/24 ± 1/48) − (σ(k/24) + σ((k ± 1)/24)) / 2`` (half the interpolation error of the adjacent
-segments moved into the node), and entry 255 is 65535 (σ saturated to the uint16 maximum).
-Input Q3.12 (scale 2**−12) is multiplied by 3 (the table spans [0, 32/3)); outputs are Q0.15.
-:func:`int16_table` tabulates a function on all 65536 int16 inputs (index ``x + 32768``).
+8x8→16 LSTM): a 256-entry uint16 table of sigmoid in 0.16 format with linear interpolation,
+:func:`sigmoid_table_uint16`. TFLite ships the table as literal numbers under the comment "sigmoid(i/24)
+at 0.16 format"; plain ``round(65536·σ(i/24))`` is 1 LSB off in 44 of the 256 entries. The rule that
+reproduces every entry is the one TFLite's own int16 LUT generator (``gen_lut`` in
+``tensorflow/lite/kernels/internal/common.h``) applies, evaluated exactly with a single final rounding
+(``gen_lut`` rounds each term to an integer first, which is off in 58 entries): with ``h = 1/24`` and
+``x_i = i·h``, entry i (i = 0 … 254) is the node value minus half the error of the chord at the
+segment's midpoint,
+``round(65536 · (σ(x_i) − ((σ(x_i) + σ(x_{i+1}))/2 − σ(x_i + h/2)) / 2))``, round half away from zero;
+entry 255 is 65535, the saturation value the kernels also use (``0xFFFF``). The tests check every
+entry against TFLM's TANH op (each entry is visible exactly in one of its outputs).
+Input multipliers/shifts: :func:`int16_activation_params` (a standalone op, TFLM's ``Prepare``) and
+:func:`lstm_tanh_shift` (the LSTM's cell tanh). :func:`int16_table` tabulates a function on all
+65536 int16 inputs (index ``x + 32768``).
 """
 
 import functools
+import math
 
 import numpy as np
 
@@ -24,29 +32,73 @@ from fixedrnn.errors import FixedRnnError
 from fixedrnn.fixedpoint import multiply_by_quantized_multiplier
 
 TABLE_STEP = 1.0 / 24.0  # sigmoid argument between table entries
+TABLE_SCALE = 65536.0  # 0.16 format
+TABLE_LAST = 65535  # entry 255: sigmoid saturated to the uint16 maximum
+INT16_ACTIVATION_KINDS = ("logistic", "tanh")
+
+
+def _sigmoid(v):
+    return 1.0 / (1.0 + np.exp(-v))
+
+
+def sigmoid_table_values():
+    """The exact (unrounded) values 65536·(σ(x_i) − chord midpoint error / 2), float64 ``[255]``,
+    of table entries 0 … 254 (see the module docstring)."""
+    x = np.arange(255, dtype=np.float64) * TABLE_STEP
+    node, following = _sigmoid(x), _sigmoid(x + TABLE_STEP)
+    midpoint_error = (node + following) / 2.0 - _sigmoid(x + TABLE_STEP / 2.0)
+    return TABLE_SCALE * (node - midpoint_error / 2.0)
 
 
 @functools.lru_cache(maxsize=None)
 def _sigmoid_table():
-    k = np.arange(256, dtype=np.float64)
-    x = k * TABLE_STEP
-    h = TABLE_STEP
-
-    def sigmoid(v):
-        return 1.0 / (1.0 + np.exp(-v))
-
-    chord_right = sigmoid(x + h / 2) - (sigmoid(x) + sigmoid(x + h)) / 2
-    chord_left = sigmoid(x - h / 2) - (sigmoid(x) + sigmoid(x - h)) / 2
-    value = 65536.0 * (sigmoid(x) + (chord_right + chord_left) / 4)
-    table = np.minimum(np.floor(value + 0.5), 65535.0).astype(np.uint16)
-    table[255] = 65535
+    values = sigmoid_table_values()  # all positive: floor(v + 1/2) rounds half away from zero
+    table = np.empty(256, np.uint16)
+    table[:255] = np.minimum(np.floor(values + 0.5), TABLE_LAST)
+    table[255] = TABLE_LAST
     table.flags.writeable = False
     return table
 
 
 def sigmoid_table_uint16():
-    """The 256-entry uint16 sigmoid table (0.16 format) of TFLite's int16 LOGISTIC/TANH."""
+    """The 256-entry uint16 sigmoid table (0.16 format) of TFLite's int16 LOGISTIC/TANH (a copy)."""
     return _sigmoid_table().copy()
+
+
+def checked_log2(value):
+    """TFLite's ``CheckedLog2`` in float32: (round(log2 value), whether value is within 10**−3 in
+    log2 of that power of two)."""
+    v = np.float32(value)
+    log2 = np.float32(np.log(v)) * np.float32(1.0 / np.log(np.float32(2.0)))
+    rounded = np.float32(math.floor(abs(float(log2)) + 0.5) * (1 if log2 >= 0 else -1))
+    return int(rounded), bool(abs(float(np.float32(log2 - rounded))) < 1e-3)
+
+
+def int16_activation_params(input_scale, kind):
+    """(input_multiplier, input_left_shift) TFLM's int16 LOGISTIC / TANH ``Prepare`` derives from
+    the float32 input scale (zero points must be 0, output scale 2**−15).
+
+    Power of two: ``shift = 12 + log2(scale)``; if it is 0 (LOGISTIC) or 0 or 1 (TANH) the result is
+    ``(0, shift)`` (the kernel then multiplies by ``3 << shift``). Otherwise ``m = scale · 4096 · 3``
+    in double, doubled (shift + 1) while ``m <= 32767 / 2`` and ``shift <= 30``, truncated to int.
+    """
+    if kind not in INT16_ACTIVATION_KINDS:
+        raise FixedRnnError(f"kind must be one of {', '.join(INT16_ACTIVATION_KINDS)}, got {kind!r}")
+    scale = float(np.float32(input_scale))
+    if not (math.isfinite(scale) and scale > 0):
+        raise FixedRnnError(f"input_scale must be finite and > 0, got {input_scale!r}")
+    log2, is_pot = checked_log2(scale)
+    shift = 12 + log2
+    if is_pot and (shift == 0 or (kind == "tanh" and shift == 1)):
+        return 0, shift
+    multiplier = scale * 4096.0 * 3.0
+    shift = 0
+    while multiplier <= 32767.0 / 2.0 and shift <= 30:
+        shift += 1
+        multiplier *= 2.0
+    if multiplier >= 2.0**31:
+        raise FixedRnnError(f"input_scale {scale} is too large for the int16 {kind} kernel")
+    return int(multiplier), shift
 
 
 def logistic_int16(x, input_multiplier=0, input_left_shift=0):
