@@ -10,10 +10,10 @@ One set per model, in a directory ``golden/vectors/<model>/``:
   tensor; plus the float/integer agreement.
 - ``tensors.npz``: the tensors of the synthetic inputs with at most two dimensions (all but the
   LSTM's per-gate ``[T, 4, H]`` tensors), in full, under ``"<input>/<tensor>"``.
-- ``steps.npz``: for every tensor of every input, under ``"<input>/<tensor>"``, a uint64 ``[rows]``
-  array: the first 8 bytes (little-endian) of the SHA-256 of each row (step) of the tensor, so that
-  a difference is located to the step even where the tensor is not stored (FSDD inputs: nothing
-  cut from a recording is stored, only digests and logits).
+- ``steps.npz``: for every tensor not stored in full, under ``"<input>/<tensor>"``, a uint32
+  ``[rows]`` array: the first 4 bytes (little-endian) of the SHA-256 of each row (step) of the
+  tensor, so that a difference is located to the step (FSDD inputs: nothing cut from a recording is
+  stored, only digests and logits).
 
 The tensors of one input (:func:`compute_tensors`), in order: ``mfcc`` (front-end output, int16
 q8.7 or int32 ``[frames, n_mfcc]``), ``features`` (int8 ``[T, I]``), the engine's per-step trace
@@ -70,22 +70,36 @@ def compute_tensors(model, pcm):
     ``mfcc``, ``features``, the engine's trace (NumPy reference path; per-step arrays, axis 0 =
     step), ``logits``.
     """
-    pcm = np.asarray(pcm)
-    if pcm.dtype != np.int16 or pcm.ndim != 1:
-        raise FixedRnnError(f"pcm: expected a 1-d int16 array, got {pcm.dtype} {pcm.shape}")
-    tensors = {"mfcc": frontend_output(model, pcm)}
-    features = np.asarray(model.features(pcm))
-    tensors["features"] = features
-    logits, trace = model.run_features(features, trace=True, backend="numpy")
-    for name, value in trace.items():
-        if name in ("mfcc", "features", "logits"):
-            continue
-        tensors[name] = np.asarray(value)
-    tensors["logits"] = np.asarray(logits)
-    for name, value in tensors.items():
-        if value.dtype.name not in TENSOR_DTYPES:
-            raise FixedRnnError(f"tensor '{name}': the engine returned dtype {value.dtype}, not an integer type")
-    return tensors
+    return compute_tensors_batch(model, [pcm])[0]
+
+
+def compute_tensors_batch(model, pcms):
+    """:func:`compute_tensors` of several utterances, the cell traced in one batched NumPy run.
+
+    The NumPy path computes every batch row independently, so a row equals its one-utterance run.
+    """
+    for i, pcm in enumerate(pcms):
+        pcm = np.asarray(pcm)
+        if pcm.dtype != np.int16 or pcm.ndim != 1:
+            raise FixedRnnError(f"pcm[{i}]: expected a 1-d int16 array, got {pcm.dtype} {pcm.shape}")
+    if not len(pcms):
+        return []
+    from fixedrnn import engine
+
+    features = np.stack([np.asarray(model.features(p)) for p in pcms])
+    logits, trace = engine.run_features_batch(model, features, backend="numpy", trace=True)
+    out = []
+    for i, pcm in enumerate(pcms):
+        tensors = {"mfcc": frontend_output(model, pcm), "features": features[i]}
+        for name, value in trace.items():
+            if name not in ("mfcc", "features", "logits"):
+                tensors[name] = np.asarray(value[i])
+        tensors["logits"] = np.asarray(logits[i])
+        for name, value in tensors.items():
+            if value.dtype.name not in TENSOR_DTYPES:
+                raise FixedRnnError(f"tensor '{name}': the engine returned dtype {value.dtype}, not an integer type")
+        out.append(tensors)
+    return out
 
 
 def fast_backends(model):
@@ -103,15 +117,16 @@ def tensor_digest(tensor):
 
 
 def row_digests(tensor):
-    """uint64 ``[rows]``: first 8 bytes (little-endian) of the SHA-256 of each row (axis 0).
+    """uint32 ``[rows]``: first 4 bytes (little-endian) of the SHA-256 of each row (axis 0).
 
-    A 0-d or 1-d tensor counts as one row.
+    A 0-d or 1-d tensor counts as one row. They only locate a difference; equality is decided by
+    :func:`tensor_digest` or the full tensor.
     """
     tensor = np.ascontiguousarray(tensor)
     rows = tensor.reshape(1, -1) if tensor.ndim < 2 else tensor.reshape(tensor.shape[0], -1)
     rows = rows.astype(rows.dtype.newbyteorder("<"))
-    return np.array([int.from_bytes(hashlib.sha256(r.tobytes()).digest()[:8], "little") for r in rows],
-                    np.uint64)
+    return np.array([int.from_bytes(hashlib.sha256(r.tobytes()).digest()[:4], "little") for r in rows],
+                    np.uint32)
 
 
 def file_sha256(path):
@@ -171,7 +186,7 @@ class GoldenSet:
         return _load_npz(self.directory / TENSORS)
 
     def step_digests(self):
-        """``{"<input>/<tensor>": uint64 [rows]}`` from ``steps.npz``."""
+        """``{"<input>/<tensor>": uint32 [rows]}`` from ``steps.npz``."""
         return _load_npz(self.directory / STEPS)
 
 
@@ -244,19 +259,23 @@ def write_set(directory, model_file, synthetic_specs=(), recordings=(), float_lo
 
     full, steps, entries, tensor_names = {}, {}, [], None
     sources = [("synthetic", s) for s in synthetic_specs] + [("fsdd", r) for r in recordings]
+    pcms = []
     for source, item in sources:
         if progress is not None:
             progress(item.name)
-        pcm = signals.generate(item) if source == "synthetic" else item.samples()
-        tensors = compute_tensors(model, pcm)
+        pcms.append(signals.generate(item) if source == "synthetic" else item.samples())
+    computed = compute_tensors_batch(model, pcms)
+    if computed:
+        features = np.stack([t["features"] for t in computed])
+        expected = np.stack([t["logits"] for t in computed])
         for backend in fast_backends(model):
-            fast = model.run_features(tensors["features"], backend=backend)
-            if not np.array_equal(fast, tensors["logits"]):
-                raise FixedRnnError(f"engine: backend {backend!r} disagrees with the NumPy path on "
-                                    f"input {item.name!r}; refusing to freeze golden vectors")
-        if tensor_names is None:
-            tensor_names = list(tensors)
-        elif list(tensors) != tensor_names:
+            fast = model.run_features_batch(features, backend=backend)
+            if not np.array_equal(fast, expected):
+                raise FixedRnnError(f"engine: backend {backend!r} disagrees with the NumPy path; "
+                                    "refusing to freeze golden vectors")
+        tensor_names = list(computed[0])
+    for (source, item), pcm, tensors in zip(sources, pcms, computed):
+        if list(tensors) != tensor_names:
             raise FixedRnnError(f"engine: input {item.name!r} gave tensors {list(tensors)}, expected {tensor_names}")
         entry = {"name": item.name, "source": source, "samples": int(pcm.shape[0]),
                  "checksum": fsdd.sample_checksum(pcm),
@@ -267,9 +286,10 @@ def write_set(directory, model_file, synthetic_specs=(), recordings=(), float_lo
                                     "sha256": tensor_digest(value)}
                             for tname, value in tensors.items()}
         for tname, value in tensors.items():
-            steps[f"{item.name}/{tname}"] = row_digests(value)
             if source == "synthetic" and value.ndim <= FULL_MAX_DIMS:
                 full[f"{item.name}/{tname}"] = value
+            else:
+                steps[f"{item.name}/{tname}"] = row_digests(value)
         if item.name in float_logits:
             values = np.asarray(float_logits[item.name], np.float64)
             if values.shape != (len(model.labels),) or not np.all(np.isfinite(values)):
@@ -299,9 +319,17 @@ def write_set(directory, model_file, synthetic_specs=(), recordings=(), float_lo
     _write_files({
         directory / TENSORS: lambda fh: np.savez_compressed(fh, **full),
         directory / STEPS: lambda fh: np.savez_compressed(fh, **steps),
-        directory / MANIFEST: lambda fh: fh.write((json.dumps(manifest, indent=1) + "\n").encode("utf-8")),
+        directory / MANIFEST: lambda fh: fh.write(_manifest_text(manifest).encode("utf-8")),
     })
     return load_set(directory)
+
+
+def _manifest_text(manifest):
+    """The manifest as JSON: indented, except that each input is one line."""
+    head = {k: v for k, v in manifest.items() if k != "inputs"}
+    text = json.dumps(head, indent=1)[:-2]
+    lines = ",\n  ".join(json.dumps(e, separators=(",", ":")) for e in manifest["inputs"])
+    return f'{text},\n "inputs": [\n  {lines}\n ]\n}}\n'
 
 
 def load_set(directory):

@@ -90,7 +90,7 @@ def compare_tensor(input_name, tensor_name, expected, got):
 def compare_digest(input_name, tensor_name, digest, step_digests, got):
     """The first :class:`Difference` of a tensor known only by digests, or None.
 
-    ``digest``: ``{"shape", "dtype", "sha256"}``; ``step_digests``: uint64 ``[rows]`` (see
+    ``digest``: ``{"shape", "dtype", "sha256"}``; ``step_digests``: uint32 ``[rows]`` (see
     :func:`fixedrnn.golden.row_digests`).
     """
     if list(got.shape) != list(digest["shape"]):
@@ -125,12 +125,12 @@ def _compare_all(gset, entry, tensors, expected_for):
     return None
 
 
-def verify_set(gset, fsdd_dir=None, use_fsdd=True, progress=False):
+def verify_set(gset, fsdd_dir=None, use_fsdd=True):
     """Recompute one :class:`fixedrnn.golden.GoldenSet`; return a :class:`SetReport`.
 
-    Every tensor comes from the engine's traced NumPy path; the logits are recomputed once more by
-    each fast path (:func:`fixedrnn.golden.fast_backends`: numba, and shift for power-of-two
-    models), batched over all inputs, and must equal the golden logits too.
+    Every tensor comes from the engine's traced NumPy path (all inputs in one batch); the logits
+    are recomputed once more by each fast path (:func:`fixedrnn.golden.fast_backends`: numba, and
+    shift for power-of-two models), batched over all inputs, and must equal the golden logits too.
     """
     from fixedrnn import model as model_io
 
@@ -156,15 +156,8 @@ def verify_set(gset, fsdd_dir=None, use_fsdd=True, progress=False):
         report.fsdd_skipped = f"FSDD not found at {data_dir} (set FIXEDRNN_FSDD or use --fsdd DIR)"
         recorded = []
 
-    work = synthetic + recorded
     stored = gset.full_tensors() if synthetic else {}
-    steps = gset.step_digests() if work else {}
-    checked = []
-    bar = None
-    if progress and work:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(work), desc=gset.name, unit="input", file=sys.stderr, leave=False)
+    steps = gset.step_digests() if synthetic or recorded else {}
 
     def expected_for(entry):
         def compare(name, got):
@@ -176,35 +169,35 @@ def verify_set(gset, fsdd_dir=None, use_fsdd=True, progress=False):
             return compare_digest(entry.name, name, entry.digests[name], steps[key], got)
         return compare
 
-    try:
-        for entry in work:
-            if entry.source == "synthetic":
-                pcm = signals.generate(entry.signal)
-                if fsdd.sample_checksum(pcm) != entry.checksum:
-                    report.differences.append(Difference(
-                        entry.name, "pcm", note="the regenerated signal's sample checksum differs from "
-                                                "the golden one (signal generator changed)"))
-                    continue
-            else:
-                path = data_dir / "recordings" / entry.name
-                pcm = fsdd.read_samples(path)
-                if fsdd.sample_checksum(pcm) != entry.checksum:
-                    raise InputFileError(path, "samples' checksum differs from the golden manifest "
-                                               "(not the recording the vectors were made from)")
-            tensors = golden.compute_tensors(model, pcm)
-            diff = _compare_all(gset, entry, tensors, expected_for(entry))
-            if diff is not None:
-                report.differences.append(diff)
-            checked.append((entry, tensors["features"]))
-            if entry.source == "synthetic":
-                report.synthetic_checked += 1
-            else:
-                report.fsdd_checked += 1
-            if bar is not None:
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
+    work, pcms = [], []
+    for entry in synthetic:
+        pcm = signals.generate(entry.signal)
+        if fsdd.sample_checksum(pcm) != entry.checksum:
+            report.differences.append(Difference(
+                entry.name, "pcm", note="the regenerated signal's sample checksum differs from the "
+                                        "golden one (signal generator changed)"))
+            continue
+        work.append(entry)
+        pcms.append(pcm)
+    for entry in recorded:
+        path = data_dir / "recordings" / entry.name
+        pcm = fsdd.read_samples(path)
+        if fsdd.sample_checksum(pcm) != entry.checksum:
+            raise InputFileError(path, "samples' checksum differs from the golden manifest "
+                                       "(not the recording the vectors were made from)")
+        work.append(entry)
+        pcms.append(pcm)
+
+    checked = []
+    for entry, tensors in zip(work, golden.compute_tensors_batch(model, pcms)):
+        diff = _compare_all(gset, entry, tensors, expected_for(entry))
+        if diff is not None:
+            report.differences.append(diff)
+        checked.append((entry, tensors["features"]))
+        if entry.source == "synthetic":
+            report.synthetic_checked += 1
+        else:
+            report.fsdd_checked += 1
     report.differences.extend(compare_fast_paths(model, checked))
     return report
 
@@ -245,8 +238,12 @@ def verify(root=None, fsdd_dir=None, use_fsdd=True, models=None, progress=False)
         if unknown:
             raise InputFileError(root, f"has no golden set named {unknown[0]!r} (sets: {', '.join(sorted(names))})")
         sets = [p for p in sets if p.name in models]
-    return [verify_set(golden.load_set(p), fsdd_dir=fsdd_dir, use_fsdd=use_fsdd, progress=progress)
-            for p in sets]
+    sets = [golden.load_set(p) for p in sets]
+    if progress:
+        from tqdm import tqdm
+
+        sets = tqdm(sets, desc="verify", unit="set", file=sys.stderr, leave=False)
+    return [verify_set(gset, fsdd_dir=fsdd_dir, use_fsdd=use_fsdd) for gset in sets]
 
 
 def format_report(report):
