@@ -261,6 +261,8 @@ def run_training(args):
             else:
                 result["integer_test"] = res.accuracy
                 log(phase="evaluate", integer_test=res.accuracy, n=res.n, data=str(data))
+                meta["integer_test_accuracy"] = res.accuracy
+                save(replace(model_q, meta=dict(meta)), args.out)
     return result
 
 
