@@ -42,8 +42,9 @@ def normalise(model, mfcc):
 def _mfcc(model, frames):
     mod = frontend_module()
     cfg = model.frontend.mfcc_config()
-    fn = mod.mfcc_q31 if model.frontend.precision == "q31" else mod.mfcc_q15
-    return fn(frames, cfg)
+    if model.frontend.precision == "q31":  # int16 PCM in q31: x << 16 (as fixedrnn.mfcc.mfcc does)
+        return mod.mfcc_q31(np.asarray(frames).astype(np.int32) << 16, cfg)
+    return mod.mfcc_q15(frames, cfg)
 
 
 def features(model, pcm):
