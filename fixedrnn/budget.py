@@ -183,6 +183,11 @@ def rfft_coef_count(fft_length):
     return int(fft_length)
 
 
+#: Entries of CMSIS-DSP's ``sqrt_initial_lut_q31`` (the Newton start values of ``arm_sqrt_q31``,
+#: which the MFCC magnitude uses in both precisions).
+SQRT_LUT_ENTRIES = 32
+
+
 def mfcc_scratch_count(fft_length, precision):
     """Elements of the ``pTmp`` buffer ``arm_mfcc_q15``/``_q31`` needs (RFFT build): the real FFT's
     output, 2N numbers of the precision; declared ``q31_t`` as the API does, so N (q15) or 2N (q31)."""
@@ -227,6 +232,8 @@ def frontend_flash_items(shape):
                       f"twiddleCoef_{half}_{q}"),
         MemoryItem.of(f"{SYMBOL_PREFIX}cfft_bitrev", "uint16_t", bitrev_table_length(half), "front-end table",
                       flash, f"armBitRevIndexTable_fixed_{half}"),
+        MemoryItem.of(f"{SYMBOL_PREFIX}sqrt_lut", "q31_t", SQRT_LUT_ENTRIES, "front-end table", flash,
+                      "sqrt_initial_lut_q31: start values of arm_sqrt_q31 (magnitudes, both precisions)"),
         MemoryItem.of(f"{SYMBOL_PREFIX}cfft_instance", f"arm_cfft_instance_{q}", 1, "front-end instance", flash,
                       f"complex FFT of {half}"),
         MemoryItem.of(f"{SYMBOL_PREFIX}mfcc_instance", f"arm_mfcc_instance_{q}", 1, "front-end instance", flash,
@@ -243,6 +250,8 @@ def frontend_ram_items(shape):
     return [
         MemoryItem.of(f"{SYMBOL_PREFIX}audio_frame", "int16_t", n, "audio", "ram",
                       "last fft_length PCM samples (slides by hop)"),
+        MemoryItem.of(f"{SYMBOL_PREFIX}audio_count", "uint32_t", 1, "audio", "ram",
+                      "PCM samples pushed since init (framing position)"),
         MemoryItem.of(f"{SYMBOL_PREFIX}mfcc_input", qt, n, "front-end scratch", "ram",
                       "frame handed to arm_mfcc (overwritten in place)"),
         MemoryItem.of(f"{SYMBOL_PREFIX}mfcc_tmp", "q31_t", mfcc_scratch_count(n, q), "front-end scratch", "ram",

@@ -32,7 +32,7 @@ from fixedrnn import budget
 from fixedrnn.errors import FixedRnnError
 
 C_DIR = Path(__file__).resolve().parent / "c"
-KERNEL_FILES = ("frnn_kernels.h", "frnn_kernels.c")
+KERNEL_FILES = ("frnn_kernels.h", "frnn_kernels.c", "frnn_mfcc.h", "frnn_mfcc.c")
 
 
 def _load(model_or_path):
@@ -61,7 +61,7 @@ def _c_array(item, values, const=True, per_line=16):
 
 
 def _c_literal(value, c_type):
-    if c_type == "int32_t" and value == -(2**31):
+    if c_type in ("int32_t", "q31_t") and value == -(2**31):
         return "INT32_MIN"
     return str(value) + ("u" if c_type.startswith("uint") and c_type != "uint8_t" else "")
 
@@ -91,6 +91,125 @@ def silence_features(model):
                             "which is not available") from None
     pcm = np.zeros(int(model.frontend.fft_length), np.int16)
     return np.asarray(engine.features(model, pcm))[-1]
+
+
+def bit_reversal_pairs(length):
+    """uint16 index pairs ``(i, rev(i))``, ``i < rev(i)``, of the bit-reversal permutation of
+    ``length`` complex points, flattened: swapping each pair in place puts a radix-4/2 FFT output
+    in natural order (``length − 2**ceil(log2(length)/2)`` entries, as ``budget.bitrev_table_length``)."""
+    from fixedrnn.frontend.cmsis_fft import bit_reversal
+
+    rev = bit_reversal(int(length))
+    i = np.arange(int(length))
+    keep = i < rev
+    return np.stack([i[keep], rev[keep]], axis=1).reshape(-1)
+
+
+def frontend_tables(model):
+    """``{symbol: values}`` of the MFCC front end's flash items for ``model`` (its
+    ``frontend.precision``): the tables of ``fixedrnn.frontend.make_tables``, the real FFT's
+    split coefficients at stride 1, the complex FFT's twiddles and bit-reversal pairs, and the
+    square root's start values, each from the front end's own table generators."""
+    from fixedrnn.frontend import cmsis_fft, cmsis_math
+    from fixedrnn.frontend.tables import make_tables
+
+    cfg = model.frontend.mfcc_config()
+    precision = model.frontend.precision
+    bits = 15 if precision == "q15" else 31
+    n = cfg.fft_length
+    half = n // 2
+    tables = make_tables(cfg).arrays(precision)
+    coef_a, coef_b = cmsis_fft.real_coef_tables(bits)
+    stride = 2 * cmsis_fft.REAL_COEF_POINTS // n  # complex entries between the ones length N reads
+
+    def split(table):
+        return table.reshape(-1, 2)[::stride][:half].reshape(-1)
+
+    p = budget.SYMBOL_PREFIX
+    return {
+        f"{p}mfcc_window": tables["window"],
+        f"{p}mfcc_filter_pos": tables["filter_pos"],
+        f"{p}mfcc_filter_lengths": tables["filter_lengths"],
+        f"{p}mfcc_filter_coefs": tables["filter_coefs"],
+        f"{p}mfcc_dct": tables["dct"],
+        f"{p}rfft_coef_a": split(coef_a),
+        f"{p}rfft_coef_b": split(coef_b),
+        f"{p}cfft_twiddle": cmsis_fft.twiddle_table(half, bits),
+        f"{p}cfft_bitrev": bit_reversal_pairs(half),
+        f"{p}sqrt_lut": cmsis_math.sqrt_initial_lut_q31(),
+    }
+
+
+def _frontend_code(model):
+    """Front-end instances and the PCM API (push frame / push samples / end of utterance)."""
+    p = budget.SYMBOL_PREFIX
+    cfg = model.frontend.mfcc_config()
+    q = model.frontend.precision
+    n, half = cfg.fft_length, cfg.fft_length // 2
+    shape = budget.frontend_shape(model.to_arrays())
+    widen = "(q31_t)frame[i] * 65536" if q == "q31" else "frame[i]"
+    return [
+        "/* ---- MFCC front end (frnn_mfcc.c), instances in flash ---- */",
+        f"const frnn_cfft_instance {p}cfft_instance = {{{half}, {p}cfft_twiddle, {p}cfft_bitrev, "
+        f"{budget.bitrev_table_length(half)}}};",
+        f"const frnn_mfcc_instance {p}mfcc_instance = {{",
+        f"    {p}mfcc_dct, {p}mfcc_filter_pos, {p}mfcc_filter_lengths, {p}mfcc_filter_coefs, {p}mfcc_window,",
+        f"    {n}, {shape.n_mels}, {shape.n_mfcc},",
+        f"    {{{n}, 0, 1, 1, {p}rfft_coef_a, {p}rfft_coef_b, &{p}cfft_instance}}}};",
+        "",
+        f"void frnn_mfcc_frame(const int16_t *frame, int32_t *mfcc)",
+        "{",
+        "    for (int i = 0; i < FRNN_FFT_LENGTH; ++i) {",
+        f"        {p}mfcc_input[i] = {widen};",
+        "    }",
+        f"    frnn_mfcc_{q}(&{p}mfcc_instance, {p}mfcc_input, {p}mfcc_tmp, {p}sqrt_lut, {p}mfcc_out);",
+        "    for (int c = 0; c < FRNN_N_FEATURES; ++c) {",
+        f"        mfcc[c] = {p}mfcc_out[c];",
+        "    }",
+        "}",
+        "",
+        "void frnn_push_frame(const int16_t *frame)",
+        "{",
+        "    int32_t mfcc[FRNN_N_FEATURES];",
+        "    int8_t x[FRNN_N_FEATURES];",
+        "    frnn_mfcc_frame(frame, mfcc);",
+        "    frnn_normalize(mfcc, x);",
+        "    frnn_push_features(x);",
+        "}",
+        "",
+        "/* Samples held in the audio frame: all pushed ones before the first frame; afterwards the",
+        "   fft_length - hop overlap plus those pushed since the last frame. */",
+        "static uint32_t audio_fill(void)",
+        "{",
+        f"    const uint32_t seen = {p}audio_count[0];",
+        "    return seen < FRNN_FFT_LENGTH ? seen : FRNN_FFT_LENGTH - FRNN_HOP + (seen - FRNN_FFT_LENGTH) % FRNN_HOP;",
+        "}",
+        "",
+        "void frnn_push_samples(const int16_t *samples, int32_t n)",
+        "{",
+        "    uint32_t fill = audio_fill();",
+        "    for (int32_t i = 0; i < n; ++i) {",
+        f"        {p}audio_frame[fill++] = samples[i];",
+        f"        {p}audio_count[0] += 1;",
+        "        if (fill == FRNN_FFT_LENGTH) {",
+        f"            frnn_push_frame({p}audio_frame);",
+        f"            memmove({p}audio_frame, {p}audio_frame + FRNN_HOP, (FRNN_FFT_LENGTH - FRNN_HOP) * sizeof(int16_t));",
+        "            fill = FRNN_FFT_LENGTH - FRNN_HOP;",
+        "        }",
+        "    }",
+        "}",
+        "",
+        "void frnn_end_utterance(void)",
+        "{",
+        f"    if ({p}audio_count[0] < FRNN_FFT_LENGTH) {{ /* too short: one zero-padded frame */",
+        f"        const uint32_t fill = {p}audio_count[0];",
+        f"        memset({p}audio_frame + fill, 0, (FRNN_FFT_LENGTH - fill) * sizeof(int16_t));",
+        f"        frnn_push_frame({p}audio_frame);",
+        "    }",
+        f"    {p}audio_count[0] = 0;",
+        "}",
+        "",
+    ]
 
 
 def _scalar_macros(arrays):
@@ -248,6 +367,10 @@ def generate(model, silence=None):
         *_scalar_macros(arrays),
         "",
         "void frnn_normalize(const int32_t *mfcc, int8_t *x);",
+        "void frnn_mfcc_frame(const int16_t *frame, int32_t *mfcc);",
+        "void frnn_push_frame(const int16_t *frame);",
+        "void frnn_push_samples(const int16_t *samples, int32_t n);",
+        "void frnn_end_utterance(void);",
         "void frnn_init(void);",
         "void frnn_push_features(const int8_t *x);",
         "void frnn_result(int8_t *logits);",
@@ -261,20 +384,26 @@ def generate(model, silence=None):
         "",
     ]
 
-    flash = budget.model_flash_items(arrays, mode="window")
-    ram = budget.model_ram_items(arrays, mode="window")
+    flash = budget.flash_items(arrays, mode="window")
+    ram = budget.ram_items(arrays, mode="window")
+    front = frontend_tables(model)
     body = [
         "/* Generated by fixedrnn.c_export: constants, buffers, cell and head of one model. */",
         "#include <stddef.h>",
         "#include <string.h>",
         "",
         '#include "frnn_kernels.h"',
+        '#include "frnn_mfcc.h"',
         '#include "frnn_model.h"',
         "",
         "/* ---- flash: one const array per budget item (fixedrnn.budget.model_flash_items) ---- */",
     ]
     for item in flash:
-        if item.symbol == f"{budget.SYMBOL_PREFIX}sigmoid_table":
+        if item.is_instance:
+            continue  # written with the front-end code below
+        if item.symbol in front:
+            values = front[item.symbol]
+        elif item.symbol == f"{budget.SYMBOL_PREFIX}sigmoid_table":
             values = sigmoid_table()
         elif item.symbol == f"{budget.SYMBOL_PREFIX}tanh_exp_multipliers":
             values = tanh_exp_multipliers()
@@ -287,6 +416,7 @@ def generate(model, silence=None):
     for item in ram:
         body.append(f"{item.c_type} {item.symbol}[{item.count}];")
     body.append("")
+    body += _frontend_code(model)
     cell_code, head_zero_point = (_lstm_code if cell == "lstm" else _rnn_code)(arrays)
     body += cell_code
     khead, whead = _weights(arrays, "head")
@@ -315,6 +445,7 @@ def generate(model, silence=None):
         f"        memcpy(fr_features + t * FRNN_N_FEATURES, {budget.SYMBOL_PREFIX}silence_features, FRNN_N_FEATURES);",
         "    }",
         "    frnn_cell_reset();",
+        f"    {budget.SYMBOL_PREFIX}audio_count[0] = 0;",
         "}",
         "",
         "void frnn_push_features(const int8_t *x)",

@@ -198,6 +198,7 @@ def expected_flash(model, mode):
     # real FFT of N: realCoefA/B read with stride 8192/N, a complex FFT of N/2
     total += 2 * q * (CMSIS_REAL_COEF_LENGTH // (CMSIS_REAL_COEF_LENGTH // n))
     total += q * CMSIS_TWIDDLE_LENGTH[n // 2] + 2 * CMSIS_BITREV_LENGTH[n // 2]
+    total += 32 * 4  # sqrt_initial_lut_q31[32] (arm_sqrt_q31, both precisions)
     total += 16 + 56  # arm_cfft_instance, arm_mfcc_instance (Cortex-M, 4-byte pointers)
     return total
 
@@ -214,7 +215,7 @@ def expected_ram(model, mode):
     t = int(model["sequence.frames"])
     q15 = str(model["frontend.precision"]) == "q15"
     q = 2 if q15 else 4
-    total = 2 * n + q * n  # int16 audio frame, arm_mfcc input copy
+    total = 2 * n + 4 + q * n  # int16 audio frame, uint32 sample count, arm_mfcc input copy
     total += q * cmsisdsp.arm_mfcc_tmp_buffer_size(dt.Q15 if q15 else dt.Q31, n, 1)  # pTmp
     total += q * i  # MFCC output
     total += (t * i if mode == "window" else i) + h + c  # features, hidden, logits

@@ -5,11 +5,17 @@
  *   int32 n_frames (>= 1) and n_frames frames: kind 2, int8 features[FRNN_N_FEATURES] (pushed as
  *   they are); kind 3, int32 MFCC[FRNN_N_FEATURES] (q8.7 or q31 values, normalized by
  *   frnn_normalize, then pushed).
- * OUT: per item, int8 window[FRNN_FRAMES][FRNN_N_FEATURES] (the window after frnn_init and one
- *   frnn_push_features per frame: left-padded with silence, or the last T frames), then int8
- *   logits[FRNN_N_CLASSES] from frnn_result.
+ *   Kind 4: int32 n_samples (>= 0) and int16 PCM[n_samples], one utterance: frnn_push_samples in
+ *   chunks, then frnn_end_utterance (the C MFCC front end, framing as fixedrnn.mfcc.frames).
+ *   Kind 5: int32 n_frames (>= 1) and int16 frames[n_frames][FRNN_FFT_LENGTH]: MFCC only.
+ * OUT: kinds 2-4, per item, int8 window[FRNN_FRAMES][FRNN_N_FEATURES] (the window after frnn_init
+ *   and one frnn_push_features per frame: left-padded with silence, or the last T frames), then int8
+ *   logits[FRNN_N_CLASSES] from frnn_result. Kind 5: per frame int32 MFCC[FRNN_N_FEATURES] (q8.7 or
+ *   q31 values as frnn_mfcc_frame gives them).
  * With "count", the first item is also measured by the instruction counter (icount.py), regions in
- * this order: frnn_result (whole cell over T frames + head), one frnn_cell_step, frnn_head.
+ * this order: frnn_result (whole cell over T frames + head), one frnn_cell_step, frnn_head; for
+ * kind 4 also frnn_mfcc_frame (the MFCC of one frame: the item's first fft_length samples) and
+ * frnn_push_frame (MFCC, normalisation and window slide of that frame).
  * Exit status 0, or 2 for a bad file.
  */
 #include <stdio.h>
@@ -25,6 +31,67 @@ static int fail(const char *what)
 {
     fprintf(stderr, "main: %s\n", what);
     return 2;
+}
+
+static int16_t first_frame[FRNN_FFT_LENGTH]; /* kind 4 with "count": the frame measured */
+
+static void measure_frontend(void)
+{
+    int32_t mfcc[FRNN_N_FEATURES];
+    icount_begin();
+    frnn_mfcc_frame(first_frame, mfcc);
+    icount_end();
+    icount_begin();
+    frnn_push_frame(first_frame);
+    icount_end();
+}
+
+static int run_frames(FILE *in, FILE *out, int32_t items)
+{
+    for (int32_t item = 0; item < items; ++item) {
+        int32_t n_frames;
+        if (fread(&n_frames, sizeof n_frames, 1, in) != 1 || n_frames < 1 || n_frames > 1000000) {
+            return fail("bad item length");
+        }
+        for (int32_t t = 0; t < n_frames; ++t) {
+            int16_t frame[FRNN_FFT_LENGTH];
+            int32_t mfcc[FRNN_N_FEATURES];
+            if (fread(frame, sizeof frame, 1, in) != 1) {
+                return fail("truncated item");
+            }
+            frnn_mfcc_frame(frame, mfcc);
+            if (fwrite(mfcc, sizeof mfcc, 1, out) != 1) {
+                return fail("short write");
+            }
+        }
+    }
+    return 0;
+}
+
+/* Kind 4: one utterance of PCM through frnn_push_samples (chunks of 100 samples). */
+static int push_pcm(FILE *in, int keep_first)
+{
+    int32_t n_samples;
+    if (fread(&n_samples, sizeof n_samples, 1, in) != 1 || n_samples < 0 || n_samples > 100000000) {
+        return fail("bad item length");
+    }
+    if (keep_first) {
+        memset(first_frame, 0, sizeof first_frame);
+    }
+    int16_t chunk[100];
+    for (int32_t done = 0; done < n_samples;) {
+        const int32_t n = n_samples - done < 100 ? n_samples - done : 100;
+        if (fread(chunk, sizeof(int16_t), (size_t)n, in) != (size_t)n) {
+            return fail("truncated item");
+        }
+        for (int32_t i = 0; keep_first && i < n && done + i < FRNN_FFT_LENGTH; ++i) {
+            first_frame[done + i] = chunk[i];
+        }
+        frnn_push_samples(chunk, n);
+        done += n;
+    }
+    frnn_end_utterance();
+    return 0;
 }
 
 static void measure(void)
@@ -57,10 +124,37 @@ int main(int argc, char **argv)
         return fail("cannot create the output file");
     }
     int32_t header[3];
-    if (fread(header, sizeof header, 1, in) != 1 || header[0] != MAGIC || (header[1] != 2 && header[1] != 3) || header[2] < 0) {
-        return fail("bad header (magic FRNI, kind 2 or 3 expected)");
+    if (fread(header, sizeof header, 1, in) != 1 || header[0] != MAGIC || header[1] < 2 || header[1] > 5 || header[2] < 0) {
+        return fail("bad header (magic FRNI, kind 2, 3, 4 or 5 expected)");
+    }
+    if (header[1] == 5) {
+        const int status = run_frames(in, out, header[2]);
+        fclose(in);
+        return fclose(out) == 0 ? status : 2;
     }
     for (int32_t item = 0; item < header[2]; ++item) {
+        if (header[1] == 4) {
+            frnn_init();
+            const int status = push_pcm(in, count_mode && item == 0);
+            if (status) {
+                return status;
+            }
+            if (fwrite(frnn_window(), 1, FRNN_FRAMES * FRNN_N_FEATURES, out) != FRNN_FRAMES * FRNN_N_FEATURES) {
+                return fail("short write");
+            }
+            int8_t logits[FRNN_N_CLASSES];
+            if (count_mode && item == 0) {
+                measure();
+            }
+            frnn_result(logits);
+            if (fwrite(logits, 1, sizeof logits, out) != sizeof logits) {
+                return fail("short write");
+            }
+            if (count_mode && item == 0) {
+                measure_frontend(); /* after the outputs: it slides the window */
+            }
+            continue;
+        }
         int32_t n_frames;
         if (fread(&n_frames, sizeof n_frames, 1, in) != 1 || n_frames < 1 || n_frames > 1000000) {
             return fail("bad item length");
