@@ -1,26 +1,44 @@
 """The head: TFLM int8 FULLY_CONNECTED on the last hidden state, and argmax.
 
-``h`` int8 ``[B, H]`` (zero point ``hidden_zero_point``) → logits int8 ``[B, C]``; the prediction is
-the first index of the maximum logit (``numpy.argmax``).
+``h`` int8 ``[B, H]`` (zero point ``hidden_zero_point``) → logits int8 ``[B, C]``:
+``clamp(z_out + MBQM(bias + W·(h − z_h), m, s), −128, 127)`` per tensor or per channel. The
+prediction is the first index of the maximum logit (``numpy.argmax``). Backends form the same
+accumulator three ways (:mod:`fixedrnn.kernels`): ``"numpy"`` int64, ``"numba"`` exact float64 BLAS,
+``"shift"`` shift-and-add (power-of-two weights); requantization is shared. Overflow raises
+``FixedRnnError`` naming ``head``.
 """
 
 import numpy as np
 
 from fixedrnn import kernels
 
+NAME = "head"
+
+
+def head_accumulate(head, h, hidden_zero_point, backend="numpy"):
+    """Exact int64 accumulator ``[B, C]`` of the head (checked to fit int32)."""
+    kernels.check_backend(backend)
+    kernels.check_product_headroom(head.weight, NAME)
+    h = np.asarray(h)
+    if backend == "numpy":
+        return kernels.fc_accumulate(h, head.weight, hidden_zero_point, head.bias, NAME)
+    if backend == "numba":
+        wt = np.asarray(head.weight, np.float64).T
+        return kernels.fc_accumulate_exact_float(h, wt, hidden_zero_point, head.bias, NAME)
+    shift, sign = kernels.pot_shift_tables(head.weight)
+    acc = np.empty((h.shape[0], head.weight.shape[0]), np.int64)
+    bias = head.bias if head.bias is not None else np.zeros(head.weight.shape[0], np.int32)
+    kernels.pot_shift_accumulate_nb(np.ascontiguousarray(h, np.int8), int(hidden_zero_point),
+                                    np.ascontiguousarray(shift), np.ascontiguousarray(sign),
+                                    np.asarray(bias, np.int64), head.bias is not None, acc)
+    return kernels.check_accumulator(acc, NAME)
+
 
 def run_head(head, h, hidden_zero_point, backend="numpy"):
-    """Logits int8 ``[B, C]`` of the head (any backend gives the same integers)."""
-    from fixedrnn.rnn import _Accumulator
-
-    acc = _Accumulator(head, hidden_zero_point, backend)(np.asarray(h))
-    if backend == "numpy":
-        out = kernels.requantize(acc, head.multiplier, head.shift, head.output_zero_point, -128, 127)
-    else:
-        out = np.empty(acc.shape, np.int64)
-        kernels.requantize_nb(acc, head.multiplier.astype(np.int64), head.shift.astype(np.int64),
-                              head.output_zero_point, -128, 127, out)
-    return out.astype(np.int8)
+    """Logits int8 ``[B, C]`` of the head (every backend gives the same integers)."""
+    acc = head_accumulate(head, h, hidden_zero_point, backend)
+    return kernels.requantize(acc, head.multiplier, head.shift, head.output_zero_point, -128, 127,
+                              NAME).astype(np.int8)
 
 
 def predict(logits):

@@ -13,8 +13,9 @@ import numpy as np
 from fixedrnn.dense import run_head
 from fixedrnn.errors import FixedRnnError
 from fixedrnn.fixedpoint import multiply_by_quantized_multiplier
+from fixedrnn.kernels import check_backend
 from fixedrnn.lstm import run_lstm
-from fixedrnn.rnn import check_backend, run_rnn
+from fixedrnn.rnn import run_rnn
 
 
 def frontend_module():

@@ -1,15 +1,24 @@
-"""Integer FULLY_CONNECTED and ADD as TFLM computes them, batched; NumPy reference and numba twins.
+"""Integer FULLY_CONNECTED and ADD as TFLM computes them, batched (NumPy), and the overflow checks.
 
 Conventions: activations int8 (or int16 for LSTM gate pre-activations) with a batch axis first;
-weights int8 ``[out, in]``, zero point 0; accumulators int32 (computed exactly in int64, then
-wrapped to int32 as the C ``int32_t`` accumulator would be — never reached by converted models);
-requantization TFLite's ``MultiplyByQuantizedMultiplier`` (double rounding) with per-tensor or
-per-channel multiplier/shift, then ``+ zero point`` and saturation.
+weights int8 ``[out, in]``, zero point 0; the accumulator is TFLM's ``int32_t``:
+``acc = Σ_j W[o, j] · (x[j] − z)``, then ``acc += bias[o]``. Requantization is TFLite's
+``MultiplyByQuantizedMultiplier`` (MBQM, double rounding) with per-tensor or per-channel
+multiplier/shift, then ``+ zero point`` and saturation.
+
+No silent overflow: C's int32 arithmetic would wrap (formally undefined) where these kernels raise
+:class:`fixedrnn.errors.FixedRnnError` naming the tensor:
+- the products' running sum is bounded by ``255 · max_o Σ_j |W[o, j]|``; :func:`check_product_headroom`
+  refuses a weight matrix for which that bound exceeds int32 (it would need about 66,000 inputs);
+- the sum plus the bias is computed exactly in int64 and refused outside int32
+  (:func:`check_accumulator`) — a model that passes ``python -m fixedrnn.budget``'s overflow audit
+  never gets there;
+- MBQM's ``x · 2**shift`` for a positive shift is refused outside int32 (:func:`requantize`).
 
 Three ways to form the accumulator, all equal bit for bit:
 - :func:`fc_accumulate` — int64 NumPy matrix product (the reference);
 - :func:`fc_accumulate_exact_float` — float64 BLAS product: every partial sum is an integer below
-  2**53, so it is exact (the fast batch path);
+  2**53, so it is exact;
 - :func:`fc_accumulate_pot_shift` / :func:`pot_shift_accumulate_nb` — power-of-two weights, shifts
   and adds only: ``acc += ±((x − z) << (7 − m))`` for code m ≠ 0.
 """
@@ -17,32 +26,62 @@ Three ways to form the accumulator, all equal bit for bit:
 import numba
 import numpy as np
 
-from fixedrnn.fixedpoint import (multiply_by_quantized_multiplier,
-                                 multiply_by_quantized_multiplier_nb)
+from fixedrnn.errors import FixedRnnError
+from fixedrnn.fixedpoint import INT32_MAX, INT32_MIN, multiply_by_quantized_multiplier
 
 ADD_LEFT_SHIFT = 20
+MAX_INPUT_OFFSET = 255  # largest |x − z| for int8 x and an int8 zero point
+BACKENDS = ("numpy", "numba", "shift")
 
 
-def wrap_int32(acc):
-    """int64 → the int32 two's-complement value (as an int64 array)."""
-    return ((np.asarray(acc, np.int64) + 2**31) & 0xFFFFFFFF) - 2**31
+def check_backend(backend, weights=None):
+    """Raise unless ``backend`` is one of :data:`BACKENDS` and fits the model's ``weights`` kind
+    (``None``: not checked)."""
+    if backend not in BACKENDS:
+        raise FixedRnnError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if backend == "shift" and weights not in (None, "pot"):
+        raise FixedRnnError("backend 'shift' needs a power-of-two model (weights = 'pot')")
 
 
-def fc_accumulate(x, weight, input_zero_point, bias=None):
-    """``bias + (x − z) · Wᵀ``: int8 ``x [B, in]``, int8 ``weight [out, in]`` → int64 ``[B, out]``."""
-    acc = (np.asarray(x, np.int64) - int(input_zero_point)) @ np.asarray(weight, np.int64).T
+def overflow_message(name, what, value):
+    """The one-line error of an int32 overflow in tensor ``name``."""
+    return (f"{name}: {what} overflows int32 (exact value {int(value)}); TFLite Micro would compute "
+            f"a wrapped value. The model fails the overflow audit (python -m fixedrnn.budget MODEL)")
+
+
+def check_product_headroom(weight, name):
+    """Raise if the running sum of ``W[o, :] · (x − z)`` could leave int32 for some int8 input."""
+    w = np.asarray(weight, np.int64)
+    if w.size and MAX_INPUT_OFFSET * int(np.abs(w).sum(axis=-1).max()) > INT32_MAX:
+        raise FixedRnnError(f"{name}: too many inputs per row: the int32 sum of products could "
+                            f"overflow (255 · Σ|W| > 2**31 − 1)")
+
+
+def check_accumulator(acc, name):
+    """``acc`` (exact int64) if every element fits int32, else ``FixedRnnError`` naming ``name``."""
+    if acc.size and (acc.min() < INT32_MIN or acc.max() > INT32_MAX):
+        bad = acc.min() if acc.min() < INT32_MIN else acc.max()
+        raise FixedRnnError(overflow_message(name, "the accumulator (bias + Σ W·(x − z))", bad))
+    return acc
+
+
+def _add_bias(acc, bias, name):
     if bias is not None:
         acc = acc + np.asarray(bias, np.int64)
-    return wrap_int32(acc)
+    return check_accumulator(acc, name)
 
 
-def fc_accumulate_exact_float(x, weight_t_f64, input_zero_point, bias=None):
+def fc_accumulate(x, weight, input_zero_point, bias=None, name="fully_connected"):
+    """``bias + (x − z) · Wᵀ``: int8 ``x [B, in]``, int8 ``weight [out, in]`` → int64 ``[B, out]``
+    (exact; raises if it leaves int32)."""
+    acc = (np.asarray(x, np.int64) - int(input_zero_point)) @ np.asarray(weight, np.int64).T
+    return _add_bias(acc, bias, name)
+
+
+def fc_accumulate_exact_float(x, weight_t_f64, input_zero_point, bias=None, name="fully_connected"):
     """As :func:`fc_accumulate` with ``weight_t_f64 = weight.T`` as float64 (exact BLAS product)."""
     xs = np.asarray(x, np.float64) - float(input_zero_point)
-    acc = (xs @ weight_t_f64).astype(np.int64)
-    if bias is not None:
-        acc = acc + np.asarray(bias, np.int64)
-    return wrap_int32(acc)
+    return _add_bias((xs @ weight_t_f64).astype(np.int64), bias, name)
 
 
 def pot_shift_tables(weight):
@@ -50,70 +89,57 @@ def pot_shift_tables(weight):
     w = np.asarray(weight, np.int64)
     mag = np.abs(w)
     if np.any((mag & (mag - 1)) != 0) or np.any(mag > 64):
-        raise ValueError("weight is not a power-of-two weight (0 or ±2**e, e in 0..6)")
+        raise FixedRnnError("weight is not a power-of-two weight (0 or ±2**e, e in 0..6)")
     shift = np.where(mag > 0, np.log2(np.maximum(mag, 1)).astype(np.int64), 0)
     return shift, np.sign(w)
 
 
-def fc_accumulate_pot_shift(x, shift, sign, input_zero_point, bias=None):
+def fc_accumulate_pot_shift(x, shift, sign, input_zero_point, bias=None, name="fully_connected"):
     """Shift-only accumulation: ``Σ_j sign[o, j] · ((x[b, j] − z) << shift[o, j])`` (NumPy)."""
     xs = np.asarray(x, np.int64) - int(input_zero_point)
     terms = np.left_shift(xs[:, None, :], shift[None, :, :])
     acc = np.where(sign[None] > 0, terms, np.where(sign[None] < 0, -terms, 0)).sum(axis=-1)
-    if bias is not None:
-        acc = acc + np.asarray(bias, np.int64)
-    return wrap_int32(acc)
+    return _add_bias(acc, bias, name)
 
 
-def requantize(acc, multiplier, shift, zero_point, lo, hi):
-    """``clamp(zero_point + MBQM(acc, multiplier, shift), lo, hi)``; per-channel multiplier/shift
-    broadcast along the last axis. int64 result."""
+def requantize(acc, multiplier, shift, zero_point, lo, hi, name="requantization"):
+    """``clamp(zero_point + MBQM(acc, multiplier, shift), lo, hi)``, int64; per-channel
+    multiplier/shift broadcast along the last axis. Raises if ``acc · 2**max(shift, 0)`` leaves int32."""
+    acc = np.asarray(acc, np.int64)
+    shifted = acc << np.maximum(np.asarray(shift, np.int64), 0)
+    if shifted.size and (shifted.min() < INT32_MIN or shifted.max() > INT32_MAX):
+        bad = acc.ravel()[np.argmax(np.abs(shifted).ravel())]
+        raise FixedRnnError(overflow_message(name, "the requantization input x · 2**shift", bad))
     scaled = multiply_by_quantized_multiplier(acc, multiplier, shift).astype(np.int64)
     return np.clip(scaled + int(zero_point), lo, hi)
 
 
-def fully_connected(x, fc, input_zero_point):
+def fully_connected(x, fc, input_zero_point, name="fully_connected"):
     """TFLM int8 FULLY_CONNECTED of ``x [B, in]`` with a :class:`fixedrnn.model.FullyConnected`."""
-    acc = fc_accumulate(x, fc.weight, input_zero_point, fc.bias)
-    return requantize(acc, fc.multiplier, fc.shift, fc.output_zero_point, -128, 127).astype(np.int8)
+    acc = fc_accumulate(x, fc.weight, input_zero_point, fc.bias, name)
+    return requantize(acc, fc.multiplier, fc.shift, fc.output_zero_point, -128, 127,
+                      name).astype(np.int8)
 
 
 def add_int8(a, a_zero_point, b, b_zero_point, add):
-    """TFLM int8 ADD (left shift 20) with :class:`fixedrnn.model.AddParams` → int8."""
+    """TFLM int8 ADD (left shift 20) with :class:`fixedrnn.model.AddParams` → int8.
+
+    ``u = MBQM((v − z) · 2**20, m_in, s_in)`` per input, ``clamp(z_out + MBQM(u1 + u2, m_out,
+    s_out), −128, 127)``. The model file holds every ADD shift ≤ 0, so ``|u| < 255 · 2**20`` and
+    the int32 sum ``u1 + u2`` cannot overflow."""
     ua = multiply_by_quantized_multiplier((np.asarray(a, np.int64) - a_zero_point) << ADD_LEFT_SHIFT,
                                           add.input1_multiplier, add.input1_shift).astype(np.int64)
     ub = multiply_by_quantized_multiplier((np.asarray(b, np.int64) - b_zero_point) << ADD_LEFT_SHIFT,
                                           add.input2_multiplier, add.input2_shift).astype(np.int64)
-    out = multiply_by_quantized_multiplier(wrap_int32(ua + ub), add.output_multiplier,
+    out = multiply_by_quantized_multiplier(ua + ub, add.output_multiplier,
                                            add.output_shift).astype(np.int64)
     return np.clip(out + add.output_zero_point, -128, 127).astype(np.int8)
 
 
-# ----------------------------------------------------------------------------------------------
-# numba twins
-
-
-@numba.njit(cache=True)
-def wrap_int32_nb(v):
-    return ((v + 2147483648) & 0xFFFFFFFF) - 2147483648
-
-
-@numba.njit(cache=True)
-def requantize_nb(acc, multiplier, shift, zero_point, lo, hi, out):
-    """``out[b, o] = clamp(zp + MBQM(acc[b, o], m[o or 0], s[o or 0]), lo, hi)`` in place."""
-    batch, n = acc.shape
-    per_channel = multiplier.shape[0] > 1
-    for b in range(batch):
-        for o in range(n):
-            k = o if per_channel else 0
-            v = multiply_by_quantized_multiplier_nb(wrap_int32_nb(acc[b, o]), multiplier[k], shift[k])
-            v += zero_point
-            out[b, o] = lo if v < lo else (hi if v > hi else v)
-
-
 @numba.njit(cache=True)
 def pot_shift_accumulate_nb(x, zero_point, shift, sign, bias, has_bias, acc):
-    """Shift-only MACs: ``acc[b, o] = bias[o] + Σ_j ±((x[b, j] − z) << shift[o, j])``."""
+    """Shift-only MACs (numba): ``acc[b, o] = bias[o] + Σ_j ±((x[b, j] − z) << shift[o, j])``,
+    exact in int64 (the caller checks the int32 range)."""
     batch, n_in = x.shape
     n_out = shift.shape[0]
     for b in range(batch):
@@ -128,15 +154,3 @@ def pot_shift_accumulate_nb(x, zero_point, shift, sign, bias, has_bias, acc):
                     else:
                         total -= term
             acc[b, o] = total
-
-
-@numba.njit(cache=True)
-def add_int8_nb(a, za, r, zr, m1, s1, m2, s2, mo, so, zo, out):
-    """TFLM int8 ADD over ``[B, n]`` arrays in place (left shift 20)."""
-    batch, n = a.shape
-    for b in range(batch):
-        for i in range(n):
-            u1 = multiply_by_quantized_multiplier_nb((np.int64(a[b, i]) - za) << 20, m1, s1)
-            u2 = multiply_by_quantized_multiplier_nb((np.int64(r[b, i]) - zr) << 20, m2, s2)
-            v = multiply_by_quantized_multiplier_nb(wrap_int32_nb(u1 + u2), mo, so) + zo
-            out[b, i] = -128 if v < -128 else (127 if v > 127 else v)
