@@ -24,6 +24,10 @@ WEIGHT_KINDS = ("int8", "pot")
 WINDOWS = ("hamming", "hann")
 PRECISIONS = ("q15", "q31")
 GATES = ("i", "f", "g", "o")  # order of the leading axis of every LSTM gate tensor
+# LSTM options TFLM has and fixedrnn does not run: a file asking for one is refused by name
+UNSUPPORTED_LSTM_KEYS = {"lstm.cell_clip": "cell clip", "lstm.proj_clip": "projection clip",
+                         "lstm.projection.weight": "projection", "lstm.peephole.weight": "peephole",
+                         "lstm.layer_norm.weight": "layer normalisation"}
 MAX_UNITS = 1024
 MAX_FRAMES = 10000
 MULTIPLIER_MIN = 1 << 30
@@ -497,6 +501,10 @@ class _Reader:
                           add=AddParams(**add), tanh=tanh)
         else:
             self._forbid_prefix("rnn.")
+            for key in UNSUPPORTED_LSTM_KEYS:
+                if key in self.arrays:
+                    self.fail(f"'{key}': LSTM {UNSUPPORTED_LSTM_KEYS[key]} is not supported (the engine "
+                              f"and the exported .tflite run TFLM's LSTM without it)")
             units = self.scalar("lstm.units", np.int32, 1, MAX_UNITS)
             w_in, p_in = self.weight("lstm.input_fc", (4, units, n_in), pot)
             w_rec, p_rec = self.weight("lstm.recurrent_fc", (4, units, units), pot)

@@ -95,6 +95,14 @@ def test_each_malformed_variant_gives_its_error(model, tmp_path):
         assert "\n" not in message
 
 
+def test_lstm_cell_clip_is_refused(tmp_path):
+    arrays = random_model(3, "lstm", "int8", False, 3, 4, 2, 5, False).to_arrays()
+    for key, what in (("lstm.cell_clip", "cell clip"), ("lstm.proj_clip", "projection clip")):
+        path = write(tmp_path, {**arrays, key: np.array(4.0, np.float32)}, f"{what}.npz")
+        with pytest.raises(InputFileError, match=rf"'{key}': LSTM {what} is not supported"):
+            M.load(path)
+
+
 def test_pot_padding_nibble_and_invalid_code(tmp_path):
     model = random_model(2, "rnn", "pot", False, 3, 3, 2, 4, False)  # 3x3 = 9 codes: odd
     arrays = model.to_arrays()
