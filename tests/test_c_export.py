@@ -138,7 +138,7 @@ def test_budget_items_equal_linker_symbol_sizes(exported, opt, tmp_path):
     exe = runner.build(runner.BuildConfig("arm", opt), tmp_path, main="main.c", src_dir=outdir / "src")
     sizes = nm_sizes(exe)
     arrays = model.to_arrays()
-    items = budget.model_flash_items(arrays, "window") + budget.model_ram_items(arrays, "window")
+    items = budget.flash_items(arrays, "window") + budget.ram_items(arrays, "window")
     audit = {item.symbol: item.nbytes for item in items}
     linked = {sym: sizes.get(sym) for sym in audit}
     assert linked == audit
@@ -188,40 +188,158 @@ def test_window_fit_equals_engine_with_its_silent_frame(config, tmp_path):
     np.testing.assert_array_equal(got, want)
 
 
+def pcm_blob(pcms):
+    """Kind-4 input of main.c: one utterance of int16 PCM per item."""
+    parts = [np.array([MAGIC, 4, len(pcms)], "<i4").tobytes()]
+    for pcm in pcms:
+        parts.append(np.array([len(pcm)], "<i4").tobytes() + np.asarray(pcm, "<i2").tobytes())
+    return b"".join(parts)
+
+
+def run_pcm(model, src, pcms, config, tmp_path, timeout=300):
+    """The firmware's int8 windows [B, T, I] and logits [B, C] for int16 utterances ``pcms``."""
+    (tmp_path / "in.bin").write_bytes(pcm_blob(pcms))
+    exe = runner.build(config, tmp_path / "b", main="main.c", src_dir=src)
+    runner.run(exe, config, [tmp_path / "in.bin", tmp_path / "out.bin"], timeout=timeout)
+    T, n_in, C = model.frames, model.n_features, len(model.labels)
+    got = np.frombuffer((tmp_path / "out.bin").read_bytes(), np.int8).reshape(len(pcms), T * n_in + C)
+    return got[:, :T * n_in].reshape(len(pcms), T, n_in), got[:, T * n_in:]
+
+
+def run_frames(src, frames, n_mfcc, config, tmp_path, timeout=300):
+    """The firmware's MFCC (int32 [n, n_mfcc]) of int16 frames [n, fft_length] (kind 5)."""
+    blob = np.array([MAGIC, 5, 1, len(frames)], "<i4").tobytes() + np.asarray(frames, "<i2").tobytes()
+    (tmp_path / "in5.bin").write_bytes(blob)
+    exe = runner.build(config, tmp_path / "b", main="main.c", src_dir=src)
+    runner.run(exe, config, [tmp_path / "in5.bin", tmp_path / "out5.bin"], timeout=timeout)
+    return np.frombuffer((tmp_path / "out5.bin").read_bytes(), "<i4").reshape(len(frames), n_mfcc)
+
+
+def engine_pcm(model, pcms):
+    """The engine's int8 features [B, T, I] and logits [B, C] of int16 utterances."""
+    from fixedrnn import engine
+
+    features = np.stack([np.asarray(engine.features(model, pcm)) for pcm in pcms])
+    return features, np.asarray(engine.run_features_batch(model, features, backend="numpy"))
+
+
+def with_frontend(model, **changes):
+    """``model`` with other front-end settings (the C and the engine both follow them)."""
+    import dataclasses
+
+    return dataclasses.replace(model, frontend=dataclasses.replace(model.frontend, **changes))
+
+
+def random_frames(fft_length, seed):
+    """int16 frames [48, fft_length]: uniform noise at every scale from full to 1 LSB, and the
+    edges: silence, a single LSB, full-scale +-, alternating -32768/+32767, a DC of -32768, an
+    impulse."""
+    rng = np.random.default_rng(seed)
+    noise = rng.integers(-32768, 32768, (48, fft_length))
+    frames = (noise >> rng.integers(0, 16, (48, 1))).astype(np.int16)
+    frames[0] = 0
+    frames[1] = 0
+    frames[1, 7] = 1
+    frames[2] = 32767
+    frames[3] = -32768
+    frames[4] = np.where(np.arange(fft_length) % 2, 32767, -32768)
+    frames[5] = 0
+    frames[5, 0] = -32768
+    frames[6] = (np.sin(np.arange(fft_length) * 0.3) * 32767).astype(np.int16)
+    return frames
+
+
+FRONTENDS = {"q15-256": ("q15", 256), "q31-512": ("q31", 512), "q15-1024": ("q15", 1024),
+             "q31-128": ("q31", 128), "q31-256": ("q31", 256), "q15-512": ("q15", 512)}
+#: (front end, build): every length/precision on the host, the two main ones on every target build.
+FRONTEND_CASES = [(f, BUILDS[0]) for f in FRONTENDS] + [(f, b) for f in ("q15-256", "q31-512") for b in BUILDS[1:]]
+
+
+@pytest.mark.parametrize("frontend, config", FRONTEND_CASES, ids=lambda v: v if isinstance(v, str) else v.name)
+def test_mfcc_of_random_frames_equals_frontend(frontend, config, tmp_path):
+    """The C MFCC (kind 5: frames in, MFCC out) equals fixedrnn.mfcc (itself bit-exact with
+    cmsisdsp) on random int16 frames and edge cases: radix-4 and radix-2+4 FFT lengths, q15 and q31,
+    host and Cortex-M4 -O2/-Os/portable."""
+    from fixedrnn import mfcc
+
+    missing = runner.toolchain_missing(config.target)
+    if missing:
+        pytest.skip(missing)
+    precision, fft_length = FRONTENDS[frontend]
+    model = with_frontend(random_model(**MODELS["rnn-int8"]), precision=precision, fft_length=fft_length,
+                          hop=fft_length // 2)
+    c_export.export_c(model, tmp_path / "src", silence=np.zeros(model.n_features, np.int8))
+    frames = random_frames(fft_length, seed=fft_length + len(precision))
+    got = run_frames(tmp_path / "src", frames, model.n_features, config, tmp_path)
+    cfg = model.frontend.mfcc_config()
+    if precision == "q15":
+        want = mfcc.mfcc_q15(frames, cfg)
+    else:
+        want = mfcc.mfcc_q31(frames.astype(np.int32) << 16, cfg)
+    np.testing.assert_array_equal(got, want)
+
+
+def utterances(model, seed):
+    """int16 utterances of many lengths around the framing edges (0, < 1 frame, exactly 1, between
+    frames, longer than the window), noise and tones."""
+    n, hop, T = model.frontend.fft_length, model.frontend.hop, model.frames
+    lengths = [0, 1, n - 1, n, n + 1, n + hop - 1, n + hop, 3 * n + 17, (T - 1) * hop + n, T * hop + n + 77]
+    rng = np.random.default_rng(seed)
+    out = []
+    for i, length in enumerate(lengths):
+        if i % 2:
+            x = rng.integers(-32768, 32768, length) >> rng.integers(0, 12)
+        else:
+            x = 20000 * np.sin(np.arange(length) * (0.05 + 0.1 * i))
+        out.append(x.astype(np.int16))
+    return out
+
+
+PCM_CASES = [("lstm-int8", "q15", 256, BUILDS[0]), ("rnn-pot", "q31", 512, BUILDS[0]),
+             ("lstm-pot", "q15", 256, BUILDS[1]), ("rnn-int8", "q31", 256, BUILDS[2])]
+
+
+@pytest.mark.parametrize("name, precision, fft_length, config", PCM_CASES,
+                         ids=lambda v: v if isinstance(v, (str, int)) else v.name)
+def test_pcm_utterances_equal_engine(name, precision, fft_length, config, tmp_path):
+    """PCM in (frnn_push_samples in chunks of 100, frnn_end_utterance): the firmware's window and
+    logits equal engine.features / run_features_batch, for every framing edge."""
+    missing = runner.toolchain_missing(config.target)
+    if missing:
+        pytest.skip(missing)
+    model = with_frontend(random_model(**MODELS[name]), precision=precision, fft_length=fft_length,
+                          hop=fft_length // 2)
+    c_export.export_c(model, tmp_path / "src")
+    pcms = utterances(model, seed=fft_length)
+    windows, logits = run_pcm(model, tmp_path / "src", pcms, config, tmp_path)
+    want_windows, want_logits = engine_pcm(model, pcms)
+    np.testing.assert_array_equal(windows, want_windows)
+    np.testing.assert_array_equal(logits, want_logits)
+
+
 @pytest.fixture(scope="module")
 def fsdd_batch(fsdd_dir, tmp_path_factory):
-    """All 300 FSDD test recordings: the front end's MFCC frames (kind-3 input of main.c) and the
-    engine's features and logits, for one LSTM PoT model exported with its own silent frame."""
-    from fixedrnn import engine, fsdd
+    """All 300 FSDD test recordings as PCM (kind-4 input of main.c) and the engine's features and
+    logits, for one LSTM PoT model exported with its own silent frame."""
+    from fixedrnn import fsdd
 
     model = random_model(**MODELS["lstm-pot"])
     tmp = tmp_path_factory.mktemp("fsdd")
     c_export.export_c(model, tmp / "src")
-    front = engine.frontend_module()
-    cfg = model.frontend.mfcc_config()
-    mfcc_fn = front.mfcc_q31 if model.frontend.precision == "q31" else front.mfcc_q15
-    recordings = fsdd.list_recordings(fsdd_dir, split="test")
-    parts, features = [np.array([MAGIC, 3, len(recordings)], "<i4").tobytes()], []
-    for rec in recordings:
-        pcm = fsdd.read_samples(rec.path)
-        mfcc = np.asarray(mfcc_fn(front.frames(pcm, cfg), cfg)).astype("<i4")
-        parts.append(np.array([len(mfcc)], "<i4").tobytes() + mfcc.tobytes())
-        features.append(np.asarray(engine.features(model, pcm)))
-    (tmp / "in.bin").write_bytes(b"".join(parts))
-    features = np.stack(features)
-    logits = np.asarray(engine.run_features_batch(model, features, backend="numpy"))
-    return model, tmp, features, logits
+    pcms = [fsdd.read_samples(rec.path) for rec in fsdd.list_recordings(fsdd_dir, split="test")]
+    assert len(pcms) == 300
+    features, logits = engine_pcm(model, pcms)
+    return model, tmp, pcms, features, logits
 
 
-@pytest.mark.parametrize("config", [BUILDS[0], BUILDS[1]], ids=lambda c: c.name)
-def test_fsdd_test_split_features_and_logits_equal_engine(fsdd_batch, config, tmp_path):
-    model, tmp, features, logits = fsdd_batch
+@pytest.mark.parametrize("config", BUILDS[:3], ids=lambda c: c.name)
+def test_fsdd_test_split_from_pcm_equals_engine(fsdd_batch, config, tmp_path):
+    """All 300 FSDD test recordings through the whole C pipeline (PCM -> MFCC -> int8 window ->
+    cell -> head) in one run: features and logits equal the engine's."""
+    model, tmp, pcms, features, logits = fsdd_batch
     missing = runner.toolchain_missing(config.target)
     if missing:
         pytest.skip(missing)
-    exe = runner.build(config, tmp_path / "b", main="main.c", src_dir=tmp / "src")
-    runner.run(exe, config, [tmp / "in.bin", tmp_path / "out.bin"], timeout=600)
-    T, n_in, C = model.frames, model.n_features, len(model.labels)
-    got = np.frombuffer((tmp_path / "out.bin").read_bytes(), np.int8).reshape(len(features), T * n_in + C)
-    np.testing.assert_array_equal(got[:, :T * n_in].reshape(features.shape), features)
-    np.testing.assert_array_equal(got[:, T * n_in:], logits)
+    windows, got = run_pcm(model, tmp / "src", pcms, config, tmp_path, timeout=900)
+    np.testing.assert_array_equal(windows, features)
+    np.testing.assert_array_equal(got, logits)
