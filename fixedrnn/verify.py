@@ -248,11 +248,13 @@ def verify(root=None, fsdd_dir=None, use_fsdd=True, models=None, progress=False)
 
 def format_report(report):
     """One line (plus the first difference) for a set."""
-    parts = [f"{report.synthetic_checked} synthetic"]
-    if report.fsdd_total:
-        parts.append(f"{report.fsdd_checked} FSDD" if report.fsdd_skipped is None
-                     else f"{report.fsdd_total} FSDD skipped")
-    checked = " + ".join(parts) + " inputs"
+    checked = f"{report.synthetic_checked} synthetic"
+    if report.fsdd_total and report.fsdd_skipped is None:
+        checked += f" + {report.fsdd_checked} FSDD inputs"
+    elif report.fsdd_total:
+        checked += f" inputs ({report.fsdd_total} FSDD inputs skipped)"
+    else:
+        checked += " inputs"
     if report.equal:
         return f"{report.name}: OK, {checked}, every tensor equal (0 LSB)"
     first = report.differences[0]

@@ -209,7 +209,7 @@ def test_fsdd_inputs_skipped_without_data(tmp_path, fsdd_dir):
     assert report.equal and report.fsdd_checked == 3
     result = _cli(root, "--quiet", "--fsdd", tmp_path / "absent")
     assert result.returncode == 0
-    assert "3 FSDD skipped" in result.stdout and "FSDD inputs skipped: FSDD not found at" in result.stdout
+    assert "(3 FSDD inputs skipped)" in result.stdout and "FSDD inputs skipped: FSDD not found at" in result.stdout
 
     # A corrupted per-step digest and whole-tensor digest: the step is located, not the index.
     steps_path = root / "vectors" / "m" / golden.STEPS
