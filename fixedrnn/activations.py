@@ -69,7 +69,7 @@ def checked_log2(value):
     """TFLite's ``CheckedLog2`` in float32: (round(log2 value), whether value is within 10**−3 in
     log2 of that power of two)."""
     v = np.float32(value)
-    log2 = np.float32(np.log(v)) * np.float32(1.0 / np.log(np.float32(2.0)))
+    log2 = np.float32(np.log(v)) * (np.float32(1.0) / np.float32(np.log(np.float32(2.0))))
     rounded = np.float32(math.floor(abs(float(log2)) + 0.5) * (1 if log2 >= 0 else -1))
     return int(rounded), bool(abs(float(np.float32(log2 - rounded))) < 1e-3)
 
@@ -105,7 +105,11 @@ def logistic_int16(x, input_multiplier=0, input_left_shift=0):
     """TFLite int16 LOGISTIC (LUT) of int16 ``x``; int16 Q0.15 result.
 
     ``input_multiplier == 0`` is the power-of-two case (multiplier ``3 << input_left_shift``, no
-    shift) — the LSTM gates use ``(0, 0)``: Q3.12 input times 3.
+    shift) — the LSTM gates use ``(0, 0)``: Q3.12 input times 3. Otherwise
+    ``v = (x·m + 2**(s−1)) >> s`` (round half up; int32 in C, never overflows for m <= 32767).
+    ``|v|`` = 512·k + f: ``k >= 255`` saturates to ``0x7FFF << 10``, else
+    ``r = (T[k] << 9) + f·(T[k+1] − T[k])``; the result is ``(r + 2**9) >> 10`` for ``v >= 0`` and
+    ``(2**25 − r + 2**9 − 1) >> 10`` (i.e. 1 − σ) for ``v < 0``.
     """
     if input_multiplier == 0:
         input_multiplier, input_left_shift = 3 << input_left_shift, 0
@@ -124,7 +128,12 @@ def logistic_int16(x, input_multiplier=0, input_left_shift=0):
 
 
 def tanh_int16(x, input_multiplier, input_left_shift):
-    """TFLite int16 TANH (LUT, tanh(x) = 2σ(2x) − 1) of int16 ``x``; int16 Q0.15 result."""
+    """TFLite int16 TANH (LUT, tanh(x) = 2σ(2x) − 1) of int16 ``x``; int16 Q0.15 result.
+
+    Input rescale as :func:`logistic_int16`; then ``|v|`` = 256·k + f: ``k >= 255`` saturates to
+    ``0xFFFF << 8``, else ``r = (T[k] << 8) + f·(T[k+1] − T[k])``; the result is
+    ``(r − 2**23 + 2**7) >> 8`` for ``v >= 0`` and ``(2**23 − r + 2**7 − 1) >> 8`` for ``v < 0``.
+    """
     if input_multiplier == 0:
         input_multiplier, input_left_shift = 3 << input_left_shift, 0
     x = np.asarray(x, dtype=np.int64)
