@@ -343,3 +343,121 @@ def test_fsdd_test_split_from_pcm_equals_engine(fsdd_batch, config, tmp_path):
     windows, got = run_pcm(model, tmp / "src", pcms, config, tmp_path, timeout=900)
     np.testing.assert_array_equal(windows, features)
     np.testing.assert_array_equal(got, logits)
+
+
+# ---- golden models and golden vectors (picked up from golden/ as they appear) -----------------
+
+GOLDEN = REPO / "golden"
+
+
+def golden_models():
+    found = sorted((GOLDEN / "models").glob("*.npz"))
+    if not found:
+        return [pytest.param(None, marks=pytest.mark.skip(reason="no golden models in golden/models yet"))]
+    return [pytest.param(path, id=path.stem) for path in found]
+
+
+def golden_sets():
+    base = GOLDEN / "vectors"
+    found = sorted(p for p in base.iterdir() if (p / "manifest.json").is_file()) if base.is_dir() else []
+    if not found:
+        return [pytest.param(None, marks=pytest.mark.skip(reason="no golden vectors in golden/vectors yet"))]
+    return [pytest.param(path, id=path.name) for path in found]
+
+
+def fsdd_or_none():
+    from conftest import fsdd_path
+
+    path = fsdd_path()
+    return path if (path / "recordings").is_dir() else None
+
+
+@pytest.fixture(scope="module", params=golden_models())
+def golden_export(request, tmp_path_factory):
+    from fixedrnn import model as model_io
+
+    model = model_io.load(request.param)
+    outdir = tmp_path_factory.mktemp(request.param.stem)
+    c_export.export_c(model, outdir / "src")
+    return request.param.stem, model, outdir / "src"
+
+
+@pytest.mark.parametrize("opt", ["-O2", "-Os"])
+def test_golden_model_budget_equals_linker_symbol_sizes(golden_export, opt, tmp_path):
+    """For every golden model: `python -m fixedrnn.budget`'s items (flash and RAM, model and front
+    end) have exactly the `nm -S` sizes of the firmware's symbols, and no other fr_ object exists."""
+    name, model, src = golden_export
+    missing = runner.toolchain_missing("arm")
+    if missing:
+        pytest.skip(missing)
+    sizes = nm_sizes(runner.build(runner.BuildConfig("arm", opt), tmp_path, main="main.c", src_dir=src))
+    report = budget.audit(model.to_arrays(), mode="window", name=name)
+    audit = {item.symbol: item.nbytes for item in report.flash + report.ram}
+    assert {sym: sizes.get(sym) for sym in audit} == audit
+    assert sorted(s for s in sizes if s.startswith(budget.SYMBOL_PREFIX)) == sorted(audit)
+
+
+@pytest.fixture(scope="module")
+def golden_pcm(golden_export):
+    """The standard synthetic signals and (when the dataset is there) all 300 FSDD test
+    recordings, with the engine's features and logits for the golden model."""
+    from fixedrnn import fsdd, signals
+
+    pcms = [signals.generate(spec) for spec in signals.STANDARD_SIGNALS]
+    data = fsdd_or_none()
+    if data is not None:
+        pcms += [fsdd.read_samples(rec.path) for rec in fsdd.list_recordings(data, split="test")]
+    return pcms, engine_pcm(golden_export[1], pcms)
+
+
+@pytest.mark.parametrize("config", BUILDS, ids=lambda c: c.name)
+def test_golden_model_pcm_equals_engine(golden_export, golden_pcm, config, tmp_path):
+    """For every golden model: the standard synthetic signals and (when the dataset is there) all
+    300 FSDD test recordings, PCM in, give the engine's features and logits (0 LSB)."""
+    name, model, src = golden_export
+    missing = runner.toolchain_missing(config.target)
+    if missing:
+        pytest.skip(missing)
+    pcms, (want_windows, want_logits) = golden_pcm
+    windows, logits = run_pcm(model, src, pcms, config, tmp_path, timeout=900)
+    np.testing.assert_array_equal(windows, want_windows)
+    np.testing.assert_array_equal(logits, want_logits)
+
+
+@pytest.mark.parametrize("config", BUILDS[:2], ids=lambda c: c.name)
+@pytest.mark.parametrize("set_dir", golden_sets())
+def test_golden_vectors_equal_firmware(set_dir, config, tmp_path):
+    """Every golden vector set: the firmware's MFCC frames, int8 window and logits of each input
+    equal the frozen digests and logits (independent of today's engine). FSDD inputs are included
+    when the dataset is there (their samples checked against the stored checksum)."""
+    from fixedrnn import fsdd, golden, mfcc, model as model_io, signals
+
+    missing = runner.toolchain_missing(config.target)
+    if missing:
+        pytest.skip(missing)
+    gset = golden.load_set(set_dir)
+    model = model_io.load(gset.model_file)
+    data = fsdd_or_none()
+    inputs, pcms = [], []
+    for entry in gset.inputs:
+        if entry.source == "synthetic":
+            pcm = signals.generate(entry.signal)
+        elif data is not None:
+            pcm = fsdd.read_samples(data / "recordings" / entry.name)
+        else:
+            continue
+        assert fsdd.sample_checksum(pcm) == entry.checksum, entry.name
+        inputs.append(entry)
+        pcms.append(pcm)
+    c_export.export_c(model, tmp_path / "src")
+    windows, logits = run_pcm(model, tmp_path / "src", pcms, config, tmp_path, timeout=900)
+    cfg = model.frontend.mfcc_config()
+    cut = [mfcc.frames(pcm, cfg) for pcm in pcms]
+    dtype = np.int16 if model.frontend.precision == "q15" else np.int32
+    coefs = run_frames(tmp_path / "src", np.concatenate(cut), model.n_features, config, tmp_path, timeout=900)
+    bounds = np.cumsum([0] + [len(c) for c in cut])
+    for k, entry in enumerate(inputs):
+        frames_mfcc = coefs[bounds[k]:bounds[k + 1]].astype(dtype)
+        assert golden.tensor_digest(frames_mfcc) == entry.digests["mfcc"]["sha256"], (entry.name, "mfcc")
+        assert golden.tensor_digest(windows[k]) == entry.digests["features"]["sha256"], (entry.name, "features")
+        assert tuple(int(v) for v in logits[k]) == entry.logits, (entry.name, "logits")
