@@ -25,7 +25,9 @@ def test_export_file_runs_in_tflm_with_other_frames(cell, tmp_path):
     details = interp.get_input_details(0)
     assert list(details["shape"]) == [1, 17, 3] and details["dtype"] == np.int8
     xs = random_sequences(4, 2, 17, 3)
-    for x, expect in zip(xs, model.run_features_batch(xs, backend="numpy")):
+    expected = model.run_features_batch(xs, backend="numpy")
+    np.testing.assert_array_equal(model.run_features_batch(xs, backend="numba"), expected)
+    for x, expect in zip(xs, expected):
         interp.reset()
         interp.set_input(x[None], 0)
         interp.invoke()
