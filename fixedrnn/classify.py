@@ -25,6 +25,8 @@ def add_parser(subparsers):
                                    description=__doc__.split("\n\n")[0])
     parser.add_argument("model", help="model file (.npz)")
     parser.add_argument("wavs", nargs="+", metavar="WAV", help="16-bit mono WAV files")
-    parser.add_argument("--backend", choices=("numpy", "numba", "shift"), default="numba",
+    from fixedrnn.kernels import BACKENDS
+
+    parser.add_argument("--backend", choices=BACKENDS, default="numba",
                         help="engine path (all give the same integers; 'shift' needs a PoT model)")
     parser.set_defaults(func=_classify)
