@@ -211,7 +211,7 @@ def multiply_by_quantized_multiplier_nb(x, multiplier, shift):
     right = -shift if shift < 0 else 0
     shifted = np.int64(x) << left
     if shifted < INT32_MIN or shifted > INT32_MAX:
-        raise OverflowError("x * 2**shift overflows int32 in multiply_by_quantized_multiplier")
+        raise FixedRnnError("x * 2**shift overflows int32 in multiply_by_quantized_multiplier")
     return rounding_divide_by_pot_nb(saturating_rounding_doubling_high_mul_nb(shifted, multiplier), right)
 
 

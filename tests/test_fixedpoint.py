@@ -228,5 +228,5 @@ def test_numba_mbqm_equals_numpy(x, multiplier, shift):
         assert fp.multiply_by_quantized_multiplier_nb(x, multiplier, shift) == int(
             fp.multiply_by_quantized_multiplier(x, multiplier, shift))
     else:
-        with pytest.raises(OverflowError):
+        with pytest.raises(FixedRnnError, match="overflows int32"):
             fp.multiply_by_quantized_multiplier_nb(x, multiplier, shift)
