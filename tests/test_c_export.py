@@ -157,7 +157,8 @@ def test_export_rejects_a_file_as_outdir(tmp_path):
 def test_generated_sources_are_complete_c99(tmp_path):
     model = random_model(**MODELS["rnn-pot"])
     written = c_export.export_c(model, tmp_path, silence=np.zeros(model.n_features, np.int8))
-    assert sorted(p.name for p in written) == ["frnn_kernels.c", "frnn_kernels.h", "frnn_model.c", "frnn_model.h"]
+    assert sorted(p.name for p in written) == ["frnn_kernels.c", "frnn_kernels.h", "frnn_mfcc.c", "frnn_mfcc.h",
+                                                   "frnn_model.c", "frnn_model.h"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left behind
 
 

@@ -59,6 +59,16 @@ def test_fault_is_reported_with_its_status(selftest_arm, command, status, name):
     assert name in str(err.value) and "CFSR=" in str(err.value) and "PC=0x" in str(err.value)
 
 
+def test_stack_is_in_the_linker_scripts_sram(selftest_arm):
+    """main runs on the stack at the top of link.ld's RAM region (0x20000000, 4 MiB), not where
+    semihosting HEAPINFO would put it (QEMU: the top of the board's PSRAM)."""
+    import re
+
+    out = runner.run(selftest_arm, ARM, ["stack"], timeout=60).output
+    address = int(re.search(r"stack (0x[0-9a-f]+)", out).group(1), 16)
+    assert 0x20400000 - 0x10000 <= address < 0x20400000
+
+
 def test_hang_is_reported_not_passed(selftest_arm):
     with pytest.raises(runner.FirmwareError, match="hang") as err:
         runner.run(selftest_arm, ARM, ["hang"], timeout=3)

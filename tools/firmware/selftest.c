@@ -7,6 +7,7 @@
  *   fw udf             permanently undefined instruction (UsageFault, exit status 106)
  *   fw hang            loops forever (the runner's timeout must catch it)
  *   fw nops            runs exactly 1000 NOP instructions between the instruction-count markers
+ *   fw stack           prints "stack 0x........" (the address of a local variable of main)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,11 @@ int main(int argc, char **argv)
     }
     if (argc >= 3 && strcmp(argv[1], "exit") == 0) {
         exit(atoi(argv[2]));
+    }
+    if (argc >= 2 && strcmp(argv[1], "stack") == 0) {
+        volatile int local = 0;
+        printf("stack %p\n", (void *)&local);
+        return local;
     }
     if (argc >= 2 && strcmp(argv[1], "hang") == 0) {
         for (volatile int spin = 1; spin;) {

@@ -1,19 +1,26 @@
 /* Bare-metal start-up for the QEMU mps2-an386 board (Cortex-M4).
  *
- * Vector table at 0x0 (initial MSP, Reset_Handler, the fault vectors); Reset_Handler copies .data
- * from its load address in flash to RAM, zeroes .bss and jumps to newlib's _start (rdimon crt0:
- * semihosting set-up, argv from the semihosting command line, constructors, main, exit).
+ * Vector table at 0x0 (initial MSP = __stack_top, the top of SRAM, see link.ld; Reset_Handler, the
+ * fault vectors); Reset_Handler copies .data from its load address in flash to RAM, zeroes .bss,
+ * and does what newlib's rdimon _start would do, except moving the stack: semihosting file handles
+ * (initialise_monitor_handles), constructors, argv from the semihosting command line (split at
+ * spaces; the runner's arguments hold none), main, exit. (newlib's _start would take the stack
+ * from semihosting HEAPINFO, which QEMU puts at the top of the board's PSRAM, outside link.ld's RAM.)
  * Every fault and unexpected exception ends in fault_report(): one line on the semihosting console
  * ("FIRMWARE FAULT ..." with the exception number, CFSR, HFSR, MMFAR, BFAR and the stacked PC/LR),
  * then a semihosting SYS_EXIT_EXTENDED with status FAULT_EXIT_BASE + exception number (103 for a
  * HardFault), so that a crash ends qemu with a non-zero status instead of hanging.
  */
 #include <stdint.h>
+#include <stdlib.h>
 
 #define FAULT_EXIT_BASE 100u
 
 extern uint32_t __data_load, __data_start, __data_end, __bss_start__, __bss_end__, __stack_top;
-extern void _start(void) __attribute__((noreturn));
+extern void initialise_monitor_handles(void);
+extern void __libc_init_array(void);
+extern void __libc_fini_array(void);
+extern int main(int argc, char **argv);
 
 void Reset_Handler(void) __attribute__((noreturn));
 void Fault_Handler(void) __attribute__((naked, noreturn));
@@ -28,6 +35,8 @@ static uint32_t semihost(uint32_t op, const void *arg)
 }
 
 #define SYS_WRITE0 0x04u
+#define SYS_GET_CMDLINE 0x15u
+#define MAX_ARGS 16
 #define SYS_EXIT_EXTENDED 0x20u
 #define ADP_STOPPED_APPLICATION_EXIT 0x20026u
 
@@ -93,6 +102,30 @@ void Fault_Handler(void)
         "b fault_report\n");
 }
 
+/* argc/argv from the semihosting command line ("fw IN OUT ..."), split at spaces. */
+static int command_line(char **argv)
+{
+    static char line[1024];
+    uint32_t block[2] = {(uint32_t)line, sizeof line - 1};
+    int argc = 0;
+    if (semihost(SYS_GET_CMDLINE, block) == 0) {
+        line[block[1] < sizeof line ? block[1] : sizeof line - 1] = '\0';
+        for (char *p = line; *p && argc < MAX_ARGS - 1;) {
+            while (*p == ' ') {
+                *p++ = '\0';
+            }
+            if (*p) {
+                argv[argc++] = p;
+            }
+            while (*p && *p != ' ') {
+                ++p;
+            }
+        }
+    }
+    argv[argc] = 0;
+    return argc;
+}
+
 void Reset_Handler(void)
 {
     /* Trap integer division by zero (CCR.DIV_0_TRP) so that it faults instead of giving 0. */
@@ -106,7 +139,12 @@ void Reset_Handler(void)
     for (uint32_t *dst = &__bss_start__; dst < &__bss_end__;) {
         *dst++ = 0;
     }
-    _start();
+    static char *argv[MAX_ARGS];
+    initialise_monitor_handles();
+    atexit(__libc_fini_array);
+    __libc_init_array();
+    const int argc = command_line(argv);
+    exit(main(argc, argv));
 }
 
 /* 16 system vectors and 32 interrupt lines, all but reset routed to Fault_Handler. */
