@@ -27,6 +27,7 @@ import hashlib
 import json
 import sys
 import time
+import zlib
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -66,6 +67,12 @@ def parse_args(argv=None):
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--copies", type=int, default=8, help="augmented copies per training file")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--identity-mix", type=float, default=0.0,
+                   help="RNN: recurrent init = (1 - g) * orthogonal + g * identity")
+    p.add_argument("--teacher-units", type=int, default=0,
+                   help="distil from a float LSTM of this size trained with the same settings (0: no)")
+    p.add_argument("--kd-weight", type=float, default=0.7, help="weight of the distillation loss")
+    p.add_argument("--kd-temperature", type=float, default=2.0)
     p.add_argument("--subset", type=int, default=0, help="smoke test: a few files per split only")
     p.add_argument("--holdout", default=None, help="speaker-independent run: leave SPEAKER out")
     p.add_argument("--fit-validation", action="store_true", help="also fit on the validation files")
@@ -137,11 +144,17 @@ def run_training(args):
     for i in np.flatnonzero(fit):
         by_name.setdefault(str(feats.names[i]), []).append(i)
     groups = [np.array(v) for _, v in sorted(by_name.items())]
-    rng = np.random.default_rng(args.seed)
 
-    model = train_qat.RecurrentClassifier(args.cell, config.n_mfcc, args.units, len(LABELS), args.dropout)
-    model.qat.x_scale = float(input_quant.scale)
-    model.qat.x_zero_point = int(input_quant.zero_point)
+    def new_model(cell, units):
+        torch.manual_seed(args.seed)
+        net = train_qat.RecurrentClassifier(cell, config.n_mfcc, units, len(LABELS), args.dropout,
+                                            identity_mix=args.identity_mix if cell == "rnn" else 0.0)
+        net.qat.x_scale = float(input_quant.scale)
+        net.qat.x_zero_point = int(input_quant.zero_point)
+        return net
+
+    model = new_model(args.cell, args.units)
+    teacher_logits = None
 
     def accuracy(mask):
         model.eval()
@@ -155,6 +168,9 @@ def run_training(args):
     def train_epochs(n_epochs, lr, phase):
         if n_epochs == 0:
             return
+        # fresh random streams per phase: a result never depends on what ran before it
+        torch.manual_seed(args.seed)
+        rng = np.random.default_rng([args.seed, zlib.crc32(phase.encode())])
         opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=args.weight_decay)
         steps = n_epochs * int(np.ceil(len(groups) / args.batch))
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps, pct_start=0.1 if phase == "float" else 0.0)
@@ -170,7 +186,14 @@ def run_training(args):
             total = 0.0
             for b in range(0, len(pick), args.batch):
                 j = pick[b:b + args.batch]
-                loss = torch.nn.functional.cross_entropy(model(x_all[j]), y_all[j], label_smoothing=0.05)
+                out = model(x_all[j])
+                loss = torch.nn.functional.cross_entropy(out, y_all[j], label_smoothing=0.05)
+                if teacher_logits is not None:
+                    tau = args.kd_temperature
+                    kl = torch.nn.functional.kl_div(torch.log_softmax(out / tau, 1),
+                                                    torch.softmax(teacher_logits[j] / tau, 1),
+                                                    reduction="batchmean") * tau * tau
+                    loss = (1 - args.kd_weight) * loss + args.kd_weight * kl
                 opt.zero_grad()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
@@ -181,21 +204,35 @@ def run_training(args):
                 log(phase=phase, epoch=epoch + 1, loss=total / len(pick), val=accuracy(val),
                     seconds=round(time.time() - t_start))
 
-    # float training, cached by everything that determines it
-    key = hashlib.sha256(json.dumps([args.cell, args.units, args.frames, args.x_scale, args.epochs, args.lr,
-                                     args.weight_decay, args.dropout, args.clip, args.batch, args.copies,
-                                     args.seed, args.subset, args.holdout, args.fit_validation,
-                                     [r.name for r in recs]]).encode()).hexdigest()[:20]
-    ckpt = train_data.CACHE_DIR / f"float-{key}.pt"
-    if ckpt.exists():
-        model.load_state_dict(torch.load(ckpt))
-        log(phase="float", cached=str(ckpt))
-    else:
-        train_epochs(args.epochs, args.lr, "float")
-        train_data.CACHE_DIR.mkdir(parents=True, exist_ok=True)
-        tmp = ckpt.with_suffix(".part")
-        torch.save(model.state_dict(), tmp)
-        tmp.replace(ckpt)
+    def float_checkpoint(cell, units):
+        """Float training of (cell, units), cached by everything that determines it."""
+        fields = [cell, units, args.frames, args.x_scale, args.epochs, args.lr, args.weight_decay,
+                  args.dropout, args.clip, args.batch, args.copies, args.seed, args.subset, args.holdout,
+                  args.fit_validation, [r.name for r in recs]]
+        if cell == "rnn":
+            fields += [args.identity_mix, args.teacher_units, args.kd_weight, args.kd_temperature]
+        key = hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:20]
+        ckpt = train_data.CACHE_DIR / f"float-{key}.pt"
+        if ckpt.exists():
+            model.load_state_dict(torch.load(ckpt))
+            log(phase="float", cell=cell, units=units, cached=str(ckpt))
+        else:
+            train_epochs(args.epochs, args.lr, "float")
+            train_data.CACHE_DIR.mkdir(parents=True, exist_ok=True)
+            tmp = ckpt.with_suffix(".part")
+            torch.save(model.state_dict(), tmp)
+            tmp.replace(ckpt)
+
+    if args.teacher_units:
+        student = model
+        model = new_model("lstm", args.teacher_units)
+        float_checkpoint("lstm", args.teacher_units)
+        model.eval()
+        log(phase="teacher", units=args.teacher_units, val=accuracy(val), test=accuracy(test))
+        with torch.no_grad():
+            teacher_logits = torch.cat([model(x_all[i:i + 1024]) for i in range(0, len(x_all), 1024)])
+        model = student
+    float_checkpoint(args.cell, args.units)
     float_val, float_test = accuracy(val), accuracy(test)
     log(phase="float", val=float_val, test=float_test)
     # the float model, kept in the model file (meta.float.<state_dict key>, float32) so that

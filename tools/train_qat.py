@@ -103,17 +103,20 @@ class QatSettings:
 class RecurrentClassifier(nn.Module):
     """Cell (``"lstm"`` or ``"rnn"``) over T steps, then a dense head on the last hidden state.
 
+    ``identity_mix`` g (RNN only): the recurrent matrix starts as (1 − g)·orthogonal + g·identity.
     Parameters: ``w_x`` ``[G·H, I]``, ``w_h`` ``[G·H, H]``, ``b`` ``[G·H]`` (G = 4 gates i, f, g, o
     for the LSTM, 1 for the RNN), ``head`` Linear ``[C, H]``.
     """
 
-    def __init__(self, cell, n_in, units, n_classes, dropout=0.1):
+    def __init__(self, cell, n_in, units, n_classes, dropout=0.1, identity_mix=0.0):
         super().__init__()
         self.cell, self.units = cell, units
         gates = 4 if cell == "lstm" else 1
         self.torch_cell = (nn.LSTM if cell == "lstm" else nn.RNN)(n_in, units, batch_first=True)
         if cell == "rnn":
             nn.init.orthogonal_(self.torch_cell.weight_hh_l0)
+            with torch.no_grad():  # identity-ish: (1 - g) * orthogonal + g * I
+                self.torch_cell.weight_hh_l0.mul_(1.0 - identity_mix).add_(identity_mix * torch.eye(units))
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(units, n_classes)
         self.gates = gates
