@@ -3,22 +3,31 @@
 Writes into ``outdir`` (created if needed; each file written to a temporary name and renamed):
 
 - ``frnn_kernels.h``, ``frnn_kernels.c``: the integer kernels (copied from ``fixedrnn/c``);
+- ``frnn_mfcc.h``, ``frnn_mfcc.c``: the fixed-point MFCC, q15 and q31 (``arm_mfcc_q15/q31``'s
+  algorithm, bit-exact with ``fixedrnn.frontend``; copied from ``fixedrnn/c``);
 - ``frnn_model.h``: dimensions, the model's scalar integers as macros, the API;
-- ``frnn_model.c``: every flash item of :func:`fixedrnn.budget.model_flash_items` as one ``const``
-  array with that symbol, C type and element count (weights as stored: int8, or PoT codes packed two
-  per byte), every RAM item of :func:`fixedrnn.budget.model_ram_items` ("window" mode) as one
-  static-duration array, and the cell (RNN or LSTM 8x8->16), head and feature window.
+- ``frnn_model.c``: every flash item of :func:`fixedrnn.budget.flash_items` as one ``const`` array
+  (or instance) with that symbol, C type and element count (weights as stored: int8, or PoT codes
+  packed two per byte; the front end's tables from their generators in ``fixedrnn.frontend``),
+  every RAM item of :func:`fixedrnn.budget.ram_items` ("window" mode) as one static-duration array,
+  and the front end, cell (RNN or LSTM 8x8->16), head and feature window.
 
 API (all sizes are macros of ``frnn_model.h``)::
 
     void frnn_init(void);                        window = T silent-frame vectors, state reset
+    void frnn_push_samples(const int16_t *pcm, int32_t n);  PCM in: a frame every hop samples
+    void frnn_end_utterance(void);               an utterance shorter than a frame: one padded frame
+    void frnn_push_frame(const int16_t frame[FRNN_FFT_LENGTH]);  MFCC -> int8 -> window
+    void frnn_mfcc_frame(const int16_t frame[], int32_t mfcc[FRNN_N_FEATURES]);  MFCC only
     void frnn_push_features(const int8_t x[FRNN_N_FEATURES]);   slide the window by one frame
     void frnn_result(int8_t logits[FRNN_N_CLASSES]);            run cell over the window + head
     void frnn_run_features(const int8_t x[FRNN_FRAMES * FRNN_N_FEATURES], int8_t logits[]);
     void frnn_cell_reset(void); void frnn_cell_step(const int8_t x[]); void frnn_head(int8_t logits[]);
 
-The window rule is docs/CONTRACT.md's: fewer than T frames are left-padded with the silent-frame
-vector, more keep the last T. The front end (MFCC in C) is not generated yet: feed int8 features.
+Framing equals ``fixedrnn.mfcc.frames`` (frames at 0, hop, 2·hop, ...; a too-short utterance gives
+one zero-padded frame); a q31 front end reads the int16 samples as q31 (``x << 16``). The window rule
+is docs/CONTRACT.md's: fewer than T frames are left-padded with the silent-frame vector, more keep
+the last T.
 """
 
 import os
