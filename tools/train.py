@@ -46,6 +46,8 @@ from fixedrnn.model import FrontendSpec, save  # noqa: E402
 
 LABELS = tuple(str(d) for d in range(10))
 MFCC_LSB = 2.0**-7  # q8.7
+# the teacher is trained with the LSTM defaults, so it is the float model of the golden LSTM
+TEACHER_EPOCHS, TEACHER_LR, TEACHER_CLIP = 100, 3e-3, 1.0
 
 
 def parse_args(argv=None):
@@ -70,7 +72,7 @@ def parse_args(argv=None):
     p.add_argument("--identity-mix", type=float, default=0.0,
                    help="RNN: recurrent init = (1 - g) * orthogonal + g * identity")
     p.add_argument("--teacher-units", type=int, default=0,
-                   help="distil from a float LSTM of this size trained with the same settings (0: no)")
+                   help="distil from the float LSTM of this size trained with the default settings (0: no)")
     p.add_argument("--kd-weight", type=float, default=0.7, help="weight of the distillation loss")
     p.add_argument("--kd-temperature", type=float, default=2.0)
     p.add_argument("--subset", type=int, default=0, help="smoke test: a few files per split only")
@@ -165,7 +167,7 @@ def run_training(args):
             pred = torch.cat([model(x_all[i[j:j + 256]]).argmax(1) for j in range(0, len(i), 256)])
             return float((pred == y_all[i]).float().mean())
 
-    def train_epochs(n_epochs, lr, phase):
+    def train_epochs(n_epochs, lr, phase, clip):
         if n_epochs == 0:
             return
         # fresh random streams per phase: a result never depends on what ran before it
@@ -196,7 +198,7 @@ def run_training(args):
                     loss = (1 - args.kd_weight) * loss + args.kd_weight * kl
                 opt.zero_grad()
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
                 opt.step()
                 sched.step()
                 total += float(loss.detach()) * len(j)
@@ -204,10 +206,10 @@ def run_training(args):
                 log(phase=phase, epoch=epoch + 1, loss=total / len(pick), val=accuracy(val),
                     seconds=round(time.time() - t_start))
 
-    def float_checkpoint(cell, units):
+    def float_checkpoint(cell, units, epochs, lr, clip):
         """Float training of (cell, units), cached by everything that determines it."""
-        fields = [cell, units, args.frames, args.x_scale, args.epochs, args.lr, args.weight_decay,
-                  args.dropout, args.clip, args.batch, args.copies, args.seed, args.subset, args.holdout,
+        fields = [cell, units, args.frames, args.x_scale, epochs, lr, args.weight_decay,
+                  args.dropout, clip, args.batch, args.copies, args.seed, args.subset, args.holdout,
                   args.fit_validation, [r.name for r in recs]]
         if cell == "rnn":
             fields += [args.identity_mix, args.teacher_units, args.kd_weight, args.kd_temperature]
@@ -217,7 +219,7 @@ def run_training(args):
             model.load_state_dict(torch.load(ckpt))
             log(phase="float", cell=cell, units=units, cached=str(ckpt))
         else:
-            train_epochs(args.epochs, args.lr, "float")
+            train_epochs(epochs, lr, "float", clip)
             train_data.CACHE_DIR.mkdir(parents=True, exist_ok=True)
             tmp = ckpt.with_suffix(".part")
             torch.save(model.state_dict(), tmp)
@@ -226,13 +228,13 @@ def run_training(args):
     if args.teacher_units:
         student = model
         model = new_model("lstm", args.teacher_units)
-        float_checkpoint("lstm", args.teacher_units)
+        float_checkpoint("lstm", args.teacher_units, TEACHER_EPOCHS, TEACHER_LR, TEACHER_CLIP)
         model.eval()
         log(phase="teacher", units=args.teacher_units, val=accuracy(val), test=accuracy(test))
         with torch.no_grad():
             teacher_logits = torch.cat([model(x_all[i:i + 1024]) for i in range(0, len(x_all), 1024)])
         model = student
-    float_checkpoint(args.cell, args.units)
+    float_checkpoint(args.cell, args.units, args.epochs, args.lr, args.clip)
     float_val, float_test = accuracy(val), accuracy(test)
     log(phase="float", val=float_val, test=float_test)
     # the float model, kept in the model file (meta.float.<state_dict key>, float32) so that
@@ -246,7 +248,7 @@ def run_training(args):
     model.qat = replace(model.qat, weights=args.weights, active=True, **ranges)
     log(phase="calibrate", **{k: (json.dumps([round(float(x), 4) for x in np.atleast_1d(v)])) for k, v in ranges.items()})
     log(phase="qat-start", val=accuracy(val))
-    train_epochs(args.qat_epochs, args.qat_lr, f"qat-{args.weights}")
+    train_epochs(args.qat_epochs, args.qat_lr, f"qat-{args.weights}", args.clip)
     qat_val, qat_test = accuracy(val), accuracy(test)
     log(phase="qat", val=qat_val, test=qat_test)
 
