@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""Speaker-independent figure: for each FSDD speaker, train without that speaker, test on all of
+their recordings (integer engine, end to end from the WAV files). The second, harder number,
+never a replacement for the dataset's own test split.
+
+    python tools/train_holdout.py --cell lstm --units 64 --weights int8 [train.py options]
+
+Extra options are passed to tools/train.py (e.g. ``--epochs 40 --qat-epochs 5`` for a quicker run).
+Models go to a temporary directory; prints one line per speaker and the mean, and ``--json FILE``
+writes them.
+"""
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import train  # noqa: E402
+from fixedrnn import fsdd  # noqa: E402
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="tools/train_holdout.py", description=__doc__.split("\n")[0])
+    p.add_argument("--json", type=Path, default=None)
+    p.add_argument("--data-dir", type=Path, default=None)
+    args, rest = p.parse_known_args(argv)
+    speakers = fsdd.speaker_names(fsdd.list_recordings(args.data_dir))
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for speaker in speakers:
+            extra = ["--data-dir", str(args.data_dir)] if args.data_dir else []
+            targs = train.parse_args(rest + extra + ["--holdout", speaker, "--out", str(Path(tmp) / f"{speaker}.npz")])
+            result = train.run_training(targs)
+            rows.append({"speaker": speaker, **result})
+            print(f"holdout {speaker}: integer {result.get('integer_test', float('nan')):.4f} "
+                  f"float {result['float_test']:.4f} qat {result['qat_test']:.4f}", flush=True)
+    mean = sum(r.get("integer_test", float("nan")) for r in rows) / len(rows)
+    print(f"mean over {len(rows)} speakers: integer {mean:.4f}")
+    if args.json:
+        tmp = args.json.with_name(args.json.name + ".part")
+        tmp.write_text(json.dumps({"argv": rest, "speakers": rows, "mean_integer": mean}, indent=1) + "\n")
+        tmp.replace(args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
