@@ -53,15 +53,19 @@ def test_bad_arguments_exit_cleanly(capsys):
     assert "--out" in capsys.readouterr().err
 
 
-def test_smoke_two_epochs_export_budget(fsdd_dir, tmp_path, monkeypatch):
+@pytest.mark.parametrize("cell, weights, extra", [
+    ("lstm", "int8", []),
+    ("rnn", "pot", ["--teacher-units", "4", "--identity-mix", "0.5"]),
+])
+def test_smoke_two_epochs_export_budget(fsdd_dir, tmp_path, monkeypatch, cell, weights, extra):
     monkeypatch.setattr(train_data, "CACHE_DIR", tmp_path / "cache")
     out = tmp_path / "smoke.npz"
     args = train.parse_args(["--data-dir", str(fsdd_dir), "--subset", "1", "--copies", "1", "--epochs", "2",
                              "--qat-epochs", "2", "--units", "8", "--out", str(out), "--no-progress",
-                             "--no-evaluate"])
+                             "--no-evaluate", "--cell", cell, "--weights", weights] + extra)
     result = train.run_training(args)
     model = model_io.load(out)  # validated by the model module
-    assert model.cell == "lstm" and model.weights == "int8" and model.frames == 61
+    assert model.cell == cell and model.weights == weights and model.frames == 61
     report = budget.audit(model, name=str(out))
     assert report.total == result["budget_total"] and report.total <= budget.DEFAULT_BUDGET
     # the int8 features training saw are the ones the engine computes from the WAV file
