@@ -6,12 +6,11 @@ first maximum). The whole integer pipeline runs: WAV → MFCC → int8 features 
 
 
 def _classify(args):
-    from fixedrnn.engine import frontend_module
+    from fixedrnn.mfcc import read_wav
     from fixedrnn.model import load
 
     model = load(args.model)
     config = model.frontend.mfcc_config()
-    read_wav = frontend_module().read_wav
     pcms = [read_wav(path, config) for path in args.wavs]
     logits = model.run_batch(pcms, backend=args.backend)
     for path, row in zip(args.wavs, logits):

@@ -6,8 +6,6 @@
 (power-of-two models: shift-only MACs). All give the same integers.
 """
 
-import importlib
-
 import numpy as np
 
 from fixedrnn.dense import run_head
@@ -15,19 +13,8 @@ from fixedrnn.errors import FixedRnnError
 from fixedrnn.fixedpoint import multiply_by_quantized_multiplier
 from fixedrnn.kernels import check_backend
 from fixedrnn.lstm import run_lstm
+from fixedrnn.mfcc import frames
 from fixedrnn.rnn import run_rnn
-
-
-def frontend_module():
-    """The MFCC front-end module (``fixedrnn.mfcc``, or the ``fixedrnn.frontend`` package)."""
-    for name in ("fixedrnn.mfcc", "fixedrnn.frontend"):
-        try:
-            mod = importlib.import_module(name)
-        except ImportError:
-            continue
-        if hasattr(mod, "mfcc_q15") and hasattr(mod, "frames"):
-            return mod
-    raise FixedRnnError("the MFCC front end (fixedrnn.mfcc) is not available")
 
 
 def normalise(model, mfcc):
@@ -40,28 +27,40 @@ def normalise(model, mfcc):
     return np.clip(v + q.zero_point, -128, 127).astype(np.int8)
 
 
-def _mfcc(model, frames):
-    mod = frontend_module()
-    cfg = model.frontend.mfcc_config()
-    if model.frontend.precision == "q31":  # int16 PCM in q31: x << 16 (as fixedrnn.mfcc.mfcc does)
-        return mod.mfcc_q31(np.asarray(frames).astype(np.int32) << 16, cfg)
-    return mod.mfcc_q15(frames, cfg)
+def mfcc_frames(model, frames):
+    """int16 frames ``[n, fft_length]`` → the model's front-end output ``[n, I]``: int16 q8.7 for a
+    q15 model, int32 q8.23 for a q31 model (whose frames are the int16 samples ``<< 16``)."""
+    if model.frontend.precision == "q31":
+        return model.front_end.mfcc_q31(np.asarray(frames).astype(np.int32) << 16)
+    return model.front_end.mfcc_q15(frames)
 
 
-def features(model, pcm):
-    """int16 PCM ``[n]`` → int8 input sequence ``[T, I]``."""
+def mfcc(model, pcm):
+    """int16 PCM ``[n]`` → the front-end output of every frame of the utterance (before the fit to
+    T frames): ``[frames, I]``, int16 q8.7 (q15 model) or int32 (q31 model)."""
     pcm = np.asarray(pcm)
     if pcm.ndim != 1 or pcm.dtype != np.int16:
         raise FixedRnnError(f"pcm must be a 1-d int16 array, got {pcm.dtype} of shape {pcm.shape}")
-    mod = frontend_module()
-    cfg = model.frontend.mfcc_config()
-    fr = mod.frames(pcm, cfg)
-    x = normalise(model, _mfcc(model, fr)) if len(fr) else np.zeros((0, model.n_features), np.int8)
+    fr = frames(pcm, model.front_end.config)
+    if len(fr) == 0:
+        dtype = np.int32 if model.frontend.precision == "q31" else np.int16
+        return np.zeros((0, model.n_features), dtype)
+    return mfcc_frames(model, fr)
+
+
+def silent_features(model):
+    """int8 ``[I]``: the features of an all-zero frame, which left-pad a short utterance."""
+    return normalise(model, mfcc_frames(model, np.zeros((1, model.frontend.fft_length), np.int16)))[0]
+
+
+def features(model, pcm):
+    """int16 PCM ``[n]`` → int8 input sequence ``[T, I]`` (docs/CONTRACT.md steps 1–4: the last T
+    frames, left-padded with :func:`silent_features` when the utterance has fewer)."""
+    x = normalise(model, mfcc(model, pcm))
     t = model.frames
     if len(x) >= t:
         return np.ascontiguousarray(x[len(x) - t:])
-    silent = normalise(model, _mfcc(model, np.zeros((1, model.frontend.fft_length), np.int16)))
-    pad = np.repeat(silent, t - len(x), axis=0)
+    pad = np.repeat(silent_features(model)[None, :], t - len(x), axis=0)
     return np.concatenate([pad, x]).astype(np.int8)
 
 

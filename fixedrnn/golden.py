@@ -56,12 +56,7 @@ def frontend_output(model, pcm):
     engine functions :meth:`fixedrnn.model.Model.features` uses."""
     from fixedrnn import engine
 
-    if hasattr(engine, "mfcc"):
-        return np.asarray(engine.mfcc(model, pcm))
-    frames = engine.frontend_module().frames(pcm, model.frontend.mfcc_config())
-    if len(frames) == 0:
-        return np.zeros((0, model.n_features), np.int32 if model.frontend.precision == "q31" else np.int16)
-    return np.asarray(engine._mfcc(model, frames))
+    return np.asarray(engine.mfcc(model, pcm))
 
 
 def compute_tensors(model, pcm):

@@ -6,6 +6,7 @@ dataclasses hold the arrays exactly as stored, except that power-of-two weights 
 decoded to int8 (``weight``) next to their packed codes (``pot``).
 """
 
+import functools
 import os
 import tempfile
 import zipfile
@@ -58,9 +59,8 @@ class FrontendSpec:
 
     def mfcc_config(self):
         """The :class:`fixedrnn.mfcc.MfccConfig` of these settings (fields matched by name)."""
-        from fixedrnn.engine import frontend_module
+        from fixedrnn.mfcc import MfccConfig as config_class
 
-        config_class = frontend_module().MfccConfig
         names = {f.name for f in fields(config_class)}
         values = {k: getattr(self, k) for k in (f.name for f in fields(self)) if k in names}
         return config_class(**values)
@@ -217,6 +217,13 @@ class Model:
 
     # -- inference (implemented in fixedrnn.engine) --------------------------------------------
 
+    @functools.cached_property
+    def front_end(self):
+        """The :class:`fixedrnn.mfcc.MfccFrontEnd` of ``frontend.*`` (its tables built once)."""
+        from fixedrnn.mfcc import MfccFrontEnd
+
+        return MfccFrontEnd(self.frontend.mfcc_config())
+
     def features(self, pcm):
         """int16 PCM ``[n]`` → int8 input sequence ``[T, I]`` (front end, normalisation, fit to T)."""
         from fixedrnn import engine
@@ -233,11 +240,12 @@ class Model:
         """int16 PCM → int8 logits ``[C]`` (and a trace dict if asked)."""
         return self.run_features(self.features(pcm), trace=trace, backend=backend)
 
-    def run_features_batch(self, xs, backend="numba"):
-        """int8 sequences ``[B, T', I]`` → int8 logits ``[B, C]``."""
+    def run_features_batch(self, xs, backend="numba", trace=False):
+        """int8 sequences ``[B, T', I]`` → int8 logits ``[B, C]`` (and a trace dict if asked:
+        ``backend="numpy"`` only)."""
         from fixedrnn import engine
 
-        return engine.run_features_batch(self, xs, backend=backend)
+        return engine.run_features_batch(self, xs, backend=backend, trace=trace)
 
     def features_batch(self, pcms):
         """A list of int16 PCM arrays → int8 sequences ``[B, T, I]``."""

@@ -1,5 +1,6 @@
 """Model file: save/load round trip, and one clear error per malformed variant."""
 
+import dataclasses
 import zipfile
 
 import numpy as np
@@ -33,7 +34,7 @@ def test_round_trip_keeps_every_array(model, tmp_path):
 
 
 def test_save_refuses_an_invalid_model_and_leaves_no_file(model, tmp_path):
-    bad = M.Model(**{**model.__dict__, "frames": 0})
+    bad = dataclasses.replace(model, frames=0)
     with pytest.raises(InputFileError, match="sequence.frames"):
         M.save(bad, tmp_path / "x.npz")
     assert list(tmp_path.iterdir()) == []

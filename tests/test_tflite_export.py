@@ -1,6 +1,7 @@
 """The exported .tflite: runs in TFLM unmodified, refuses scales that derive other integers,
 is written atomically, and the CLI glue works."""
 
+import dataclasses
 import subprocess
 import sys
 
@@ -37,8 +38,8 @@ def test_export_file_runs_in_tflm_with_other_frames(cell, tmp_path):
 
 def test_export_refuses_integers_tflm_would_not_derive(tmp_path):
     model = random_model(6, "rnn", "int8", False, 3, 4, 2, 5, False)
-    head = M.FullyConnected(**{**model.head.__dict__, "shift": model.head.shift - 1})
-    bad = M.Model(**{**model.__dict__, "head": head})
+    head = dataclasses.replace(model.head, shift=model.head.shift - 1)
+    bad = dataclasses.replace(model, head=head)
     with pytest.raises(FixedRnnError, match="head.shift"):
         check_integers(bad)
     with pytest.raises(FixedRnnError):

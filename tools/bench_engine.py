@@ -30,9 +30,8 @@ def build_model(cell, weights, n_in=13, units=64, frames=61, seed=0):
 
 
 def fsdd_features(model, fsdd):
-    from fixedrnn.engine import frontend_module
+    from fixedrnn.mfcc import read_wav
 
-    read_wav = frontend_module().read_wav
     config = model.frontend.mfcc_config()
     files = sorted(p for p in (Path(fsdd) / "recordings").glob("*.wav")
                    if int(p.stem.split("_")[2]) <= 4)
