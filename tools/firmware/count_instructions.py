@@ -78,22 +78,36 @@ def count_frontend(precision, tmp):
 
 
 def main(argv):
-    if argv:
-        models = {Path(p).stem: model_module.load(p) for p in argv}
-    else:
-        golden = sorted((REPO / "golden" / "models").glob("*.npz"))
-        models = {p.stem: model_module.load(p) for p in golden} if golden else throwaway_models()
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Executed-instruction counts of the generated firmware "
+                                     "on the emulated Cortex-M4 (instructions, not cycles).")
+    parser.add_argument("models", nargs="*", metavar="MODEL.npz",
+                        help="models to count (default: every golden model)")
+    parser.add_argument("--no-frontend", action="store_true", help="skip the per-frame front-end counts")
+    args = parser.parse_args(argv)
+    try:
+        if args.models:
+            models = {Path(p).stem: model_module.load(p) for p in args.models}
+        else:
+            golden = sorted((REPO / "golden" / "models").glob("*.npz"))
+            models = {p.stem: model_module.load(p) for p in golden} if golden else throwaway_models()
+    except ValueError as exc:
+        print(f"count_instructions: error: {exc}", file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory(prefix="fw-count-") as tmp:
-        print("| front end | build | MFCC per frame | push frame (MFCC + normalise + window) |")
-        print("|---|---|---|---|")
-        for precision in ("q15", "q31"):
+        if not args.no_frontend:
+            print("| front end | build | MFCC per frame | push frame (MFCC + normalise + window) |")
+            print("|---|---|---|---|")
+        for precision in () if args.no_frontend else ("q15", "q31"):
             sub = Path(tmp) / f"front_{precision}"
             sub.mkdir()
             rows = count_frontend(precision, sub)
             for dsp, label in BUILDS:
                 mfcc, push = rows[dsp]
                 print(f"| {precision}, N = 256, 20 mels, 13 MFCC | {label} | {mfcc:,} | {push:,} |", flush=True)
-        print()
+        if not args.no_frontend:
+            print()
         print("| model | cell | weights | H | T | build | per inference | per cell step | head |")
         print("|---|---|---|---|---|---|---|---|---|")
         for name, model in models.items():
