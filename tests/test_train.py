@@ -78,3 +78,10 @@ def test_smoke_two_epochs_export_budget(fsdd_dir, tmp_path, monkeypatch, cell, w
     except Exception as exc:  # the engine's front end may not be wired yet
         pytest.skip(f"engine.features unavailable: {exc}")
     np.testing.assert_array_equal(mine, theirs)
+
+
+def test_bad_data_dir_is_one_line_exit_2(tmp_path, capsys):
+    code = train.main(["--out", str(tmp_path / "m.npz"), "--data-dir", str(tmp_path), "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and str(tmp_path) in err[0] and "recordings" in err[0]
+    assert not (tmp_path / "m.npz").exists()

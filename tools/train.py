@@ -84,6 +84,13 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.units < 1 or args.frames < 1 or args.epochs < 0 or args.qat_epochs < 0:
         p.error("--units and --frames must be >= 1, epochs >= 0")
+    for name in ("copies", "subset", "teacher_units"):
+        if getattr(args, name) < 0:
+            p.error(f"--{name.replace('_', '-')} must be >= 0, got {getattr(args, name)}")
+    if not 0.0 <= args.kd_weight <= 1.0 or not 0.0 <= args.identity_mix <= 1.0:
+        p.error("--kd-weight and --identity-mix must be in [0, 1]")
+    if not (args.x_scale > 0 and args.kd_temperature > 0 and args.lr > 0 and args.qat_lr > 0):
+        p.error("--x-scale, --kd-temperature, --lr and --qat-lr must be > 0")
     if args.out.suffix != ".npz":
         p.error(f"--out: {args.out} must end in .npz")
     return args
@@ -119,7 +126,10 @@ def split_masks(features, args):
 
 
 def run_training(args):
-    import torch
+    try:
+        import torch
+    except ImportError:
+        raise FixedRnnError("PyTorch is not installed: python -m pip install -e '.[train]'") from None
 
     import train_qat
 
