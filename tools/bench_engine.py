@@ -20,7 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from fixedrnn import fsdd as fsdd_data  # noqa: E402
+from fixedrnn.cli import run  # noqa: E402
 
 
 def build_model(cell, weights, n_in=13, units=64, frames=61, seed=0):
@@ -33,8 +37,7 @@ def fsdd_features(model, fsdd):
     from fixedrnn.mfcc import read_wav
 
     config = model.frontend.mfcc_config()
-    files = sorted(p for p in (Path(fsdd) / "recordings").glob("*.wav")
-                   if int(p.stem.split("_")[2]) <= 4)
+    files = [r.path for r in fsdd_data.list_recordings(fsdd, "test")]
     return np.stack([model.features(read_wav(p, config)) for p in files])
 
 
@@ -53,10 +56,16 @@ def main(argv=None):
     parser.add_argument("--cell", choices=("lstm", "rnn"), default="lstm")
     parser.add_argument("--weights", choices=("int8", "pot"), default="int8")
     parser.add_argument("--synthetic", action="store_true")
-    parser.add_argument("--fsdd", default=str(Path(__file__).resolve().parents[2] / "shared/data/fsdd"))
+    parser.add_argument("--fsdd", default=None, help="FSDD folder (default ../shared/data/fsdd or $FIXEDRNN_FSDD)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--scaling", action="store_true")
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error(f"--repeat must be >= 1, got {args.repeat}")
+    return run(bench, args, prog="bench_engine")
+
+
+def bench(args):
 
     from fixedrnn.model import load
     from fixedrnn.tflm_runner import TflmRunner
