@@ -93,6 +93,8 @@ def parse_args(argv=None):
         p.error("--x-scale, --kd-temperature, --lr and --qat-lr must be > 0")
     if args.out.suffix != ".npz":
         p.error(f"--out: {args.out} must end in .npz")
+    if args.log is not None and not args.log.parent.is_dir():
+        p.error(f"--log: {args.log.parent} is not a directory")
     return args
 
 
@@ -104,8 +106,10 @@ class Log:
         self.lines.append(fields)
         print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in fields.items()),
               flush=True)
-        if self.path:
-            self.path.write_text("\n".join(json.dumps(x) for x in self.lines) + "\n")
+        if self.path:  # the whole log to a temporary name, then renamed: never half-written
+            part = self.path.with_name(self.path.name + ".part")
+            part.write_text("\n".join(json.dumps(x) for x in self.lines) + "\n")
+            part.replace(self.path)
 
 
 def split_masks(features, args):

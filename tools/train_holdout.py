@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import train  # noqa: E402
 from fixedrnn import fsdd  # noqa: E402
+from fixedrnn.cli import run  # noqa: E402
 
 
 def main(argv=None):
@@ -28,6 +29,10 @@ def main(argv=None):
     p.add_argument("--json", type=Path, default=None)
     p.add_argument("--data-dir", type=Path, default=None)
     args, rest = p.parse_known_args(argv)
+    return run(lambda a: holdout(a, rest), args, prog="train_holdout")
+
+
+def holdout(args, rest):
     speakers = fsdd.speaker_names(fsdd.list_recordings(args.data_dir))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
