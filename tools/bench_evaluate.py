@@ -37,6 +37,8 @@ def main(argv=None):
     parser.add_argument("--split", default="test", choices=fsdd.SPLITS)
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error(f"--repeat must be >= 1, got {args.repeat}")
 
     def job(args):
         model = model_io.load(args.model)
