@@ -10,20 +10,26 @@
 
 import numba
 import numpy as np
+from numba import types
+from numba.extending import intrinsic
 
 from fixedrnn.fixedpoint import clamp_nb
 
 
 @numba.njit(cache=True, inline="always")
 def wrap16(x):
-    """Low 16 bits of ``x`` as a signed value: C ``(int16_t)x``."""
-    return ((x + 32768) & 0xFFFF) - 32768
+    """Low 16 bits of ``x`` as a signed value: C ``(int16_t)x``.
+
+    numba's integer narrowing is LLVM's ``trunc`` (keeps the low bits, like C), widened back by
+    ``sext``: one ``movsx``, where the mask-and-offset form costs three operations.
+    """
+    return np.int64(np.int16(x))
 
 
 @numba.njit(cache=True, inline="always")
 def wrap32(x):
-    """Low 32 bits of ``x`` as a signed value: C ``(int32_t)x``."""
-    return ((x + 2147483648) & 0xFFFFFFFF) - 2147483648
+    """Low 32 bits of ``x`` as a signed value: C ``(int32_t)x`` (``trunc`` + ``sext``, as :func:`wrap16`)."""
+    return np.int64(np.int32(x))
 
 
 @numba.njit(cache=True, inline="always")
@@ -39,24 +45,22 @@ def ssat_of_q63(x, bits):
     return ssat(wrap32(x), bits)
 
 
+@intrinsic
+def _ctlz_u32(typingctx, x):
+    """LLVM ``ctlz`` of the low 32 bits of the int64 ``x`` (defined as 32 for 0): x86 ``lzcnt``/``bsr``."""
+    if not isinstance(x, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        value = context.cast(builder, args[0], signature.args[0], types.int64)
+        low = builder.trunc(value, context.get_value_type(types.uint32))
+        count = builder.ctlz(low, context.get_constant(types.boolean, False))
+        return builder.zext(count, context.get_value_type(types.int64))
+
+    return types.int64(x), codegen
+
+
 @numba.njit(cache=True, inline="always")
 def clz32(x):
     """``__CLZ(x)`` for a uint32 value ``x`` (0 <= x < 2**32): leading zero bits, 32 for 0."""
-    if x == 0:
-        return 32
-    n = 0
-    if x <= 0x0000FFFF:
-        n += 16
-        x <<= 16
-    if x <= 0x00FFFFFF:
-        n += 8
-        x <<= 8
-    if x <= 0x0FFFFFFF:
-        n += 4
-        x <<= 4
-    if x <= 0x3FFFFFFF:
-        n += 2
-        x <<= 2
-    if x <= 0x7FFFFFFF:
-        n += 1
-    return n
+    return _ctlz_u32(x)

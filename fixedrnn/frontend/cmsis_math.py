@@ -102,38 +102,39 @@ def divide_q31(numerator, denominator):
 
 
 @numba.njit(cache=True)
-def sqrt_q31_many(values, lut, out, shifts, numbers):
+def sqrt_q31_many(values, lut, out, numbers, estimates):
     """:func:`sqrt_q31` of every element of ``values`` into ``out`` (same results).
 
-    The Newton steps run in lockstep over all elements (independent lanes the compiler can
-    interleave); ``shifts`` and ``numbers`` are int64 scratch arrays of the same size.
+    The Newton steps run in lockstep over all elements (independent lanes the compiler
+    vectorises). ``numbers`` (the normalised inputs) and ``estimates`` (``var1``) are scratch arrays
+    of the same size, best int32: every value they hold is an int32 (C's ``q31_t``), and each
+    product is formed as int64 from two int32 operands (``(q63_t)a * b``, what ``vpmuldq`` does),
+    then shifted and truncated to int32, so int32 storage loses nothing.
     """
     n = values.shape[0]
     for i in range(n):
         x = values[i]
         if x <= 0:
-            shifts[i] = -1
             numbers[i] = 0
-            out[i] = 0
+            estimates[i] = 0
             continue
-        half_shift = (clz32(x) - 1) >> 1
-        shifts[i] = half_shift
-        number = x << (2 * half_shift)
+        number = x << (2 * ((clz32(x) - 1) >> 1))  # in [2**29, 2**31): an int32
         numbers[i] = number
-        out[i] = lut[(number >> 26) - 8]
+        estimates[i] = lut[(number >> 26) - 8]
     for _ in range(3):
         for i in range(n):
-            var1 = out[i]
-            number = numbers[i]
+            var1 = np.int64(estimates[i])
+            number = np.int64(numbers[i])
             temp = wrap32((var1 * var1) >> 28)
             temp = wrap32((number * temp) >> 31)
             temp = wrap32(0x30000000 - temp)
-            out[i] = wrap32((var1 * temp) >> 29)
+            estimates[i] = wrap32((var1 * temp) >> 29)
     for i in range(n):
-        if shifts[i] < 0:
+        x = values[i]
+        if x <= 0:
             out[i] = 0
         else:
-            out[i] = wrap32((numbers[i] * out[i]) >> 28) >> shifts[i]
+            out[i] = wrap32((np.int64(numbers[i]) * estimates[i]) >> 28) >> ((clz32(x) - 1) >> 1)
 
 
 @numba.njit(cache=True)

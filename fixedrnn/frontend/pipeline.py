@@ -74,6 +74,8 @@ def _mfcc_q15_kernel(frames, window, filter_pos, filter_lengths, filter_coefs, d
     power = np.empty(half + 1, dtype=np.int64)
     scratch_a = np.empty(half + 1, dtype=np.int64)
     scratch_b = np.empty(half + 1, dtype=np.int64)
+    sqrt_numbers = np.empty(half + 1, dtype=np.int32)
+    sqrt_estimates = np.empty(half + 1, dtype=np.int32)
     mels = np.empty(n_mels, dtype=np.int64)
     logs = np.empty(n_mels, dtype=np.int64)
     logmel = np.empty(n_mels, dtype=np.int64)
@@ -97,7 +99,7 @@ def _mfcc_q15_kernel(frames, window, filter_pos, filter_lengths, filter_coefs, d
             re = spectrum[2 * i]
             im = spectrum[2 * i + 1]
             power[i] = ((((re * re) & 0xFFFFFFFF) + ((im * im) & 0xFFFFFFFF)) & 0xFFFFFFFF) >> 1
-        sqrt_q31_many(power, sqrt_lut, mag, scratch_a, scratch_b)
+        sqrt_q31_many(power, sqrt_lut, mag, sqrt_numbers, sqrt_estimates)
         for i in range(half + 1):
             mag[i] >>= 16
         c = 0
@@ -136,6 +138,8 @@ def _mfcc_q31_kernel(frames, window, filter_pos, filter_lengths, filter_coefs, d
     power = np.empty(half + 1, dtype=np.int64)
     scratch_a = np.empty(half + 1, dtype=np.int64)
     scratch_b = np.empty(half + 1, dtype=np.int64)
+    sqrt_numbers = np.empty(half + 1, dtype=np.int32)
+    sqrt_estimates = np.empty(half + 1, dtype=np.int32)
     mels = np.empty(n_mels, dtype=np.int64)
     logs = np.empty(n_mels, dtype=np.int64)
     logmel = np.empty(n_mels, dtype=np.int64)
@@ -160,7 +164,7 @@ def _mfcc_q31_kernel(frames, window, filter_pos, filter_lengths, filter_coefs, d
             re = spectrum[2 * i]
             im = spectrum[2 * i + 1]
             power[i] = wrap32(wrap32((re * re) >> 33) + wrap32((im * im) >> 33))
-        sqrt_q31_many(power, sqrt_lut, mag, scratch_a, scratch_b)
+        sqrt_q31_many(power, sqrt_lut, mag, sqrt_numbers, sqrt_estimates)
         c = 0
         for i in range(n_mels):
             acc = np.int64(0)
