@@ -9,8 +9,16 @@
 
 
 def _tflite(args):
+    from pathlib import Path
+
+    from fixedrnn.errors import FixedRnnError
     from fixedrnn.tflite_export import export_tflite
 
+    out = Path(args.out)
+    if out.is_dir():
+        raise FixedRnnError(f"out: {out} is a directory, not a .tflite file name")
+    if not (out.parent if str(out.parent) else Path(".")).is_dir():
+        raise FixedRnnError(f"out: the directory of {out} does not exist")
     export_tflite(args.model, args.out, frames=args.frames)
     print(f"wrote {args.out}")
     return 0
