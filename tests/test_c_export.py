@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fixedrnn import budget, c_export, kernels
+from fixedrnn import budget, c_export
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools" / "firmware"))
@@ -36,18 +36,9 @@ BUILDS = [
 
 def engine_logits(model, windows):
     """The engine's int8 logits [B, C] of int8 windows [B, T, I] (already fitted to T)."""
-    try:
-        from fixedrnn import engine
-    except ImportError:
-        engine = None
-    if engine is not None:
-        return np.asarray(engine.run_features_batch(model, windows, backend="numpy"))
-    if model.cell != "rnn":
-        pytest.skip("fixedrnn.engine (the LSTM engine) is not available yet")
-    from fixedrnn import rnn
+    from fixedrnn import engine
 
-    h, _ = rnn.run_rnn(model.rnn, windows, model.input.zero_point)
-    return kernels.fully_connected(h, model.head, 0)
+    return np.asarray(engine.run_features_batch(model, windows, backend="numpy"))
 
 
 def sequences(model, rng):
