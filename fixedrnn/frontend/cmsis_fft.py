@@ -80,7 +80,11 @@ def bit_reversal(length):
 
 
 class RfftTables:
-    """The CMSIS tables one real-FFT length uses, for q15 and q31 (int64 arrays for the kernels)."""
+    """The CMSIS tables one real-FFT length uses, for q15 and q31 (int64 arrays for the kernels).
+
+    ``split_coef_{a,b}_{q15,q31}`` hold the realCoefA/B pairs this length reads, in order: pass
+    them with ``modifier=1`` instead of the full tables with ``modifier``.
+    """
 
     def __init__(self, fft_length):
         half = fft_length // 2
@@ -91,6 +95,14 @@ class RfftTables:
         self.coef_a_q15, self.coef_b_q15 = real_coef_tables(15)
         self.coef_a_q31, self.coef_b_q31 = real_coef_tables(31)
         self.bit_reversal = bit_reversal(half)
+        # The split step of this length reads only the pairs 0, modifier, 2·modifier, … of
+        # realCoefA/B (a stride of 2·modifier int64 = one cache line each, over 2 × 64 KB); the
+        # batch kernels read these contiguous copies with modifier 1 instead (same values).
+        pairs = 2 * self.modifier * np.arange(half)[:, None] + np.arange(2)
+        self.split_coef_a_q15 = np.ascontiguousarray(self.coef_a_q15[pairs].ravel())
+        self.split_coef_b_q15 = np.ascontiguousarray(self.coef_b_q15[pairs].ravel())
+        self.split_coef_a_q31 = np.ascontiguousarray(self.coef_a_q31[pairs].ravel())
+        self.split_coef_b_q31 = np.ascontiguousarray(self.coef_b_q31[pairs].ravel())
 
 
 # ---------------------------------------------------------------------------------------------

@@ -227,8 +227,8 @@ class MfccFrontEnd:
         arr = self._check_frames(frames, np.int16)
         out = np.empty((arr.shape[0], self.config.n_mfcc), dtype=np.int16)
         r = self.rfft_tables
-        _mfcc_q15_kernel(arr, *self._args["q15"], self.config.n_mfcc, r.twiddle_q15, r.coef_a_q15,
-                         r.coef_b_q15, r.modifier, r.bit_reversal, self._sqrt_lut, out)
+        _mfcc_q15_kernel(arr, *self._args["q15"], self.config.n_mfcc, r.twiddle_q15,
+                         r.split_coef_a_q15, r.split_coef_b_q15, 1, r.bit_reversal, self._sqrt_lut, out)
         return out
 
     def mfcc_q31(self, frames):
@@ -236,8 +236,8 @@ class MfccFrontEnd:
         arr = self._check_frames(frames, np.int32)
         out = np.empty((arr.shape[0], self.config.n_mfcc), dtype=np.int32)
         r = self.rfft_tables
-        _mfcc_q31_kernel(arr, *self._args["q31"], self.config.n_mfcc, r.twiddle_q31, r.coef_a_q31,
-                         r.coef_b_q31, r.modifier, r.bit_reversal, self._sqrt_lut, out)
+        _mfcc_q31_kernel(arr, *self._args["q31"], self.config.n_mfcc, r.twiddle_q31,
+                         r.split_coef_a_q31, r.split_coef_b_q31, 1, r.bit_reversal, self._sqrt_lut, out)
         return out
 
     def mfcc(self, frames, precision="q15"):
