@@ -187,6 +187,37 @@ def _mfcc_q31_kernel(frames, window, filter_pos, filter_lengths, filter_coefs, d
             out[f, k] = wrap32(acc >> 31)
 
 
+#: Frames per task of the multi-threaded path (each task allocates its own scratch once).
+PARALLEL_CHUNK = 256
+
+
+@numba.njit(cache=True, parallel=True)
+def _mfcc_q15_parallel(frames, window, filter_pos, filter_lengths, filter_coefs, dct, n_mfcc,
+                       twiddle, coef_a, coef_b, modifier, bit_reversal, sqrt_lut, out):
+    """:func:`_mfcc_q15_kernel` on chunks of :data:`PARALLEL_CHUNK` frames across numba's threads.
+
+    Frames are independent, so the result is the same bits whatever the thread count.
+    """
+    n_chunks = (frames.shape[0] + PARALLEL_CHUNK - 1) // PARALLEL_CHUNK
+    for c in numba.prange(n_chunks):
+        a = c * PARALLEL_CHUNK
+        b = min(a + PARALLEL_CHUNK, frames.shape[0])
+        _mfcc_q15_kernel(frames[a:b], window, filter_pos, filter_lengths, filter_coefs, dct, n_mfcc,
+                         twiddle, coef_a, coef_b, modifier, bit_reversal, sqrt_lut, out[a:b])
+
+
+@numba.njit(cache=True, parallel=True)
+def _mfcc_q31_parallel(frames, window, filter_pos, filter_lengths, filter_coefs, dct, n_mfcc,
+                       twiddle, coef_a, coef_b, modifier, bit_reversal, sqrt_lut, out):
+    """:func:`_mfcc_q31_kernel` on chunks of frames across numba's threads (as :func:`_mfcc_q15_parallel`)."""
+    n_chunks = (frames.shape[0] + PARALLEL_CHUNK - 1) // PARALLEL_CHUNK
+    for c in numba.prange(n_chunks):
+        a = c * PARALLEL_CHUNK
+        b = min(a + PARALLEL_CHUNK, frames.shape[0])
+        _mfcc_q31_kernel(frames[a:b], window, filter_pos, filter_lengths, filter_coefs, dct, n_mfcc,
+                         twiddle, coef_a, coef_b, modifier, bit_reversal, sqrt_lut, out[a:b])
+
+
 class MfccFrontEnd:
     """The fixed-point MFCC for one :class:`MfccConfig`, holding its tables (built once).
 
@@ -222,28 +253,36 @@ class MfccFrontEnd:
             raise FixedRnnError(f"frames: expected shape [n_frames, {n}], got {list(np.shape(frames))}")
         return np.ascontiguousarray(arr)
 
-    def mfcc_q15(self, frames):
-        """int16 q15 ``[n_frames, fft_length]`` → int16 q8.7 ``[n_frames, n_mfcc]`` (``arm_mfcc_q15``)."""
+    def mfcc_q15(self, frames, parallel=False):
+        """int16 q15 ``[n_frames, fft_length]`` → int16 q8.7 ``[n_frames, n_mfcc]`` (``arm_mfcc_q15``).
+
+        ``parallel=True`` spreads the frames over numba's threads (``NUMBA_NUM_THREADS``); same bits.
+        """
         arr = self._check_frames(frames, np.int16)
         out = np.empty((arr.shape[0], self.config.n_mfcc), dtype=np.int16)
         r = self.rfft_tables
-        _mfcc_q15_kernel(arr, *self._args["q15"], self.config.n_mfcc, r.twiddle_q15,
-                         r.split_coef_a_q15, r.split_coef_b_q15, 1, r.bit_reversal, self._sqrt_lut, out)
+        kernel = _mfcc_q15_parallel if parallel else _mfcc_q15_kernel
+        kernel(arr, *self._args["q15"], self.config.n_mfcc, r.twiddle_q15,
+               r.split_coef_a_q15, r.split_coef_b_q15, 1, r.bit_reversal, self._sqrt_lut, out)
         return out
 
-    def mfcc_q31(self, frames):
-        """int32 q31 ``[n_frames, fft_length]`` → int32 ``[n_frames, n_mfcc]`` (``arm_mfcc_q31``)."""
+    def mfcc_q31(self, frames, parallel=False):
+        """int32 q31 ``[n_frames, fft_length]`` → int32 ``[n_frames, n_mfcc]`` (``arm_mfcc_q31``).
+
+        ``parallel``: as in :meth:`mfcc_q15`.
+        """
         arr = self._check_frames(frames, np.int32)
         out = np.empty((arr.shape[0], self.config.n_mfcc), dtype=np.int32)
         r = self.rfft_tables
-        _mfcc_q31_kernel(arr, *self._args["q31"], self.config.n_mfcc, r.twiddle_q31,
-                         r.split_coef_a_q31, r.split_coef_b_q31, 1, r.bit_reversal, self._sqrt_lut, out)
+        kernel = _mfcc_q31_parallel if parallel else _mfcc_q31_kernel
+        kernel(arr, *self._args["q31"], self.config.n_mfcc, r.twiddle_q31,
+               r.split_coef_a_q31, r.split_coef_b_q31, 1, r.bit_reversal, self._sqrt_lut, out)
         return out
 
-    def mfcc(self, frames, precision="q15"):
+    def mfcc(self, frames, precision="q15", parallel=False):
         """:meth:`mfcc_q15` or :meth:`mfcc_q31` by ``precision``."""
         if precision == "q15":
-            return self.mfcc_q15(frames)
+            return self.mfcc_q15(frames, parallel)
         if precision == "q31":
-            return self.mfcc_q31(frames)
+            return self.mfcc_q31(frames, parallel)
         raise FixedRnnError(f"precision: must be 'q15' or 'q31', got {precision!r}")
