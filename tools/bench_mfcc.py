@@ -1,15 +1,17 @@
 """Benchmark and accuracy of the fixed-point MFCC on the FSDD test split (300 recordings).
 
 Prints, in one run:
-- frames per second of fixedrnn's batch MFCC (q15 and q31) against calling the cmsisdsp wrapper
-  (``arm_mfcc_q15`` / ``arm_mfcc_q31``) frame by frame, and their ratio; every output is also
+- frames per second of fixedrnn's batch MFCC (q15 and q31), single-threaded, against calling the
+  cmsisdsp wrapper (``arm_mfcc_q15`` / ``arm_mfcc_q31``, single-threaded) frame by frame, and their
+  ratio (the headline); the runs of the two alternate, best of ``--repeat``; every output is also
   checked equal (0 LSB) to the wrapper's;
+- separately, the multi-threaded batch path (``parallel=True``, numba's threads) and its ratio;
 - the SNR of the q15 (q8.7, i.e. value/128) and q31 (value/2**23) MFCC against the float
   ``cmsisdsp.arm_mfcc_f32`` of the same frames (float tables from cmsisdsp's helpers), in dB:
   10·log10(Σ ref² / Σ (fixed − ref)²) over every coefficient of every frame (frames whose float
   MFCC is not finite, i.e. all-zero frames, are left out).
 
-Usage: python tools/bench_mfcc.py [--fsdd DIR] [--repeat 3]
+Usage: python tools/bench_mfcc.py [--fsdd DIR] [--repeat 7]
 """
 
 import argparse
@@ -19,20 +21,23 @@ import time
 import numpy as np
 
 
-def best_time(fn, repeat):
-    times = []
-    result = None
+def best_times(fns, repeat):
+    """Best wall time of each of ``fns`` over ``repeat`` rounds, the functions taking turns in each
+    round (so a burst of load on a shared machine hits all of them alike); and their last results."""
+    times = [[] for _ in fns]
+    results = [None] * len(fns)
     for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), result
+        for i, fn in enumerate(fns):
+            start = time.perf_counter()
+            results[i] = fn()
+            times[i].append(time.perf_counter() - start)
+    return [min(t) for t in times], results
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fsdd", default=None, help="FSDD folder (default: ../shared/data/fsdd)")
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs; the best is reported")
+    parser.add_argument("--repeat", type=int, default=7, help="timed runs; the best is reported")
     args = parser.parse_args(argv)
 
     import cmsisdsp
@@ -64,24 +69,34 @@ def main(argv=None):
 
     front_end.mfcc_q15(frames16[:2])  # compile / load the numba kernels before timing
     front_end.mfcc_q31(frames31[:2])
+    front_end.mfcc_q15(frames16[:2], parallel=True)
+    front_end.mfcc_q31(frames31[:2], parallel=True)
+
+    import numba
 
     rows = []
     exact = True
-    for name, ours, theirs in (
-        ("q15", lambda: front_end.mfcc_q15(frames16),
+    for name, ours, ours_mt, theirs in (
+        ("q15", lambda: front_end.mfcc_q15(frames16), lambda: front_end.mfcc_q15(frames16, parallel=True),
          lambda: [cmsisdsp.arm_mfcc_q15(inst15, f, tmp15)[1] for f in frames16]),
-        ("q31", lambda: front_end.mfcc_q31(frames31),
+        ("q31", lambda: front_end.mfcc_q31(frames31), lambda: front_end.mfcc_q31(frames31, parallel=True),
          lambda: [cmsisdsp.arm_mfcc_q31(inst31, f, tmp31)[1] for f in frames31]),
     ):
-        t_ours, out_ours = best_time(ours, args.repeat)
-        t_theirs, out_theirs = best_time(theirs, args.repeat)
-        same = np.array_equal(out_ours, np.array(out_theirs))
+        (t_ours, t_mt, t_theirs), (out_ours, out_mt, out_theirs) = best_times((ours, ours_mt, theirs),
+                                                                               args.repeat)
+        same = np.array_equal(out_ours, np.array(out_theirs)) and np.array_equal(out_mt, out_ours)
         exact &= same
-        rows.append((name, n_frames / t_ours, n_frames / t_theirs, t_theirs / t_ours, same))
+        rows.append((name, n_frames / t_ours, n_frames / t_theirs, t_theirs / t_ours, n_frames / t_mt,
+                     t_theirs / t_mt, same))
 
-    print(f"\n{'MFCC':6} {'fixedrnn batch':>16} {'cmsisdsp loop':>16} {'ratio':>7}  bit-exact")
-    for name, ours, theirs, ratio, same in rows:
+    print(f"\nSingle-threaded (headline), best of {args.repeat} alternating runs:")
+    print(f"{'MFCC':6} {'fixedrnn batch':>16} {'cmsisdsp loop':>16} {'ratio':>7}  bit-exact")
+    for name, ours, theirs, ratio, _, _, same in rows:
         print(f"{name:6} {ours:>12,.0f} f/s {theirs:>12,.0f} f/s {ratio:>6.2f}x  {'yes' if same else 'NO'}")
+    print(f"\nMulti-threaded batch (parallel=True, {numba.get_num_threads()} numba threads; "
+          f"the cmsisdsp loop is single-threaded):")
+    for name, _, theirs, _, mt, ratio_mt, _ in rows:
+        print(f"{name:6} {mt:>12,.0f} f/s {theirs:>12,.0f} f/s {ratio_mt:>6.2f}x")
 
     # accuracy against the float MFCC
     lengths, positions, coefs = cmsis_mfcc.melFilterMatrix(
