@@ -31,13 +31,11 @@ the last T.
 """
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from fixedrnn import budget
+from fixedrnn import atomicfile, budget
 from fixedrnn.errors import FixedRnnError
 
 C_DIR = Path(__file__).resolve().parent / "c"
@@ -499,16 +497,6 @@ def export_c(model_or_path, outdir, silence=None):
     if outdir.exists() and not outdir.is_dir():
         raise FixedRnnError(f"outdir {outdir} exists and is not a directory")
     outdir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, text in files.items():
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=outdir)
-        try:
-            with os.fdopen(fd, "w") as f:
-                f.write(text)
-            os.replace(tmp, outdir / name)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        written.append(outdir / name)
-    return written
+    # all sources renamed together once every one is written: never a mix of two models
+    return atomicfile.write_files({outdir / name: (lambda fh, text=text: fh.write(text.encode("utf-8")))
+                                   for name, text in files.items()})

@@ -24,14 +24,13 @@ the cell state ``cell`` int16 ``[T, H]``), and ``logits`` (int8 ``[C]``).
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
-from fixedrnn import fsdd, signals
+from fixedrnn import atomicfile, fsdd, signals
 from fixedrnn.errors import FixedRnnError, InputFileError
 
 FORMAT = "fixedrnn-golden"
@@ -208,25 +207,6 @@ def _spec_from_json(name, data):
                               params=tuple(sorted((k, v) for k, v in data["params"].items())))
 
 
-def _write_files(writers):
-    """Write several files as one step: ``{path: write(fh)}``, each to a temporary name beside
-    its path first, then all renamed (nothing half-written if a writer fails)."""
-    done = []
-    try:
-        for path, write in writers.items():
-            path = Path(path)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            done.append((tmp, path))
-            with os.fdopen(fd, "wb") as fh:
-                write(fh)
-        for tmp, path in done:
-            os.replace(tmp, path)
-    finally:
-        for tmp, _ in done:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-
-
 def write_set(directory, model_file, synthetic_specs=(), recordings=(), float_logits=None,
               float_source=None, extra_agreement=None, progress=None):
     """Compute and write the golden set of ``model_file`` into ``directory`` (created if needed).
@@ -311,7 +291,7 @@ def write_set(directory, model_file, synthetic_specs=(), recordings=(), float_lo
         "float": {"source": float_source, "agreement": agreement},
         "inputs": entries,
     }
-    _write_files({
+    atomicfile.write_files({
         directory / TENSORS: lambda fh: np.savez_compressed(fh, **full),
         directory / STEPS: lambda fh: np.savez_compressed(fh, **steps),
         directory / MANIFEST: lambda fh: fh.write(_manifest_text(manifest).encode("utf-8")),

@@ -7,8 +7,6 @@ decoded to int8 (``weight``) next to their packed codes (``pot``).
 """
 
 import functools
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -16,6 +14,7 @@ from typing import Optional
 
 import numpy as np
 
+from fixedrnn import atomicfile
 from fixedrnn.errors import FixedRnnError, InputFileError
 
 FORMAT = "fixedrnn-model"
@@ -589,14 +588,5 @@ def save(model, path):
     path = Path(path)
     arrays = model.to_arrays()
     Model.from_arrays(arrays, source=path)  # never write a file load() would refuse
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomicfile.write_file(path, lambda fh: np.savez(fh, **arrays))
     return path

@@ -17,14 +17,12 @@ integers: a mismatch is an error, so the file always computes what the engine co
 The file is written to a temporary name and renamed.
 """
 
-import os
-import tempfile
 from pathlib import Path
 
 import flatbuffers
 import numpy as np
 
-from fixedrnn import convert
+from fixedrnn import atomicfile, convert
 from fixedrnn.errors import FixedRnnError
 from fixedrnn.model import LSTM_GATE_INPUT_SCALE, LSTM_GATE_OUTPUT_SCALE, RNN_HIDDEN_SCALE, Model, load
 
@@ -234,14 +232,5 @@ def export_tflite(model_or_path, out_path, frames=None):
     model = model_or_path if isinstance(model_or_path, Model) else load(model_or_path)
     data = tflite_bytes(model, frames)
     out_path = Path(out_path)
-    directory = out_path.parent if str(out_path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, out_path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomicfile.write_bytes(out_path, data)
     return out_path
