@@ -50,6 +50,9 @@ class ConvertOptions:
 
 @dataclass(frozen=True)
 class FloatRnn:
+    """Float vanilla RNN (float64 or float32 arrays): ``w_x [H, I]``, ``w_h [H, H]``, ``b [H]``;
+    h_t = tanh(w_x x_t + w_h h_{t−1} + b)."""
+
     w_x: np.ndarray
     w_h: np.ndarray
     b: np.ndarray
@@ -57,6 +60,9 @@ class FloatRnn:
 
 @dataclass(frozen=True)
 class FloatLstm:
+    """Float LSTM (float64 or float32 arrays): ``w_x [4, H, I]``, ``w_h [4, H, H]``, ``b [4, H]``, gates in
+    order i, f, g, o."""
+
     w_x: np.ndarray
     w_h: np.ndarray
     b: np.ndarray
@@ -64,6 +70,8 @@ class FloatLstm:
 
 @dataclass(frozen=True)
 class FloatHead:
+    """Float dense head (float64 or float32 arrays): ``w [C, H]``, ``b [C]``; logits = w h_T + b."""
+
     w: np.ndarray
     b: np.ndarray
 
