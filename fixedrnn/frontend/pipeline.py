@@ -67,9 +67,10 @@ def _mfcc_q15_kernel(frames, window, filter_pos, filter_lengths, filter_coefs, d
     n_mels = filter_pos.shape[0]
     half = n >> 1
     log_offset = (31 - clz32(n) + 2 + MEL_SHIFT) * LOG2_TO_LOG_Q26
-    x = np.empty(n, dtype=np.int64)
-    work = np.empty(n, dtype=np.int64)
-    spectrum = np.empty(2 * half + 2, dtype=np.int64)
+    # every value the FFT stores is a q15_t (wrap16 / ssat16 results), so int16 buffers are exact
+    x = np.empty(n, dtype=np.int16)
+    work = np.empty(n, dtype=np.int16)
+    spectrum = np.empty(2 * half + 2, dtype=np.int16)
     mag = np.empty(half + 1, dtype=np.int64)
     power = np.empty(half + 1, dtype=np.int64)
     scratch_a = np.empty(half + 1, dtype=np.int64)
@@ -131,9 +132,10 @@ def _mfcc_q31_kernel(frames, window, filter_pos, filter_lengths, filter_coefs, d
     n_mels = filter_pos.shape[0]
     half = n >> 1
     log_offset = (31 - clz32(n) + 2 + MEL_SHIFT) * LOG2_TO_LOG_Q26
-    x = np.empty(n, dtype=np.int64)
-    work = np.empty(n, dtype=np.int64)
-    spectrum = np.empty(2 * half + 2, dtype=np.int64)
+    # every value the FFT stores is a q31_t (wrap32 / ssat results), so int32 buffers are exact
+    x = np.empty(n, dtype=np.int32)
+    work = np.empty(n, dtype=np.int32)
+    spectrum = np.empty(2 * half + 2, dtype=np.int32)
     mag = np.empty(half + 1, dtype=np.int64)
     power = np.empty(half + 1, dtype=np.int64)
     scratch_a = np.empty(half + 1, dtype=np.int64)
