@@ -101,6 +101,16 @@ def int16_activation_params(input_scale, kind):
     return int(multiplier), shift
 
 
+def _lut_input(x, input_multiplier, input_left_shift):
+    """The int16 LUT kernels' input rescale, int64: ``(x·m + 2**(s−1)) >> s`` (round half up); a
+    zero multiplier means ``m = 3 << s, s = 0`` (the power-of-two case)."""
+    if input_multiplier == 0:
+        input_multiplier, input_left_shift = 3 << input_left_shift, 0
+    x = np.asarray(x, dtype=np.int64)
+    rnd = (1 << (input_left_shift - 1)) if input_left_shift > 0 else 0
+    return (x * input_multiplier + rnd) >> input_left_shift
+
+
 def logistic_int16(x, input_multiplier=0, input_left_shift=0):
     """TFLite int16 LOGISTIC (LUT) of int16 ``x``; int16 Q0.15 result.
 
@@ -111,11 +121,7 @@ def logistic_int16(x, input_multiplier=0, input_left_shift=0):
     ``r = (T[k] << 9) + f·(T[k+1] − T[k])``; the result is ``(r + 2**9) >> 10`` for ``v >= 0`` and
     ``(2**25 − r + 2**9 − 1) >> 10`` (i.e. 1 − σ) for ``v < 0``.
     """
-    if input_multiplier == 0:
-        input_multiplier, input_left_shift = 3 << input_left_shift, 0
-    x = np.asarray(x, dtype=np.int64)
-    rnd = (1 << (input_left_shift - 1)) if input_left_shift > 0 else 0
-    v = (x * input_multiplier + rnd) >> input_left_shift
+    v = _lut_input(x, input_multiplier, input_left_shift)
     a = np.abs(v)
     table = _sigmoid_table().astype(np.int64)
     uh = a >> 9
@@ -134,11 +140,7 @@ def tanh_int16(x, input_multiplier, input_left_shift):
     ``0xFFFF << 8``, else ``r = (T[k] << 8) + f·(T[k+1] − T[k])``; the result is
     ``(r − 2**23 + 2**7) >> 8`` for ``v >= 0`` and ``(2**23 − r + 2**7 − 1) >> 8`` for ``v < 0``.
     """
-    if input_multiplier == 0:
-        input_multiplier, input_left_shift = 3 << input_left_shift, 0
-    x = np.asarray(x, dtype=np.int64)
-    rnd = (1 << (input_left_shift - 1)) if input_left_shift > 0 else 0
-    v = (x * input_multiplier + rnd) >> input_left_shift
+    v = _lut_input(x, input_multiplier, input_left_shift)
     a = np.abs(v)
     table = _sigmoid_table().astype(np.int64)
     uh = a >> 8

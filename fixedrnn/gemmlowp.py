@@ -1,5 +1,4 @@
-"""gemmlowp's fixed-point ``exp_on_negative_values``, ``tanh`` and ``logistic`` on int32, in exact
-Python integers.
+"""gemmlowp's fixed-point ``exp_on_negative_values`` and ``tanh`` on int32, in exact Python integers.
 
 A ``Q(k)`` value is an int32 raw ``r`` meaning ``r / 2**(31 − k)`` (k integer bits). Operations,
 as in gemmlowp's ``fixedpoint.h``:
@@ -9,7 +8,8 @@ as in gemmlowp's ``fixedpoint.h``:
 - constants: ``round(value · 2**(31 − k))`` computed here from their defining formulas (e.g.
   exp(−1/8), 1/3, 48/17, −32/17, exp(−2**e)).
 
-TFLM's int8 TANH / LOGISTIC kernels call :func:`tanh` / :func:`logistic` on a Q4 input (Q4.27).
+TFLM's int8 TANH kernel calls :func:`tanh` on a Q4 input (Q4.27). (gemmlowp's ``logistic`` is not
+here: no kernel of the engine uses it, so nothing would test it.)
 These scalar functions are the definition; kernels tabulate them per model (an int8 input has 256
 values), see :mod:`fixedrnn.activations`.
 """
@@ -98,9 +98,10 @@ def exp_on_negative_values(a, integer_bits):
     return result
 
 
-def _one_minus_x_over_one_plus_x_for_x_in_0_1(a):
-    """(1 − a) / (1 + a) for a Q0 raw in (0, 1): Newton–Raphson in Q2, result Q0."""
-    half_denominator = _rounding_half_sum(a, Q31_ONE)
+def _reciprocal_of_half_denominator_q2(half_denominator):
+    """1 / d for a Q0 raw d in [1/2, 1), as a Q2 raw: gemmlowp's Newton–Raphson from
+    48/17 − 32/17·d, three iterations ``x += x·(1 − d·x)``; products by
+    ``saturating_rounding_doubling_high_mul``, sums wrapping as int32."""
     c48_17 = constant(48.0 / 17.0, 2)
     cm32_17 = constant(-32.0 / 17.0, 2)
     one_q2 = 1 << 29
@@ -109,21 +110,13 @@ def _one_minus_x_over_one_plus_x_for_x_in_0_1(a):
         half_denominator_times_x = srdhm(half_denominator, x)
         one_minus = _wrap32(one_q2 - half_denominator_times_x)
         x = _wrap32(x + mul_pot(srdhm(x, one_minus), 2))  # Rescale<2> of a Q4 product
-    return mul_pot(_wrap32(x - one_q2), 2)  # Rescale<0> of Q2
+    return x
 
 
-def _one_over_one_plus_x_for_x_in_0_1(a):
-    """1 / (1 + a) for a Q0 raw in (0, 1): Newton–Raphson in Q2, result Q0."""
-    half_denominator = _rounding_half_sum(a, Q31_ONE)
-    c48_17 = constant(48.0 / 17.0, 2)
-    cm32_17 = constant(-32.0 / 17.0, 2)
-    one_q2 = 1 << 29
-    x = _wrap32(c48_17 + srdhm(half_denominator, cm32_17))
-    for _ in range(3):
-        half_denominator_times_x = srdhm(half_denominator, x)
-        one_minus = _wrap32(one_q2 - half_denominator_times_x)
-        x = _wrap32(x + mul_pot(srdhm(x, one_minus), 2))
-    return mul_pot(x, 1)  # Rescale<0>(ExactMulByPot<-1>(x)): Q1 → Q0
+def _one_minus_x_over_one_plus_x_for_x_in_0_1(a):
+    """(1 − a) / (1 + a) for a Q0 raw in (0, 1): 2/(1 + a) − 1 by Newton–Raphson in Q2, result Q0."""
+    x = _reciprocal_of_half_denominator_q2(_rounding_half_sum(a, Q31_ONE))
+    return mul_pot(_wrap32(x - (1 << 29)), 2)  # Rescale<0> of (x − 1) in Q2
 
 
 def _rounding_half_sum(a, b):
@@ -142,13 +135,3 @@ def tanh(a, integer_bits):
     # neg_tanh_on_negative_values: ExactMulByPot<1> reinterprets n as Q(integer_bits + 1)
     t = _one_minus_x_over_one_plus_x_for_x_in_0_1(exp_on_negative_values(n, integer_bits + 1))
     return -t if a < 0 else t
-
-
-def logistic(a, integer_bits):
-    """gemmlowp ``logistic`` of a Q(integer_bits) int32 raw; result Q0 raw."""
-    if a == 0:
-        return 1 << 30
-    abs_a = a if a > 0 else -a
-    result_if_positive = _one_over_one_plus_x_for_x_in_0_1(
-        exp_on_negative_values(-abs_a, integer_bits))
-    return result_if_positive if a > 0 else _wrap32(Q31_ONE - result_if_positive)
