@@ -10,7 +10,7 @@ accumulator three ways (:mod:`fixedrnn.kernels`): ``"numpy"`` int64, ``"numba"``
 
 import numpy as np
 
-from fixedrnn import kernels
+from fixedrnn import kernels, overflow
 
 NAME = "head"
 
@@ -18,7 +18,7 @@ NAME = "head"
 def head_accumulate(head, h, hidden_zero_point, backend="numpy"):
     """Exact int64 accumulator ``[B, C]`` of the head (checked to fit int32)."""
     kernels.check_backend(backend)
-    kernels.check_product_headroom(head.weight, NAME)
+    overflow.check_product_headroom(head.weight, NAME)
     h = np.asarray(h)
     if backend == "numpy":
         return kernels.fc_accumulate(h, head.weight, hidden_zero_point, head.bias, NAME)
@@ -31,7 +31,7 @@ def head_accumulate(head, h, hidden_zero_point, backend="numpy"):
     kernels.pot_shift_accumulate_nb(np.ascontiguousarray(h, np.int8), int(hidden_zero_point),
                                     np.ascontiguousarray(shift), np.ascontiguousarray(sign),
                                     np.asarray(bias, np.int64), head.bias is not None, acc)
-    return kernels.check_accumulator(acc, NAME)
+    return overflow.check_accumulator(acc, NAME)
 
 
 def run_head(head, h, hidden_zero_point, backend="numpy"):

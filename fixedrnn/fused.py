@@ -11,7 +11,7 @@ Power-of-two ("shift") variant: the weight is given as a left shift ``sh`` (0..6
 is ``v = x << sh; acc += (v ^ neg) − neg`` for non-zero codes — shifts, xor and adds, no multiply.
 
 Overflow (the rules of :mod:`fixedrnn.kernels`): the MAC loops run in int32, which cannot wrap once
-the caller has checked :func:`fixedrnn.kernels.check_product_headroom`; outside them, each
+the caller has checked :func:`fixedrnn.overflow.check_product_headroom`; outside them, each
 ``sum + bias`` and each MBQM input ``x · 2**shift`` (positive shifts) is checked per output element.
 On the first overflow a kernel records it in ``status`` (int64 ``[4]``: kind, tensor, exact value,
 step) and returns; :func:`raise_on_status` turns that into the same ``FixedRnnError`` as the NumPy
@@ -23,7 +23,7 @@ import numpy as np
 
 from fixedrnn.errors import FixedRnnError
 from fixedrnn.fixedpoint import multiply_by_quantized_multiplier_nb as mbqm
-from fixedrnn.kernels import overflow_message
+from fixedrnn.overflow import ACCUMULATOR, REQUANTIZE_INPUT, overflow_message
 
 STATUS_OK, STATUS_ACCUMULATOR, STATUS_REQUANTIZE = 0, 1, 2
 RNN_TENSORS = ("rnn.input_fc", "rnn.recurrent_fc")
@@ -41,11 +41,9 @@ def raise_on_status(status, tensors):
     """Raise the ``FixedRnnError`` a kernel recorded in ``status`` (no-op when it is OK)."""
     kind, tensor, value = int(status[0]), int(status[1]), int(status[2])
     if kind == STATUS_ACCUMULATOR:
-        raise FixedRnnError(overflow_message(tensors[tensor], "the accumulator (bias + Σ W·(x − z))",
-                                             value))
+        raise FixedRnnError(overflow_message(tensors[tensor], ACCUMULATOR, value))
     if kind == STATUS_REQUANTIZE:
-        raise FixedRnnError(overflow_message(tensors[tensor], "the requantization input x · 2**shift",
-                                             value))
+        raise FixedRnnError(overflow_message(tensors[tensor], REQUANTIZE_INPUT, value))
 
 
 @numba.njit(cache=True, inline="always")

@@ -27,10 +27,10 @@ import numba
 import numpy as np
 
 from fixedrnn.errors import FixedRnnError
-from fixedrnn.fixedpoint import INT32_MAX, INT32_MIN, multiply_by_quantized_multiplier
+from fixedrnn.fixedpoint import multiply_by_quantized_multiplier
+from fixedrnn.overflow import check_accumulator, check_requantize_input
 
 ADD_LEFT_SHIFT = 20
-MAX_INPUT_OFFSET = 255  # largest |x − z| for int8 x and an int8 zero point
 BACKENDS = ("numpy", "numba", "shift")
 
 
@@ -41,28 +41,6 @@ def check_backend(backend, weights=None):
         raise FixedRnnError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if backend == "shift" and weights not in (None, "pot"):
         raise FixedRnnError("backend 'shift' needs a power-of-two model (weights = 'pot')")
-
-
-def overflow_message(name, what, value):
-    """The one-line error of an int32 overflow in tensor ``name``."""
-    return (f"{name}: {what} overflows int32 (exact value {int(value)}); TFLite Micro would compute "
-            f"a wrapped value. The model fails the overflow audit (python -m fixedrnn.budget MODEL)")
-
-
-def check_product_headroom(weight, name):
-    """Raise if the running sum of ``W[o, :] · (x − z)`` could leave int32 for some int8 input."""
-    w = np.asarray(weight, np.int64)
-    if w.size and MAX_INPUT_OFFSET * int(np.abs(w).sum(axis=-1).max()) > INT32_MAX:
-        raise FixedRnnError(f"{name}: too many inputs per row: the int32 sum of products could "
-                            f"overflow (255 · Σ|W| > 2**31 − 1)")
-
-
-def check_accumulator(acc, name):
-    """``acc`` (exact int64) if every element fits int32, else ``FixedRnnError`` naming ``name``."""
-    if acc.size and (acc.min() < INT32_MIN or acc.max() > INT32_MAX):
-        bad = acc.min() if acc.min() < INT32_MIN else acc.max()
-        raise FixedRnnError(overflow_message(name, "the accumulator (bias + Σ W·(x − z))", bad))
-    return acc
 
 
 def _add_bias(acc, bias, name):
@@ -106,10 +84,7 @@ def requantize(acc, multiplier, shift, zero_point, lo, hi, name="requantization"
     """``clamp(zero_point + MBQM(acc, multiplier, shift), lo, hi)``, int64; per-channel
     multiplier/shift broadcast along the last axis. Raises if ``acc · 2**max(shift, 0)`` leaves int32."""
     acc = np.asarray(acc, np.int64)
-    shifted = acc << np.maximum(np.asarray(shift, np.int64), 0)
-    if shifted.size and (shifted.min() < INT32_MIN or shifted.max() > INT32_MAX):
-        bad = acc.ravel()[np.argmax(np.abs(shifted).ravel())]
-        raise FixedRnnError(overflow_message(name, "the requantization input x · 2**shift", bad))
+    check_requantize_input(acc, shift, name)
     scaled = multiply_by_quantized_multiplier(acc, multiplier, shift).astype(np.int64)
     return np.clip(scaled + int(zero_point), lo, hi)
 

@@ -16,7 +16,7 @@ Backends as :mod:`fixedrnn.rnn`: ``"numpy"`` (reference, traceable), ``"numba"``
 
 import numpy as np
 
-from fixedrnn import kernels
+from fixedrnn import kernels, overflow
 from fixedrnn.activations import lstm_tables
 from fixedrnn.errors import FixedRnnError
 
@@ -46,8 +46,8 @@ def run_lstm(cell, x, input_zero_point, backend="numpy", trace=False):
     kernels.check_backend(backend)
     if trace and backend != "numpy":
         raise FixedRnnError("trace=True needs backend='numpy'")
-    kernels.check_product_headroom(cell.input_weight, "lstm.input_fc")
-    kernels.check_product_headroom(cell.recurrent_weight, "lstm.recurrent_fc")
+    overflow.check_product_headroom(cell.input_weight, "lstm.input_fc")
+    overflow.check_product_headroom(cell.recurrent_weight, "lstm.recurrent_fc")
     if backend != "numpy":
         return _run_fused(cell, x, input_zero_point, backend == "shift"), None
     batch, steps, _ = x.shape

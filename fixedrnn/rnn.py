@@ -14,7 +14,7 @@ raises): ``"numpy"`` (int64 NumPy reference, traceable), ``"numba"`` (fused batc
 
 import numpy as np
 
-from fixedrnn import kernels
+from fixedrnn import kernels, overflow
 from fixedrnn.activations import tanh_int8_table
 from fixedrnn.errors import FixedRnnError
 
@@ -31,8 +31,8 @@ def run_rnn(cell, x, input_zero_point, backend="numpy", trace=False):
     kernels.check_backend(backend)
     if trace and backend != "numpy":
         raise FixedRnnError("trace=True needs backend='numpy'")
-    kernels.check_product_headroom(cell.input_fc.weight, "rnn.input_fc")
-    kernels.check_product_headroom(cell.recurrent_fc.weight, "rnn.recurrent_fc")
+    overflow.check_product_headroom(cell.input_fc.weight, "rnn.input_fc")
+    overflow.check_product_headroom(cell.recurrent_fc.weight, "rnn.recurrent_fc")
     table = _tanh_table(cell)
     if backend != "numpy":
         return _run_fused(cell, x, input_zero_point, backend == "shift", table), None
