@@ -75,6 +75,17 @@ def _normalise(mfcc, offset, multiplier, shift, zero_point):
 ADD_LEFT_SHIFT = kernels.ADD_LEFT_SHIFT
 EXP_MULTIPLIERS = c_export.tanh_exp_multipliers()
 
+#: op → its Python definition, called as
+#:   srdhm(a, b), rdbypot(x, exponent), mbqm(x, multiplier, shift): int32 arrays, broadcasting;
+#:   tanh_q4(x): Q4.27 → Q0.31; dot_s8, dot_pot(weight, x, input_offset) → one int;
+#:   sigmoid16, tanh16(x, input_multiplier, input_left_shift): int16 → int16 Q0.15;
+#:   fc_*(x [B, in], weight [out, in] (int8; PoT codes for fc_pot_*), bias [out] or None,
+#:        input_zero_point, multiplier, shift (ints, or [out] per channel), output_zero_point, lo, hi)
+#:        → [B, out];
+#:   add_s8(a, a_zero_point, b, b_zero_point, AddParams) → int8;
+#:   mul_*(a, b, input1_offset, input2_offset, multiplier, shift, output_zero_point, lo, hi);
+#:   add_s16_sat(a, b); tanh_s8(x, zero_point, input_multiplier, input_shift, input_range_radius);
+#:   normalise(mfcc [frames, C], offset [C], multiplier [C], shift [C], zero_point) → int8.
 REFERENCE = {
     "srdhm": fixedpoint.saturating_rounding_doubling_high_mul,
     "rdbypot": fixedpoint.rounding_divide_by_pot,
