@@ -29,9 +29,10 @@ import numpy as np
 from fixedrnn import quant
 from fixedrnn.errors import FixedRnnError
 from fixedrnn.fixedpoint import quantize_multiplier
-from fixedrnn.model import (CELL_POWER_MAX, CELL_POWER_MIN, LSTM_GATE_INPUT_SCALE,
-                            LSTM_GATE_OUTPUT_SCALE, RNN_HIDDEN_SCALE, AddParams, FrontendSpec,
-                            FullyConnected, InputQuant, LstmCell, Model, RnnCell, TanhParams)
+from fixedrnn.model import (AddParams, FrontendSpec, FullyConnected, InputQuant, LstmCell, Model, RnnCell,
+                            TanhParams)
+from fixedrnn.schema import (CELL_POWER_MAX, CELL_POWER_MIN, LSTM_GATE_INPUT_SCALE, LSTM_GATE_OUTPUT_SCALE,
+                             RNN_HIDDEN_SCALE)
 
 SCALE_BITS = 12  # significant bits kept in input and weight scales
 ADD_LEFT_SHIFT = 20

@@ -1,7 +1,7 @@
 """The model file (``.npz``, schema version 1): the :class:`Model` dataclass, :func:`load`, :func:`save`.
 
-Every key, dtype, shape and range is specified in docs/model-format.md; :func:`load` checks all of
-them and raises :class:`fixedrnn.errors.InputFileError` (path + first problem) otherwise. The
+Every key, dtype, shape and range is declared once in :mod:`fixedrnn.schema` (docs/model-format.md);
+:func:`load` checks all of them and raises :class:`fixedrnn.errors.InputFileError` (path + first problem) otherwise. The
 dataclasses hold the arrays exactly as stored, except that power-of-two weights are also given
 decoded to int8 (``weight``) next to their packed codes (``pot``).
 """
@@ -17,25 +17,9 @@ import numpy as np
 from fixedrnn import atomicfile
 from fixedrnn.errors import FixedRnnError, InputFileError
 
-FORMAT = "fixedrnn-model"
-SCHEMA_VERSION = 1
-CELLS = ("rnn", "lstm")
-WEIGHT_KINDS = ("int8", "pot")
-WINDOWS = ("hamming", "hann")
-PRECISIONS = ("q15", "q31")
-GATES = ("i", "f", "g", "o")  # order of the leading axis of every LSTM gate tensor
-# LSTM options TFLM has and fixedrnn does not run: a file asking for one is refused by name
-UNSUPPORTED_LSTM_KEYS = {"lstm.cell_clip": "cell clip", "lstm.proj_clip": "projection clip",
-                         "lstm.projection.weight": "projection", "lstm.peephole.weight": "peephole",
-                         "lstm.layer_norm.weight": "layer normalisation"}
-MAX_UNITS = 1024
-MAX_FRAMES = 10000
-MULTIPLIER_MIN = 1 << 30
-SHIFT_MIN, SHIFT_MAX = -31, 30
-CELL_POWER_MIN, CELL_POWER_MAX = -15, 0
-RNN_HIDDEN_SCALE = 1.0 / 128.0  # int8 TANH output: scale 2**-7, zero point 0
-LSTM_GATE_INPUT_SCALE = 2.0**-12  # Q3.12 gate pre-activations
-LSTM_GATE_OUTPUT_SCALE = 2.0**-15  # Q0.15 gate outputs
+from fixedrnn.schema import (CELLS, FORMAT, META_PREFIX, MULTIPLIER_MIN, PRECISIONS, RNN_HIDDEN_SCALE,
+                             RNN_HIDDEN_ZERO_POINT, SCHEMA_VERSION, SPECS, UNSUPPORTED_LSTM_KEYS, WEIGHT_KINDS,
+                             WINDOWS, fc_blocks, keys_for, shape_dims, value_at)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -145,7 +129,7 @@ class RnnCell:
     tanh: TanhParams
 
     hidden_scale = RNN_HIDDEN_SCALE
-    hidden_zero_point = 0
+    hidden_zero_point = RNN_HIDDEN_ZERO_POINT
 
 
 @dataclass(frozen=True, eq=False)
@@ -262,62 +246,20 @@ class Model:
     # -- arrays ----------------------------------------------------------------------------------
 
     def to_arrays(self):
-        """The flat ``{key: array}`` dict of the file (docs/model-format.md)."""
-        out = {
-            "format": np.array(FORMAT),
-            "schema_version": np.array(SCHEMA_VERSION, np.int32),
-            "cell": np.array(self.cell),
-            "weights": np.array(self.weights),
-            "labels": np.array(list(self.labels), dtype=str),
-            "sequence.frames": np.array(self.frames, np.int32),
-            "input.offset": np.asarray(self.input.offset, np.int32),
-            "input.multiplier": np.asarray(self.input.multiplier, np.int32),
-            "input.shift": np.asarray(self.input.shift, np.int32),
-            "input.scale": np.array(self.input.scale, np.float32),
-            "input.zero_point": np.array(self.input.zero_point, np.int32),
-        }
-        fe = self.frontend
-        for name in ("sample_rate", "fft_length", "hop", "n_mels", "n_mfcc"):
-            out[f"frontend.{name}"] = np.array(getattr(fe, name), np.int32)
-        for name in ("fmin", "fmax"):
-            out[f"frontend.{name}"] = np.array(getattr(fe, name), np.float64)
-        out["frontend.window"] = np.array(fe.window)
-        out["frontend.precision"] = np.array(fe.precision)
-        pot = self.weights == "pot"
-        if self.cell == "rnn":
-            c = self.rnn
-            out["rnn.units"] = np.array(c.units, np.int32)
-            _fc_arrays(out, "rnn.input_fc", c.input_fc, pot)
-            _fc_arrays(out, "rnn.recurrent_fc", c.recurrent_fc, pot)
-            for f in fields(AddParams):
-                dtype = np.float32 if f.name == "output_scale" else np.int32
-                out[f"rnn.add.{f.name}"] = np.array(getattr(c.add, f.name), dtype)
-            for f in fields(TanhParams):
-                out[f"rnn.tanh.{f.name}"] = np.array(getattr(c.tanh, f.name), np.int32)
-        else:
-            c = self.lstm
-            out["lstm.units"] = np.array(c.units, np.int32)
-            for side, w, pk in (("input", c.input_weight, c.input_pot),
-                                ("recurrent", c.recurrent_weight, c.recurrent_pot)):
-                key = f"lstm.{side}_fc"
-                if pot:
-                    out[f"{key}.pot"] = np.asarray(pk if pk is not None else _pack(w), np.uint8)
-                else:
-                    out[f"{key}.weight"] = np.asarray(w, np.int8)
-                out[f"{key}.weight_scale"] = np.asarray(getattr(c, f"{side}_weight_scale"), np.float32)
-                out[f"{key}.multiplier"] = np.asarray(getattr(c, f"{side}_multiplier"), np.int32)
-                out[f"{key}.shift"] = np.asarray(getattr(c, f"{side}_shift"), np.int32)
-            out["lstm.input_fc.bias"] = np.asarray(c.bias, np.int32)
-            out["lstm.hidden.scale"] = np.array(c.hidden_scale, np.float32)
-            out["lstm.hidden.zero_point"] = np.array(c.hidden_zero_point, np.int32)
-            out["lstm.cell.scale_power"] = np.array(c.cell_scale_power, np.int32)
-            for name in ("forget_mul", "input_mul", "output_mul"):
-                m, s = getattr(c, name)
-                out[f"lstm.{name}.multiplier"] = np.array(m, np.int32)
-                out[f"lstm.{name}.shift"] = np.array(s, np.int32)
-        _fc_arrays(out, "head", self.head, pot)
+        """The flat ``{key: array}`` dict of the file (the keys of :mod:`fixedrnn.schema`, in order)."""
+        out = {}
+        for spec in keys_for(self.cell, self.weights):
+            value = spec.const if spec.attr is None else value_at(self, spec.attr)
+            if value is None and spec.packs is not None:
+                value = _pack(value_at(self, spec.packs))
+            if value is None:
+                continue  # a block without that key: load() names what is missing
+            if spec.dtype == "str":
+                out[spec.name] = np.array(list(value), dtype=str) if spec.shape else np.array(value)
+            else:
+                out[spec.name] = np.asarray(value, spec.dtype)
         for key, value in self.meta.items():
-            out[f"meta.{key}"] = np.asarray(value)
+            out[f"{META_PREFIX}{key}"] = np.asarray(value)
         return out
 
     @classmethod
@@ -332,79 +274,66 @@ def _pack(weight_int8):
     return quant.pot_pack(quant.pot_encode_int8(weight_int8))
 
 
-def _fc_arrays(out, key, fc, pot):
-    if pot:
-        out[f"{key}.pot"] = np.asarray(fc.pot if fc.pot is not None else _pack(fc.weight), np.uint8)
-    else:
-        out[f"{key}.weight"] = np.asarray(fc.weight, np.int8)
-    out[f"{key}.weight_scale"] = np.asarray(fc.weight_scale, np.float32)
-    if fc.bias is not None:
-        out[f"{key}.bias"] = np.asarray(fc.bias, np.int32)
-    out[f"{key}.output_scale"] = np.array(fc.output_scale, np.float32)
-    out[f"{key}.output_zero_point"] = np.array(fc.output_zero_point, np.int32)
-    out[f"{key}.multiplier"] = np.asarray(fc.multiplier, np.int32)
-    out[f"{key}.shift"] = np.asarray(fc.shift, np.int32)
-
-
 # ----------------------------------------------------------------------------------------------
 # Validation
 
 
 class _Reader:
-    """Reads and checks keys of one archive; every failure is ``InputFileError(source, ...)``."""
+    """Reads and checks keys of one archive against :mod:`fixedrnn.schema`; every failure is
+    ``InputFileError(source, ...)``."""
 
     def __init__(self, arrays, source):
         self.arrays = dict(arrays)
         self.source = source
         self.used = set()
+        self.dims = {}  # shape symbols, filled as the dimensions are read
 
     def fail(self, problem):
         raise InputFileError(self.source, problem)
 
-    def get(self, key, dtype, shape=(), lo=None, hi=None):
-        """The array at ``key``, checked for exact dtype, shape and integer/float range."""
+    def get(self, key, dims=None):
+        """The array at ``key``, checked for the schema's exact dtype, shape and range."""
+        spec = SPECS[key]
+        shape = spec.resolve(self.dims if dims is None else dims)
         if key not in self.arrays:
             self.fail(f"missing key '{key}'")
         self.used.add(key)
         arr = self.arrays[key]
         if not isinstance(arr, np.ndarray):
             arr = np.asarray(arr)
-        if dtype == "str":
+        if spec.dtype == "str":
             if arr.dtype.kind != "U":
                 self.fail(f"'{key}' must be a unicode string array, got dtype {arr.dtype}")
-        elif arr.dtype != np.dtype(dtype):
-            self.fail(f"'{key}' must have dtype {np.dtype(dtype)}, got {arr.dtype}")
-        if tuple(arr.shape) != tuple(shape):
-            self.fail(f"'{key}' must have shape {tuple(shape)}, got {tuple(arr.shape)}")
-        if dtype != "str" and arr.size:
+        elif arr.dtype != np.dtype(spec.dtype):
+            self.fail(f"'{key}' must have dtype {np.dtype(spec.dtype)}, got {arr.dtype}")
+        if tuple(arr.shape) != shape:
+            self.fail(f"'{key}' must have shape {shape}, got {tuple(arr.shape)}")
+        if spec.dtype != "str" and arr.size:
             if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
                 self.fail(f"'{key}' must be finite")
-            if lo is not None and arr.min() < lo:
-                self.fail(f"'{key}' must be >= {lo}, got {arr.min()}")
-            if hi is not None and arr.max() > hi:
-                self.fail(f"'{key}' must be <= {hi}, got {arr.max()}")
+            if spec.lo is not None and arr.min() < spec.lo:
+                self.fail(f"'{key}' must be >= {spec.lo}, got {arr.min()}")
+            if spec.hi is not None and arr.max() > spec.hi:
+                self.fail(f"'{key}' must be <= {spec.hi}, got {arr.max()}")
+            if spec.positive and not np.all(arr > 0):
+                self.fail(f"'{key}' must be > 0")
         return arr
 
-    def scalar(self, key, dtype, lo=None, hi=None):
-        arr = self.get(key, dtype, (), lo, hi)
-        return str(arr[()]) if dtype == "str" else arr[()].item()
+    def scalar(self, key):
+        arr = self.get(key)
+        return str(arr[()]) if SPECS[key].dtype == "str" else arr[()].item()
 
     def choice(self, key, options):
-        value = self.scalar(key, "str")
+        value = self.scalar(key)
         if value not in options:
             self.fail(f"'{key}' must be one of {', '.join(options)}, got '{value}'")
         return value
 
-    def scale(self, key, shape=()):
-        arr = self.get(key, np.float32, shape)
-        if arr.size and not np.all(arr > 0):
-            self.fail(f"'{key}' must be > 0")
-        return arr
-
-    def mult_shift(self, key_m, key_s, shape=(), shift_lo=SHIFT_MIN, shift_hi=SHIFT_MAX):
-        """A multiplier/shift pair: multiplier in [2**30, 2**31) (or 0 with shift 0)."""
-        m = self.get(key_m, np.int32, shape, 0)
-        s = self.get(key_s, np.int32, shape, shift_lo, shift_hi)
+    def mult_shift(self, prefix, dims=None):
+        """The ``<prefix>multiplier`` / ``<prefix>shift`` pair: multiplier in [2**30, 2**31) (or 0
+        with shift 0)."""
+        key_m, key_s = f"{prefix}multiplier", f"{prefix}shift"
+        m, s = self.get(key_m, dims), self.get(key_s, dims)
         bad = (m != 0) & (m < MULTIPLIER_MIN)
         if np.any(bad):
             self.fail(f"'{key_m}' must be 0 or in [2**30, 2**31), got {int(m[bad].ravel()[0])}")
@@ -412,46 +341,57 @@ class _Reader:
             self.fail(f"'{key_s}' must be 0 where '{key_m}' is 0")
         return m, s
 
-    def weight(self, key, shape, pot):
-        """int8 weights ``[*shape]`` from ``key.weight`` or decoded from ``key.pot``."""
+    def scalar_pair(self, prefix):
+        m, s = self.mult_shift(prefix)
+        return int(m), int(s)
+
+    def weight(self, key, dims, pot):
+        """int8 weights from ``key.weight`` or decoded from ``key.pot``, and the packed codes."""
         if not pot:
             if f"{key}.pot" in self.arrays:
                 self.fail(f"'{key}.pot' present but weights = 'int8'")
-            return self.get(f"{key}.weight", np.int8, shape, -127, 127), None
+            return self.get(f"{key}.weight", dims), None
         if f"{key}.weight" in self.arrays:
             self.fail(f"'{key}.weight' present but weights = 'pot' (store '{key}.pot')")
         from fixedrnn import quant
 
-        count = int(np.prod(shape))
-        packed = self.get(f"{key}.pot", np.uint8, ((count + 1) // 2,))
+        shape = SPECS[f"{key}.weight"].resolve(dims)
+        packed = self.get(f"{key}.pot", dims)
         try:
-            codes = quant.pot_unpack(packed, count)
+            codes = quant.pot_unpack(packed, int(np.prod(shape)))
         except FixedRnnError as exc:
             self.fail(f"'{key}.pot': {exc}")
         return quant.pot_decode(codes).reshape(shape), packed
 
-    def fc(self, key, out, inp, pot, bias=True, per_channel_ok=True):
-        weight, packed = self.weight(key, (out, inp), pot)
+    def block(self, block, pot):
+        """The fields of the :class:`fixedrnn.schema.FcBlock` ``block`` as the keyword arguments of
+        its dataclass (:class:`FullyConnected`, or the ``input_*``/``recurrent_*`` fields of
+        :class:`LstmCell`)."""
+        key = block.name
+        n_out = SPECS[f"{key}.weight"].resolve(dict(self.dims, S=1))[0]
         ws = self.arrays.get(f"{key}.weight_scale")
-        n = out if per_channel_ok and getattr(ws, "shape", None) == (out,) else 1
-        weight_scale = self.scale(f"{key}.weight_scale", (n,))
-        b = self.get(f"{key}.bias", np.int32, (out,)) if bias else None
-        if not bias and f"{key}.bias" in self.arrays:
+        scales = n_out if block.per_channel and getattr(ws, "shape", None) == (n_out,) else 1
+        dims = shape_dims(self.dims, block, scales)
+        values = {}
+        values["weight"], values["pot"] = self.weight(key, dims, pot)
+        values["weight_scale"] = self.get(f"{key}.weight_scale", dims)
+        if block.has_bias:
+            values["bias"] = self.get(f"{key}.bias", dims)
+        elif f"{key}.bias" in self.arrays:
             self.fail(f"unexpected key '{key}.bias' (this block has no bias)")
-        m, s = self.mult_shift(f"{key}.multiplier", f"{key}.shift", (n,))
-        return FullyConnected(
-            weight=weight, weight_scale=weight_scale, bias=b,
-            output_scale=float(self.scale(f"{key}.output_scale")),
-            output_zero_point=self.scalar(f"{key}.output_zero_point", np.int32, -128, 127),
-            multiplier=m, shift=s, pot=packed)
+        values["multiplier"], values["shift"] = self.mult_shift(f"{key}.", dims)
+        if "output_scale" in block.attrs:
+            values["output_scale"] = float(self.get(f"{key}.output_scale"))
+            values["output_zero_point"] = self.scalar(f"{key}.output_zero_point")
+        return {block.attrs[name][-1]: value for name, value in values.items()}
 
     def model(self):
         if self.arrays.get("format") is None:
             self.fail("not a fixedrnn model (no 'format' key)")
-        fmt = self.scalar("format", "str")
+        fmt = self.scalar("format")
         if fmt != FORMAT:
             self.fail(f"not a fixedrnn model ('format' is '{fmt}', expected '{FORMAT}')")
-        version = self.scalar("schema_version", np.int32)
+        version = self.scalar("schema_version")
         if version != SCHEMA_VERSION:
             self.fail(f"unsupported schema_version {version} (this fixedrnn reads {SCHEMA_VERSION})")
         cell = self.choice("cell", CELLS)
@@ -460,16 +400,16 @@ class _Reader:
         labels_arr = self.arrays.get("labels")
         n_labels = labels_arr.shape[0] if isinstance(labels_arr, np.ndarray) and labels_arr.ndim == 1 else -1
         if n_labels < 2:
-            self.get("labels", "str", (max(n_labels, 2),))  # reports missing / wrong dtype / shape
+            self.get("labels", {"C": max(n_labels, 2)})  # reports missing / wrong dtype / shape
             self.fail("'labels' must hold at least 2 labels")
-        labels = tuple(str(v) for v in self.get("labels", "str", (n_labels,)))
+        self.dims["C"] = n_labels
+        labels = tuple(str(v) for v in self.get("labels"))
         if any(not lab for lab in labels) or len(set(labels)) != len(labels):
             self.fail("'labels' must be distinct non-empty strings")
 
-        ints = {n: self.scalar(f"frontend.{n}", np.int32, 1) for n in
-                ("sample_rate", "fft_length", "hop", "n_mels", "n_mfcc")}
-        fmin = self.scalar("frontend.fmin", np.float64, 0.0)
-        fmax = self.scalar("frontend.fmax", np.float64, 0.0)
+        ints = {n: self.scalar(f"frontend.{n}") for n in ("sample_rate", "fft_length", "hop", "n_mels", "n_mfcc")}
+        fmin = self.scalar("frontend.fmin")
+        fmax = self.scalar("frontend.fmax")
         if not fmin < fmax <= ints["sample_rate"] / 2:
             self.fail(f"need 0 <= frontend.fmin < frontend.fmax <= sample_rate/2, got {fmin}, {fmax}")
         if ints["n_mfcc"] > ints["n_mels"]:
@@ -477,73 +417,47 @@ class _Reader:
         frontend = FrontendSpec(**ints, fmin=fmin, fmax=fmax,
                                 window=self.choice("frontend.window", WINDOWS),
                                 precision=self.choice("frontend.precision", PRECISIONS))
-        n_in = frontend.n_mfcc
-        frames = self.scalar("sequence.frames", np.int32, 1, MAX_FRAMES)
-        mult, shift = self.mult_shift("input.multiplier", "input.shift", (n_in,))
-        inp = InputQuant(offset=self.get("input.offset", np.int32, (n_in,)), multiplier=mult,
-                         shift=shift, scale=float(self.scale("input.scale")),
-                         zero_point=self.scalar("input.zero_point", np.int32, -128, 127))
+        self.dims["I"] = frontend.n_mfcc
+        frames = self.scalar("sequence.frames")
+        mult, shift = self.mult_shift("input.")
+        inp = InputQuant(offset=self.get("input.offset"), multiplier=mult, shift=shift,
+                         scale=float(self.get("input.scale")), zero_point=self.scalar("input.zero_point"))
 
         rnn = lstm = None
         if cell == "rnn":
             self._forbid_prefix("lstm.")
-            units = self.scalar("rnn.units", np.int32, 1, MAX_UNITS)
-            add = {}
-            for f in fields(AddParams):
-                key = f"rnn.add.{f.name}"
-                if f.name == "output_scale":
-                    add[f.name] = float(self.scale(key))
-                elif f.name == "output_zero_point":
-                    add[f.name] = self.scalar(key, np.int32, -128, 127)
+            units = self.dims["H"] = self.scalar("rnn.units")
+            add = {"output_scale": float(self.get("rnn.add.output_scale")),
+                   "output_zero_point": self.scalar("rnn.add.output_zero_point")}
             for which in ("input1", "input2", "output"):
-                m, s = self.mult_shift(f"rnn.add.{which}_multiplier", f"rnn.add.{which}_shift",
-                                       (), SHIFT_MIN, 0)
-                add[f"{which}_multiplier"], add[f"{which}_shift"] = int(m), int(s)
-            m, s = self.mult_shift("rnn.tanh.input_multiplier", "rnn.tanh.input_shift")
-            tanh = TanhParams(int(m), int(s),
-                              self.scalar("rnn.tanh.input_range_radius", np.int32, 0))
-            rnn = RnnCell(units=units,
-                          input_fc=self.fc("rnn.input_fc", units, n_in, pot),
-                          recurrent_fc=self.fc("rnn.recurrent_fc", units, units, pot, bias=False),
-                          add=AddParams(**add), tanh=tanh)
+                add[f"{which}_multiplier"], add[f"{which}_shift"] = self.scalar_pair(f"rnn.add.{which}_")
+            tanh = TanhParams(*self.scalar_pair("rnn.tanh.input_"), self.scalar("rnn.tanh.input_range_radius"))
+            in_fc, rec_fc = (FullyConnected(**{"bias": None, **self.block(b, pot)}) for b in fc_blocks("rnn")[:2])
+            rnn = RnnCell(units=units, input_fc=in_fc, recurrent_fc=rec_fc, add=AddParams(**add), tanh=tanh)
         else:
             self._forbid_prefix("rnn.")
             for key in UNSUPPORTED_LSTM_KEYS:
                 if key in self.arrays:
                     self.fail(f"'{key}': LSTM {UNSUPPORTED_LSTM_KEYS[key]} is not supported (the engine "
                               f"and the exported .tflite run TFLM's LSTM without it)")
-            units = self.scalar("lstm.units", np.int32, 1, MAX_UNITS)
-            w_in, p_in = self.weight("lstm.input_fc", (4, units, n_in), pot)
-            w_rec, p_rec = self.weight("lstm.recurrent_fc", (4, units, units), pot)
-            mi, si = self.mult_shift("lstm.input_fc.multiplier", "lstm.input_fc.shift", (4,))
-            mr, sr = self.mult_shift("lstm.recurrent_fc.multiplier", "lstm.recurrent_fc.shift", (4,))
-            muls = {}
-            for name in ("forget_mul", "input_mul", "output_mul"):
-                m, s = self.mult_shift(f"lstm.{name}.multiplier", f"lstm.{name}.shift")
-                muls[name] = (int(m), int(s))
-            lstm = LstmCell(
-                units=units, input_weight=w_in,
-                input_weight_scale=self.scale("lstm.input_fc.weight_scale", (4,)),
-                bias=self.get("lstm.input_fc.bias", np.int32, (4, units)),
-                input_multiplier=mi, input_shift=si,
-                recurrent_weight=w_rec,
-                recurrent_weight_scale=self.scale("lstm.recurrent_fc.weight_scale", (4,)),
-                recurrent_multiplier=mr, recurrent_shift=sr,
-                hidden_scale=float(self.scale("lstm.hidden.scale")),
-                hidden_zero_point=self.scalar("lstm.hidden.zero_point", np.int32, -128, 127),
-                cell_scale_power=self.scalar("lstm.cell.scale_power", np.int32,
-                                             CELL_POWER_MIN, CELL_POWER_MAX),
-                input_pot=p_in, recurrent_pot=p_rec, **muls)
-        head = self.fc("head", len(labels), units, pot)
+            units = self.dims["H"] = self.scalar("lstm.units")
+            gate_fcs = {}
+            for b in fc_blocks("lstm")[:2]:
+                gate_fcs.update(self.block(b, pot))
+            muls = {name: self.scalar_pair(f"lstm.{name}.") for name in ("forget_mul", "input_mul", "output_mul")}
+            lstm = LstmCell(units=units, hidden_scale=float(self.get("lstm.hidden.scale")),
+                            hidden_zero_point=self.scalar("lstm.hidden.zero_point"),
+                            cell_scale_power=self.scalar("lstm.cell.scale_power"), **gate_fcs, **muls)
+        head = FullyConnected(**self.block(fc_blocks(cell)[-1], pot))
 
         meta = {}
         for key in self.arrays:
-            if key.startswith("meta."):
+            if key.startswith(META_PREFIX):
                 self.used.add(key)
                 value = self.arrays[key]
                 if not isinstance(value, np.ndarray) or value.dtype.kind == "O":
                     self.fail(f"'{key}' must be a plain (non-object) array")
-                meta[key[len("meta."):]] = value
+                meta[key[len(META_PREFIX):]] = value
         extra = sorted(set(self.arrays) - self.used)
         if extra:
             self.fail(f"unexpected key '{extra[0]}'" + (f" (and {len(extra) - 1} more)" if len(extra) > 1 else ""))

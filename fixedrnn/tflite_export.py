@@ -13,8 +13,9 @@ Graph (input int8 ``[1, T, I]`` at the model's input scale/zero point, output in
 Power-of-two weights are written as their int8 values. Scales are the model's float32 scales; bias
 scales are ``float32(s_in · s_W)``. Before writing, every integer TFLM will derive from those
 scales is recomputed with TFLM's rules (:mod:`fixedrnn.convert`) and compared with the stored
-integers: a mismatch is an error, so the file always computes what the engine computes.
-The file is written to a temporary name and renamed.
+integers: a mismatch is an error, so the file always computes what the engine computes. A model
+that fails the overflow audit (:func:`fixedrnn.overflow.require_no_overflow`) is refused before
+anything is written. The file is written to a temporary name and renamed.
 """
 
 from pathlib import Path
@@ -22,9 +23,10 @@ from pathlib import Path
 import flatbuffers
 import numpy as np
 
-from fixedrnn import atomicfile, convert
+from fixedrnn import atomicfile, convert, overflow
 from fixedrnn.errors import FixedRnnError
-from fixedrnn.model import LSTM_GATE_INPUT_SCALE, LSTM_GATE_OUTPUT_SCALE, RNN_HIDDEN_SCALE, Model, load
+from fixedrnn.model import Model, load
+from fixedrnn.schema import LSTM_GATE_OUTPUT_SCALE, RNN_HIDDEN_SCALE, fc_blocks, value_at
 
 
 def _schema():
@@ -42,15 +44,16 @@ def check_integers(model):
             raise FixedRnnError(f"{name}: TFLM would derive {np.asarray(derived).tolist()} from the "
                                 f"stored scales, but the model stores {np.asarray(stored).tolist()}")
 
-    def fc(name, block, s_in):
-        m, s = convert.fc_multiplier(s_in, block.weight_scale, block.output_scale)
-        same(f"{name}.multiplier", m, block.multiplier)
-        same(f"{name}.shift", s, block.shift)
-
+    for block in fc_blocks(model.cell):  # every fully connected block, as the schema declares it
+        s_out = block.fixed_output_scale
+        if s_out is None:
+            s_out = value_at(model, block.attrs["output_scale"])
+        m, s = convert.fc_multiplier(value_at(model, block.input[0]),
+                                     value_at(model, block.attrs["weight_scale"]), s_out)
+        same(f"{block.name}.multiplier", m, value_at(model, block.attrs["multiplier"]))
+        same(f"{block.name}.shift", s, value_at(model, block.attrs["shift"]))
     if model.cell == "rnn":
         c = model.rnn
-        fc("rnn.input_fc", c.input_fc, model.input.scale)
-        fc("rnn.recurrent_fc", c.recurrent_fc, RNN_HIDDEN_SCALE)
         add = convert.add_params(c.input_fc.output_scale, c.recurrent_fc.output_scale,
                                  c.add.output_scale, c.add.output_zero_point)
         same("rnn.add", [getattr(add, k) for k in ("input1_multiplier", "input1_shift",
@@ -62,17 +65,10 @@ def check_integers(model):
              list(c.tanh.__dict__.values()))
     else:
         c = model.lstm
-        m, s = convert.fc_multiplier(model.input.scale, c.input_weight_scale, LSTM_GATE_INPUT_SCALE)
-        same("lstm.input_fc.multiplier", m, c.input_multiplier)
-        same("lstm.input_fc.shift", s, c.input_shift)
-        m, s = convert.fc_multiplier(c.hidden_scale, c.recurrent_weight_scale, LSTM_GATE_INPUT_SCALE)
-        same("lstm.recurrent_fc.multiplier", m, c.recurrent_multiplier)
-        same("lstm.recurrent_fc.shift", s, c.recurrent_shift)
         g, p = LSTM_GATE_OUTPUT_SCALE, 2.0**c.cell_scale_power
         same("lstm.forget_mul", convert.mul_multiplier(g, p, p), c.forget_mul)
         same("lstm.input_mul", convert.mul_multiplier(g, g, p), c.input_mul)
         same("lstm.output_mul", convert.mul_multiplier(g, g, c.hidden_scale), c.output_mul)
-    fc("head", model.head, model.hidden_scale)
 
 
 class _Graph:
@@ -230,6 +226,7 @@ def tflite_bytes(model, frames=None):
 def export_tflite(model_or_path, out_path, frames=None):
     """Write the ``.tflite`` of a :class:`Model` (or a model file path) to ``out_path`` atomically."""
     model = model_or_path if isinstance(model_or_path, Model) else load(model_or_path)
+    overflow.require_no_overflow(model, "export tflite")
     data = tflite_bytes(model, frames)
     out_path = Path(out_path)
     atomicfile.write_bytes(out_path, data)

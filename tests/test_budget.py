@@ -1,6 +1,6 @@
-"""Tests of fixedrnn.budget: byte counts computed independently (from the arrays and CMSIS-DSP's
-table sizes), the verdict and flags, --json round trip, bad input, and the overflow audit against
-exact Python-int worst cases."""
+"""Tests of fixedrnn.budget and the layout it counts (fixedrnn.layout): byte counts computed
+independently (from the arrays and CMSIS-DSP's table sizes), the items against arm-none-eabi-nm, the
+verdict and flags, --json round trip, bad input. The overflow audit itself: tests/test_overflow.py."""
 
 import json
 import math
@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from fixedrnn import budget
+from fixedrnn import budget, layout
 from fixedrnn.errors import FixedRnnError
 
 # CMSIS-DSP table lengths as declared in Include/arm_common_tables.h (the oracle for the formulas):
@@ -135,12 +135,12 @@ def test_parse_size_rejects(text):
 
 @pytest.mark.parametrize("length", sorted(CMSIS_TWIDDLE_LENGTH))
 def test_cmsis_table_lengths(length):
-    assert budget.cfft_twiddle_count(length) == CMSIS_TWIDDLE_LENGTH[length]
-    assert budget.bitrev_table_length(length) == CMSIS_BITREV_LENGTH[length]
+    assert layout.cfft_twiddle_count(length) == CMSIS_TWIDDLE_LENGTH[length]
+    assert layout.bitrev_table_length(length) == CMSIS_BITREV_LENGTH[length]
     # the stride-1 slice of the shared real-FFT table a real FFT of 2·length reads
     n = 2 * length
     stride = CMSIS_REAL_COEF_LENGTH // n
-    assert budget.rfft_coef_count(n) == len(range(0, CMSIS_REAL_COEF_LENGTH, stride))
+    assert layout.rfft_coef_count(n) == len(range(0, CMSIS_REAL_COEF_LENGTH, stride))
 
 
 def test_mfcc_scratch_matches_cmsis_buffer_size():
@@ -150,7 +150,7 @@ def test_mfcc_scratch_matches_cmsis_buffer_size():
     for n in (64, 256, 512, 1024):
         for precision, code, size in (("q15", dt.Q15, 2), ("q31", dt.Q31, 4)):
             numbers = cmsisdsp.arm_mfcc_tmp_buffer_size(code, n, 1)
-            assert budget.mfcc_scratch_count(n, precision) * 4 == numbers * size
+            assert layout.mfcc_scratch_count(n, precision) * 4 == numbers * size
 
 
 # ---- byte counts, computed independently -----------------------------------------------------
@@ -167,7 +167,7 @@ def _cmsis_filter_coef_count(model):
     return int(np.sum(lengths))
 
 
-def expected_flash(model, mode):
+def expected_flash(model):
     """Flash bytes by hand from the model's dimensions and CMSIS-DSP's table sizes."""
     cell = str(model["cell"])
     pot = str(model["weights"]) == "pot"
@@ -191,8 +191,7 @@ def expected_flash(model, mode):
         total += weights(4 * h * h) + 2 * 4 * 4
         total += 256 * 2  # sigmoid_table_uint16[256]
     total += weights(c * h) + 4 * c + 2 * 4 * c  # head, per channel
-    if mode == "window":
-        total += i  # int8 silent-frame features
+    total += i  # int8 silent-frame features
     # front end: window, mel filters (positions, lengths uint32; coefficients), DCT
     total += q * n + 2 * 4 * mels + q * _cmsis_filter_coef_count(model) + q * i * mels
     # real FFT of N: realCoefA/B read with stride 8192/N, a complex FFT of N/2
@@ -203,7 +202,7 @@ def expected_flash(model, mode):
     return total
 
 
-def expected_ram(model, mode):
+def expected_ram(model):
     cmsisdsp = pytest.importorskip("cmsisdsp")
     from cmsisdsp import datatype as dt
 
@@ -218,7 +217,7 @@ def expected_ram(model, mode):
     total = 2 * n + 4 + q * n  # int16 audio frame, uint32 sample count, arm_mfcc input copy
     total += q * cmsisdsp.arm_mfcc_tmp_buffer_size(dt.Q15 if q15 else dt.Q31, n, 1)  # pTmp
     total += q * i  # MFCC output
-    total += (t * i if mode == "window" else i) + h + c  # features, hidden, logits
+    total += t * i + h + c  # the feature window [T, I], hidden, logits
     total += 2 * h + 4 * 2 * h if cell == "lstm" else 2 * h  # cell state + 4 int16 gates | 2 int8 FC outputs
     return total
 
@@ -234,23 +233,22 @@ CASES = [
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(str(v) for v in c.values()))
-@pytest.mark.parametrize("mode", budget.MODES)
-def test_byte_counts_match_independent_count(case, mode):
+def test_byte_counts_match_independent_count(case):
     model = make_model(**case)
-    report = budget.audit(model, mode=mode)
-    assert report.flash_total == expected_flash(model, mode)
-    assert report.ram_total == expected_ram(model, mode)
+    report = budget.audit(model)
+    assert report.flash_total == expected_flash(model)
+    assert report.ram_total == expected_ram(model)
     assert report.total == report.flash_total + report.ram_total
 
 
 def test_items_are_c_arrays():
     model = make_model("lstm", True)
-    items = budget.flash_items(model) + budget.ram_items(model)
+    items = layout.flash_items(model) + layout.ram_items(model)
     symbols = [item.symbol for item in items]
     assert len(set(symbols)) == len(symbols)
     for item in items:
         assert item.symbol.isidentifier() and item.symbol.startswith("fr_")
-        assert item.nbytes == item.count * budget.C_TYPE_BYTES[item.c_type]
+        assert item.nbytes == item.count * layout.C_TYPE_BYTES[item.c_type]
         assert item.region in ("flash", "ram")
         assert int(np.prod(item.shape)) == item.count
     declarations = {item.symbol: item.c_declaration() for item in items}
@@ -261,7 +259,7 @@ def test_items_are_c_arrays():
 
 def test_stored_arrays_are_counted_as_stored():
     model = make_model("rnn", True, units=7, n_mfcc=5)
-    items = {item.source: item for item in budget.flash_items(model)}
+    items = {item.source: item for item in layout.flash_items(model)}
     for key in ("rnn.input_fc.pot", "rnn.recurrent_fc.pot", "head.pot", "head.bias", "input.offset"):
         assert items[key].nbytes == model[key].nbytes
     assert items["rnn.input_fc.pot"].nbytes == 18  # ceil(35 / 2)
@@ -315,17 +313,21 @@ def test_flash_and_ram_flags(tmp_path, capsys):
     assert code == 2 and out == "" and err.startswith("fixedrnn.budget: error: --flash:") and err.count("\n") == 1
 
 
-def test_mode_flag_changes_ram(tmp_path, capsys):
+def test_feature_window_is_t_frames_and_mode_is_gone(tmp_path, capsys):
+    """The one RAM layout is the exporter's: the T x I int8 feature window and the silent-frame
+    features (the removed --mode streaming is refused as an unknown option)."""
     path = _save(tmp_path, make_model("rnn", False, frames=100, n_mfcc=13))
-    window = budget.audit_file(str(path), mode="window")
-    streaming = budget.audit_file(str(path), mode="streaming")
-    assert window.ram_total - streaming.ram_total == 99 * 13
-    assert window.flash_total - streaming.flash_total == 13  # silent-frame features, window mode only
+    report = budget.audit_file(str(path))
+    items = {item.symbol: item for item in report.flash + report.ram}
+    assert items["fr_features"].nbytes == 100 * 13 and items["fr_silence_features"].nbytes == 13
+    with pytest.raises(SystemExit) as exc:
+        budget.main([str(path), "--mode", "streaming"])
+    assert exc.value.code == 2 and "--mode" in capsys.readouterr().err
 
 
 def test_json_round_trip(tmp_path, capsys):
     path = _save(tmp_path, make_model("lstm", True))
-    code, out, _ = _run(capsys, path, "--json", "--ram", "3KiB", "--mode", "streaming")
+    code, out, _ = _run(capsys, path, "--json", "--ram", "3KiB")
     data = json.loads(out)
     report = budget.BudgetReport.from_dict(data)
     assert report.to_dict() == data
@@ -333,7 +335,7 @@ def test_json_round_trip(tmp_path, capsys):
     assert data["budget"] == {"total": 36864, "flash": None, "ram": 3072}
     assert data["total"] == data["flash"]["total"] + data["ram"]["total"]
     assert data["flash"]["total"] == sum(item["nbytes"] for item in data["flash"]["items"])
-    assert report == budget.audit_file(str(path), mode="streaming", limits=budget.Limits(ram=3072))
+    assert report == budget.audit_file(str(path), limits=budget.Limits(ram=3072))
 
 
 def test_cost(tmp_path):
@@ -397,77 +399,6 @@ def test_bad_input_cli_no_traceback(tmp_path):
     assert proc.returncode == 2 and "--budget" in proc.stderr and "Traceback" not in proc.stderr
 
 
-# ---- overflow audit --------------------------------------------------------------------------
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-
-def _brute_force(weights, bias, zero_point):
-    """Extremes of every running value of the accumulator (each partial sum, then + bias) over all
-    int8 input vectors, enumerated; Python ints."""
-    n_in = weights.shape[1]
-    grid = np.stack(np.meshgrid(*[np.arange(-128, 128)] * n_in, indexing="ij"), -1).reshape(-1, n_in)
-    low = high = 0
-    for row, w in enumerate(weights.tolist()):
-        partial = np.zeros(len(grid), dtype=object)
-        for j in range(n_in):
-            partial = partial + int(w[j]) * (grid[:, j].astype(object) - zero_point)
-            low, high = min(low, int(partial.min())), max(high, int(partial.max()))
-        b = 0 if bias is None else int(bias[row])
-        low, high = min(low, int((partial + b).min())), max(high, int((partial + b).max()))
-    return low, high
-
-
-@settings(max_examples=25, deadline=None)
-@given(
-    weights=st.lists(st.integers(-127, 127), min_size=4, max_size=4),
-    bias=st.one_of(st.none(), st.lists(st.integers(-(2**31), 2**31 - 1), min_size=2, max_size=2)),
-    zero_point=st.integers(-128, 127),
-)
-def test_overflow_bounds_match_brute_force(weights, bias, zero_point):
-    w = np.array(weights, dtype=np.int8).reshape(2, 2)
-    b = None if bias is None else np.array(bias, dtype=np.int64)
-    check = budget.check_accumulation(budget.Accumulation("t", w, b, zero_point))
-    low, high = _brute_force(w, b, zero_point)
-    assert (check.low, check.high) == (low, high)
-    assert check.ok == (low >= -(2**31) and high <= 2**31 - 1)
-
-
-def test_overflow_from_fan_in():
-    w = np.full((1, 70000), 127, dtype=np.int8)  # 70000 · 127 · 255 > 2**31
-    check = budget.check_accumulation(budget.Accumulation("wide", w, None, -128))
-    assert not check.ok and check.high == 70000 * 127 * 255 and check.low == 0 and check.headroom_bits < 0
-    safe = budget.check_accumulation(budget.Accumulation("wide", w[:, :60000], None, -128))
-    assert safe.ok and safe.high == 60000 * 127 * 255
-
-
-def test_overflow_model_fails_and_safe_model_passes(tmp_path, capsys):
-    safe = make_model("rnn", False)
-    assert all(c.ok for c in budget.overflow_audit(safe))
-    assert _run(capsys, _save(tmp_path, safe, "safe.npz"))[0] == 0
-    risky = make_model("rnn", False)
-    risky["head.weight"][3] = np.abs(risky["head.weight"][3])
-    risky["head.bias"][3] = 2**31 - 1000  # any positive hidden state pushes row 3 past int32
-    code, out, _ = _run(capsys, _save(tmp_path, risky, "risky.npz"))
-    assert code == 1 and "OVERFLOW (row 3)" in out and "an accumulator can overflow" in out
-    checks = {c.name: c for c in budget.overflow_audit(risky)}
-    w = risky["head.weight"][3].astype(object)
-    assert checks["head"].high == 2**31 - 1000 + int(sum(w * 127)) and not checks["head"].ok
-    assert checks["rnn.input_fc"].ok and checks["rnn.recurrent_fc"].ok
-
-
-def test_overflow_pot_lstm_gate(tmp_path, capsys):
-    model = make_model("lstm", True, units=4, n_mfcc=3)
-    model["lstm.input_fc.bias"][1, 2] = -(2**31) + 10  # forget gate, row 2
-    checks = {c.name: c for c in budget.overflow_audit(model)}
-    assert not checks["lstm.input_fc[f]"].ok and checks["lstm.input_fc[f]"].row == 2
-    assert all(c.ok for name, c in checks.items() if name != "lstm.input_fc[f]")
-    code, out, _ = _run(capsys, _save(tmp_path, model), "--json")
-    data = json.loads(out)
-    assert code == 1 and data["overflow"]["ok"] is False and data["fits"] is False
-
-
 # ---- the items as the compiler lays them out -------------------------------------------------
 
 
@@ -481,7 +412,7 @@ def test_item_sizes_match_arm_gcc_nm(tmp_path, cell, precision):
     if not gcc or not nm:
         pytest.skip("arm-none-eabi-gcc / arm-none-eabi-nm not installed")
     model = make_model(cell, True, units=11, n_mfcc=9, precision=precision)
-    items = [i for i in budget.flash_items(model) + budget.ram_items(model) if not i.is_instance]
+    items = [i for i in layout.flash_items(model) + layout.ram_items(model) if not i.is_instance]
     lines = ["#include <stdint.h>", "typedef int16_t q15_t;", "typedef int32_t q31_t;"]
     lines += [item.c_declaration() + (" = {0};" if item.region == "flash" else ";") for item in items]
     (tmp_path / "items.c").write_text("\n".join(lines) + "\n")

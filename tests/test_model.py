@@ -142,3 +142,26 @@ def test_non_model_files(tmp_path):
     empty = write(tmp_path, {"x": np.zeros(1)}, "empty.npz")
     with pytest.raises(InputFileError, match="no 'format' key"):
         M.load(empty)
+
+
+@pytest.mark.parametrize("cell, weights, per_channel", [("rnn", "int8", True), ("rnn", "pot", False),
+                                                         ("lstm", "int8", False), ("lstm", "pot", False)])
+def test_schema_declares_exactly_the_saved_keys(tmp_path, cell, weights, per_channel):
+    """fixedrnn.schema lists every key a saved file holds, in file order, with its dtype and shape;
+    every device key is an integer array with a C symbol, and nothing else is."""
+    from fixedrnn import schema
+
+    model = random_model(5, cell, weights, per_channel, 3, 5, 4, 6, False)
+    arrays = dict(np.load(M.save(model, tmp_path / "m.npz")))
+    specs = schema.keys_for(cell, weights)
+    assert [s.name for s in specs] == list(arrays)
+    dims = {"I": 3, "H": 5, "C": 4}
+    for spec in specs:
+        arr = arrays[spec.name]
+        assert arr.dtype.kind == "U" if spec.dtype == "str" else arr.dtype == np.dtype(spec.dtype), spec.name
+        if "P" not in spec.shape:
+            scales = arr.shape[0] if "S" in spec.shape else 1
+            assert arr.shape == spec.resolve(dict(dims, S=scales)), spec.name
+        assert spec.device == (arr.dtype.kind in "iu" and arr.ndim >= 1), spec.name
+        if spec.device:
+            assert spec.symbol == "fr_" + spec.name.replace(".", "_") and spec.c_type == f"{arr.dtype}_t"

@@ -26,7 +26,7 @@ from torch import nn
 
 from fixedrnn import quant
 from fixedrnn.convert import cell_scale_power, short_scale
-from fixedrnn.model import LSTM_GATE_INPUT_SCALE, LSTM_GATE_OUTPUT_SCALE, RNN_HIDDEN_SCALE
+from fixedrnn.schema import LSTM_GATE_INPUT_SCALE, LSTM_GATE_OUTPUT_SCALE, RNN_HIDDEN_SCALE
 
 
 def round_half_away(v):

@@ -1,0 +1,313 @@
+"""The firmware's memory layout: one C object per flash constant and RAM buffer, with its size.
+
+The C exporter writes exactly these objects and the budget counts exactly these
+(``python -m fixedrnn.budget``): :func:`flash_items` and :func:`ram_items` return
+:class:`MemoryItem` records with the C symbol, element C type, element count and bytes; ``nm -S`` on
+the firmware shows the same size for the same symbol (tests/test_budget.py, tests/test_c_export.py).
+
+The model's flash items are the device keys of :mod:`fixedrnn.schema` (named by
+:func:`fixedrnn.schema.symbol_for`); the front end's are CMSIS-DSP's tables and instances for the
+model's FFT length. Every function takes the model's flat ``{key: array}`` mapping
+(:meth:`fixedrnn.model.Model.to_arrays` or a loaded file's arrays).
+"""
+
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+from fixedrnn.errors import FixedRnnError
+from fixedrnn.schema import SPECS, SYMBOL_PREFIX, keys_for, symbol_for
+
+__all__ = [
+    "C_TYPE_BYTES", "FrontendShape", "MemoryItem", "SIGMOID_TABLE_ENTRIES", "SQRT_LUT_ENTRIES", "SYMBOL_PREFIX",
+    "TANH_EXP_MULTIPLIERS", "bitrev_table_length", "cfft_twiddle_count", "flash_items", "frontend_flash_items",
+    "frontend_ram_items", "frontend_shape", "mfcc_scratch_count", "model_flash_items", "model_ram_items",
+    "ram_items", "rfft_coef_count", "symbol_for",
+]
+
+#: C element types and their sizes on the target (ARMv7-M, AAPCS: 4-byte pointers).
+C_TYPE_BYTES = {
+    "int8_t": 1,
+    "uint8_t": 1,
+    "int16_t": 2,
+    "uint16_t": 2,
+    "int32_t": 4,
+    "uint32_t": 4,
+    "q15_t": 2,
+    "q31_t": 4,
+    # CMSIS-DSP instance structures, non-MVE / non-Neon build (Cortex-M4), AAPCS layout; checked
+    # with arm-none-eabi-gcc -mcpu=cortex-m4 on CMSIS-DSP's transform_functions.h: nm -S gives
+    # 0x10, 0x18, 0x38.
+    "arm_cfft_instance_q15": 16,  # uint16 fftLen (+2 pad), 2 pointers, uint16 bitRevLength (+2 pad)
+    "arm_cfft_instance_q31": 16,
+    "arm_rfft_instance_q15": 24,  # uint32, 2 x uint8 (+2 pad), uint32, 3 pointers
+    "arm_rfft_instance_q31": 24,
+    "arm_mfcc_instance_q15": 56,  # 5 pointers, 3 x uint32, arm_rfft_instance (24)
+    "arm_mfcc_instance_q31": 56,
+}
+
+@dataclass(frozen=True)
+class MemoryItem:
+    """One C object of the firmware: ``<c_type> <symbol>[<count>]``, ``nbytes`` bytes.
+
+    ``region`` is "flash" (``const``, in .rodata) or "ram" (.bss); ``kind`` groups items in the
+    report (weights, bias, requantization, activation table, front-end table, front-end instance,
+    audio, front-end scratch, features, state, gate scratch, logits); ``source`` says where the
+    contents come from (a model key, a CMSIS-DSP table, or a buffer's role).
+    """
+
+    symbol: str
+    c_type: str
+    count: int
+    nbytes: int
+    kind: str
+    region: str
+    source: str = ""
+    shape: tuple = ()
+
+    @classmethod
+    def of(cls, symbol, c_type, count, kind, region, source="", shape=()):
+        """An item of ``count`` elements of ``c_type``; bytes from :data:`C_TYPE_BYTES`."""
+        count = int(count)
+        return cls(symbol, c_type, count, count * C_TYPE_BYTES[c_type], kind, region, source,
+                   tuple(int(s) for s in (shape or (count,))))
+
+    @property
+    def is_instance(self):
+        """True for a CMSIS-DSP instance structure (one object, not an array)."""
+        return self.c_type.startswith("arm_")
+
+    def c_declaration(self):
+        """The C declaration the firmware gives this item (without initializer or ';'), e.g.
+        ``const int8_t fr_head_weight[160]`` or ``int16_t fr_cell_state[32]``."""
+        const = "const " if self.region == "flash" else ""
+        extent = "" if self.is_instance else f"[{self.count}]"
+        return f"{const}{self.c_type} {self.symbol}{extent}"
+
+    def to_dict(self):
+        out = asdict(self)
+        out["shape"] = list(self.shape)
+        return out
+
+    @classmethod
+    def from_dict(cls, data):
+        data = dict(data)
+        data["shape"] = tuple(data.get("shape", ()))
+        return cls(**data)
+
+
+# ---- CMSIS-DSP transform tables, length-specific -------------------------------------------
+
+
+def _check_fft_length(n, lo=32, hi=8192):
+    if not (isinstance(n, (int, np.integer)) and lo <= n <= hi and n & (n - 1) == 0):
+        raise FixedRnnError(f"fft_length must be a power of two in {lo}..{hi}, got {n!r}")
+    return int(n)
+
+
+def cfft_twiddle_count(length):
+    """Elements of CMSIS-DSP's ``twiddleCoef_<L>_q15/_q31`` for a complex FFT of ``length``:
+    3L/4 complex values (cos, sin interleaved), i.e. 3L/2 numbers."""
+    return 3 * int(length) // 2
+
+
+def bitrev_table_length(length):
+    """Entries of CMSIS-DSP's ``armBitRevIndexTable_fixed_<L>`` (uint16): two per swapped pair of
+    the bit-reversal permutation, L − 2**ceil(log2(L)/2) (the palindromic indices stay put)."""
+    bits = int(length).bit_length() - 1
+    return int(length) - 2 ** ((bits + 1) // 2)
+
+
+def rfft_coef_count(fft_length):
+    """Elements of each real-FFT split table (``realCoefA``/``realCoefB``) a length-N real FFT
+    uses with a twiddle modifier of 1: N/2 complex values, N numbers. (CMSIS-DSP ships one
+    8192-element table per type for all lengths, read with stride 8192/N; a firmware built for
+    one length stores only these N.)"""
+    return int(fft_length)
+
+
+#: Entries of CMSIS-DSP's ``sqrt_initial_lut_q31`` (the Newton start values of ``arm_sqrt_q31``,
+#: which the MFCC magnitude uses in both precisions).
+SQRT_LUT_ENTRIES = 32
+
+
+def mfcc_scratch_count(fft_length, precision):
+    """Elements of the ``pTmp`` buffer ``arm_mfcc_q15``/``_q31`` needs (RFFT build): the real FFT's
+    output, 2N numbers of the precision; declared ``q31_t`` as the API does, so N (q15) or 2N (q31)."""
+    return int(fft_length) if precision == "q15" else 2 * int(fft_length)
+
+
+@dataclass(frozen=True)
+class FrontendShape:
+    """What sizes the front end's constants and buffers: from the model's ``frontend.*`` keys and
+    the table lengths of :func:`fixedrnn.mfcc.make_tables` (``filter_coef_count`` = sum of the mel
+    filter lengths)."""
+
+    precision: str
+    fft_length: int
+    n_mels: int
+    n_mfcc: int
+    filter_coef_count: int
+
+
+def frontend_flash_items(shape):
+    """Flash items of the MFCC front end (CMSIS-DSP ``arm_mfcc_<precision>``, RFFT build)."""
+    q = shape.precision
+    qt = f"{q}_t"
+    n = _check_fft_length(shape.fft_length)
+    half = n // 2  # the real FFT of N runs a complex FFT of N/2
+    flash = "flash"
+    return [
+        MemoryItem.of(f"{SYMBOL_PREFIX}mfcc_window", qt, n, "front-end table", flash, "window, fft_length"),
+        MemoryItem.of(f"{SYMBOL_PREFIX}mfcc_filter_pos", "uint32_t", shape.n_mels, "front-end table", flash,
+                      "mel filter first bins"),
+        MemoryItem.of(f"{SYMBOL_PREFIX}mfcc_filter_lengths", "uint32_t", shape.n_mels, "front-end table", flash,
+                      "mel filter lengths"),
+        MemoryItem.of(f"{SYMBOL_PREFIX}mfcc_filter_coefs", qt, shape.filter_coef_count, "front-end table", flash,
+                      "mel filter coefficients, packed"),
+        MemoryItem.of(f"{SYMBOL_PREFIX}mfcc_dct", qt, shape.n_mfcc * shape.n_mels, "front-end table", flash,
+                      "DCT-II matrix [n_mfcc, n_mels]", (shape.n_mfcc, shape.n_mels)),
+        MemoryItem.of(f"{SYMBOL_PREFIX}rfft_coef_a", qt, rfft_coef_count(n), "front-end table", flash,
+                      f"realCoefA{q.upper()} for N={n} (stride 1)"),
+        MemoryItem.of(f"{SYMBOL_PREFIX}rfft_coef_b", qt, rfft_coef_count(n), "front-end table", flash,
+                      f"realCoefB{q.upper()} for N={n} (stride 1)"),
+        MemoryItem.of(f"{SYMBOL_PREFIX}cfft_twiddle", qt, cfft_twiddle_count(half), "front-end table", flash,
+                      f"twiddleCoef_{half}_{q}"),
+        MemoryItem.of(f"{SYMBOL_PREFIX}cfft_bitrev", "uint16_t", bitrev_table_length(half), "front-end table",
+                      flash, f"armBitRevIndexTable_fixed_{half}"),
+        MemoryItem.of(f"{SYMBOL_PREFIX}sqrt_lut", "q31_t", SQRT_LUT_ENTRIES, "front-end table", flash,
+                      "sqrt_initial_lut_q31: start values of arm_sqrt_q31 (magnitudes, both precisions)"),
+        MemoryItem.of(f"{SYMBOL_PREFIX}cfft_instance", f"arm_cfft_instance_{q}", 1, "front-end instance", flash,
+                      f"complex FFT of {half}"),
+        MemoryItem.of(f"{SYMBOL_PREFIX}mfcc_instance", f"arm_mfcc_instance_{q}", 1, "front-end instance", flash,
+                      "MFCC instance with its RFFT instance"),
+    ]
+
+
+def frontend_ram_items(shape):
+    """RAM items of the front end: the sliding audio frame, the copy ``arm_mfcc`` overwrites, its
+    scratch, its output."""
+    q = shape.precision
+    qt = f"{q}_t"
+    n = _check_fft_length(shape.fft_length)
+    return [
+        MemoryItem.of(f"{SYMBOL_PREFIX}audio_frame", "int16_t", n, "audio", "ram",
+                      "last fft_length PCM samples (slides by hop)"),
+        MemoryItem.of(f"{SYMBOL_PREFIX}audio_count", "uint32_t", 1, "audio", "ram",
+                      "PCM samples pushed since init (framing position)"),
+        MemoryItem.of(f"{SYMBOL_PREFIX}mfcc_input", qt, n, "front-end scratch", "ram",
+                      "frame handed to arm_mfcc (overwritten in place)"),
+        MemoryItem.of(f"{SYMBOL_PREFIX}mfcc_tmp", "q31_t", mfcc_scratch_count(n, q), "front-end scratch", "ram",
+                      "arm_mfcc pTmp: FFT output, then mel energies"),
+        MemoryItem.of(f"{SYMBOL_PREFIX}mfcc_out", qt, shape.n_mfcc, "front-end scratch", "ram",
+                      "MFCC of one frame"),
+    ]
+
+
+
+# ---- the model's items ----------------------------------------------------------------------
+
+#: Entries of TFLite's int16 sigmoid table (``sigmoid_table_uint16``) the LSTM's sigmoid16 and
+#: tanh16 read (index up to 255, interpolating between entries uh and uh + 1).
+SIGMOID_TABLE_ENTRIES = 256
+
+#: Constants exp(-2**k), k = -2..4, of gemmlowp's ``exp_on_negative_values`` (its barrel shifter),
+#: which the RNN's int8 TANH (gemmlowp ``tanh``) multiplies by; the firmware keeps them as a table.
+TANH_EXP_MULTIPLIERS = 7
+
+
+def _text(arrays, key):
+    return str(np.asarray(arrays[key]).item())
+
+
+def _int(arrays, key):
+    return int(np.asarray(arrays[key]).item())
+
+
+def model_flash_items(arrays):
+    """Flash items of the model: every device key of :mod:`fixedrnn.schema` in file order (weights
+    as stored: int8, or packed 4-bit codes, ceil(N/2) bytes per tensor; int32 biases;
+    per-tensor/per-channel multipliers and shifts; the input normalisation), then the activation
+    constants (LSTM: the int16 sigmoid table; RNN: gemmlowp's seven exp multipliers of its int8
+    TANH) and the feature vector of a silent frame (the left padding of a short utterance).
+
+    0-d integers (zero points, ADD/TANH/LSTM scalars) are compile-time constants in the code, not
+    data objects; float32 scales, labels and ``meta.*`` do not go to the device.
+    """
+    cell = _text(arrays, "cell")
+    items = []
+    for spec in keys_for(cell, _text(arrays, "weights")):
+        if spec.device:
+            arr = np.asarray(arrays[spec.name])
+            items.append(MemoryItem.of(spec.symbol, spec.c_type, arr.size, spec.role, "flash", spec.name, arr.shape))
+    if cell == "lstm":
+        items.append(MemoryItem.of(f"{SYMBOL_PREFIX}sigmoid_table", "uint16_t", SIGMOID_TABLE_ENTRIES,
+                                   "activation table", "flash", "TFLite sigmoid_table_uint16 (sigmoid16, tanh16)"))
+    else:
+        items.append(MemoryItem.of(f"{SYMBOL_PREFIX}tanh_exp_multipliers", "int32_t", TANH_EXP_MULTIPLIERS,
+                                   "activation table", "flash",
+                                   "gemmlowp exp_on_negative_values: exp(-2^k) in Q0.31, k = -2..4 (int8 TANH)"))
+    items.append(MemoryItem.of(f"{SYMBOL_PREFIX}silence_features", "int8_t", _int(arrays, "frontend.n_mfcc"),
+                               "model constant", "flash", "int8 features of an all-zero frame (left padding)"))
+    return items
+
+
+def frontend_tables(arrays):
+    """The :class:`fixedrnn.mfcc.MfccTables` of the model's ``frontend.*`` configuration."""
+    from fixedrnn.mfcc import MfccConfig, make_tables
+
+    keys = {f.name: f"frontend.{f.name}" for f in fields(MfccConfig)}
+    values = {name: np.asarray(arrays[key]).item() for name, key in keys.items() if key in SPECS}
+    return make_tables(MfccConfig(**values))
+
+
+def frontend_shape(arrays):
+    """The :class:`FrontendShape` of a model, with the mel filter lengths of the front end's
+    ``make_tables`` for its ``frontend.*`` configuration."""
+    precision = _text(arrays, "frontend.precision")
+    tables = frontend_tables(arrays).arrays(precision)
+    return FrontendShape(
+        precision=precision,
+        fft_length=_int(arrays, "frontend.fft_length"),
+        n_mels=int(tables["filter_pos"].size),
+        n_mfcc=_int(arrays, "frontend.n_mfcc"),
+        filter_coef_count=int(tables["filter_coefs"].size),
+    )
+
+
+def model_ram_items(arrays):
+    """RAM items of the model: the int8 feature window it reads (the last T vectors, [T, I]), the
+    hidden state (int8 [H]), for the LSTM the cell state (int16 [H]) and TFLM's four int16 gate
+    buffers ([4, H]), for the RNN the two FC outputs (int8 [2, H]; ADD writes in place into the
+    first, TANH into the hidden state), and the int8 logits [C]."""
+    cell = _text(arrays, "cell")
+    units = _int(arrays, f"{cell}.units")
+    n_in = _int(arrays, "frontend.n_mfcc")
+    frames = _int(arrays, "sequence.frames")
+    n_classes = int(np.asarray(arrays["labels"]).size)
+    items = [MemoryItem.of(f"{SYMBOL_PREFIX}features", "int8_t", frames * n_in, "features", "ram",
+                           "int8 feature window [T, I] (ring of the last T frames)", (frames, n_in)),
+             MemoryItem.of(f"{SYMBOL_PREFIX}hidden", "int8_t", units, "state", "ram", "hidden state h [H]")]
+    if cell == "lstm":
+        items += [
+            MemoryItem.of(f"{SYMBOL_PREFIX}cell_state", "int16_t", units, "state", "ram", "cell state c [H], scale 2^P"),
+            MemoryItem.of(f"{SYMBOL_PREFIX}gate_scratch", "int16_t", 4 * units, "gate scratch", "ram",
+                          "TFLM LSTM buffers 0-3, int16 [4, H]", (4, units)),
+        ]
+    else:
+        items.append(MemoryItem.of(f"{SYMBOL_PREFIX}gate_scratch", "int8_t", 2 * units, "gate scratch", "ram",
+                                   "input FC output (then ADD output) and recurrent FC output, int8 [2, H]",
+                                   (2, units)))
+    items.append(MemoryItem.of(f"{SYMBOL_PREFIX}logits", "int8_t", n_classes, "logits", "ram", "head output [C]"))
+    return items
+
+
+def flash_items(arrays):
+    """Every flash item of the firmware for the model: the model's then the front end's."""
+    return model_flash_items(arrays) + frontend_flash_items(frontend_shape(arrays))
+
+
+def ram_items(arrays):
+    """Every RAM item of the firmware for the model. All are static buffers, so the RAM total is
+    their sum (the peak: nothing is allocated at run time)."""
+    return frontend_ram_items(frontend_shape(arrays)) + model_ram_items(arrays)

@@ -1,0 +1,308 @@
+"""The model file's keys, declared once (``.npz``, schema version 1; docs/model-format.md).
+
+Each key is a :class:`KeySpec`: name, dtype, shape in the model's dimensions, allowed range, the
+cell and weight kind it belongs to, where its value lives in :class:`fixedrnn.model.Model`, whether
+it goes to the device (one ``const`` C array in flash, named :func:`symbol_for` of the key) and its
+meaning. :func:`fixedrnn.model.load` checks, :meth:`fixedrnn.model.Model.to_arrays` writes,
+:mod:`fixedrnn.layout` lays out and :mod:`fixedrnn.tflite_export` checks exactly these keys.
+
+Shape symbols: ``"I"`` = ``frontend.n_mfcc``, ``"H"`` = ``<cell>.units``, ``"C"`` = ``len(labels)``,
+``"4"`` = the LSTM gates (i, f, g, o), ``"S"`` = a fully connected block's scale count (1 per
+tensor, or its output count per channel), ``"P"`` = ``ceil(N / 2)`` bytes of N packed 4-bit
+power-of-two codes.
+"""
+
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+FORMAT = "fixedrnn-model"
+SCHEMA_VERSION = 1
+CELLS = ("rnn", "lstm")
+WEIGHT_KINDS = ("int8", "pot")
+WINDOWS = ("hamming", "hann")
+PRECISIONS = ("q15", "q31")
+GATES = ("i", "f", "g", "o")  # order of the leading axis of every LSTM gate tensor
+# LSTM options TFLM has and fixedrnn does not run: a file asking for one is refused by name
+UNSUPPORTED_LSTM_KEYS = {"lstm.cell_clip": "cell clip", "lstm.proj_clip": "projection clip",
+                         "lstm.projection.weight": "projection", "lstm.peephole.weight": "peephole",
+                         "lstm.layer_norm.weight": "layer normalisation"}
+MAX_UNITS = 1024
+MAX_FRAMES = 10000
+MULTIPLIER_MIN = 1 << 30
+SHIFT_MIN, SHIFT_MAX = -31, 30
+CELL_POWER_MIN, CELL_POWER_MAX = -15, 0
+
+#: The RNN hidden state is the int8 TANH's output, whose quantization TFLM fixes: scale 2**-7,
+#: zero point 0 (not stored in the file).
+RNN_HIDDEN_SCALE = 1.0 / 128.0
+RNN_HIDDEN_ZERO_POINT = 0
+LSTM_GATE_INPUT_SCALE = 2.0**-12  # Q3.12 gate pre-activations (the gate FCs' output)
+LSTM_GATE_OUTPUT_SCALE = 2.0**-15  # Q0.15 gate outputs
+
+#: Prefix of every C symbol of the firmware's data.
+SYMBOL_PREFIX = "fr_"
+
+#: C element type of each stored integer dtype.
+C_TYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "uint16": "uint16_t",
+           "int32": "int32_t", "uint32": "uint32_t"}
+
+
+def symbol_for(key):
+    """The C symbol of a model key: ``fr_`` + key with every non-identifier character as ``_``
+    (``lstm.input_fc.pot`` → ``fr_lstm_input_fc_pot``)."""
+    return SYMBOL_PREFIX + re.sub(r"[^0-9A-Za-z_]", "_", key)
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """One key of the file.
+
+    ``dtype``: a NumPy dtype name, or ``"str"`` (unicode array). ``shape``: symbols (module doc).
+    ``lo``/``hi``: inclusive range (None: unbounded); ``positive``: a float that must be > 0.
+    ``cell``/``weights``: the only cell / weight kind whose files hold the key (None: all).
+    ``attr``: path of the value in :class:`fixedrnn.model.Model` (attribute names, tuple indices);
+    ``packs``: for a ``.pot`` key, the path of the int8 weights its codes encode; ``const``: the
+    value of a key every file holds the same (``attr`` None). ``role``: what a
+    device key is in the memory report ("weights", "bias", "requantization", "input requant");
+    None: the key stays on the host (float scales, strings, 0-d integers compiled into the code).
+    """
+
+    name: str
+    dtype: str
+    shape: tuple
+    attr: tuple
+    meaning: str
+    lo: object = None
+    hi: object = None
+    positive: bool = False
+    cell: Optional[str] = None
+    weights: Optional[str] = None
+    role: Optional[str] = None
+    packs: Optional[tuple] = None
+    const: object = None
+
+    @property
+    def device(self):
+        """True when the firmware holds the key as a ``const`` array in flash."""
+        return self.role is not None
+
+    @property
+    def c_type(self):
+        """The key's C element type (integer keys only)."""
+        return C_TYPES[self.dtype]
+
+    @property
+    def symbol(self):
+        """The key's C symbol (:func:`symbol_for`)."""
+        return symbol_for(self.name)
+
+    def resolve(self, dims):
+        """The concrete shape for ``dims`` (a mapping from shape symbols to ints)."""
+        return tuple(4 if s == "4" else int(dims[s]) for s in self.shape)
+
+    def belongs_to(self, cell, weights):
+        return self.cell in (None, cell) and self.weights in (None, weights)
+
+
+@dataclass(frozen=True)
+class FcBlock:
+    """A fully connected block ``<name>.*``: weights ``out + (in,)``, scales ``scales``.
+
+    ``attrs`` maps each field (weight, pot, weight_scale, bias, multiplier, shift, output_scale,
+    output_zero_point) to its path in :class:`fixedrnn.model.Model`; a block without ``bias`` in
+    ``attrs`` has no bias key; one without ``output_scale`` stores no output scale or zero point:
+    its output is int16 Q3.12 at ``fixed_output_scale`` (the LSTM gate FCs). ``input``: the paths of
+    the scale and zero point of the block's int8 input (``Model.hidden_scale``/``hidden_zero_point``
+    for a hidden state: for the RNN, :data:`RNN_HIDDEN_SCALE` and :data:`RNN_HIDDEN_ZERO_POINT`).
+    ``per_channel``: ``scales`` is ``("S",)``.
+    """
+
+    name: str
+    cell: Optional[str]
+    out: tuple
+    inp: str
+    scales: tuple
+    attrs: dict
+    input: tuple
+    fixed_output_scale: Optional[float] = None
+
+    @property
+    def output_bits(self):
+        """8 (int8 output) or 16 (int16 Q3.12 output)."""
+        return 8 if self.fixed_output_scale is None else 16
+
+    @property
+    def has_bias(self):
+        return "bias" in self.attrs
+
+    @property
+    def per_channel(self):
+        return self.scales == ("S",)
+
+    def keys(self, fields):
+        """The block's :class:`KeySpec` of ``fields`` (a subset of ``attrs``), in that order."""
+        w_shape = self.out + (self.inp,)
+        spec = {
+            "weight": dict(dtype="int8", shape=w_shape, lo=-127, hi=127, weights="int8", role="weights",
+                           meaning="int8 weights W (zero point 0)"),
+            "pot": dict(dtype="uint8", shape=("P",), weights="pot", role="weights", packs=self.attrs["weight"],
+                        meaning="power-of-two codes of W, two per byte (docs/CONTRACT.md)"),
+            "weight_scale": dict(dtype="float32", shape=self.scales, positive=True, meaning="weight scale s_W"),
+            "bias": dict(dtype="int32", shape=self.out, role="bias", meaning="int32 bias, scale s_in · s_W"),
+            "output_scale": dict(dtype="float32", shape=(), positive=True, meaning="output scale s_out"),
+            "output_zero_point": dict(dtype="int32", shape=(), lo=-128, hi=127, meaning="output zero point"),
+            "multiplier": dict(dtype="int32", shape=self.scales, lo=0, role="requantization",
+                               meaning="requantization multiplier, 0 or in [2**30, 2**31)"),
+            "shift": dict(dtype="int32", shape=self.scales, lo=SHIFT_MIN, hi=SHIFT_MAX, role="requantization",
+                          meaning="requantization shift (positive: left)"),
+        }
+        return [KeySpec(f"{self.name}.{f}", attr=self.attrs[f], cell=self.cell, **spec[f])
+                for f in fields if f in self.attrs]
+
+
+def _fc_attrs(path):
+    return {f: path + (f,) for f in ("weight", "pot", "weight_scale", "bias", "output_scale",
+                                     "output_zero_point", "multiplier", "shift")}
+
+
+def _lstm_attrs(side, bias):
+    out = {"weight": ("lstm", f"{side}_weight"), "pot": ("lstm", f"{side}_pot"),
+           "weight_scale": ("lstm", f"{side}_weight_scale"), "multiplier": ("lstm", f"{side}_multiplier"),
+           "shift": ("lstm", f"{side}_shift")}
+    if bias:
+        out["bias"] = ("lstm", "bias")
+    return out
+
+
+_INPUT = (("input", "scale"), ("input", "zero_point"))
+_HIDDEN = (("hidden_scale",), ("hidden_zero_point",))
+
+RNN_INPUT_FC = FcBlock("rnn.input_fc", "rnn", ("H",), "I", ("S",), _fc_attrs(("rnn", "input_fc")), _INPUT)
+RNN_RECURRENT_FC = FcBlock("rnn.recurrent_fc", "rnn", ("H",), "H", ("S",),
+                           {k: v for k, v in _fc_attrs(("rnn", "recurrent_fc")).items() if k != "bias"}, _HIDDEN)
+LSTM_INPUT_FC = FcBlock("lstm.input_fc", "lstm", ("4", "H"), "I", ("4",), _lstm_attrs("input", True), _INPUT,
+                        LSTM_GATE_INPUT_SCALE)
+LSTM_RECURRENT_FC = FcBlock("lstm.recurrent_fc", "lstm", ("4", "H"), "H", ("4",), _lstm_attrs("recurrent", False),
+                            _HIDDEN, LSTM_GATE_INPUT_SCALE)
+HEAD = FcBlock("head", None, ("C",), "H", ("S",), _fc_attrs(("head",)), _HIDDEN)
+
+#: Every fully connected block, cell blocks first, in the order a step runs them; the head last.
+FC_BLOCKS = (RNN_INPUT_FC, RNN_RECURRENT_FC, LSTM_INPUT_FC, LSTM_RECURRENT_FC, HEAD)
+
+_FC_FIELDS = ("weight", "pot", "weight_scale", "bias", "output_scale", "output_zero_point", "multiplier",
+              "shift")
+_LSTM_FC_FIELDS = ("weight", "pot", "weight_scale", "multiplier", "shift")
+
+
+def _scalar(name, dtype, attr, meaning, **kw):
+    return KeySpec(name, dtype, (), attr, meaning, **kw)
+
+
+def _mult_shift(prefix, attr, meaning, cell, shift_hi=SHIFT_MAX):
+    """The ``<prefix>multiplier`` / ``<prefix>shift`` scalar pair at ``attr`` (a (m, s) tuple or
+    two attribute names)."""
+    m_attr, s_attr = attr
+    return [_scalar(f"{prefix}multiplier", "int32", m_attr, f"{meaning}: multiplier", lo=0, cell=cell),
+            _scalar(f"{prefix}shift", "int32", s_attr, f"{meaning}: shift", lo=SHIFT_MIN, hi=shift_hi, cell=cell)]
+
+
+def _build_keys():
+    keys = [
+        _scalar("format", "str", None, f'"{FORMAT}"', const=FORMAT),
+        _scalar("schema_version", "int32", None, f"{SCHEMA_VERSION}", const=SCHEMA_VERSION),
+        _scalar("cell", "str", ("cell",), "rnn or lstm"),
+        _scalar("weights", "str", ("weights",), "int8 or pot"),
+        KeySpec("labels", "str", ("C",), ("labels",), "class labels, distinct, non-empty, C >= 2"),
+        _scalar("sequence.frames", "int32", ("frames",), "T, frames per inference", lo=1, hi=MAX_FRAMES),
+        KeySpec("input.offset", "int32", ("I",), ("input", "offset"), "offset subtracted from the MFCC",
+                role="input requant"),
+        KeySpec("input.multiplier", "int32", ("I",), ("input", "multiplier"), "input requantization multiplier",
+                lo=0, role="input requant"),
+        KeySpec("input.shift", "int32", ("I",), ("input", "shift"), "input requantization shift",
+                lo=SHIFT_MIN, hi=SHIFT_MAX, role="input requant"),
+        _scalar("input.scale", "float32", ("input", "scale"), "scale s_x of the int8 input", positive=True),
+        _scalar("input.zero_point", "int32", ("input", "zero_point"), "zero point z_x of the int8 input",
+                lo=-128, hi=127),
+    ]
+    for name in ("sample_rate", "fft_length", "hop", "n_mels", "n_mfcc"):
+        keys.append(_scalar(f"frontend.{name}", "int32", ("frontend", name), f"MFCC front end: {name}", lo=1))
+    for name in ("fmin", "fmax"):
+        keys.append(_scalar(f"frontend.{name}", "float64", ("frontend", name), f"mel band edge {name}, Hz", lo=0.0))
+    keys.append(_scalar("frontend.window", "str", ("frontend", "window"), " or ".join(WINDOWS)))
+    keys.append(_scalar("frontend.precision", "str", ("frontend", "precision"), " or ".join(PRECISIONS)))
+
+    keys.append(_scalar("rnn.units", "int32", ("rnn", "units"), "H", lo=1, hi=MAX_UNITS, cell="rnn"))
+    keys += RNN_INPUT_FC.keys(_FC_FIELDS) + RNN_RECURRENT_FC.keys(_FC_FIELDS)
+    keys.append(_scalar("rnn.add.output_scale", "float32", ("rnn", "add", "output_scale"), "ADD output scale",
+                        positive=True, cell="rnn"))
+    keys.append(_scalar("rnn.add.output_zero_point", "int32", ("rnn", "add", "output_zero_point"),
+                        "ADD output zero point", lo=-128, hi=127, cell="rnn"))
+    for which in ("input1", "input2", "output"):
+        keys += _mult_shift(f"rnn.add.{which}_", (("rnn", "add", f"{which}_multiplier"),
+                                                  ("rnn", "add", f"{which}_shift")),
+                            f"ADD {which} rescale", "rnn", shift_hi=0)
+    keys += _mult_shift("rnn.tanh.input_", (("rnn", "tanh", "input_multiplier"), ("rnn", "tanh", "input_shift")),
+                        "TANH input rescale to Q4.27", "rnn")
+    keys.append(_scalar("rnn.tanh.input_range_radius", "int32", ("rnn", "tanh", "input_range_radius"),
+                        "TANH saturation radius", lo=0, cell="rnn"))
+
+    keys.append(_scalar("lstm.units", "int32", ("lstm", "units"), "H", lo=1, hi=MAX_UNITS, cell="lstm"))
+    keys += LSTM_INPUT_FC.keys(_LSTM_FC_FIELDS) + LSTM_RECURRENT_FC.keys(_LSTM_FC_FIELDS)
+    keys += LSTM_INPUT_FC.keys(("bias",))
+    keys.append(_scalar("lstm.hidden.scale", "float32", ("lstm", "hidden_scale"), "hidden state scale s_h",
+                        positive=True, cell="lstm"))
+    keys.append(_scalar("lstm.hidden.zero_point", "int32", ("lstm", "hidden_zero_point"),
+                        "hidden state zero point z_h", lo=-128, hi=127, cell="lstm"))
+    keys.append(_scalar("lstm.cell.scale_power", "int32", ("lstm", "cell_scale_power"),
+                        "P: cell state scale 2**P", lo=CELL_POWER_MIN, hi=CELL_POWER_MAX, cell="lstm"))
+    for name, meaning in (("forget_mul", "f · c → c"), ("input_mul", "i · g → c"),
+                          ("output_mul", "o · tanh(c) → h")):
+        keys += _mult_shift(f"lstm.{name}.", (("lstm", name, 0), ("lstm", name, 1)), meaning, "lstm")
+    keys += HEAD.keys(_FC_FIELDS)
+    return tuple(keys)
+
+
+#: Every key of schema version 1 (``meta.*`` aside), in file order.
+KEYS = _build_keys()
+SPECS = {spec.name: spec for spec in KEYS}
+
+#: Prefix of the free-form provenance keys (any non-object dtype; never on the device).
+META_PREFIX = "meta."
+
+
+def keys_for(cell, weights):
+    """The :class:`KeySpec` of a ``cell`` / ``weights`` model's file, in file order."""
+    return [spec for spec in KEYS if spec.belongs_to(cell, weights)]
+
+
+def fc_blocks(cell):
+    """The fully connected blocks of a ``cell`` model, in order (cell blocks, then the head)."""
+    return [block for block in FC_BLOCKS if block.cell in (None, cell)]
+
+
+def value_at(model, path):
+    """The value at ``path`` (attribute names and tuple indices) in ``model``."""
+    value = model
+    for step in path:
+        value = value[step] if isinstance(step, int) else getattr(value, step)
+    return value
+
+
+def dims_of(model):
+    """The shape symbols' values of a :class:`fixedrnn.model.Model` (``"S"``/``"P"`` excluded)."""
+    return {"I": model.n_features, "H": model.units, "C": len(model.labels)}
+
+
+def packed_bytes(count):
+    """Bytes of ``count`` packed 4-bit codes: ceil(count / 2)."""
+    return (int(count) + 1) // 2
+
+
+def shape_dims(dims, block, scales):
+    """``dims`` completed for one block: ``"S"`` = ``scales``, ``"P"`` = its packed weight bytes."""
+    full = dict(dims, S=scales)
+    full["P"] = packed_bytes(np.prod([4 if s == "4" else full[s] for s in block.out + (block.inp,)]))
+    return full
