@@ -262,42 +262,47 @@ static void pot_case(int32_t *multiplier, int32_t *left_shift)
 /* TFLM's int16 LUT activation (sigmoid16 / tanh16), as its reference computes it: v = the
  * rescaled input; |v| splits into a table index (|v| >> frac_bits) and an interpolation weight (the
  * low frac_bits); r = the linearly interpolated table value (`saturated` from index 255 on); the
- * output is (r - center + half) >> out_shift for v >= 0 and (low - (r - center) + half - 1) >>
- * out_shift for v < 0, half = 2^(out_shift - 1) (arithmetic shifts: floor). */
+ * output is (r + positive_offset) >> out_shift for v >= 0, (negative_offset - r) >> out_shift for
+ * v < 0 (arithmetic shifts: floor). */
 static inline void lut_s16(const int16_t *x, int n, int32_t input_multiplier, int32_t input_left_shift,
-                           const uint16_t *table, int frac_bits, int32_t saturated, int32_t center,
-                           int32_t low, int out_shift, int16_t *y)
+                           const uint16_t *table, int frac_bits, int32_t saturated, int32_t positive_offset,
+                           int32_t negative_offset, int out_shift, int16_t *y)
 {
     pot_case(&input_multiplier, &input_left_shift);
     const int32_t round = input_left_shift > 0 ? 1 << (input_left_shift - 1) : 0;
-    const int32_t half = 1 << (out_shift - 1);
-    for (int i = 0; i < n; ++i) {
-        const int32_t v = ((int32_t)x[i] * input_multiplier + round) >> input_left_shift;
+    for (const int16_t *end = x + n; x < end; ++x, ++y) {
+        const int32_t v = ((int32_t)*x * input_multiplier + round) >> input_left_shift;
         const uint32_t magnitude = (uint32_t)(v < 0 ? -v : v);
         const uint32_t uh = magnitude >> frac_bits;
-        int32_t r = saturated;
-        if (uh < 255u) {
+        int32_t r;
+        if (uh >= 255u) {
+            r = saturated;
+        } else {
             const uint32_t ua = table[uh];
             const uint32_t ub = table[uh + 1u];
             r = (int32_t)((ua << frac_bits) + (magnitude & ((1u << frac_bits) - 1u)) * (ub - ua));
         }
-        r = v >= 0 ? r - center + half : low - (r - center) + half - 1;
-        y[i] = (int16_t)(r >> out_shift);
+        r = v >= 0 ? r + positive_offset : negative_offset - r;
+        *y = (int16_t)(r >> out_shift);
     }
 }
 
-/* sigmoid: 9 fraction bits, r = sigmoid(|v|) * 2^25, sigmoid(-v) = 1 - sigmoid(v), Q0.15 out. */
+/* sigmoid: 9 fraction bits, r = sigmoid(|v|) * 2^25; out = (r + 2^9) >> 10 for v >= 0 and, as
+ * sigmoid(-v) = 1 - sigmoid(v), (2^25 - r + 2^9 - 1) >> 10 for v < 0 (Q0.15). */
 void frnn_sigmoid_s16(const int16_t *x, int n, int32_t input_multiplier, int32_t input_left_shift,
                       const uint16_t *table, int16_t *y)
 {
-    lut_s16(x, n, input_multiplier, input_left_shift, table, 9, 0x7fff << 10, 0, 1 << 25, 10, y);
+    lut_s16(x, n, input_multiplier, input_left_shift, table, 9, 0x7fff << 10, 1 << 9, (1 << 25) + (1 << 9) - 1,
+            10, y);
 }
 
-/* tanh = 2 sigmoid(2v) - 1: 8 fraction bits, r - 2^23 = tanh(|v|) * 2^23, odd, Q0.15 out. */
+/* tanh(v) = 2 sigmoid(2v) - 1: 8 fraction bits, r - 2^23 = tanh(|v|) * 2^23; out = (r - 2^23 + 2^7)
+ * >> 8 for v >= 0 and, tanh being odd, (2^23 - r + 2^7 - 1) >> 8 for v < 0 (Q0.15). */
 void frnn_tanh_s16(const int16_t *x, int n, int32_t input_multiplier, int32_t input_left_shift,
                    const uint16_t *table, int16_t *y)
 {
-    lut_s16(x, n, input_multiplier, input_left_shift, table, 8, 0xffff << 8, 1 << 23, 0, 8, y);
+    lut_s16(x, n, input_multiplier, input_left_shift, table, 8, 0xffff << 8, (1 << 7) - (1 << 23),
+            (1 << 23) + (1 << 7) - 1, 8, y);
 }
 
 void frnn_mul_s16_s16(const int16_t *a, const int16_t *b, int n, const frnn_mul_params *p, int16_t *y)
