@@ -23,8 +23,7 @@ from dataclasses import asdict, dataclass, fields
 
 from fixedrnn.errors import FixedRnnError, InputFileError
 from fixedrnn.fixedpoint import INT32_MAX, INT32_MIN
-from fixedrnn.layout import (SYMBOL_PREFIX, MemoryItem, bitrev_table_length, flash_items, frontend_shape,  # noqa: F401
-                             ram_items, symbol_for)
+from fixedrnn.layout import MemoryItem, flash_items, ram_items
 from fixedrnn.model import Model
 from fixedrnn.overflow import WHAT_ACCUMULATOR, OverflowCheck, overflow_audit
 from fixedrnn.schema import fc_blocks, value_at

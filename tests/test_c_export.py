@@ -2,6 +2,7 @@
 (-O2, -Os, DSP intrinsics and portable C) against the NumPy engine, 0 LSB; and the budget audit's
 items against the linker's symbol sizes (``nm -S``)."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fixedrnn import budget, c_export
+from fixedrnn import budget, c_export, layout
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools" / "firmware"))
@@ -129,12 +130,12 @@ def test_budget_items_equal_linker_symbol_sizes(exported, opt, tmp_path):
     exe = runner.build(runner.BuildConfig("arm", opt), tmp_path, main="main.c", src_dir=outdir / "src")
     sizes = nm_sizes(exe)
     arrays = model.to_arrays()
-    items = budget.flash_items(arrays, "window") + budget.ram_items(arrays, "window")
+    items = layout.flash_items(arrays) + layout.ram_items(arrays)
     audit = {item.symbol: item.nbytes for item in items}
     linked = {sym: sizes.get(sym) for sym in audit}
     assert linked == audit
     # and no other fr_ object in the image that the audit does not know about
-    assert sorted(s for s in sizes if s.startswith(budget.SYMBOL_PREFIX)) == sorted(audit)
+    assert sorted(s for s in sizes if s.startswith(layout.SYMBOL_PREFIX)) == sorted(audit)
 
 
 def test_export_rejects_a_file_as_outdir(tmp_path):
@@ -145,12 +146,93 @@ def test_export_rejects_a_file_as_outdir(tmp_path):
         c_export.export_c(model, target, silence=np.zeros(model.n_features, np.int8))
 
 
-def test_generated_sources_are_complete_c99(tmp_path):
-    model = random_model(**MODELS["rnn-pot"])
+@pytest.mark.parametrize("name, cell_file", [("rnn-pot", "frnn_rnn.c"), ("lstm-int8", "frnn_lstm.c")])
+def test_export_writes_the_package_c_and_the_model_data(name, cell_file, tmp_path):
+    """The export is the package's C files (kernels, MFCC, API, pipeline and only the model's cell),
+    byte for byte, plus frnn_model.h/.c."""
+    model = random_model(**MODELS[name])
     written = c_export.export_c(model, tmp_path, silence=np.zeros(model.n_features, np.int8))
-    assert sorted(p.name for p in written) == ["frnn_kernels.c", "frnn_kernels.h", "frnn_mfcc.c", "frnn_mfcc.h",
-                                                   "frnn_model.c", "frnn_model.h"]
+    assert sorted(p.name for p in written) == sorted([
+        "frnn_kernels.c", "frnn_kernels.h", "frnn_mfcc.c", "frnn_mfcc.h", "frnn_api.h", "frnn_cell.h",
+        "frnn_pipeline.c", cell_file, "frnn_model.c", "frnn_model.h"])
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left behind
+    package = REPO / "fixedrnn" / "c"
+    for path in written:
+        if not path.name.startswith("frnn_model."):
+            source = package / path.name if (package / path.name).exists() else package / "model" / path.name
+            assert path.read_bytes() == source.read_bytes(), path.name
+
+
+def _file_scope_function_bodies(text):
+    """Places where a '{' follows a ')' at file scope (a function definition) in C ``text``."""
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    text = re.sub(r"^\s*#.*$", " ", text, flags=re.M)
+    found, depth = [], 0
+    for match in re.finditer(r"[{}]", text):
+        if match.group() == "{":
+            if depth == 0 and text[:match.start()].rstrip().endswith(")"):
+                found.append(text[max(0, match.start() - 60):match.start() + 1])
+            depth += 1
+        else:
+            depth -= 1
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_generated_files_are_data_and_configuration_only(name, tmp_path):
+    """frnn_model.h / .c define no function: no '{' after a ')' at file scope, and frnn_model.c
+    compiled alone (without the pipeline and cell files) gives an object with data and no code."""
+    model = random_model(**MODELS[name])
+    files = c_export.generate(model, silence=np.zeros(model.n_features, np.int8))
+    assert _file_scope_function_bodies("int f(void)\n{\n    return 0;\n}\n")  # the check finds one
+    for generated in ("frnn_model.h", "frnn_model.c"):
+        assert _file_scope_function_bodies(files[generated]) == [], generated
+    missing = runner.toolchain_missing("host")
+    if missing:
+        pytest.skip(missing)
+    for file_name in ("frnn_model.h", "frnn_model.c", "frnn_mfcc.h"):
+        (tmp_path / file_name).write_text(files[file_name])
+    obj = tmp_path / "frnn_model.o"
+    subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-c", str(tmp_path / "frnn_model.c"),
+                    "-o", str(obj)], check=True, capture_output=True)
+    symbols = [line.split() for line in subprocess.run(["nm", str(obj)], capture_output=True, text=True,
+                                                       check=True).stdout.splitlines()]
+    assert [s for s in symbols if s[-2] in "Tt"] == []  # no code
+    arrays = model.to_arrays()
+    defined = sorted(s[-1] for s in symbols if s[-2] in "RrDdBbC")
+    assert defined == sorted(item.symbol for item in layout.flash_items(arrays) + layout.ram_items(arrays))
+
+
+def test_gemmlowp_constants_in_the_c_equal_their_formulas():
+    """Each gemmlowp constant of frnn_kernels.c is fixedrnn.gemmlowp.constant of the formula its
+    comment states (value in Qm.n)."""
+    import math
+
+    from fixedrnn import gemmlowp
+
+    formulas = {"exp(-1/8)": math.exp(-1 / 8), "1/3": 1 / 3, "48/17": 48 / 17, "-32/17": -32 / 17}
+    text = (REPO / "fixedrnn" / "c" / "frnn_kernels.c").read_text()
+    found = re.findall(r"#define (\w+) \(?(-?\d+)\)? /\* (\S+) in Q(\d+)\.(\d+) \*/", text)
+    assert sorted(f[2] for f in found) == sorted(formulas)
+    for name, literal, formula, integer_bits, fraction_bits in found:
+        assert int(integer_bits) + int(fraction_bits) == 31, name
+        assert int(literal) == gemmlowp.constant(formulas[formula], int(integer_bits)), name
+        assert len(re.findall(rf"\b{name}\b", text)) >= 2, f"{name} is not used"
+
+
+def test_package_data_ships_every_c_file():
+    """setup.cfg's package_data globs match every C source the exporter copies."""
+    import configparser
+    import fnmatch
+
+    config = configparser.ConfigParser()
+    config.read(REPO / "setup.cfg")
+    patterns = [p.strip() for p in config["options.package_data"]["fixedrnn"].split(",")]
+    package = REPO / "fixedrnn"
+    for cell in c_export.CELL_FILES:
+        for path in c_export.source_files(cell).values():
+            relative = path.relative_to(package).as_posix()
+            assert any(fnmatch.fnmatch(relative, p) and p.count("/") == relative.count("/") for p in patterns), relative
 
 
 @pytest.mark.parametrize("config", [BUILDS[0], BUILDS[1]], ids=lambda c: c.name)
@@ -383,10 +465,10 @@ def test_golden_model_budget_equals_linker_symbol_sizes(golden_export, opt, tmp_
     if missing:
         pytest.skip(missing)
     sizes = nm_sizes(runner.build(runner.BuildConfig("arm", opt), tmp_path, main="main.c", src_dir=src))
-    report = budget.audit(model.to_arrays(), mode="window", name=name)
+    report = budget.audit(model.to_arrays(), name=name)
     audit = {item.symbol: item.nbytes for item in report.flash + report.ram}
     assert {sym: sizes.get(sym) for sym in audit} == audit
-    assert sorted(s for s in sizes if s.startswith(budget.SYMBOL_PREFIX)) == sorted(audit)
+    assert sorted(s for s in sizes if s.startswith(layout.SYMBOL_PREFIX)) == sorted(audit)
 
 
 @pytest.fixture(scope="module")

@@ -92,3 +92,26 @@ def test_build_error_is_reported(tmp_path):
     (tmp_path / "broken.c").write_text("int broken(void) { return undeclared; }\n")
     with pytest.raises(runner.FirmwareError, match="build failed"):
         runner.build(HOST, tmp_path / "b", main="selftest.c", src_dir=tmp_path)
+
+
+@pytest.mark.parametrize("how", ["-C", "-f"])
+def test_relative_src_dir_and_build_are_the_callers(how, tmp_path):
+    """`make -C tools/firmware SRC_DIR=src BUILD=out` (and `make -f tools/firmware/Makefile ...`)
+    take relative paths from the directory make was invoked in, not from tools/firmware."""
+    import os
+    import subprocess
+
+    _require("host")
+    caller = tmp_path / "caller"
+    (caller / "src").mkdir(parents=True)
+    (caller / "src" / "marker.c").write_text("int caller_dir_marker(void) { return 7; }\n")
+    makefile_dir = Path(runner.__file__).resolve().parent
+    where = ["-C", str(makefile_dir)] if how == "-C" else ["-f", str(makefile_dir / "Makefile")]
+    # -C: the shell's PWD names the caller; -f: make's own directory does (a stale PWD is ignored)
+    env = dict(os.environ, PWD=str(caller) if how == "-C" else str(tmp_path))
+    subprocess.run(["make", "--no-print-directory", *where, "TARGET=host", "MAIN=selftest.c", "SRC_DIR=src",
+                    "BUILD=out"], cwd=caller, env=env, check=True, capture_output=True)
+    exe = caller / "out" / "fw"
+    symbols = subprocess.run(["nm", str(exe)], capture_output=True, text=True, check=True).stdout
+    assert "caller_dir_marker" in symbols
+    assert not (makefile_dir / "out").exists() and not (makefile_dir / "src").exists()

@@ -17,14 +17,23 @@ static inline uint32_t ror8(uint32_t v)
 #define FRNN_USE_DSP 0
 #endif
 
+/* gemmlowp's fixed-point constants: value v in Qm.n is the int32 round(v * 2^n)
+ * (fixedrnn.gemmlowp.constant(v, m); a test recomputes each from the formula in its comment). */
+#define EXP_MINUS_ONE_EIGHTH 1895147668 /* exp(-1/8) in Q0.31 */
+#define ONE_THIRD 715827883 /* 1/3 in Q0.31 */
+#define FORTY_EIGHT_OVER_SEVENTEEN 1515870810 /* 48/17 in Q2.29 */
+#define MINUS_THIRTY_TWO_OVER_SEVENTEEN (-1010580540) /* -32/17 in Q2.29 */
+
 int32_t frnn_srdhm(int32_t a, int32_t b)
 {
     if (a == INT32_MIN && b == INT32_MIN) {
         return INT32_MAX;
     }
+    /* gemmlowp's nudge-and-truncate: (ab + 2^30) / 2^31 for ab >= 0, (ab + 1 - 2^30) / 2^31 else,
+     * C division truncating toward zero; both are floor(ab / 2^31 + 1/2) (ties toward +infinity). */
     int64_t ab = (int64_t)a * (int64_t)b;
     int64_t nudge = ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
-    return (int32_t)((ab + nudge) / ((int64_t)1 << 31)); /* C division truncates toward zero */
+    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
 }
 
 int32_t frnn_rdbypot(int32_t x, int exponent)
@@ -166,6 +175,7 @@ static int32_t sat_shift_left(int32_t x, int exponent)
     return (int32_t)((uint32_t)x << exponent);
 }
 
+/* gemmlowp RoundingHalfSum: (a + b) / 2 to nearest, ties away from zero. */
 static int32_t rounding_half_sum(int32_t a, int32_t b)
 {
     const int64_t sum = (int64_t)a + (int64_t)b;
@@ -175,15 +185,13 @@ static int32_t rounding_half_sum(int32_t a, int32_t b)
 /* exp(a) for a in [-1/4, 0), Q0.31 in and out. */
 static int32_t exp_quarter_interval(int32_t a)
 {
-    const int32_t exp_minus_one_eighth = 1895147668;
-    const int32_t one_third = 715827883;
     const int32_t x = a + (1 << 28);
     const int32_t x2 = frnn_srdhm(x, x);
     const int32_t x3 = frnn_srdhm(x2, x);
     const int32_t x4 = frnn_srdhm(x2, x2);
     const int32_t x4_over_4 = frnn_rdbypot(x4, 2);
-    const int32_t poly = frnn_rdbypot(frnn_srdhm(x4_over_4 + x3, one_third) + x2, 1);
-    return exp_minus_one_eighth + frnn_srdhm(exp_minus_one_eighth, x + poly);
+    const int32_t poly = frnn_rdbypot(frnn_srdhm(x4_over_4 + x3, ONE_THIRD) + x2, 1);
+    return EXP_MINUS_ONE_EIGHTH + frnn_srdhm(EXP_MINUS_ONE_EIGHTH, x + poly);
 }
 
 /* exp(a) for a <= 0, a in Q5.26, result Q0.31. */
@@ -205,7 +213,8 @@ static int32_t exp_negative_q5(int32_t a, const int32_t *multipliers)
 static int32_t one_minus_x_over_one_plus_x(int32_t a)
 {
     const int32_t half_denominator = rounding_half_sum(a, INT32_MAX);
-    int32_t x = 1515870810 + frnn_srdhm(half_denominator, -1010580540); /* 48/17 - 32/17 d */
+    /* start value 48/17 - 32/17 d (Q2.29) */
+    int32_t x = FORTY_EIGHT_OVER_SEVENTEEN + frnn_srdhm(half_denominator, MINUS_THIRTY_TWO_OVER_SEVENTEEN);
     for (int i = 0; i < 3; ++i) {
         const int32_t one_minus_dx = (1 << 29) - frnn_srdhm(half_denominator, x);
         x = x + sat_shift_left(frnn_srdhm(x, one_minus_dx), 2);
@@ -250,48 +259,50 @@ static void pot_case(int32_t *multiplier, int32_t *left_shift)
     }
 }
 
-void frnn_sigmoid_s16(const int16_t *x, int n, int32_t input_multiplier, int32_t input_left_shift,
-                      const uint16_t *table, int16_t *y)
+/* TFLM's int16 LUT activation (sigmoid16 / tanh16), as its reference computes it: v = the
+ * rescaled input; |v| splits into a table index (|v| >> frac_bits) and an interpolation weight (the
+ * low frac_bits); r = the linearly interpolated table value (`saturated` from index 255 on); the
+ * output is (r + positive_offset) >> out_shift for v >= 0, (negative_offset - r) >> out_shift for
+ * v < 0 (arithmetic shifts: floor). */
+static inline void lut_s16(const int16_t *x, int n, int32_t input_multiplier, int32_t input_left_shift,
+                           const uint16_t *table, int frac_bits, int32_t saturated, int32_t positive_offset,
+                           int32_t negative_offset, int out_shift, int16_t *y)
 {
     pot_case(&input_multiplier, &input_left_shift);
     const int32_t round = input_left_shift > 0 ? 1 << (input_left_shift - 1) : 0;
-    for (int i = 0; i < n; ++i) {
-        const int32_t v = ((int32_t)x[i] * input_multiplier + round) >> input_left_shift;
+    for (const int16_t *end = x + n; x < end; ++x, ++y) {
+        const int32_t v = ((int32_t)*x * input_multiplier + round) >> input_left_shift;
         const uint32_t magnitude = (uint32_t)(v < 0 ? -v : v);
-        const uint32_t uh = magnitude >> 9;
-        uint32_t result;
+        const uint32_t uh = magnitude >> frac_bits;
+        int32_t r;
         if (uh >= 255u) {
-            result = 0x7fffu << 10;
+            r = saturated;
         } else {
             const uint32_t ua = table[uh];
             const uint32_t ub = table[uh + 1u];
-            result = (ua << 9) + (magnitude & 0x1ffu) * (ub - ua);
+            r = (int32_t)((ua << frac_bits) + (magnitude & ((1u << frac_bits) - 1u)) * (ub - ua));
         }
-        result = v >= 0 ? result + (1u << 9) : (1u << 25) - result + (1u << 9) - 1u;
-        y[i] = (int16_t)(result >> 10);
+        r = v >= 0 ? r + positive_offset : negative_offset - r;
+        *y = (int16_t)(r >> out_shift);
     }
 }
 
+/* sigmoid: 9 fraction bits, r = sigmoid(|v|) * 2^25; out = (r + 2^9) >> 10 for v >= 0 and, as
+ * sigmoid(-v) = 1 - sigmoid(v), (2^25 - r + 2^9 - 1) >> 10 for v < 0 (Q0.15). */
+void frnn_sigmoid_s16(const int16_t *x, int n, int32_t input_multiplier, int32_t input_left_shift,
+                      const uint16_t *table, int16_t *y)
+{
+    lut_s16(x, n, input_multiplier, input_left_shift, table, 9, 0x7fff << 10, 1 << 9, (1 << 25) + (1 << 9) - 1,
+            10, y);
+}
+
+/* tanh(v) = 2 sigmoid(2v) - 1: 8 fraction bits, r - 2^23 = tanh(|v|) * 2^23; out = (r - 2^23 + 2^7)
+ * >> 8 for v >= 0 and, tanh being odd, (2^23 - r + 2^7 - 1) >> 8 for v < 0 (Q0.15). */
 void frnn_tanh_s16(const int16_t *x, int n, int32_t input_multiplier, int32_t input_left_shift,
                    const uint16_t *table, int16_t *y)
 {
-    pot_case(&input_multiplier, &input_left_shift);
-    const int32_t round = input_left_shift > 0 ? 1 << (input_left_shift - 1) : 0;
-    for (int i = 0; i < n; ++i) {
-        const int32_t v = ((int32_t)x[i] * input_multiplier + round) >> input_left_shift;
-        const uint32_t magnitude = (uint32_t)(v < 0 ? -v : v);
-        const uint32_t uh = magnitude >> 8;
-        int32_t result;
-        if (uh >= 255u) {
-            result = 0xffff << 8;
-        } else {
-            const uint32_t ua = table[uh];
-            const uint32_t ub = table[uh + 1u];
-            result = (int32_t)((ua << 8) + (magnitude & 0xffu) * (ub - ua));
-        }
-        result = v >= 0 ? result - (1 << 23) + (1 << 7) : -result + (1 << 23) + (1 << 7) - 1;
-        y[i] = (int16_t)(result >> 8);
-    }
+    lut_s16(x, n, input_multiplier, input_left_shift, table, 8, 0xffff << 8, (1 << 7) - (1 << 23),
+            (1 << 23) + (1 << 7) - 1, 8, y);
 }
 
 void frnn_mul_s16_s16(const int16_t *a, const int16_t *b, int n, const frnn_mul_params *p, int16_t *y)
@@ -319,9 +330,3 @@ void frnn_add_s16_sat(const int16_t *a, const int16_t *b, int n, int16_t *y)
     }
 }
 
-void frnn_clip_s16(int16_t *x, int n, int16_t clip)
-{
-    for (int i = 0; i < n; ++i) {
-        x[i] = (int16_t)frnn_clamp(x[i], -clip, clip);
-    }
-}

@@ -5,7 +5,9 @@
  * Conventions: int8 activations with a zero point ("offset" arguments are minus the zero point, as in
  * TFLM), symmetric int8 weights [out][in] row-major, int32 biases, requantization by
  * frnn_mbqm(acc, multiplier, shift) = TFLite's MultiplyByQuantizedMultiplier (double rounding:
- * round half away from zero at 2^31, then again at 2^-shift). Built for a Cortex-M4 with the DSP
+ * to nearest with ties toward +infinity at 2^31 (frnn_srdhm), then to nearest with ties away from
+ * zero at 2^-shift (frnn_rdbypot)). The rounding rules are those of fixedrnn/fixedpoint.py (and the
+ * README's rounding table), tested there against exact arithmetic. Built for a Cortex-M4 with the DSP
  * extension (__ARM_FEATURE_DSP), the FC inner loop uses SMLAD and saturation uses SSAT (ACLE
  * intrinsics); define FRNN_NO_DSP (or build elsewhere) for the portable C path. Both give identical
  * results: every sum is exact in int32.
@@ -15,10 +17,10 @@
 
 #include <stdint.h>
 
-/* gemmlowp SaturatingRoundingDoublingHighMul: round(a*b / 2^31), half away from zero; saturates
- * the one overflow case a == b == INT32_MIN. */
+/* gemmlowp SaturatingRoundingDoublingHighMul: floor(a*b / 2^31 + 1/2), i.e. to nearest with ties
+ * toward +infinity (-0.5 -> 0, 0.5 -> 1); the one overflow case a == b == INT32_MIN gives INT32_MAX. */
 int32_t frnn_srdhm(int32_t a, int32_t b);
-/* gemmlowp RoundingDivideByPOT: x / 2^exponent, round half away from zero; exponent in [0, 31]. */
+/* gemmlowp RoundingDivideByPOT: x / 2^exponent to nearest, ties away from zero; exponent in [0, 31]. */
 int32_t frnn_rdbypot(int32_t x, int exponent);
 /* TFLite MultiplyByQuantizedMultiplier: x * multiplier * 2^(shift-31); shift in [-31, 31]. */
 int32_t frnn_mbqm(int32_t x, int32_t multiplier, int shift);
@@ -70,8 +72,10 @@ int32_t frnn_tanh_q4(int32_t x, const int32_t *exp_multipliers);
 void frnn_tanh_s8(const int8_t *x, int n, int32_t input_zero_point, int32_t input_range_radius,
                   int32_t input_multiplier, int32_t input_shift, const int32_t *exp_multipliers, int8_t *y);
 
-/* TFLM int16 LOGISTIC / TANH by the 256-entry uint16 sigmoid table with linear interpolation;
- * multiplier 0 means "power of two": multiplier 3 << left_shift. In place allowed. */
+/* TFLM int16 LOGISTIC / TANH by the 256-entry uint16 sigmoid table with linear interpolation.
+ * Input rescale (TFLM's names): v = (x * input_multiplier + 2^(s-1)) >> s with s = input_left_shift
+ * (a rounding right shift, ties toward +infinity; none for s = 0); input_multiplier 0 means
+ * "power of two": multiplier 3 << input_left_shift and s = 0. In place allowed. */
 void frnn_sigmoid_s16(const int16_t *x, int n, int32_t input_multiplier, int32_t input_left_shift,
                       const uint16_t *table, int16_t *y);
 void frnn_tanh_s16(const int16_t *x, int n, int32_t input_multiplier, int32_t input_left_shift,
@@ -87,7 +91,5 @@ void frnn_mul_s16_s16(const int16_t *a, const int16_t *b, int n, const frnn_mul_
 void frnn_mul_s16_s8(const int16_t *a, const int16_t *b, int n, const frnn_mul_params *p, int8_t *y);
 /* Saturating int16 element-wise sum (TFLM lstm AddElementWise). */
 void frnn_add_s16_sat(const int16_t *a, const int16_t *b, int n, int16_t *y);
-/* Clamp every element to [-clip, clip]. */
-void frnn_clip_s16(int16_t *x, int n, int16_t clip);
 
 #endif

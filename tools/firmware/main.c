@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frnn_model.h"
+#include "frnn_api.h"
 #include "icount_markers.h"
 
 #define MAGIC 0x494E5246

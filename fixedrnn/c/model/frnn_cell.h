@@ -1,0 +1,33 @@
+/* What the cell files (frnn_rnn.c, frnn_lstm.c) and frnn_pipeline.c share: the fully connected
+ * layer of the model's weight kind and the hidden state's zero point. Internal to the firmware.
+ */
+#ifndef FRNN_CELL_H
+#define FRNN_CELL_H
+
+#include "frnn_api.h"
+#include "frnn_kernels.h"
+
+/* FULLY_CONNECTED y = requantize(W x + bias) of the model's weights: the [n_out][n_in] matrix that
+ * starts at element `start` of `w` (an int8 array, or the packed 4-bit codes of a power-of-two
+ * model: FRNN_WEIGHTS_POT), int8 (FRNN_FC_S8) or int16 (FRNN_FC_S16) out; p: frnn_fc_params. */
+#if defined(FRNN_WEIGHTS_POT)
+#define FRNN_FC_S8(x, w, start, bias, n_in, n_out, p, y) frnn_fc_pot_s8(x, w, start, bias, n_in, n_out, p, y)
+#define FRNN_FC_S16(x, w, start, bias, n_in, n_out, p, y) frnn_fc_pot_s16(x, w, start, bias, n_in, n_out, p, y)
+#elif defined(FRNN_WEIGHTS_INT8)
+#define FRNN_FC_S8(x, w, start, bias, n_in, n_out, p, y) frnn_fc_s8_s8(x, (w) + (start), bias, n_in, n_out, p, y)
+#define FRNN_FC_S16(x, w, start, bias, n_in, n_out, p, y) frnn_fc_s8_s16(x, (w) + (start), bias, n_in, n_out, p, y)
+#else
+#error "frnn_model.h defines neither FRNN_WEIGHTS_INT8 nor FRNN_WEIGHTS_POT"
+#endif
+
+/* Zero point of the int8 hidden state fr_hidden (the head's input): the LSTM's
+ * lstm.hidden.zero_point; the RNN's hidden state is TFLM's int8 TANH output, zero point 0. */
+#if defined(FRNN_CELL_LSTM)
+#define FRNN_HIDDEN_ZERO_POINT FR_LSTM_HIDDEN_ZERO_POINT
+#elif defined(FRNN_CELL_RNN)
+#define FRNN_HIDDEN_ZERO_POINT 0
+#else
+#error "frnn_model.h defines neither FRNN_CELL_RNN nor FRNN_CELL_LSTM"
+#endif
+
+#endif
