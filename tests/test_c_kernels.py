@@ -32,7 +32,7 @@ I32 = (-(2**31), 2**31 - 1)
 def sigmoid_table():
     """A monotone sigmoid table like TFLite's sigmoid_table_uint16 (sigmoid(i/24) in 0.16). The
     kernel's interpolation rules hold for any table; the generated firmware embeds the engine's own
-    table (fixedrnn.activations), so this one need not equal TFLite's entry for entry."""
+    table (fixedrnn.ops.lut_s16), so this one need not equal TFLite's entry for entry."""
     return [min(65535, math.floor(65536 / (1 + math.exp(-i / 24)) + 0.5)) for i in range(256)]
 
 
