@@ -35,16 +35,13 @@ def _load_step(x, t, zero_point, xs):
 
 
 @numba.njit(cache=True, inline="always")
-def _input_and_recurrent_row(fx, fh, shift_mode, r, xs, hs, step, ax, ah, status):
-    """Row ``r`` of ``FC_x(xs)`` and ``FC_h(hs)`` for the whole batch, into ``ax`` and ``ah`` (an
-    overflow is recorded in ``status``: tensor 0 for the input FC, 1 for the recurrent FC)."""
+def _input_and_recurrent_sums(fx, fh, shift_mode, r, xs, hs, ax, ah):
+    """Row ``r``'s sums of products of ``FC_x(xs)`` and ``FC_h(hs)`` for the whole batch, into
+    ``ax`` and ``ah``."""
     ax[:] = 0
     ah[:] = 0
     accumulate_row_nb(fx, shift_mode, r, xs, ax)
     accumulate_row_nb(fh, shift_mode, r, hs, ah)
-    for b in range(ax.shape[0]):
-        ax[b] = output_nb(fx, r, ax[b], status, 0, step)
-        ah[b] = output_nb(fh, r, ah[b], status, 1, step)
 
 
 @numba.njit(cache=True)
@@ -69,12 +66,12 @@ def lstm_sequences(x, shift_mode, p, h_out, status):
             for b in range(batch):
                 hs[j, b] = h[j, b] - zh
         for k in range(4):
-            gate = gates[k]
+            fx, fh = gates[k].input_fc, gates[k].recurrent_fc
             for u in range(units):
-                _input_and_recurrent_row(gate.input_fc, gate.recurrent_fc, shift_mode, u, xs, hs, t,
-                                         ax, ah, status)
+                _input_and_recurrent_sums(fx, fh, shift_mode, u, xs, hs, ax, ah)
                 for b in range(batch):
-                    pre[k, u, b] = add_s16_saturating_nb(ax[b], ah[b])
+                    pre[k, u, b] = add_s16_saturating_nb(output_nb(fx, u, ax[b], status, 0, t),
+                                                         output_nb(fh, u, ah[b], status, 1, t))
                 if status[0] != st.STATUS_OK:
                     return
         for u in range(units):
@@ -110,9 +107,11 @@ def rnn_sequences(x, shift_mode, p, h_out, status):
     for t in range(steps):
         _load_step(x, t, p.input_fc.input_zero_point, xs)
         for r in range(units):
-            _input_and_recurrent_row(p.input_fc, p.recurrent_fc, shift_mode, r, xs, h, t, ax, ah, status)
+            _input_and_recurrent_sums(p.input_fc, p.recurrent_fc, shift_mode, r, xs, h, ax, ah)
             for b in range(batch):
-                hn[r, b] = lookup_nb(p.tanh.table, TANH_S8_OFFSET, add_s8_nb(p.add, ax[b], ah[b]))
+                added = add_s8_nb(p.add, output_nb(p.input_fc, r, ax[b], status, 0, t),
+                                  output_nb(p.recurrent_fc, r, ah[b], status, 1, t))
+                hn[r, b] = lookup_nb(p.tanh.table, TANH_S8_OFFSET, added)
             if status[0] != st.STATUS_OK:
                 return
         h[:, :] = hn

@@ -1,7 +1,7 @@
 """LOGISTIC and TANH int16 by TFLite's 256-entry sigmoid table (the kernels of TFLM's 8x8→16 LSTM).
 
-TFLM's ``reference_integer_ops::Logistic`` / ``Tanh`` on int16 use a 256-entry uint16 table of sigmoid in 0.16 format with linear interpolation,
-:func:`sigmoid_table_uint16`. TFLite ships the table as literal numbers under the comment "sigmoid(i/24)
+TFLM's ``reference_integer_ops::Logistic`` / ``Tanh`` on int16 use a 256-entry uint16 table of
+sigmoid in 0.16 format with linear interpolation, :func:`sigmoid_table_uint16`. TFLite ships the table as literal numbers under the comment "sigmoid(i/24)
 at 0.16 format"; plain ``round(65536·σ(i/24))`` is 1 LSB off in 44 of the 256 entries. The rule that
 reproduces every entry is the one TFLite's own int16 LUT generator (``gen_lut`` in
 ``tensorflow/lite/kernels/internal/common.h``) applies, evaluated exactly with a single final rounding

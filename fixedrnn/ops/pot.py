@@ -1,8 +1,10 @@
 """The power-of-two (PoT) multiply-accumulate: weights 0 or ±2**e (e in 0..6), shifts and adds only.
 
 A PoT int8 weight ``w = sign · 2**e`` is held as tables: ``shift = e`` and ``sign`` ±1/0
-(:func:`pot_shift_tables`, for NumPy: :func:`fixedrnn.ops.fully_connected.fc_accumulate_pot_shift`) or, for the numba kernels, ``shift``, a non-zero mask ``nz``
-(−1 where ``w != 0``) and a sign mask ``neg`` (−1 where ``w < 0``), int32 (:func:`shift_masks`).
+(:func:`pot_shift_tables`, for NumPy's
+:func:`fixedrnn.ops.fully_connected.fc_accumulate_pot_shift`) or, for the numba kernels, ``shift``,
+a non-zero mask ``nz`` (−1 where ``w != 0``) and a sign mask ``neg`` (−1 where ``w < 0``), int32
+(:func:`shift_masks`).
 One MAC is ``v = (x − z) << shift; acc += (v ^ neg) − neg`` where ``nz != 0``, which equals
 ``acc += w · (x − z)`` exactly (int32 accumulator; the headroom check guarantees no wrap). The
 packed 4-bit codes of the model file (:mod:`fixedrnn.quant`) decode to these weights; C:
