@@ -50,3 +50,24 @@ def test_headroom_is_checked_at_prepare_time():
     bad = dataclasses.replace(model, rnn=dataclasses.replace(model.rnn, input_fc=fc))
     with pytest.raises(FixedRnnError, match="^rnn.input_fc: too many inputs per row"):
         prepare.prepare_model(bad)
+
+
+def test_evaluate_prepares_once_for_all_batches(tmp_path, monkeypatch):
+    import scipy.io.wavfile
+
+    from fixedrnn import evaluate, signals
+    from throwaway_models import random_model as digit_model
+
+    calls = []
+    real = prepare.prepare_model
+    monkeypatch.setattr(prepare, "prepare_model", lambda m: calls.append(m) or real(m))
+    pcm = signals.generate(next(s for s in signals.STANDARD_SIGNALS if s.n >= 2000))
+    paths = []
+    for digit in range(10):
+        paths.append(tmp_path / f"{digit}_alice_0.wav")
+        scipy.io.wavfile.write(paths[-1], 8000, np.roll(pcm, 101 * digit))
+    model = digit_model(cell="rnn", weights="pot", units=6, frames=10, seed=5)
+    for backend in ("numba", "shift"):
+        result = evaluate.evaluate_model(model, paths, split="all", backend=backend, batch_size=3)
+        assert result.n == 10
+    assert calls == [model]
