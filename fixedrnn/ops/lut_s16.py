@@ -39,6 +39,7 @@ TABLE_STEP = 1.0 / 24.0  # sigmoid argument between table entries
 TABLE_SCALE = 65536.0  # 0.16 format
 TABLE_LAST = 65535  # entry 255: sigmoid saturated to the uint16 maximum
 INT16_ACTIVATION_KINDS = ("logistic", "tanh")
+TABLE_OFFSET = 32768  # the table is indexed by x + 32768
 
 
 class LutKind(NamedTuple):
@@ -197,9 +198,6 @@ def prepare_lstm(cell_scale_power):
 def reference(params, x):
     """The definition on int16 ``x`` with prepared ``params`` → int16."""
     return lut_s16(x, params.kind, params.input_multiplier, params.input_left_shift)
-
-
-TABLE_OFFSET = 32768  # the table is indexed by x + 32768
 
 
 def run_numba(params, x):

@@ -18,6 +18,8 @@ from fixedrnn.fixedpoint import multiply_by_quantized_multiplier
 from fixedrnn.ops import table
 from fixedrnn.ops.requantize import frozen
 
+TABLE_OFFSET = 128  # the table is indexed by x + 128
+
 
 class TanhS8Params(NamedTuple):
     """TFLM int8 TANH: input ``zero_point``, ``input_multiplier``/``input_shift`` (rescale to Q4.27),
@@ -57,9 +59,6 @@ def reference(params, x):
     x = np.asarray(x, np.int64)
     out = [tanh_s8_scalar(v, *params[:4]) for v in x.ravel()]
     return np.array(out, np.int8).reshape(x.shape)
-
-
-TABLE_OFFSET = 128  # the table is indexed by x + 128
 
 
 def run_numba(params, x):
