@@ -83,10 +83,10 @@ def _c_literal(value, c_type):
 
 
 def sigmoid_table():
-    """The int16 LSTM sigmoid table: the engine's (``fixedrnn.activations``)."""
-    from fixedrnn import activations
+    """The int16 LSTM sigmoid table: the engine's (``fixedrnn.ops.lut_s16``)."""
+    from fixedrnn.ops import lut_s16
 
-    return np.asarray(activations.sigmoid_table_uint16(), dtype=np.int64)
+    return np.asarray(lut_s16.sigmoid_table_uint16(), dtype=np.int64)
 
 
 def tanh_exp_multipliers():

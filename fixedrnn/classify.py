@@ -24,7 +24,7 @@ def add_parser(subparsers):
                                    description=__doc__.split("\n\n")[0])
     parser.add_argument("model", help="model file (.npz)")
     parser.add_argument("wavs", nargs="+", metavar="WAV", help="16-bit mono WAV files")
-    from fixedrnn.kernels import BACKENDS
+    from fixedrnn.backends import BACKENDS
 
     parser.add_argument("--backend", choices=BACKENDS, default="numba",
                         help="engine path (all give the same integers; 'shift' needs a PoT model)")

@@ -1,44 +1,48 @@
-"""The head: TFLM int8 FULLY_CONNECTED on the last hidden state, and argmax.
+"""The head: FULLY_CONNECTED s8 → s8 on the last hidden state (:mod:`fixedrnn.ops.fully_connected`),
+and argmax.
 
 ``h`` int8 ``[B, H]`` (zero point ``hidden_zero_point``) → logits int8 ``[B, C]``:
 ``clamp(z_out + MBQM(bias + W·(h − z_h), m, s), −128, 127)`` per tensor or per channel. The
 prediction is the first index of the maximum logit (``numpy.argmax``). Backends form the same
-accumulator three ways (:mod:`fixedrnn.kernels`): ``"numpy"`` int64, ``"numba"`` exact float64 BLAS,
-``"shift"`` shift-and-add (power-of-two weights); requantization is shared. Overflow raises
+accumulator three ways: ``"numpy"`` int64 (the op's reference), ``"numba"`` exact float64 BLAS,
+``"shift"`` the op's numba shift-and-add MAC (power-of-two weights). Overflow raises
 ``FixedRnnError`` naming ``head``.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
-from fixedrnn import kernels, overflow
+from fixedrnn.ops import fully_connected, requantize
+from fixedrnn.ops.fully_connected import FullyConnectedParams
 
 NAME = "head"
 
 
-def head_accumulate(head, h, hidden_zero_point, backend="numpy"):
-    """Exact int64 accumulator ``[B, C]`` of the head (checked to fit int32)."""
-    kernels.check_backend(backend)
-    overflow.check_product_headroom(head.weight, NAME)
-    h = np.asarray(h)
-    if backend == "numpy":
-        return kernels.fc_accumulate(h, head.weight, hidden_zero_point, head.bias, NAME)
-    if backend == "numba":
-        wt = np.asarray(head.weight, np.float64).T
-        return kernels.fc_accumulate_exact_float(h, wt, hidden_zero_point, head.bias, NAME)
-    shift, sign = kernels.pot_shift_tables(head.weight)
-    acc = np.empty((h.shape[0], head.weight.shape[0]), np.int64)
-    bias = head.bias if head.bias is not None else np.zeros(head.weight.shape[0], np.int32)
-    kernels.pot_shift_accumulate_nb(np.ascontiguousarray(h, np.int8), int(hidden_zero_point),
-                                    np.ascontiguousarray(shift), np.ascontiguousarray(sign),
-                                    np.asarray(bias, np.int64), head.bias is not None, acc)
-    return overflow.check_accumulator(acc, NAME)
+class HeadParams(NamedTuple):
+    """The prepared head: its ``fc`` and ``weight_t_f64`` float64 ``[H, C]`` (Wᵀ, the BLAS form)."""
+
+    fc: FullyConnectedParams
+    weight_t_f64: np.ndarray
 
 
-def run_head(head, h, hidden_zero_point, backend="numpy"):
+def prepare(head, hidden_zero_point, pot_weights):
+    """:class:`HeadParams` of a stored :class:`fixedrnn.model.FullyConnected` (headroom checked)."""
+    fc = fully_connected.prepare(head.weight, head.bias, head.multiplier, head.shift, hidden_zero_point,
+                                 head.output_zero_point, -128, 127, NAME, pot_weights)
+    return HeadParams(fc, requantize.frozen(np.asarray(head.weight, np.float64).T, np.float64))
+
+
+def run_head(params, h, backend="numpy"):
     """Logits int8 ``[B, C]`` of the head (every backend gives the same integers)."""
-    acc = head_accumulate(head, h, hidden_zero_point, backend)
-    return kernels.requantize(acc, head.multiplier, head.shift, head.output_zero_point, -128, 127,
-                              NAME).astype(np.int8)
+    fc = params.fc
+    if backend == "shift":
+        return fully_connected.run_numba_pot(fc, h, NAME).astype(np.int8)
+    if backend == "numba":
+        acc = fully_connected.fc_accumulate_exact_float(h, params.weight_t_f64, fc.input_zero_point,
+                                                        fc.bias, NAME)
+        return requantize.reference(fc.requantize, acc, NAME).astype(np.int8)
+    return fully_connected.reference(fc, h, NAME).astype(np.int8)
 
 
 def predict(logits):

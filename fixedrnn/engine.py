@@ -3,28 +3,24 @@
 :func:`features` applies docs/CONTRACT.md's front end, normalisation and fit-to-T rules;
 :func:`run_features` / :func:`run_features_batch` run the integer cell and head. Backends:
 ``"numpy"`` (reference, the only one that records a trace), ``"numba"`` (fast batch path), ``"shift"``
-(power-of-two models: shift-only MACs). All give the same integers.
+(power-of-two models: shift-only MACs). All give the same integers. Every function runs on the
+model's prepared parameters (``model.prepared``, :mod:`fixedrnn.prepare`), built once per model.
 """
 
 import numpy as np
 
+from fixedrnn.backends import check_backend
 from fixedrnn.dense import run_head
 from fixedrnn.errors import FixedRnnError
-from fixedrnn.fixedpoint import multiply_by_quantized_multiplier
-from fixedrnn.kernels import check_backend
 from fixedrnn.lstm import run_lstm
 from fixedrnn.mfcc import frames
+from fixedrnn.ops import normalise as normalise_op
 from fixedrnn.rnn import run_rnn
 
 
 def normalise(model, mfcc):
     """MFCC ``[n, I]`` (int16 q8.7 or int32 q31) → int8 ``[n, I]`` (docs/CONTRACT.md step 3)."""
-    q = model.input
-    d = np.asarray(mfcc, np.int64) - q.offset.astype(np.int64)
-    if d.size and (d.min() < -2**31 or d.max() >= 2**31):
-        raise FixedRnnError("mfcc - input.offset overflows int32")
-    v = multiply_by_quantized_multiplier(d, q.multiplier, q.shift).astype(np.int64)
-    return np.clip(v + q.zero_point, -128, 127).astype(np.int8)
+    return normalise_op.reference(model.prepared.normalise, mfcc)
 
 
 def mfcc_frames(model, frames):
@@ -50,7 +46,7 @@ def mfcc(model, pcm):
 
 def silent_features(model):
     """int8 ``[I]``: the features of an all-zero frame, which left-pad a short utterance."""
-    return normalise(model, mfcc_frames(model, np.zeros((1, model.frontend.fft_length), np.int16)))[0]
+    return model.prepared.silent_features
 
 
 def features(model, pcm):
@@ -78,12 +74,10 @@ def run_features_batch(model, xs, backend="numba", trace=False):
     check_backend(backend, model.weights)
     if trace and backend != "numpy":
         raise FixedRnnError("trace=True needs backend='numpy'")
-    z = model.input.zero_point
-    if model.cell == "rnn":
-        h, rec = run_rnn(model.rnn, xs, z, backend, trace)
-    else:
-        h, rec = run_lstm(model.lstm, xs, z, backend, trace)
-    logits = run_head(model.head, h, model.hidden_zero_point, backend)
+    prepared = model.prepared
+    run_cell = run_rnn if model.cell == "rnn" else run_lstm
+    h, rec = run_cell(prepared.cell, xs, backend, trace)
+    logits = run_head(prepared.head, h, backend)
     if trace:
         rec["logits"] = logits
         return logits, rec

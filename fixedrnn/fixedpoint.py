@@ -1,13 +1,12 @@
 """Integer primitives of TensorFlow Lite's (and gemmlowp's) fixed-point arithmetic.
 
-Every function takes Python ints or NumPy integer arrays (broadcasting like NumPy), computes in
-int64 where a product needs it, and either returns the exact result or raises
-:class:`fixedrnn.errors.FixedRnnError` naming the argument that is out of range: nothing wraps
-silently. Results are int32 arrays (int64 for :func:`shift_round`), or a NumPy scalar when all
-inputs are scalars.
-
-The ``*_nb`` functions are numba twins of the same rules on int64 scalars, for use inside
-``@numba.njit`` kernels; tests show them equal to the NumPy functions.
+Each rounding rule is written once, as a numba scalar function on int64 (the ``*_nb`` functions:
+``@numba.njit``, callable from numba kernels and from Python with ints). The NumPy functions of the
+same names without ``_nb`` are their array forms (``numba.vectorize`` of the scalar rule): they take
+Python ints or NumPy integer arrays (broadcasting like NumPy), check every argument and either return
+the exact result or raise :class:`fixedrnn.errors.FixedRnnError` naming the argument that is out of
+range: nothing wraps silently. Results are int32 arrays (int64 for :func:`shift_round`), or a NumPy
+scalar when all inputs are scalars.
 """
 
 import math
@@ -79,73 +78,140 @@ def quantize_multiplier(real):
     return int(q_fixed), int(shift)
 
 
-def saturating_rounding_doubling_high_mul(a, b):
-    """gemmlowp's ``SaturatingRoundingDoublingHighMul`` on int32: ``floor(a·b / 2**31 + 1/2)``.
+# ---------------------------------------------------------------------------------------------
+# The rules: numba scalar functions on int64
+
+
+@numba.njit(cache=True, inline="always")
+def clamp_nb(x, lo, hi):
+    """min(max(x, lo), hi)."""
+    return lo if x < lo else (hi if x > hi else x)
+
+
+@numba.njit(cache=True, inline="always")
+def saturating_rounding_doubling_high_mul_nb(a, b):
+    """gemmlowp's ``SaturatingRoundingDoublingHighMul`` of two int32: ``floor(a·b / 2**31 + 1/2)``.
 
     Computed as gemmlowp does: the int64 product plus 2**30 (or 1 − 2**30 if the product is
     negative), divided by 2**31 truncating toward zero. That is round to nearest with ties toward
     +infinity (−0.5 → 0, 0.5 → 1; not half away from zero). The single overflow case
-    ``a == b == −2**31`` saturates to 2**31 − 1. Returns int32.
+    ``a == b == −2**31`` saturates to 2**31 − 1.
     """
-    a = as_int_array(a, "a", INT32_MIN, INT32_MAX)
-    b = as_int_array(b, "b", INT32_MIN, INT32_MAX)
-    ab = a * b
-    nudge = np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
-    total = ab + nudge
-    high = np.where(total >= 0, total >> 31, -((-total) >> 31))  # C division: toward zero
-    high = np.where((a == INT32_MIN) & (b == INT32_MIN), INT32_MAX, high)
-    return _result(high, np.int32)
+    if a == INT32_MIN and b == INT32_MIN:
+        return np.int64(INT32_MAX)
+    ab = np.int64(a) * np.int64(b)
+    total = ab + ((1 << 30) if ab >= 0 else (1 - (1 << 30)))
+    if total >= 0:
+        return total >> 31
+    return -((-total) >> 31)  # C division: toward zero
 
 
-def rounding_divide_by_pot(x, exponent):
+@numba.njit(cache=True, inline="always")
+def rounding_divide_by_pot_nb(x, exponent):
     """gemmlowp's ``RoundingDivideByPOT``: ``x / 2**exponent`` rounded half away from zero.
 
     ``x`` int32, ``exponent`` in [0, 31]. Computed as ``(x >> e) + (remainder > threshold)`` with
     ``remainder = x & (2**e − 1)`` and ``threshold = (2**e − 1) >> 1`` plus one when ``x < 0``.
-    Returns int32.
     """
-    x = as_int_array(x, "x", INT32_MIN, INT32_MAX)
-    exponent = as_int_array(exponent, "exponent", 0, 31)
     mask = (np.int64(1) << exponent) - 1
     remainder = x & mask
-    threshold = (mask >> 1) + (x < 0)
-    return _result((x >> exponent) + (remainder > threshold), np.int32)
+    threshold = (mask >> 1) + (1 if x < 0 else 0)
+    return (x >> exponent) + (1 if remainder > threshold else 0)
 
 
-def multiply_by_quantized_multiplier(x, multiplier, shift):
+@numba.njit(cache=True, inline="always")
+def multiply_by_quantized_multiplier_nb(x, multiplier, shift):
     """TFLite's reference ``MultiplyByQuantizedMultiplier`` (double rounding), the one TFLM uses.
 
-    ``x`` int32; ``multiplier`` in [0, 2**31); ``shift`` in [−31, 31]; arrays broadcast (per-channel
-    multipliers). Result: ``rounding_divide_by_pot(saturating_rounding_doubling_high_mul(
-    x · 2**max(shift, 0), multiplier), max(−shift, 0))`` — first round to nearest at 2**31
-    (ties toward +infinity, as :func:`saturating_rounding_doubling_high_mul`), then round half away
-    from zero at 2**−shift. ``x · 2**shift`` must fit int32 (C would
-    overflow); otherwise ``FixedRnnError``. Returns int32.
+    ``x`` int32; ``multiplier`` in [0, 2**31); ``shift`` in [−31, 31]. Result:
+    ``rounding_divide_by_pot(saturating_rounding_doubling_high_mul(x · 2**max(shift, 0),
+    multiplier), max(−shift, 0))`` — first round to nearest at 2**31 (ties toward +infinity), then
+    round half away from zero at 2**−shift. ``x · 2**shift`` must fit int32 (C would overflow);
+    otherwise ``FixedRnnError``.
     """
-    x = as_int_array(x, "x", INT32_MIN, INT32_MAX)
-    multiplier = as_int_array(multiplier, "multiplier", 0, INT32_MAX)
-    shift = as_int_array(shift, "shift", -31, 31)
-    left = np.maximum(shift, 0)
-    right = np.maximum(-shift, 0)
-    shifted = x << left
-    if shifted.size and (shifted.min() < INT32_MIN or shifted.max() > INT32_MAX):
+    left = shift if shift > 0 else 0
+    right = -shift if shift < 0 else 0
+    shifted = np.int64(x) << left
+    if shifted < INT32_MIN or shifted > INT32_MAX:
         raise FixedRnnError("x * 2**shift overflows int32 in multiply_by_quantized_multiplier")
-    return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted, multiplier), right)
+    return rounding_divide_by_pot_nb(saturating_rounding_doubling_high_mul_nb(shifted, multiplier), right)
 
 
-def shift_round(x, shift):
+@numba.njit(cache=True, inline="always")
+def shift_round_nb(x, shift):
     """Requantize by a power of two, as a firmware does it in one or two instructions.
 
     ``shift >= 0``: ``x · 2**shift`` (exact). ``shift < 0``: ``(x + 2**(−shift−1)) >> −shift``,
     an add and an arithmetic right shift: round half toward +infinity (−2.5 → −2, 2.5 → 3).
-    ``x`` in the int32 range, ``shift`` in [−31, 31]; the result is int64 (exact, never wraps).
+    """
+    if shift >= 0:
+        return np.int64(x) << shift
+    return (np.int64(x) + (np.int64(1) << (-shift - 1))) >> (-shift)
+
+
+@numba.vectorize(["int64(int64, int64)"], cache=True)
+def _srdhm_array(a, b):
+    return saturating_rounding_doubling_high_mul_nb(a, b)
+
+
+@numba.vectorize(["int64(int64, int64)"], cache=True)
+def _rounding_divide_by_pot_array(x, exponent):
+    return rounding_divide_by_pot_nb(x, exponent)
+
+
+@numba.vectorize(["int64(int64, int64, int64)"], cache=True)
+def _mbqm_array(x, multiplier, shift):
+    return multiply_by_quantized_multiplier_nb(x, multiplier, shift)
+
+
+@numba.vectorize(["int64(int64, int64)"], cache=True)
+def _shift_round_array(x, shift):
+    return shift_round_nb(x, shift)
+
+
+# ---------------------------------------------------------------------------------------------
+# Array forms (argument checks, then the rule above element by element)
+
+
+def saturating_rounding_doubling_high_mul(a, b):
+    """Array form of :func:`saturating_rounding_doubling_high_mul_nb` (ties toward +infinity);
+    ``a``, ``b`` int32. Returns int32."""
+    a = as_int_array(a, "a", INT32_MIN, INT32_MAX)
+    b = as_int_array(b, "b", INT32_MIN, INT32_MAX)
+    return _result(_srdhm_array(a, b), np.int32)
+
+
+def rounding_divide_by_pot(x, exponent):
+    """Array form of :func:`rounding_divide_by_pot_nb` (half away from zero); ``x`` int32,
+    ``exponent`` in [0, 31]. Returns int32."""
+    x = as_int_array(x, "x", INT32_MIN, INT32_MAX)
+    exponent = as_int_array(exponent, "exponent", 0, 31)
+    return _result(_rounding_divide_by_pot_array(x, exponent), np.int32)
+
+
+def multiply_by_quantized_multiplier(x, multiplier, shift):
+    """Array form of :func:`multiply_by_quantized_multiplier_nb` (round at 2**31 ties toward
+    +infinity, then half away from zero at 2**−shift).
+
+    ``x`` int32; ``multiplier`` in [0, 2**31); ``shift`` in [−31, 31]; arrays broadcast (per-channel
+    multipliers). ``x · 2**shift`` must fit int32 (C would overflow); otherwise ``FixedRnnError``.
+    Returns int32.
     """
     x = as_int_array(x, "x", INT32_MIN, INT32_MAX)
+    multiplier = as_int_array(multiplier, "multiplier", 0, INT32_MAX)
     shift = as_int_array(shift, "shift", -31, 31)
-    right = np.maximum(-shift, 0)
-    rounding = np.where(right > 0, np.int64(1) << np.maximum(right - 1, 0), 0)
-    out = np.where(shift >= 0, x << np.maximum(shift, 0), (x + rounding) >> right)
-    return _result(out, np.int64)
+    shifted = x << np.maximum(shift, 0)
+    if shifted.size and (shifted.min() < INT32_MIN or shifted.max() > INT32_MAX):
+        raise FixedRnnError("x * 2**shift overflows int32 in multiply_by_quantized_multiplier")
+    return _result(_mbqm_array(x, multiplier, shift), np.int32)
+
+
+def shift_round(x, shift):
+    """Array form of :func:`shift_round_nb` (ties toward +infinity); ``x`` in the int32 range,
+    ``shift`` in [−31, 31]; the result is int64 (exact, never wraps)."""
+    x = as_int_array(x, "x", INT32_MIN, INT32_MAX)
+    shift = as_int_array(shift, "shift", -31, 31)
+    return _result(_shift_round_array(x, shift), np.int64)
 
 
 def saturate(x, dtype):
@@ -171,53 +237,3 @@ def saturate_int16(x):
 def saturate_int32(x):
     """Clamp to [−2**31, 2**31 − 1], as int32."""
     return saturate(x, np.int32)
-
-
-# ---------------------------------------------------------------------------------------------
-# numba twins (int64 scalars in, int64 out; same rules, checked equal by the tests)
-
-
-@numba.njit(cache=True, inline="always")
-def clamp_nb(x, lo, hi):
-    """min(max(x, lo), hi)."""
-    return lo if x < lo else (hi if x > hi else x)
-
-
-@numba.njit(cache=True, inline="always")
-def saturating_rounding_doubling_high_mul_nb(a, b):
-    """Scalar :func:`saturating_rounding_doubling_high_mul`."""
-    if a == INT32_MIN and b == INT32_MIN:
-        return np.int64(INT32_MAX)
-    ab = np.int64(a) * np.int64(b)
-    total = ab + ((1 << 30) if ab >= 0 else (1 - (1 << 30)))
-    if total >= 0:
-        return total >> 31
-    return -((-total) >> 31)
-
-
-@numba.njit(cache=True, inline="always")
-def rounding_divide_by_pot_nb(x, exponent):
-    """Scalar :func:`rounding_divide_by_pot`."""
-    mask = (np.int64(1) << exponent) - 1
-    remainder = x & mask
-    threshold = (mask >> 1) + (1 if x < 0 else 0)
-    return (x >> exponent) + (1 if remainder > threshold else 0)
-
-
-@numba.njit(cache=True, inline="always")
-def multiply_by_quantized_multiplier_nb(x, multiplier, shift):
-    """Scalar :func:`multiply_by_quantized_multiplier`; raises if ``x · 2**shift`` overflows int32."""
-    left = shift if shift > 0 else 0
-    right = -shift if shift < 0 else 0
-    shifted = np.int64(x) << left
-    if shifted < INT32_MIN or shifted > INT32_MAX:
-        raise FixedRnnError("x * 2**shift overflows int32 in multiply_by_quantized_multiplier")
-    return rounding_divide_by_pot_nb(saturating_rounding_doubling_high_mul_nb(shifted, multiplier), right)
-
-
-@numba.njit(cache=True, inline="always")
-def shift_round_nb(x, shift):
-    """Scalar :func:`shift_round`."""
-    if shift >= 0:
-        return np.int64(x) << shift
-    return (np.int64(x) + (np.int64(1) << (-shift - 1))) >> (-shift)

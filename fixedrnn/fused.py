@@ -1,228 +1,138 @@
 """Fused numba kernels of whole sequences, batched: the fast ``"numba"`` and ``"shift"`` backends.
 
-One call runs every step of every utterance of a batch ``[B, T, I]``; the batch is the innermost
-loop (state laid out ``[units, B]``), so each MAC is a broadcast weight times a batch vector, a
-loop LLVM vectorises with SIMD. The arithmetic is the
-one of :mod:`fixedrnn.rnn` / :mod:`fixedrnn.lstm` (same MBQM, saturation and tables); the tests
-check the results equal the NumPy reference and TFLM.
+One call runs every step of every utterance of a batch ``[B, T, I]`` as the composition of
+:mod:`fixedrnn.rnn` / :mod:`fixedrnn.lstm`, calling the ops' numba functions on the prepared
+parameter blocks (the same records the NumPy path uses). The batch is the innermost loop (state laid
+out ``[units, B]``), so each MAC is a broadcast weight times a batch vector, a loop LLVM vectorises
+with SIMD; ``shift_mode`` selects the shift-only MAC of :mod:`fixedrnn.ops.pot`.
 
-Power-of-two ("shift") variant: the weight is given as a left shift ``sh`` (0..6), a zero mask
-``nz`` (−1 where the weight is non-zero, else 0) and a sign mask ``neg`` (−1 where negative); a MAC
-is ``v = x << sh; acc += (v ^ neg) − neg`` for non-zero codes — shifts, xor and adds, no multiply.
-
-Overflow (the rules of :mod:`fixedrnn.kernels`): the MAC loops run in int32, which cannot wrap once
-the caller has checked :func:`fixedrnn.overflow.check_product_headroom`; outside them, each
-``sum + bias`` and each MBQM input ``x · 2**shift`` (positive shifts) is checked per output element.
-On the first overflow a kernel records it in ``status`` (int64 ``[4]``: kind, tensor, exact value,
-step) and returns; :func:`raise_on_status` turns that into the same ``FixedRnnError`` as the NumPy
-path.
+Overflow: the MAC loops run in int32, which cannot wrap once prepare has checked the product
+headroom; each ``sum + bias``, requantization input and MUL product is checked per element
+(:func:`fixedrnn.ops.fully_connected.output_nb`, :func:`fixedrnn.ops.elementwise.mul_nb`). The first
+overflow is recorded in ``status`` and the kernel returns; :func:`fixedrnn.ops.status.raise_on_status`
+turns it into the same ``FixedRnnError`` as the NumPy path.
 """
 
 import numba
 import numpy as np
 
-from fixedrnn.errors import FixedRnnError
-from fixedrnn.fixedpoint import multiply_by_quantized_multiplier_nb as mbqm
-from fixedrnn.overflow import ACCUMULATOR, REQUANTIZE_INPUT, overflow_message
+from fixedrnn import lstm, rnn
+from fixedrnn.ops import status as st
+from fixedrnn.ops.elementwise import add_s8_nb, add_s16_saturating_nb, mul_nb
+from fixedrnn.ops import lut_s16, tanh_s8
+from fixedrnn.ops.fully_connected import accumulate_row_nb, output_nb
+from fixedrnn.ops.table import lookup_nb
 
-STATUS_OK, STATUS_ACCUMULATOR, STATUS_REQUANTIZE = 0, 1, 2
-RNN_TENSORS = ("rnn.input_fc", "rnn.recurrent_fc")
-LSTM_TENSORS = ("lstm.input_fc", "lstm.recurrent_fc", "lstm.forget_mul", "lstm.input_mul",
-                "lstm.output_mul")
-_INT32_MIN, _INT32_MAX = -2147483648, 2147483647
-
-
-def new_status():
-    """A fresh kernel status (int64 ``[4]``: kind, tensor index, value, step), all zero."""
-    return np.zeros(4, np.int64)
-
-
-def raise_on_status(status, tensors):
-    """Raise the ``FixedRnnError`` a kernel recorded in ``status`` (no-op when it is OK)."""
-    kind, tensor, value = int(status[0]), int(status[1]), int(status[2])
-    if kind == STATUS_ACCUMULATOR:
-        raise FixedRnnError(overflow_message(tensors[tensor], ACCUMULATOR, value))
-    if kind == STATUS_REQUANTIZE:
-        raise FixedRnnError(overflow_message(tensors[tensor], REQUANTIZE_INPUT, value))
+LUT_S16_OFFSET, TANH_S8_OFFSET = lut_s16.TABLE_OFFSET, tanh_s8.TABLE_OFFSET
 
 
 @numba.njit(cache=True, inline="always")
-def _out_of_int32(v):
-    return v < _INT32_MIN or v > _INT32_MAX
+def _load_step(x, t, zero_point, xs):
+    """``xs[j, b] = x[b, t, j] − zero_point`` (int32, unit-major)."""
+    for j in range(xs.shape[0]):
+        for b in range(xs.shape[1]):
+            xs[j, b] = np.int32(x[b, t, j]) - zero_point
 
 
 @numba.njit(cache=True, inline="always")
-def _shift_overflows(v, shift):
-    """Whether MBQM's ``v · 2**shift`` (shift > 0 only) leaves int32."""
-    return shift > 0 and _out_of_int32(np.int64(v) << shift)
-
-
-@numba.njit(cache=True, inline="always")
-def _flag(status, kind, tensor, value, step):
-    status[0] = kind
-    status[1] = tensor
-    status[2] = value
-    status[3] = step
-
-
-@numba.njit(cache=True, inline="always")
-def _clamp(v, lo, hi):
-    return lo if v < lo else (hi if v > hi else v)
-
-
-@numba.njit(cache=True, inline="always")
-def _gemv_batch(w, sh, nz, neg, shift_mode, r, xs, n, acc):
-    """``acc[b] += Σ_j w[r, j] · xs[j, b]`` for every b (batch innermost: a SIMD loop)."""
-    batch = acc.shape[0]
-    for j in range(n):
-        if shift_mode:
-            s, z, g = sh[r, j], nz[r, j], neg[r, j]
-            if z != 0:
-                for b in range(batch):
-                    v = xs[j, b] << s
-                    acc[b] += (v ^ g) - g
-        else:
-            wj = w[r, j]
-            if wj != 0:
-                for b in range(batch):
-                    acc[b] += wj * xs[j, b]
+def _input_and_recurrent_sums(fx, fh, shift_mode, r, xs, hs, ax, ah):
+    """Row ``r``'s sums of products of ``FC_x(xs)`` and ``FC_h(hs)`` for the whole batch, into
+    ``ax`` and ``ah``."""
+    ax[:] = 0
+    ah[:] = 0
+    accumulate_row_nb(fx, shift_mode, r, xs, ax)
+    accumulate_row_nb(fh, shift_mode, r, hs, ah)
 
 
 @numba.njit(cache=True)
-def lstm_sequences(x, zx, shift_mode, wx, wx_sh, wx_nz, wx_neg, bias, mx, sx,
-                   wh, wh_sh, wh_nz, wh_neg, mh, sh, zh, sig, tanh_g, tanh_c,
-                   fm, fs, im, is_, om, os_, h_out, status):
-    """LSTM over ``x`` int8 ``[B, T, I]``; weights int32 ``[4H, in]`` (rows gate-major i, f, g, o);
-    writes the last hidden state to ``h_out`` int8 ``[B, H]`` (or an overflow to ``status``, tensors
-    :data:`LSTM_TENSORS`). State is unit-major ``[H, B]``."""
+def lstm_sequences(x, shift_mode, p, h_out, status):
+    """LSTM (:class:`fixedrnn.lstm.LstmParams` ``p``) over ``x`` int8 ``[B, T, I]``; writes the last
+    hidden state to ``h_out`` int8 ``[B, H]`` (or an overflow to ``status``, tensors
+    :data:`fixedrnn.lstm.TENSORS`)."""
     batch, steps, n_in = x.shape
-    rows = bias.shape[0]
-    units = rows // 4
+    gates, inter = p.gates, p.inter_gate
+    units = gates[0].input_fc.bias.shape[0]
+    zh = inter.output_mul.zero_point
     xs = np.empty((n_in, batch), np.int32)
     hs = np.empty((units, batch), np.int32)
-    pre = np.empty((rows, batch), np.int32)
+    pre = np.empty((4, units, batch), np.int32)
     c = np.zeros((units, batch), np.int32)
     h = np.full((units, batch), zh, np.int32)
     ax = np.empty(batch, np.int32)
     ah = np.empty(batch, np.int32)
     for t in range(steps):
-        for j in range(n_in):
-            for b in range(batch):
-                xs[j, b] = np.int32(x[b, t, j]) - zx
+        _load_step(x, t, gates[0].input_fc.input_zero_point, xs)
         for j in range(units):
             for b in range(batch):
                 hs[j, b] = h[j, b] - zh
-        for r in range(rows):
-            k = r // units
-            ax[:] = 0
-            ah[:] = 0
-            _gemv_batch(wx, wx_sh, wx_nz, wx_neg, shift_mode, r, xs, n_in, ax)
-            _gemv_batch(wh, wh_sh, wh_nz, wh_neg, shift_mode, r, hs, units, ah)
-            for b in range(batch):
-                vx = np.int64(ax[b]) + bias[r]
-                if _out_of_int32(vx):
-                    _flag(status, STATUS_ACCUMULATOR, 0, vx, t)
+        for k in range(4):
+            fx, fh = gates[k].input_fc, gates[k].recurrent_fc
+            for u in range(units):
+                _input_and_recurrent_sums(fx, fh, shift_mode, u, xs, hs, ax, ah)
+                for b in range(batch):
+                    pre[k, u, b] = add_s16_saturating_nb(output_nb(fx, u, ax[b], status, 0, t),
+                                                         output_nb(fh, u, ah[b], status, 1, t))
+                if status[0] != st.STATUS_OK:
                     return
-                if _shift_overflows(vx, sx[k]):
-                    _flag(status, STATUS_REQUANTIZE, 0, vx, t)
-                    return
-                if _shift_overflows(ah[b], sh[k]):
-                    _flag(status, STATUS_REQUANTIZE, 1, ah[b], t)
-                    return
-                gx = _clamp(mbqm(vx, mx[k], sx[k]), -32768, 32767)
-                gh = _clamp(mbqm(np.int64(ah[b]), mh[k], sh[k]), -32768, 32767)
-                pre[r, b] = _clamp(gx + gh, -32768, 32767)
         for u in range(units):
             for b in range(batch):
-                gi = np.int64(sig[pre[u, b] + 32768])
-                gf = np.int64(sig[pre[units + u, b] + 32768])
-                gg = np.int64(tanh_g[pre[2 * units + u, b] + 32768])
-                go = np.int64(sig[pre[3 * units + u, b] + 32768])
-                kept = gf * c[u, b]
-                added = gi * gg
-                if _shift_overflows(kept, fs):
-                    _flag(status, STATUS_REQUANTIZE, 2, kept, t)
-                    return
-                if _shift_overflows(added, is_):
-                    _flag(status, STATUS_REQUANTIZE, 3, added, t)
-                    return
-                cell = _clamp(_clamp(mbqm(kept, fm, fs), -32768, 32767)
-                              + _clamp(mbqm(added, im, is_), -32768, 32767), -32768, 32767)
+                gi = lookup_nb(gates[0].activation.table, LUT_S16_OFFSET, pre[0, u, b])
+                gf = lookup_nb(gates[1].activation.table, LUT_S16_OFFSET, pre[1, u, b])
+                gg = lookup_nb(gates[2].activation.table, LUT_S16_OFFSET, pre[2, u, b])
+                go = lookup_nb(gates[3].activation.table, LUT_S16_OFFSET, pre[3, u, b])
+                cell = add_s16_saturating_nb(mul_nb(inter.forget_cell_mul, gf, c[u, b], status, 2, t),
+                                             mul_nb(inter.input_cell_gate_mul, gi, gg, status, 3, t))
                 c[u, b] = cell
-                out = np.int64(tanh_c[cell + 32768]) * go
-                if _shift_overflows(out, os_):
-                    _flag(status, STATUS_REQUANTIZE, 4, out, t)
+                tanh_c = lookup_nb(inter.cell_tanh.table, LUT_S16_OFFSET, cell)
+                h[u, b] = mul_nb(inter.output_mul, tanh_c, go, status, 4, t)
+                if status[0] != st.STATUS_OK:
                     return
-                h[u, b] = _clamp(mbqm(out, om, os_) + zh, -128, 127)
     for u in range(units):
         for b in range(batch):
             h_out[b, u] = h[u, b]
 
 
 @numba.njit(cache=True)
-def rnn_sequences(x, zx, shift_mode, wx, wx_sh, wx_nz, wx_neg, bias, mx, sx, za,
-                  wh, wh_sh, wh_nz, wh_neg, mh, sh, zr,
-                  m1, s1, m2, s2, mo, so, zp, tanh_table, h_out, status):
-    """Vanilla RNN over ``x`` int8 ``[B, T, I]`` (per-tensor multipliers have length 1); writes the
+def rnn_sequences(x, shift_mode, p, h_out, status):
+    """Vanilla RNN (:class:`fixedrnn.rnn.RnnParams` ``p``) over ``x`` int8 ``[B, T, I]``; writes the
     last hidden state to ``h_out`` int8 ``[B, H]`` (or an overflow to ``status``, tensors
-    :data:`RNN_TENSORS`). ADD shifts are <= 0 (the model file guarantees it): no check there."""
+    :data:`fixedrnn.rnn.TENSORS`)."""
     batch, steps, n_in = x.shape
-    units = bias.shape[0]
-    pcx = mx.shape[0] > 1
-    pch = mh.shape[0] > 1
+    units = p.input_fc.bias.shape[0]
     xs = np.empty((n_in, batch), np.int32)
-    h = np.zeros((units, batch), np.int32)
+    h = np.zeros((units, batch), np.int32)  # hidden zero point 0: h − z_h = h
     hn = np.zeros((units, batch), np.int32)
     ax = np.empty(batch, np.int32)
     ah = np.empty(batch, np.int32)
     for t in range(steps):
-        for j in range(n_in):
-            for b in range(batch):
-                xs[j, b] = np.int32(x[b, t, j]) - zx
+        _load_step(x, t, p.input_fc.input_zero_point, xs)
         for r in range(units):
-            kx = r if pcx else 0
-            kh = r if pch else 0
-            ax[:] = 0
-            ah[:] = 0
-            _gemv_batch(wx, wx_sh, wx_nz, wx_neg, shift_mode, r, xs, n_in, ax)
-            _gemv_batch(wh, wh_sh, wh_nz, wh_neg, shift_mode, r, h, units, ah)
+            _input_and_recurrent_sums(p.input_fc, p.recurrent_fc, shift_mode, r, xs, h, ax, ah)
             for b in range(batch):
-                vx = np.int64(ax[b]) + bias[r]
-                if _out_of_int32(vx):
-                    _flag(status, STATUS_ACCUMULATOR, 0, vx, t)
-                    return
-                if _shift_overflows(vx, sx[kx]):
-                    _flag(status, STATUS_REQUANTIZE, 0, vx, t)
-                    return
-                if _shift_overflows(ah[b], sh[kh]):
-                    _flag(status, STATUS_REQUANTIZE, 1, ah[b], t)
-                    return
-                a = _clamp(mbqm(vx, mx[kx], sx[kx]) + za, -128, 127)
-                rr = _clamp(mbqm(np.int64(ah[b]), mh[kh], sh[kh]) + zr, -128, 127)
-                u1 = mbqm((a - za) << 20, m1, s1)
-                u2 = mbqm((rr - zr) << 20, m2, s2)
-                p = _clamp(mbqm(u1 + u2, mo, so) + zp, -128, 127)
-                hn[r, b] = tanh_table[p + 128]
+                added = add_s8_nb(p.add, output_nb(p.input_fc, r, ax[b], status, 0, t),
+                                  output_nb(p.recurrent_fc, r, ah[b], status, 1, t))
+                hn[r, b] = lookup_nb(p.tanh.table, TANH_S8_OFFSET, added)
+            if status[0] != st.STATUS_OK:
+                return
         h[:, :] = hn
     for u in range(units):
         for b in range(batch):
             h_out[b, u] = h[u, b]
 
 
-def shift_masks(weight):
-    """int8 power-of-two weights → (shift, non-zero mask, negative mask), int32 arrays."""
-    w = np.asarray(weight, np.int64)
-    mag = np.abs(w)
-    if np.any((mag & (mag - 1)) != 0) or np.any(mag > 64):
-        raise FixedRnnError("weight is not a power-of-two weight (0 or ±2**e, e in 0..6)")
-    sh = np.where(mag > 0, np.log2(np.maximum(mag, 1)), 0).astype(np.int32)
-    return (np.ascontiguousarray(sh), np.where(mag > 0, -1, 0).astype(np.int32),
-            np.where(w < 0, -1, 0).astype(np.int32))
+def run_lstm(params, x, shift_mode):
+    """Last hidden state int8 ``[B, H]`` of the LSTM over int8 ``x [B, T, I]`` (raises on overflow)."""
+    h = np.empty((x.shape[0], params.gates[0].input_fc.bias.shape[0]), np.int8)
+    status = st.new_status()
+    lstm_sequences(np.ascontiguousarray(x, np.int8), shift_mode, params, h, status)
+    st.raise_on_status(status, lstm.TENSORS)
+    return h
 
 
-def weight_forms(weight, shift_mode):
-    """(int32 weight, shift, nz, neg) for the kernels; the unused form is a 1x1 dummy."""
-    dummy = np.zeros((1, 1), np.int32)
-    if shift_mode:
-        return (dummy, *shift_masks(weight))
-    return np.ascontiguousarray(np.asarray(weight, np.int32)), dummy, dummy, dummy
+def run_rnn(params, x, shift_mode):
+    """Last hidden state int8 ``[B, H]`` of the RNN over int8 ``x [B, T, I]`` (raises on overflow)."""
+    h = np.empty((x.shape[0], params.input_fc.bias.shape[0]), np.int8)
+    status = st.new_status()
+    rnn_sequences(np.ascontiguousarray(x, np.int8), shift_mode, params, h, status)
+    st.raise_on_status(status, rnn.TENSORS)
+    return h

@@ -5,42 +5,28 @@ as in gemmlowp's ``fixedpoint.h``:
 - product of Q(a) and Q(b) → Q(a + b): ``SaturatingRoundingDoublingHighMul`` of the raws;
 - sum/difference: plain int32 addition (wrapping; it never wraps on these paths);
 - ``Rescale`` / multiply by 2**e: rounding right shift (half away from zero) or saturating left shift;
+- products and rounding shifts are the rules of :mod:`fixedrnn.fixedpoint` (``srdhm``: round to
+  nearest, ties toward +infinity; ``rdbp``: half away from zero), called here on Python ints;
 - constants: ``round(value · 2**(31 − k))`` computed here from their defining formulas (e.g.
   exp(−1/8), 1/3, 48/17, −32/17, exp(−2**e)).
 
 TFLM's int8 TANH kernel calls :func:`tanh` on a Q4 input (Q4.27). (gemmlowp's ``logistic`` is not
 here: no kernel of the engine uses it, so nothing would test it.)
 These scalar functions are the definition; kernels tabulate them per model (an int8 input has 256
-values), see :mod:`fixedrnn.activations`.
+values), see :mod:`fixedrnn.ops.tanh_s8`.
 """
 
 import math
 
 from fixedrnn.fixedpoint import INT32_MAX, INT32_MIN
+from fixedrnn.fixedpoint import rounding_divide_by_pot_nb as rdbp
+from fixedrnn.fixedpoint import saturating_rounding_doubling_high_mul_nb as srdhm
 
 Q31_ONE = INT32_MAX  # "One" in Q0: the largest raw value
 
 
 def _wrap32(x):
     return ((x + 2**31) % 2**32) - 2**31
-
-
-def srdhm(a, b):
-    """SaturatingRoundingDoublingHighMul of two int32: round half away from zero of a·b / 2**31."""
-    if a == INT32_MIN and b == INT32_MIN:
-        return INT32_MAX
-    ab = a * b
-    nudge = (1 << 30) if ab >= 0 else 1 - (1 << 30)
-    total = ab + nudge
-    return total >> 31 if total >= 0 else -((-total) >> 31)
-
-
-def rdbp(x, exponent):
-    """RoundingDivideByPOT: x / 2**exponent, half away from zero."""
-    mask = (1 << exponent) - 1
-    remainder = x & mask
-    threshold = (mask >> 1) + (1 if x < 0 else 0)
-    return (x >> exponent) + (1 if remainder > threshold else 0)
 
 
 def mul_pot(x, exponent):

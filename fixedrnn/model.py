@@ -207,6 +207,14 @@ class Model:
 
         return MfccFrontEnd(self.frontend.mfcc_config())
 
+    @functools.cached_property
+    def prepared(self):
+        """The :class:`fixedrnn.prepare.PreparedModel` of this model: every op's parameters, built
+        once (on first use) and used by every inference call."""
+        from fixedrnn import prepare
+
+        return prepare.prepare_model(self)
+
     def features(self, pcm):
         """int16 PCM ``[n]`` → int8 input sequence ``[T, I]`` (front end, normalisation, fit to T)."""
         from fixedrnn import engine

@@ -11,7 +11,8 @@ def frontend(n_mfcc):
     return FrontendSpec(8000, 256, 128, max(20, n_mfcc), n_mfcc, 20.0, 4000.0, "hamming", "q15")
 
 
-def random_model(seed, cell, weights, per_channel, n_in, units, n_cls, frames, wide):
+def random_model(seed=0, cell="rnn", weights="int8", per_channel=False, n_in=4, units=6, n_cls=3,
+                 frames=8, wide=False):
     """A converted model with random float weights; ``wide`` scales weights/ranges so that gates,
     the cell and the outputs saturate often."""
     rng = np.random.default_rng(seed)
@@ -37,7 +38,7 @@ def random_model(seed, cell, weights, per_channel, n_in, units, n_cls, frames, w
                       [f"c{i}" for i in range(n_cls)], opts)
 
 
-def random_sequences(seed, batch, frames, n_in):
+def random_sequences(seed=0, batch=3, frames=8, n_in=4):
     """int8 ``[B, T, I]``: uniform values with runs of −128 and 127 (saturating gates and cell)."""
     rng = np.random.default_rng(seed + 1)
     xs = rng.integers(-128, 128, (batch, frames, n_in))
@@ -50,13 +51,14 @@ def random_sequences(seed, batch, frames, n_in):
 
 
 @st.composite
-def model_cases(draw, cell, weights, per_channel):
-    """(model, xs) with hypothesis-drawn sizes, sequence lengths 1…100, seeds."""
+def model_cases(draw, cell="rnn", weights="int8", per_channel=False, max_frames=100):
+    """(model, xs) with hypothesis-drawn sizes, sequence lengths 1…``max_frames``, seeds."""
     n_in = draw(st.integers(1, 16))
     units = draw(st.integers(1, 24))
     n_cls = draw(st.integers(2, 6))
-    frames = draw(st.integers(1, 100))
+    frames = draw(st.integers(1, max_frames))
     seed = draw(st.integers(0, 2**31 - 1))
     wide = draw(st.booleans())
-    model = random_model(seed, cell, weights, per_channel, n_in, units, n_cls, frames, wide)
-    return model, random_sequences(seed, 3, frames, n_in)
+    model = random_model(seed=seed, cell=cell, weights=weights, per_channel=per_channel, n_in=n_in,
+                         units=units, n_cls=n_cls, frames=frames, wide=wide)
+    return model, random_sequences(seed=seed, batch=3, frames=frames, n_in=n_in)

@@ -26,7 +26,7 @@ def test_missing_model_is_one_line_exit_2(tmp_path):
 def test_classify_prints_label_and_tflm_score(fsdd_dir, tmp_path):
     from fixedrnn import mfcc as frontend
 
-    model = random_model(7, "lstm", "int8", False, 13, 16, 10, 30, False)
+    model = random_model(seed=7, cell="lstm", weights="int8", n_in=13, units=16, n_cls=10, frames=30)
     model = dataclasses.replace(model, labels=tuple(str(d) for d in range(10)))
     path = M.save(model, tmp_path / "m.npz")
     wavs = sorted((fsdd_dir / "recordings").glob("*_jackson_0.wav"))[:3]

@@ -6,8 +6,10 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fixedrnn import convert, kernels
+from fixedrnn import convert
 from fixedrnn.fixedpoint import quantize_multiplier
+from fixedrnn.ops import fully_connected
+from fixedrnn.ops.pot import pot_shift_tables
 
 scales = st.floats(1e-5, 10.0).map(lambda v: float(np.float32(v)))
 
@@ -59,8 +61,8 @@ def test_three_accumulators_agree(seed, zero_point):
     b = rng.integers(-2**20, 2**20, 7).astype(np.int32)
     exact = np.array([[int(b[o]) + sum(int(w[o, j]) * (int(x[i, j]) - zero_point) for j in range(9))
                        for o in range(7)] for i in range(5)])
-    np.testing.assert_array_equal(kernels.fc_accumulate(x, w, zero_point, b), exact)
+    np.testing.assert_array_equal(fully_connected.fc_accumulate(x, w, zero_point, b), exact)
     np.testing.assert_array_equal(
-        kernels.fc_accumulate_exact_float(x, w.T.astype(np.float64), zero_point, b), exact)
-    shift, sign = kernels.pot_shift_tables(w)
-    np.testing.assert_array_equal(kernels.fc_accumulate_pot_shift(x, shift, sign, zero_point, b), exact)
+        fully_connected.fc_accumulate_exact_float(x, w.T.astype(np.float64), zero_point, b), exact)
+    shift, sign = pot_shift_tables(w)
+    np.testing.assert_array_equal(fully_connected.fc_accumulate_pot_shift(x, shift, sign, zero_point, b), exact)

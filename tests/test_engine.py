@@ -45,8 +45,8 @@ def input_weight(model):
 @pytest.mark.parametrize("cell,weights", [("rnn", "int8"), ("rnn", "pot"), ("lstm", "int8"),
                                           ("lstm", "pot")])
 def test_accumulator_up_to_the_int32_edge_matches_tflm_and_one_past_it_raises(cell, weights):
-    model = random_model(21, cell, weights, False, 5, 6, 3, 7, False)
-    xs = random_sequences(21, 3, 7, 5)
+    model = random_model(seed=21, cell=cell, weights=weights, n_in=5, units=6, n_cls=3, frames=7)
+    xs = random_sequences(seed=21, batch=3, frames=7, n_in=5)
     low, high = exact_products(xs, input_weight(model), model.input.zero_point)
     # Each row's largest accumulator is exactly INT32_MAX (or, second case, its smallest INT32_MIN),
     # unless the bias that takes it there is not an int32 itself
@@ -74,8 +74,9 @@ def _with_mul(model, name, shift):
 
 def overflowing_requantizations():
     """(description, model, tensor name): a positive shift large enough to overflow x · 2**shift."""
-    rnn = random_model(22, "rnn", "pot", True, 4, 5, 3, 6, True)
-    lstm = random_model(23, "lstm", "pot", False, 4, 5, 3, 6, True)
+    rnn = random_model(seed=22, cell="rnn", weights="pot", per_channel=True, n_in=4, units=5,
+                       frames=6, wide=True)
+    lstm = random_model(seed=23, cell="lstm", weights="pot", n_in=4, units=5, frames=6, wide=True)
     big = np.full_like(rnn.head.shift, 30)
     yield "head", dataclasses.replace(rnn, head=dataclasses.replace(rnn.head, shift=big)), "head"
     fc = dataclasses.replace(rnn.rnn.recurrent_fc, shift=np.full_like(rnn.rnn.recurrent_fc.shift, 30))
@@ -88,15 +89,15 @@ def overflowing_requantizations():
 @pytest.mark.parametrize("case", list(overflowing_requantizations()), ids=lambda c: c[0])
 def test_requantization_overflow_raises_on_every_backend(case):
     _, model, names = case
-    xs = random_sequences(24, 2, model.frames, model.n_features)
+    xs = random_sequences(seed=24, batch=2, frames=model.frames, n_in=model.n_features)
     for backend in backends(model):
         with pytest.raises(FixedRnnError, match=rf"^({names}): the requantization input"):
             model.run_features_batch(xs, backend=backend)
 
 
 def test_argument_errors():
-    model = random_model(25, "lstm", "int8", False, 3, 4, 2, 5, False)
-    xs = random_sequences(25, 2, 5, 3)
+    model = random_model(seed=25, cell="lstm", weights="int8", n_in=3, units=4, n_cls=2, frames=5)
+    xs = random_sequences(seed=25, batch=2, frames=5, n_in=3)
     with pytest.raises(FixedRnnError, match="backend 'shift' needs a power-of-two model"):
         model.run_features_batch(xs, backend="shift")
     with pytest.raises(FixedRnnError, match="backend must be one of"):

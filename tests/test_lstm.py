@@ -17,7 +17,7 @@ SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[Healt
 @SETTINGS
 @given(data=st.data())
 def test_lstm_matches_tflm(weights, data):
-    model, xs = data.draw(model_cases("lstm", weights, False))
+    model, xs = data.draw(model_cases(cell="lstm", weights=weights, per_channel=False))
     ref = model.run_features_batch(xs, backend="numpy")
     np.testing.assert_array_equal(TflmRunner(model, xs.shape[1])(xs), ref)
     np.testing.assert_array_equal(model.run_features_batch(xs, backend="numba"), ref)
@@ -26,7 +26,7 @@ def test_lstm_matches_tflm(weights, data):
 
 
 def test_saturating_inputs_saturate_the_cell_and_still_match_tflm():
-    model = random_model(11, "lstm", "int8", False, 6, 8, 4, 40, True)
+    model = random_model(seed=11, cell="lstm", n_in=6, units=8, n_cls=4, frames=40, wide=True)
     xs = np.full((2, 40, 6), 127, np.int8)
     xs[1] = -128
     logits, trace = model.run_features(xs[0], trace=True)
@@ -36,8 +36,8 @@ def test_saturating_inputs_saturate_the_cell_and_still_match_tflm():
 
 
 def test_trace_shapes_and_state_continuity():
-    model = random_model(5, "lstm", "pot", False, 4, 6, 3, 12, False)
-    x = random_sequences(5, 1, 12, 4)[0]
+    model = random_model(seed=5, cell="lstm", weights="pot", n_in=4, units=6, n_cls=3, frames=12)
+    x = random_sequences(seed=5, batch=1, frames=12, n_in=4)[0]
     logits, trace = model.run_features(x, trace=True)
     assert trace["gates"].shape == (12, 4, 6) and trace["gates"].dtype == np.int16
     assert trace["cell"].shape == (12, 6) and trace["hidden"].dtype == np.int8

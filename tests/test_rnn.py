@@ -28,12 +28,12 @@ def check_against_tflm(model, xs):
 @SETTINGS
 @given(data=st.data())
 def test_rnn_matches_tflm(weights, per_channel, data):
-    model, xs = data.draw(model_cases("rnn", weights, per_channel))
+    model, xs = data.draw(model_cases(cell="rnn", weights=weights, per_channel=per_channel))
     check_against_tflm(model, xs)
 
 
 @SETTINGS
-@given(case=model_cases("rnn", "pot", True))
+@given(case=model_cases(cell="rnn", weights="pot", per_channel=True))
 def test_pot_decoded_as_int8_model_is_identical(case):
     """The shift-only path on PoT codes equals the int8 path on the decoded int8 weights."""
     from fixedrnn.model import Model
@@ -53,8 +53,8 @@ def test_pot_decoded_as_int8_model_is_identical(case):
 def test_trace_has_every_step_and_ends_in_the_logits():
     from engine_models import random_model, random_sequences
 
-    model = random_model(3, "rnn", "int8", False, 5, 7, 3, 9, True)
-    x = random_sequences(3, 1, 9, 5)[0]
+    model = random_model(seed=3, cell="rnn", n_in=5, units=7, n_cls=3, frames=9, wide=True)
+    x = random_sequences(seed=3, batch=1, frames=9, n_in=5)[0]
     logits, trace = model.run_features(x, trace=True)
     assert set(trace) == {"input_fc", "recurrent_fc", "add", "hidden", "logits"}
     for key in ("input_fc", "recurrent_fc", "add", "hidden"):

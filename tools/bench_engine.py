@@ -30,7 +30,8 @@ from fixedrnn.cli import run  # noqa: E402
 def build_model(cell, weights, n_in=13, units=64, frames=61, seed=0):
     from engine_models import random_model
 
-    return random_model(seed, cell, weights, False, n_in, units, 10, frames, False)
+    return random_model(seed=seed, cell=cell, weights=weights, n_in=n_in, units=units, n_cls=10,
+                        frames=frames)
 
 
 def fsdd_features(model, fsdd):
@@ -73,7 +74,7 @@ def bench(args):
 
     model = load(args.model) if args.model else build_model(args.cell, args.weights)
     if args.synthetic:
-        xs = random_sequences(0, 300, model.frames, model.n_features)
+        xs = random_sequences(seed=0, batch=300, frames=model.frames, n_in=model.n_features)
         source = "random int8"
     else:
         xs = fsdd_features(model, args.fsdd)
@@ -104,17 +105,17 @@ def bench(args):
         print("\nnumba seconds per call (B utterances):")
         for frames in (31, 61, 122):
             m = build_model(model.cell, model.weights, frames=frames)
-            x = random_sequences(1, 300, frames, 13)
+            x = random_sequences(seed=1, batch=300, frames=frames, n_in=13)
             m.run_features_batch(x[:2])
             print(f"  T={frames:4d} H=64  B=300: {best_of(lambda: m.run_features_batch(x), 3)[0]:.4f}")
         for units in (32, 64, 128):
             m = build_model(model.cell, model.weights, units=units)
-            x = random_sequences(1, 300, 61, 13)
+            x = random_sequences(seed=1, batch=300, frames=61, n_in=13)
             m.run_features_batch(x[:2])
             print(f"  T=  61 H={units:3d} B=300: {best_of(lambda: m.run_features_batch(x), 3)[0]:.4f}")
         m = build_model(model.cell, model.weights)
         for batch in (1, 10, 100, 300, 1000):
-            x = random_sequences(2, batch, 61, 13)
+            x = random_sequences(seed=2, batch=batch, frames=61, n_in=13)
             m.run_features_batch(x[:1])
             print(f"  T=  61 H= 64 B={batch:4d}: {best_of(lambda: m.run_features_batch(x), 3)[0]:.4f}")
     return 0

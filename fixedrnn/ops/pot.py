@@ -1,0 +1,47 @@
+"""The power-of-two (PoT) multiply-accumulate: weights 0 or ±2**e (e in 0..6), shifts and adds only.
+
+A PoT int8 weight ``w = sign · 2**e`` is held as tables: ``shift = e`` and ``sign`` ±1/0
+(:func:`pot_shift_tables`, for NumPy's
+:func:`fixedrnn.ops.fully_connected.fc_accumulate_pot_shift`) or, for the numba kernels, ``shift``,
+a non-zero mask ``nz`` (−1 where ``w != 0``) and a sign mask ``neg`` (−1 where ``w < 0``), int32
+(:func:`shift_masks`).
+One MAC is ``v = (x − z) << shift; acc += (v ^ neg) − neg`` where ``nz != 0``, which equals
+``acc += w · (x − z)`` exactly (int32 accumulator; the headroom check guarantees no wrap). The
+packed 4-bit codes of the model file (:mod:`fixedrnn.quant`) decode to these weights; C:
+``frnn_dot_pot`` inside ``frnn_fc_pot_s8`` / ``frnn_fc_pot_s16``.
+"""
+
+import numba
+import numpy as np
+
+from fixedrnn.errors import FixedRnnError
+
+
+def pot_shift_tables(weight):
+    """Power-of-two int8 ``weight [out, in]`` → (shift e as int64, sign ±1/0 as int64)."""
+    w = np.asarray(weight, np.int64)
+    mag = np.abs(w)
+    if np.any((mag & (mag - 1)) != 0) or np.any(mag > 64):
+        raise FixedRnnError("weight is not a power-of-two weight (0 or ±2**e, e in 0..6)")
+    shift = np.where(mag > 0, np.log2(np.maximum(mag, 1)).astype(np.int64), 0)
+    return shift, np.sign(w)
+
+
+def shift_masks(weight):
+    """Power-of-two int8 ``weight [out, in]`` → (shift, non-zero mask, negative mask), int32."""
+    shift, sign = pot_shift_tables(weight)
+    return (np.ascontiguousarray(shift, np.int32), np.where(sign != 0, -1, 0).astype(np.int32),
+            np.where(sign < 0, -1, 0).astype(np.int32))
+
+
+@numba.njit(cache=True, inline="always")
+def accumulate_row_nb(shift, nonzero, negative, r, xs, acc):
+    """``acc[b] += Σ_j W[r, j] · xs[j, b]`` by shifts, xor and adds (``xs`` int32 ``[in, B]``, the
+    inputs minus their zero point; batch innermost: a SIMD loop)."""
+    batch = acc.shape[0]
+    for j in range(xs.shape[0]):
+        if nonzero[r, j] != 0:
+            s, g = shift[r, j], negative[r, j]
+            for b in range(batch):
+                v = xs[j, b] << s
+                acc[b] += (v ^ g) - g
