@@ -1,5 +1,6 @@
-"""Op conformance: every integer op the firmware runs, op by op, on every C build, against the op's
-Python definition, 0 LSB.
+"""Op conformance: every integer op the engine and the firmware run, op by op, on every backend —
+NumPy (the op's definition, ``fixedrnn.ops.<op>.reference``), numba, C built for the host, C on QEMU's
+Cortex-M4 — against the op's definition, 0 LSB.
 
 C side: the public API of fixedrnn/c/frnn_kernels.h, driven by tools/firmware/kernel_main.c (its
 header comment is the record format) on the host and on QEMU's Cortex-M4 at -O2 and -Os, with the
@@ -17,95 +18,137 @@ import dataclasses
 import functools
 import subprocess
 import sys
-import types
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import pytest
 
-from fixedrnn import activations, c_export, convert, engine, fixedpoint, gemmlowp, kernels, lstm, quant
-from fixedrnn.model import AddParams, InputQuant, load
+from fixedrnn import c_export, convert, fixedpoint, gemmlowp, ops, quant
+from fixedrnn.model import AddParams, InputQuant, TanhParams, load
+from fixedrnn.ops import elementwise as elementwise_ops
+from fixedrnn.ops import fully_connected, lut_s16, normalise, tanh_s8
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools" / "firmware"))
 
 import runner  # noqa: E402
 
-# --- REFERENCE: the Python definition of every op (repoint these lines to fixedrnn.ops) ------------
+# --- The Python side: every op through fixedrnn.ops, on its two Python backends ------------------------
+#
+# Each entry of REFERENCE prepares the op's params from the case's integers (fixedrnn.ops.<module>.
+# prepare*, as the engine does) and runs the op's registered implementation ``impl``: "reference" (the
+# op's definition, exact int64 NumPy: the engine's NumPy backend) or "numba" (the fused kernels' numba
+# code). The primitives (srdhm, rdbypot, mbqm) are fixedrnn.fixedpoint's rules — one numba scalar each,
+# whose array forms are the same compiled rule — and gemmlowp's tanh; the dot products are checked
+# against exact Python integers.
 
 
-def _exact_dot(weight, x, input_offset):
+def _exact_dot(weight, x, input_offset, impl=None):
     """``Σ w·(x + input_offset)`` in Python integers (an independent oracle for both dot products)."""
     return sum(int(w) * (int(v) + input_offset) for w, v in zip(weight, x))
 
 
-def _fc_s8(x, weight, bias, input_zero_point, multiplier, shift, output_zero_point, lo, hi):
-    """TFLM FULLY_CONNECTED: int8 ``x [B, in]``, int8 ``weight [out, in]`` → ``[B, out]``."""
-    acc = kernels.fc_accumulate(x, weight, input_zero_point, bias)
-    return kernels.requantize(acc, multiplier, shift, output_zero_point, lo, hi)
+def _primitive(func):
+    """A fixedpoint rule (one compiled rule for both Python backends: ``impl`` is not needed)."""
+    return lambda *args, impl=None: func(*args)
 
 
-def _fc_pot(x, codes, bias, input_zero_point, multiplier, shift, output_zero_point, lo, hi):
-    """FULLY_CONNECTED with power-of-two codes ``[out, in]``: the shift-only MAC, then requantize."""
-    shift_table, sign = kernels.pot_shift_tables(quant.pot_decode(codes))
-    acc = kernels.fc_accumulate_pot_shift(x, shift_table, sign, input_zero_point, bias)
-    return kernels.requantize(acc, multiplier, shift, output_zero_point, lo, hi)
+def _run(name, impl, params, *inputs):
+    entry = ops.op(name)
+    return (entry.reference if impl == "reference" else entry.numba)(params, *inputs)
 
 
-def _mul(a, b, input1_offset, input2_offset, multiplier, shift, output_zero_point, lo, hi):
-    """TFLM MulElementwise on int16: ``clamp(zp + MBQM((a + o1)·(b + o2), m, s), lo, hi)``."""
-    return lstm._mul(np.asarray(a, np.int64) + input1_offset, np.asarray(b, np.int64) + input2_offset,
-                     (multiplier, shift), output_zero_point, lo, hi, "mul")
+def _fc(name):
+    """``fc(x [B, in], weight [out, in] (int8, or PoT codes), bias [out] or None, input_zero_point,
+    multiplier, shift (ints, or [out] per channel), output_zero_point, lo, hi) → [B, out]``."""
+    pot = "_pot_" in name
+
+    def fc(x, weight, bias, input_zero_point, multiplier, shift, output_zero_point, lo, hi, impl):
+        w = quant.pot_decode(weight) if pot else weight
+        params = fully_connected.prepare(w, bias, multiplier, shift, input_zero_point, output_zero_point,
+                                         lo, hi, name, pot_weights=pot)
+        return _run(name, impl, params, np.asarray(x, np.int8))
+
+    return fc
 
 
-def _add_s16_sat(a, b):
-    """Saturating int16 sum (no package function of its own yet: lstm.py writes it inline)."""
-    return np.clip(np.asarray(a, np.int64) + np.asarray(b, np.int64), -32768, 32767)
+def _mul(name):
+    """TFLM MulElementwise on int16 ``a + o1``, ``b + o2`` (the C API's input offsets; TFLM's are 0)."""
+
+    def mul(a, b, input1_offset, input2_offset, multiplier, shift, output_zero_point, lo, hi, impl):
+        params = elementwise_ops.prepare_mul((multiplier, shift), output_zero_point, lo, hi)
+        return _run(name, impl, params, np.asarray(a, np.int64) + input1_offset,
+                    np.asarray(b, np.int64) + input2_offset)
+
+    return mul
 
 
-def _normalise(mfcc, offset, multiplier, shift, zero_point):
+def _lut(name, kind):
+    def lut(x, input_multiplier, input_left_shift, impl):
+        return _run(name, impl, lut_s16.prepare(kind, input_multiplier, input_left_shift), x)
+
+    return lut
+
+
+def _add_s8(a, a_zero_point, b, b_zero_point, add, impl):
+    return _run("add_s8", impl, elementwise_ops.prepare_add_s8(add, a_zero_point, b_zero_point), a, b)
+
+
+def _add_s16_sat(a, b, impl):
+    return _run("add_s16_saturating", impl, None, np.asarray(a, np.int16), np.asarray(b, np.int16))
+
+
+def _tanh_s8(x, zero_point, input_multiplier, input_shift, input_range_radius, impl):
+    params = tanh_s8.prepare(zero_point, TanhParams(input_multiplier, input_shift, input_range_radius))
+    return _run("tanh_s8", impl, params, x)
+
+
+def _normalise(mfcc, offset, multiplier, shift, zero_point, impl):
     """MFCC ``[frames, C]`` → int8 features, per channel (docs/CONTRACT.md step 3)."""
-    quantization = InputQuant(offset, multiplier, shift, 1.0, zero_point)
-    return engine.normalise(types.SimpleNamespace(input=quantization), mfcc)
+    params = normalise.prepare(InputQuant(offset, multiplier, shift, 1.0, zero_point))
+    return _run("normalise", impl, params, mfcc)
 
 
 #: The int8 ADD's input left shift and int8 TANH's exp(−2**k) constants (k = −2 … 4, Q0.31), as the
 #: package gives them to the firmware.
-ADD_LEFT_SHIFT = kernels.ADD_LEFT_SHIFT
+ADD_LEFT_SHIFT = elementwise_ops.ADD_LEFT_SHIFT
 EXP_MULTIPLIERS = c_export.tanh_exp_multipliers()
 
-#: op → its Python definition, called as
+#: op (kernel_main.c's name) → its Python definition, called with ``impl="reference"`` or ``"numba"``:
 #:   srdhm(a, b), rdbypot(x, exponent), mbqm(x, multiplier, shift): int32 arrays, broadcasting;
 #:   tanh_q4(x): Q4.27 → Q0.31; dot_s8, dot_pot(weight, x, input_offset) → one int;
 #:   sigmoid16, tanh16(x, input_multiplier, input_left_shift): int16 → int16 Q0.15;
-#:   fc_*(x [B, in], weight [out, in] (int8; PoT codes for fc_pot_*), bias [out] or None,
-#:        input_zero_point, multiplier, shift (ints, or [out] per channel), output_zero_point, lo, hi)
-#:        → [B, out];
-#:   add_s8(a, a_zero_point, b, b_zero_point, AddParams) → int8;
+#:   fc_*: see :func:`_fc`; add_s8(a, a_zero_point, b, b_zero_point, AddParams) → int8;
 #:   mul_*(a, b, input1_offset, input2_offset, multiplier, shift, output_zero_point, lo, hi);
 #:   add_s16_sat(a, b); tanh_s8(x, zero_point, input_multiplier, input_shift, input_range_radius);
 #:   normalise(mfcc [frames, C], offset [C], multiplier [C], shift [C], zero_point) → int8.
 REFERENCE = {
-    "srdhm": fixedpoint.saturating_rounding_doubling_high_mul,
-    "rdbypot": fixedpoint.rounding_divide_by_pot,
-    "mbqm": fixedpoint.multiply_by_quantized_multiplier,
-    "tanh_q4": lambda x: [gemmlowp.tanh(int(v), 4) for v in x],
+    "srdhm": _primitive(fixedpoint.saturating_rounding_doubling_high_mul),
+    "rdbypot": _primitive(fixedpoint.rounding_divide_by_pot),
+    "mbqm": _primitive(fixedpoint.multiply_by_quantized_multiplier),
+    "tanh_q4": _primitive(lambda x: [gemmlowp.tanh(int(v), 4) for v in x]),
     "dot_s8": _exact_dot,
     "dot_pot": _exact_dot,
-    "sigmoid16": activations.logistic_int16,
-    "tanh16": activations.tanh_int16,
-    "fc_s8_s8": _fc_s8,
-    "fc_s8_s16": _fc_s8,
-    "fc_pot_s8": _fc_pot,
-    "fc_pot_s16": _fc_pot,
-    "add_s8": kernels.add_int8,
-    "mul_s16_s16": _mul,
-    "mul_s16_s8": _mul,
+    "sigmoid16": _lut("logistic_s16", "logistic"),
+    "tanh16": _lut("tanh_s16", "tanh"),
+    "fc_s8_s8": _fc("fully_connected_s8_s8"),
+    "fc_s8_s16": _fc("fully_connected_s8_s16"),
+    "fc_pot_s8": _fc("fully_connected_pot_s8"),
+    "fc_pot_s16": _fc("fully_connected_pot_s16"),
+    "add_s8": _add_s8,
+    "mul_s16_s16": _mul("mul_s16_s16"),
+    "mul_s16_s8": _mul("mul_s16_s8"),
     "add_s16_sat": _add_s16_sat,
-    "tanh_s8": activations.tanh_int8,
+    "tanh_s8": _tanh_s8,
     "normalise": _normalise,
 }
+
+
+def outputs_of(op, *args):
+    """(the definition's outputs, the numba backend's outputs) of ``op`` on ``args``, int64 flat."""
+    return tuple(np.asarray(REFERENCE[op](*args, impl=impl), np.int64).ravel() for impl in ("reference", "numba"))
+
 
 # --- The C side -------------------------------------------------------------------------------------
 
@@ -135,8 +178,16 @@ class Case:
     op: str
     header: tuple
     payload: list
-    expected: np.ndarray
+    outputs: tuple  # (the definition's, the numba backend's), :func:`outputs_of`
     describe: Callable[[int], str]
+
+    @property
+    def expected(self):
+        return self.outputs[0]
+
+    @property
+    def numba(self):
+        return self.outputs[1]
 
     def record(self):
         parts = [np.asarray(p, np.int64).ravel() for p in self.payload]
@@ -156,7 +207,7 @@ def elementwise(op, header, head, elements, expected, **context):
         return ", ".join([f"{k}[{i}]={int(v[i])}" for k, v in elements.items()]
                          + [f"{k}={_shown(v)}" for k, v in context.items()])
 
-    return Case(op, header, [*head, *elements.values()], np.asarray(expected, np.int64).ravel(), describe)
+    return Case(op, header, [*head, *elements.values()], expected, describe)
 
 
 def int32_edges():
@@ -188,7 +239,7 @@ def srdhm_cases(rng):
     a0, b0 = crossed(int32_edges())
     a = np.concatenate([rng.integers(*I32, n, endpoint=True), a0])
     b = np.concatenate([rng.integers(*I32, n, endpoint=True), b0])
-    yield elementwise("srdhm", (a.size, 0, 0), [], {"a": a, "b": b}, REFERENCE["srdhm"](a, b))
+    yield elementwise("srdhm", (a.size, 0, 0), [], {"a": a, "b": b}, outputs_of("srdhm", a, b))
 
 
 def rdbypot_cases(rng):
@@ -196,7 +247,7 @@ def rdbypot_cases(rng):
     x0, _ = crossed(int32_edges())
     x = np.concatenate([rng.integers(*I32, n, endpoint=True), x0, np.repeat(int32_edges(), 32)])
     e = np.concatenate([rng.integers(0, 31, n + x0.size, endpoint=True), np.tile(np.arange(32), 7)])
-    yield elementwise("rdbypot", (x.size, 0, 0), [], {"x": x, "exponent": e}, REFERENCE["rdbypot"](x, e))
+    yield elementwise("rdbypot", (x.size, 0, 0), [], {"x": x, "exponent": e}, outputs_of("rdbypot", x, e))
 
 
 def mbqm_cases(rng):
@@ -215,13 +266,13 @@ def mbqm_cases(rng):
     m = np.concatenate([m, np.tile(edge_m, edge_x.size)])
     s = np.concatenate([s, np.repeat(edge_s, 3)])
     yield elementwise("mbqm", (x.size, 0, 0), [], {"x": x, "multiplier": m, "shift": s},
-                      REFERENCE["mbqm"](x, m, s))
+                      outputs_of("mbqm", x, m, s))
 
 
 def tanh_q4_cases(rng):
     x = np.concatenate([rng.integers(*I32, 2000, endpoint=True), int32_edges(),
                         np.arange(-3000, 3000) << 16])
-    yield elementwise("tanh_q4", (x.size, 0, 0), [EXP_MULTIPLIERS], {"x": x}, REFERENCE["tanh_q4"](x))
+    yield elementwise("tanh_q4", (x.size, 0, 0), [EXP_MULTIPLIERS], {"x": x}, outputs_of("tanh_q4", x))
 
 
 DOT_LENGTHS = (1, 3, 4, 7, 13, 64, 203)
@@ -232,7 +283,7 @@ def _dot_case(op, header, payload, weight, x, offset):
     def describe(_):
         return f"weights={_shown(weight)}, x={_shown(x)}, input_offset={offset}"
 
-    return Case(op, header, payload, np.array([REFERENCE[op](weight, x, offset)], np.int64), describe)
+    return Case(op, header, payload, outputs_of(op, weight, x, offset), describe)
 
 
 def dot_s8_cases(rng):
@@ -256,19 +307,19 @@ def dot_pot_cases(rng):
 
 
 #: (input multiplier, input left shift) of the int16 LUT activations: TFLM's power-of-two cases
-#: (multiplier 0), the LSTM's cell tanh (activations.lstm_tanh_shift), and the Prepare of
-#: standalone ops (activations.int16_activation_params) for several input scales.
+#: (multiplier 0), the LSTM's cell tanh (lut_s16.lstm_tanh_shift), and the Prepare of
+#: standalone ops (lut_s16.int16_activation_params) for several input scales.
 LUT_PARAMS = sorted({(0, 0), (0, 2), (3, 1), (1518500250 >> 16, 15),
-                     *(activations.lstm_tanh_shift(p) for p in (-15, -11, -8)),
-                     *(activations.int16_activation_params(s, "logistic") for s in (2**-11, 3e-4, 0.0042))})
+                     *(lut_s16.lstm_tanh_shift(p) for p in (-15, -11, -8)),
+                     *(lut_s16.int16_activation_params(s, "logistic") for s in (2**-11, 3e-4, 0.0042))})
 ALL_INT16 = np.arange(-32768, 32768, dtype=np.int64)
 
 
 def _lut_cases(op, rng):
-    table = activations.sigmoid_table_uint16()
+    table = lut_s16.sigmoid_table_uint16()
     for multiplier, shift in LUT_PARAMS:
         yield elementwise(op, (ALL_INT16.size, multiplier, shift), [table], {"x": ALL_INT16},
-                          REFERENCE[op](ALL_INT16, multiplier, shift),
+                          outputs_of(op, ALL_INT16, multiplier, shift),
                           input_multiplier=multiplier, input_left_shift=shift)
 
 
@@ -316,7 +367,7 @@ def _fc_case(rng, op, shape, per_channel, variant):
         x = rng.choice([-128, 127], (batch, n_in))
     elif variant == "zero":
         x = np.full((batch, n_in), input_zp)
-    dot = kernels.fc_accumulate(x, weight, input_zp)
+    dot = fully_connected.fc_accumulate(x, weight, input_zp)
     bias = rng.integers(-(2**20), 2**20, n_out) if (n_in + per_channel) % 2 else None
     if variant == "zero":
         bias = np.zeros(n_out, np.int64) if per_channel else None
@@ -341,7 +392,7 @@ def _fc_case(rng, op, shape, per_channel, variant):
     payload = [params, multiplier, shift, weights_payload, *([] if bias is None else [bias]), x]
     reference_weight = codes if pot else weight
     m_ref, s_ref = (multiplier, shift) if per_channel else (int(multiplier[0]), int(shift[0]))
-    expected = REFERENCE[op](x, reference_weight, bias, input_zp, m_ref, s_ref, output_zp, lo, hi)
+    expected = outputs_of(op, x, reference_weight, bias, input_zp, m_ref, s_ref, output_zp, lo, hi)
 
     def describe(i):
         b, o = divmod(i, n_out)
@@ -351,7 +402,7 @@ def _fc_case(rng, op, shape, per_channel, variant):
                 f"shift={int(shift[c])}, input_zp={input_zp}, output_zp={output_zp}, range=({lo}, {hi}), "
                 f"start={start}, accumulator={int(acc[b, o])}")
 
-    return Case(op, (n_out, n_in, batch), payload, np.asarray(expected, np.int64).ravel(), describe)
+    return Case(op, (n_out, n_in, batch), payload, expected, describe)
 
 
 def _fc_cases(op, rng):
@@ -386,7 +437,7 @@ def add_s8_cases(rng):
         head = [-z1, -z2, add.output_zero_point, ADD_LEFT_SHIFT, add.input1_multiplier, add.input1_shift,
                 add.input2_multiplier, add.input2_shift, add.output_multiplier, add.output_shift, -128, 127]
         yield elementwise("add_s8", (a.size, k % 3, 0), [head], {"a": a, "b": b},
-                          REFERENCE["add_s8"](a, z1, b, z2, add), zero_points=(z1, z2), params=add)
+                          outputs_of("add_s8", a, z1, b, z2, add), zero_points=(z1, z2), params=add)
 
 
 INT16_EDGES = np.array([-32768, -32767, -256, -1, 0, 1, 255, 32766, 32767], np.int64)
@@ -424,7 +475,7 @@ def _mul_cases(op, rng):
 
 def _mul_case(op, alias, a, b, input1_offset, input2_offset, multiplier, shift, output_zp, lo, hi):
     head = [input1_offset, input2_offset, output_zp, multiplier, shift, lo, hi]
-    expected = REFERENCE[op](a, b, input1_offset, input2_offset, multiplier, shift, output_zp, lo, hi)
+    expected = outputs_of(op, a, b, input1_offset, input2_offset, multiplier, shift, output_zp, lo, hi)
     return elementwise(op, (a.size, alias, 0), [head], {"a": a, "b": b}, expected, params=head,
                        alias=alias)
 
@@ -435,7 +486,7 @@ def add_s16_sat_cases(rng):
         a = np.concatenate([edges_a, rng.integers(*I16, 3000, endpoint=True)])
         b = np.concatenate([edges_b, rng.integers(*I16, 3000, endpoint=True)])
         yield elementwise("add_s16_sat", (a.size, alias, 0), [], {"a": a, "b": b},
-                          REFERENCE["add_s16_sat"](a, b), alias=alias)
+                          outputs_of("add_s16_sat", a, b), alias=alias)
 
 
 #: Input scales of int8 TANH (TFLM's Prepare, convert.tanh_params): the golden RNNs' ADD output
@@ -450,7 +501,7 @@ def tanh_s8_cases(rng):
     sets += [(convert.tanh_params(s), zp) for s in TANH_S8_SCALES for zp in (-128, -1, 0, 37, 127)]
     for k, (t, zp) in enumerate(sets):
         head = [[zp, t.input_range_radius, t.input_multiplier, t.input_shift], EXP_MULTIPLIERS]
-        expected = REFERENCE["tanh_s8"](ALL_INT8, zp, t.input_multiplier, t.input_shift,
+        expected = outputs_of("tanh_s8", ALL_INT8, zp, t.input_multiplier, t.input_shift,
                                         t.input_range_radius)
         yield elementwise("tanh_s8", (ALL_INT8.size, k % 2, 0), head, {"x": ALL_INT8}, expected,
                           zero_point=zp, params=t, alias=k % 2)
@@ -480,15 +531,15 @@ def normalise_cases(rng):
 
 def _normalise_case(mfcc, offset, multiplier, shift, zero_point):
     frames, channels = mfcc.shape
-    expected = REFERENCE["normalise"](mfcc, offset, multiplier, shift, zero_point)
+    expected = outputs_of("normalise", mfcc, offset, multiplier, shift, zero_point)
 
     def describe(i):
         f, c = divmod(i, channels)
         return (f"mfcc[{f}, {c}]={int(mfcc[f, c])}, offset={int(offset[c])}, "
                 f"multiplier={int(multiplier[c])}, shift={int(shift[c])}, zero_point={zero_point}")
 
-    return Case("normalise", (channels, zero_point, frames), [offset, multiplier, shift, mfcc],
-                np.asarray(expected, np.int64).ravel(), describe)
+    return Case("normalise", (channels, zero_point, frames), [offset, multiplier, shift, mfcc], expected,
+                describe)
 
 
 #: The case builder of each op: ``builder(rng)`` yields its cases.
@@ -544,11 +595,7 @@ def outputs(request, cases, tmp_path_factory):
     return config.name, np.split(got, np.cumsum(sizes)[:-1])
 
 
-@pytest.mark.parametrize("op", list(REFERENCE))
-def test_op_conforms(op, outputs, cases):
-    build, got = outputs
-    _, all_cases = cases
-    mine = [(case, got[k]) for k, case in enumerate(all_cases) if case.op == op]
+def _check(op, build, mine):
     assert mine, f"no cases for {op}"
     failures = [(r, case, out, np.flatnonzero(out != case.expected)) for r, (case, out) in enumerate(mine)]
     failures = [f for f in failures if f[3].size]
@@ -559,6 +606,25 @@ def test_op_conforms(op, outputs, cases):
         pytest.fail(f"{op} on {build}: {total} outputs differ in {len(failures)} of its {len(mine)} records; "
                     f"first: record {r} output {i}: got {int(out[i])}, expected {int(case.expected[i])}; "
                     f"inputs: {case.describe(i)}", pytrace=False)
+
+
+@pytest.mark.parametrize("op", list(REFERENCE))
+def test_op_conforms(op, outputs, cases):
+    """Every C build (host, Cortex-M4 -O2 / -Os / portable C) equals the op's definition."""
+    build, got = outputs
+    _, all_cases = cases
+    _check(op, build, [(case, got[k]) for k, case in enumerate(all_cases) if case.op == op])
+
+
+#: kernel_main.c's primitives: not ops of fixedrnn.ops (their Python forms are one compiled rule).
+PRIMITIVES = ("srdhm", "rdbypot", "mbqm", "tanh_q4", "dot_s8", "dot_pot")
+
+
+@pytest.mark.parametrize("op", [op for op in REFERENCE if op not in PRIMITIVES])
+def test_numba_backend_conforms(op, cases):
+    """The numba backend of every op (what the fused kernels call) equals the op's definition."""
+    _, all_cases = cases
+    _check(op, "numba", [(case, case.numba) for case in all_cases if case.op == op])
 
 
 def _function_disassembly(elf, name):
