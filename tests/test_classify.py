@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 
 from engine_models import random_model
 from fixedrnn import model as M

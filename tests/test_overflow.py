@@ -250,40 +250,23 @@ def test_require_no_overflow_names_the_tensors():
     overflow.require_no_overflow(Model.from_arrays(make_model("rnn", False)), "export c")  # passes
 
 
-def test_export_tflite_refuses_head_shift_30(tmp_path):
-    """``python -m fixedrnn export tflite`` exits 2 with one line and writes nothing."""
-    from throwaway_models import random_model
-
-    from fixedrnn import model as model_io
-    from fixedrnn.tflite_export import export_tflite
-
-    model = random_model("rnn", "int8", units=6, frames=5)
-    bad = dataclasses.replace(model, head=dataclasses.replace(model.head, shift=np.full_like(model.head.shift, 30)))
-    path = model_io.save(bad, tmp_path / "bad.npz")
-    out = tmp_path / "bad.tflite"
-    with pytest.raises(FixedRnnError, match="head.requantize"):
-        export_tflite(bad, out)
-    proc = subprocess.run([sys.executable, "-m", "fixedrnn", "export", "tflite", str(path), str(out)],
-                          capture_output=True, text=True)
-    assert proc.returncode == 2 and proc.stdout == ""
-    assert proc.stderr.count("\n") == 1 and "head.requantize" in proc.stderr and "Traceback" not in proc.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.npz"]
-
-
-def test_export_c_refuses_head_shift_30(tmp_path):
-    """``python -m fixedrnn export c`` exits 2 with one line naming the head and writes nothing."""
+@pytest.mark.parametrize("fmt", ["tflite", "c"])
+def test_exports_refuse_head_shift_30(tmp_path, fmt):
+    """``python -m fixedrnn export tflite|c`` exits 2 with one line naming the head and writes
+    nothing; the library functions raise the same error."""
     from throwaway_models import random_model
 
     from fixedrnn import model as model_io
     from fixedrnn.c_export import export_c
+    from fixedrnn.tflite_export import export_tflite
 
-    model = random_model("lstm", "int8", units=6, frames=5)
+    model = random_model("rnn" if fmt == "tflite" else "lstm", "int8", units=6, frames=5)
     bad = dataclasses.replace(model, head=dataclasses.replace(model.head, shift=np.full_like(model.head.shift, 30)))
     path = model_io.save(bad, tmp_path / "bad.npz")
-    out = tmp_path / "src"
+    out = tmp_path / ("bad.tflite" if fmt == "tflite" else "src")
     with pytest.raises(FixedRnnError, match="head.requantize"):
-        export_c(bad, out)
-    proc = subprocess.run([sys.executable, "-m", "fixedrnn", "export", "c", str(path), str(out)],
+        (export_tflite if fmt == "tflite" else export_c)(bad, out)
+    proc = subprocess.run([sys.executable, "-m", "fixedrnn", "export", fmt, str(path), str(out)],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and "head.requantize" in proc.stderr and "Traceback" not in proc.stderr

@@ -28,7 +28,7 @@ import json
 import sys
 import time
 import zlib
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +38,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import train_data  # noqa: E402
 from fixedrnn import convert as conv  # noqa: E402
-from fixedrnn import fsdd  # noqa: E402
 from fixedrnn.cli import run  # noqa: E402
 from fixedrnn.errors import FixedRnnError  # noqa: E402
 from fixedrnn.frontend.config import MfccConfig  # noqa: E402
@@ -297,25 +296,15 @@ def run_training(args):
     log(phase="budget", flash=report.flash_total, ram=report.ram_total, total=report.total)
     result = {"float_test": float_test, "qat_test": qat_test, "budget_total": report.total}
     if not args.no_evaluate:
-        try:
-            from fixedrnn import engine  # noqa: F401
-        except ImportError:
-            log(phase="evaluate", skipped="fixedrnn.engine not available")
-        else:
-            from fixedrnn.evaluate import evaluate_model
+        from fixedrnn.evaluate import evaluate_model
 
-            data = args.data_dir or fsdd.default_data_dir()
-            names = set(str(n) for n in feats.names[test])
-            paths = [r.path for r in recs if r.name in names]
-            try:
-                res = evaluate_model(model_q, paths, split="all", progress=progress)
-            except FixedRnnError as exc:  # a dependency of the engine not there yet
-                log(phase="evaluate", skipped=str(exc))
-            else:
-                result["integer_test"] = res.accuracy
-                log(phase="evaluate", integer_test=res.accuracy, n=res.n, data=str(data))
-                meta["integer_test_accuracy"] = res.accuracy
-                save(replace(model_q, meta=dict(meta)), args.out)
+        names = set(str(n) for n in feats.names[test])
+        paths = [r.path for r in recs if r.name in names]
+        res = evaluate_model(model_q, paths, split="all", progress=progress)
+        result["integer_test"] = res.accuracy
+        log(phase="evaluate", integer_test=res.accuracy, n=res.n)
+        meta["integer_test_accuracy"] = res.accuracy
+        save(replace(model_q, meta=dict(meta)), args.out)
     return result
 
 

@@ -17,7 +17,6 @@ import re
 import subprocess
 import tempfile
 import threading
-from pathlib import Path
 
 from runner import FirmwareError, TIMEOUT_STATUS, describe_failure, qemu_command, BuildConfig
 
