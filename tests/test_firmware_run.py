@@ -55,7 +55,7 @@ def test_host_firmware_equals_the_engine(model_file, wavs):
         assert row["file"] == str(wav) and row["equal"] is True
         assert row["firmware"] == row["engine"] == list(reference.logits)
         assert row["label"] == reference.label
-    text = _cli(model_file, wavs[0], "--target", "host", "--opt", "Os")
+    text = _cli(model_file, wavs[0], "--target", "host")
     assert text.returncode == 0, text.stderr
     assert text.stdout.splitlines()[0] == "file\tlabel\tlogits\tengine"
     assert text.stdout.splitlines()[1].endswith("\tequal")
@@ -98,7 +98,7 @@ def test_missing_toolchain_is_one_line(model_file, wavs, monkeypatch, capsys):
 @pytest.mark.slow
 def test_qemu_firmware_equals_the_engine(model_file, wavs):
     _require("qemu")
-    proc = _cli(model_file, *wavs, "--json")
+    proc = _cli(model_file, *wavs, "--json", "--opt", "Os")
     assert proc.returncode == 0, proc.stderr
     rows = [json.loads(line) for line in proc.stdout.strip().split("\n")]
     assert len(rows) == len(wavs) and all(r["equal"] and r["firmware"] == r["engine"] for r in rows)
