@@ -361,7 +361,9 @@ def build_parser(prog="python -m fixedrnn.budget"):
 
 def add_parser(subparsers):
     """The ``budget`` subcommand of ``python -m fixedrnn``."""
-    return _configure(subparsers.add_parser("budget", help="memory audit against the 36 KiB budget"))
+    return _configure(subparsers.add_parser(
+        "budget", help="memory audit against the 36 KiB budget",
+        description=build_parser().description))
 
 
 def run_budget(args):

@@ -1,31 +1,125 @@
-"""``python -m fixedrnn classify MODEL.npz WAV...``: the label and int8 score of each recording.
+"""Classify recordings: :func:`classify` (one recording → :class:`Classification`, also
+``Model.classify``) and the command ``fixedrnn classify MODEL WAV...``.
 
-Prints one line per file, ``PATH<TAB>LABEL<TAB>SCORE``, where SCORE is the winning int8 logit (the
-first maximum). The whole integer pipeline runs: WAV → MFCC → int8 features → cell → head.
+The whole integer pipeline runs: WAV → MFCC → int8 features → cell → head; the label is the one of
+the first maximal int8 logit, as on the device. A recording longer than the model's window of T
+frames is classified on its last T frames (docs/CONTRACT.md), and the result says so.
 """
 
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass
 
-def _classify(args):
-    from fixedrnn.mfcc import read_wav
+import numpy as np
+
+from fixedrnn.errors import FixedRnnError
+
+#: The engine path :func:`classify` takes by default: the NumPy reference (bit-identical to numba),
+#: which needs no compilation and classifies one recording in 7-60 ms.
+DEFAULT_BACKEND = "numpy"
+
+
+@dataclass(frozen=True)
+class Classification:
+    """The model's answer for one recording.
+
+    ``label``: the label of the first maximal logit, ``index`` its class index; ``logits``: the int8
+    logits ``[C]`` as Python ints; ``frames``: the MFCC frames of the recording; ``window``: the
+    frames the model reads (T). When ``frames > window`` only the last ``window`` frames were used.
+    """
+
+    label: str
+    index: int
+    logits: tuple
+    frames: int
+    window: int
+
+    @property
+    def score(self):
+        """The winning int8 logit."""
+        return self.logits[self.index]
+
+    @property
+    def truncated(self):
+        """True when the recording is longer than the window (its start was not classified)."""
+        return self.frames > self.window
+
+    def to_dict(self):
+        """A JSON-ready dict: every field, ``score`` and ``truncated``."""
+        return {**asdict(self), "logits": list(self.logits), "score": self.score,
+                "truncated": self.truncated}
+
+
+def classify(model, source, backend=DEFAULT_BACKEND):
+    """Classify one recording with ``model`` (a :class:`fixedrnn.model.Model`).
+
+    ``source``: a WAV file path (16-bit mono PCM at the model's sample rate) or int16 PCM ``[n]``.
+    ``backend``: the engine path (``"numpy"``, ``"numba"``, or ``"shift"`` for a power-of-two model;
+    all give the same integers; numba compiles its kernels on first use). Returns a
+    :class:`Classification`; a bad file raises :class:`fixedrnn.errors.InputFileError`.
+    """
+    from fixedrnn.mfcc import frame_count, read_wav
+
+    config = model.frontend.mfcc_config()
+    pcm = read_wav(source, config) if isinstance(source, (str, os.PathLike)) else source
+    logits = model.run(pcm, backend=backend)
+    index = int(np.argmax(logits))  # first maximum, as the device
+    return Classification(label=model.labels[index], index=index, logits=tuple(int(v) for v in logits),
+                          frames=frame_count(len(pcm), model.front_end.config), window=model.frames)
+
+
+def _window_warning(path, result, sample_rate, hop):
+    seconds = result.window * hop / sample_rate
+    return (f"fixedrnn: warning: {path}: {result.frames} frames, longer than the model's window of "
+            f"{result.window} frames (about {seconds:.2f} s); only its end was classified")
+
+
+def _run(args):
     from fixedrnn.model import load
 
     model = load(args.model)
-    config = model.frontend.mfcc_config()
-    pcms = [read_wav(path, config) for path in args.wavs]
-    logits = model.run_batch(pcms, backend=args.backend)
-    for path, row in zip(args.wavs, logits):
-        best = int(row.argmax())
-        print(f"{path}\t{model.labels[best]}\t{int(row[best])}")
+    failed = 0
+    if not args.json:
+        print("file\tlabel\tscore")
+    for path in args.wavs:
+        try:
+            result = classify(model, path, backend=args.backend)
+        except (FixedRnnError, OSError) as exc:
+            print(f"fixedrnn: error: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        if result.truncated:
+            print(_window_warning(path, result, model.frontend.sample_rate, model.frontend.hop),
+                  file=sys.stderr)
+        if args.json:
+            print(json.dumps({"file": str(path), **result.to_dict()}))
+        else:
+            print(f"{path}\t{result.label}\t{result.score}")
+    if failed:
+        print(f"fixedrnn: {failed} of {len(args.wavs)} file(s) could not be classified", file=sys.stderr)
+        return 2
     return 0
 
 
 def add_parser(subparsers):
-    parser = subparsers.add_parser("classify", help="classify WAV recordings with a model",
-                                   description=__doc__.split("\n\n")[0])
-    parser.add_argument("model", help="model file (.npz)")
-    parser.add_argument("wavs", nargs="+", metavar="WAV", help="16-bit mono WAV files")
     from fixedrnn.backends import BACKENDS
 
-    parser.add_argument("--backend", choices=BACKENDS, default="numba",
-                        help="engine path (all give the same integers; 'shift' needs a PoT model)")
-    parser.set_defaults(func=_classify)
+    parser = subparsers.add_parser(
+        "classify", help="classify WAV recordings with a model",
+        description="Classify each WAV recording with the integer pipeline (MFCC, cell, head) and "
+                    "print, under a header line, one tab-separated line per file: the file, the "
+                    "predicted label and its score (the winning int8 logit). A file that cannot be "
+                    "read is reported on stderr and skipped; the exit status is then 2. A recording "
+                    "longer than the model's window is classified on its end, with a warning.")
+    parser.add_argument("model", help="model file (.npz)")
+    parser.add_argument("wavs", nargs="+", metavar="WAV", help="16-bit mono WAV files")
+    parser.add_argument("--json", action="store_true",
+                        help="one JSON object per file instead (file, label, index, score, logits, "
+                             "frames, window, truncated)")
+    parser.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND,
+                        help="engine path; all give the same integers (default numpy: no compilation; "
+                             "numba compiles once, then is faster on many files; shift: power-of-two "
+                             "models)")
+    parser.set_defaults(func=_run)
+    return parser

@@ -1,15 +1,17 @@
-"""Command line: ``python -m fixedrnn SUBCOMMAND ...``.
+"""Command line: ``fixedrnn SUBCOMMAND ...`` (the console script) or ``python -m fixedrnn SUBCOMMAND ...``.
 
 Each subcommand lives in its own module, which exposes ``add_parser(subparsers)``; the parser it adds
 sets ``func`` (called with the parsed namespace, returns the exit code). Errors in the input
 (:class:`fixedrnn.errors.FixedRnnError`, ``OSError``) are printed as one line on stderr and give exit
-code 2, never a traceback.
+code 2, never a traceback. A first run that compiles numba kernels says so on stderr
+(:mod:`fixedrnn.compile_notice`).
 """
 
 import argparse
 import importlib
 import sys
 
+from fixedrnn import __version__
 from fixedrnn.errors import FixedRnnError
 
 #: Modules that contribute subcommands, in the order ``--help`` lists them.
@@ -19,14 +21,17 @@ SUBCOMMAND_MODULES = (
     "fixedrnn.verify",
     "fixedrnn.export",
     "fixedrnn.budget",
+    "fixedrnn.firmware",
 )
 
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="python -m fixedrnn",
-        description="Bit-exact integer keyword-spotting reference (MFCC + RNN/LSTM).",
+        prog="fixedrnn",
+        description="Bit-exact integer keyword-spotting reference (MFCC + RNN/LSTM). "
+                    "Also runs as python -m fixedrnn.",
     )
+    parser.add_argument("--version", action="version", version=f"fixedrnn {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in SUBCOMMAND_MODULES:
@@ -47,6 +52,10 @@ def run(func, args, prog="fixedrnn"):
 
 
 def main(argv=None):
+    """The ``fixedrnn`` console script and ``python -m fixedrnn``: returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    return run(args.func, args)
+    from fixedrnn.compile_notice import compile_notice
+
+    with compile_notice():
+        return run(args.func, args)

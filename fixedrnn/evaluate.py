@@ -1,9 +1,10 @@
-"""``python -m fixedrnn evaluate MODEL.npz DATA_DIR``: accuracy of the integer engine on FSDD.
+"""``fixedrnn evaluate MODEL.npz [DATA_DIR]``: accuracy of the integer engine on FSDD.
 
 Every recording is read from its WAV file and run end to end by the integer engine (front end,
 int8 normalisation, cell, head); the prediction is the first maximal int8 logit. Reported: the
-accuracy, the accuracy per class and the confusion matrix (rows: true label, columns: predicted).
-The split is the dataset's own (index 0-4 test, 5-49 train; see :mod:`fixedrnn.fsdd`).
+accuracy, the accuracy per class, the confusion matrix (rows: true label, columns: predicted) and
+the misclassified files. DATA_DIR defaults to the FSDD folder ``verify`` uses
+(:func:`fixedrnn.fsdd.default_data_dir`: ``$FIXEDRNN_FSDD``, else ``../shared/data/fsdd``). The split is the dataset's own (index 0-4 test, 5-49 train; see :mod:`fixedrnn.fsdd`).
 
 :func:`evaluate_model` is the library entry point (used by tools/train.py and the tests).
 """
@@ -84,14 +85,19 @@ class EvaluationResult:
                 for i, label in enumerate(self.labels)
             },
             "confusion": confusion.tolist(),
-            "misclassified": [
-                {"name": name, "true": self.labels[t], "predicted": self.labels[p]}
-                for name, t, p in zip(self.names, self.targets, self.predictions) if t != p
-            ],
+            "misclassified": [{"name": name, "true": true, "predicted": predicted}
+                              for name, true, predicted in self.misclassified],
         }
 
+    @property
+    def misclassified(self):
+        """``(name, true label, predicted label)`` of every misclassified recording, in order."""
+        return [(name, self.labels[t], self.labels[p])
+                for name, t, p in zip(self.names, self.targets, self.predictions) if t != p]
+
     def report(self):
-        """The human-readable report: accuracy, per-class accuracy, confusion matrix."""
+        """The human-readable report: accuracy, per-class accuracy, confusion matrix, misclassified
+        files."""
         confusion = self.confusion
         width = max(4, max(len(str(label)) for label in self.labels) + 1,
                     len(str(int(confusion.max(initial=0)))) + 1)
@@ -112,6 +118,9 @@ class EvaluationResult:
         lines.append(" " * (width + 1) + "".join(f"{label:>{width}}" for label in self.labels))
         for i, label in enumerate(self.labels):
             lines.append(f"{label:>{width}} " + "".join(f"{int(v):>{width}}" for v in confusion[i]))
+        wrong = self.misclassified
+        lines.append(f"misclassified ({len(wrong)}):" + ("" if wrong else " none"))
+        lines.extend(f"  {name}: {true} predicted as {predicted}" for name, true, predicted in wrong)
         return "\n".join(lines)
 
 
@@ -196,9 +205,15 @@ def evaluate_model(model, data, split="test", speakers=None, backend="numba", ba
 
 
 def _run(args):
-    progress = not args.json and not args.no_progress and sys.stderr.isatty()
+    progress = not args.json and not args.quiet and sys.stderr.isatty()
     speakers = args.speakers.split(",") if args.speakers else None
-    result = evaluate_model(args.model, args.data_dir, split=args.split, speakers=speakers,
+    data_dir = args.data_dir
+    if data_dir is None:
+        data_dir = fsdd.default_data_dir()
+        if not (data_dir / "recordings").is_dir():
+            raise FixedRnnError(f"data_dir: none given and FSDD not found at {data_dir} "
+                                f"(set FIXEDRNN_FSDD or give DATA_DIR)")
+    result = evaluate_model(args.model, data_dir, split=args.split, speakers=speakers,
                             backend=args.backend, progress=progress)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
@@ -209,18 +224,21 @@ def _run(args):
 
 def add_parser(subparsers):
     parser = subparsers.add_parser(
-        "evaluate", help="accuracy, per-class accuracy and confusion matrix on FSDD",
-        description="Run the integer engine end to end on FSDD WAV files and report accuracy, "
-                    "per-class accuracy and the confusion matrix.")
+        "evaluate", help="accuracy of a model on the FSDD recordings",
+        description="Run the integer engine end to end on FSDD WAV files and report the accuracy, "
+                    "the per-class accuracy, the confusion matrix and the misclassified files.")
     parser.add_argument("model", help="model file (.npz)")
-    parser.add_argument("data_dir", help="FSDD directory (holding recordings/)")
+    parser.add_argument("data_dir", nargs="?", default=None,
+                        help="FSDD directory holding recordings/ (default: $FIXEDRNN_FSDD, else "
+                             "../shared/data/fsdd, as verify)")
     parser.add_argument("--split", choices=fsdd.SPLITS, default="test",
                         help="the dataset's split: test = index 0-4 (default), train = 5-49, all")
     parser.add_argument("--speakers", metavar="NAMES", default=None,
                         help="comma-separated speakers to keep (default: all)")
     parser.add_argument("--backend", choices=BACKENDS, default="numba",
                         help="engine path (bit-identical results; default numba)")
-    parser.add_argument("--json", action="store_true", help="print a JSON object instead of text")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--json", action="store_true",
+                        help="print a JSON object instead of text (misclassified files included)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=_run)
     return parser

@@ -47,16 +47,23 @@ def _positive_int(text):
 
 def add_parser(subparsers):
     parser = subparsers.add_parser("export", help="write a model as .tflite or as C sources",
-                                   description=__doc__.split("\n\n")[0])
+                                   description="Write a model in another form: a .tflite file for "
+                                               "TFLite Micro, or C99 sources for a Cortex-M4 firmware.")
     formats = parser.add_subparsers(dest="format", metavar="FORMAT")
     formats.required = True
-    tflite = formats.add_parser("tflite", help="TFLite flatbuffer of the recurrent part and head")
+    tflite = formats.add_parser(
+        "tflite", help="TFLite flatbuffer of the recurrent part and head",
+        description="Write a TFLite flatbuffer of the recurrent part and the head (int8 feature "
+                    "sequence in, int8 logits out) that TFLite Micro runs unmodified.")
     tflite.add_argument("model", help="model file (.npz)")
     tflite.add_argument("out", help="output .tflite file")
     tflite.add_argument("--frames", type=_positive_int, default=None, metavar="T",
                         help="sequence length of the graph (default: the model's sequence.frames)")
     tflite.set_defaults(func=_tflite)
-    c = formats.add_parser("c", help="C99 sources of the whole pipeline")
+    c = formats.add_parser(
+        "c", help="C99 sources of the whole pipeline",
+        description="Write the C99 sources of the whole pipeline (MFCC front end, cell, head) with "
+                    "the model's data, for a Cortex-M4 firmware or the host (docs/firmware.md).")
     c.add_argument("model", help="model file (.npz)")
     c.add_argument("outdir", help="output directory (created if missing)")
     c.set_defaults(func=_c)

@@ -165,7 +165,11 @@ class LstmCell:
 
 @dataclass(frozen=True, eq=False)
 class Model:
-    """A quantized keyword-spotting model: front end, input quantization, cell, head, labels."""
+    """A quantized keyword-spotting model: front end, input quantization, cell, head, labels.
+
+    ``meta``: free-form provenance (``meta.*`` keys of the file) — 0-d values as plain Python
+    ``str``/``int``/``float``/``bool``, arrays of one or more dimensions as NumPy arrays.
+    """
 
     cell: str
     weights: str
@@ -221,15 +225,31 @@ class Model:
 
         return engine.features(self, pcm)
 
-    def run_features(self, x, trace=False, backend="numpy"):
-        """int8 sequence ``[T', I]`` (any T' ≥ 1) → int8 logits ``[C]`` (and a trace dict if asked)."""
+    def run_features(self, x, trace=False, backend=None):
+        """int8 sequence ``[T', I]`` (any T' ≥ 1) → int8 logits ``[C]`` (and a trace dict if asked).
+
+        ``backend`` None: ``"numba"``, or ``"numpy"`` with ``trace`` (the one path that records a
+        trace); every backend gives the same integers."""
         from fixedrnn import engine
 
+        if backend is None:
+            backend = "numpy" if trace else "numba"
         return engine.run_features(self, x, trace=trace, backend=backend)
 
-    def run(self, pcm, trace=False, backend="numpy"):
-        """int16 PCM → int8 logits ``[C]`` (and a trace dict if asked)."""
+    def run(self, pcm, trace=False, backend=None):
+        """int16 PCM ``[n]`` → int8 logits ``[C]`` (and a trace dict if asked); ``backend`` as in
+        :meth:`run_features`."""
         return self.run_features(self.features(pcm), trace=trace, backend=backend)
+
+    def classify(self, source, backend=None):
+        """Classify a WAV file path or int16 PCM ``[n]``: a :class:`fixedrnn.classify.Classification`
+        (``label``, ``index``, int8 ``logits``, ``score``, ``frames``, ``truncated``).
+
+        ``backend`` None: :data:`fixedrnn.classify.DEFAULT_BACKEND` (the NumPy reference path, which
+        needs no compilation for one recording); see :func:`fixedrnn.classify.classify`."""
+        from fixedrnn import classify
+
+        return classify.classify(self, source, backend=backend or classify.DEFAULT_BACKEND)
 
     def run_features_batch(self, xs, backend="numba", trace=False):
         """int8 sequences ``[B, T', I]`` → int8 logits ``[B, C]`` (and a trace dict if asked:
@@ -250,6 +270,20 @@ class Model:
     def predict(self, logits):
         """Label of the first maximal logit (``logits`` int8 ``[C]``)."""
         return self.labels[int(np.argmax(logits))]
+
+    @functools.cached_property
+    def device_bytes(self):
+        """Flash + RAM bytes of the generated firmware for this model, front end included (the total
+        of ``python -m fixedrnn.budget``, :mod:`fixedrnn.layout`)."""
+        from fixedrnn import layout
+
+        arrays = self.to_arrays()
+        return sum(item.nbytes for item in layout.flash_items(arrays) + layout.ram_items(arrays))
+
+    def __repr__(self):
+        labels = list(self.labels) if len(self.labels) <= 12 else [*self.labels[:10], f"... {len(self.labels)} in all"]
+        return (f"Model(cell={self.cell!r}, weights={self.weights!r}, units={self.units}, "
+                f"labels={labels}, bytes={self.device_bytes})")
 
     # -- arrays ----------------------------------------------------------------------------------
 
@@ -465,7 +499,7 @@ class _Reader:
                 value = self.arrays[key]
                 if not isinstance(value, np.ndarray) or value.dtype.kind == "O":
                     self.fail(f"'{key}' must be a plain (non-object) array")
-                meta[key[len(META_PREFIX):]] = value
+                meta[key[len(META_PREFIX):]] = value.item() if value.ndim == 0 else value
         extra = sorted(set(self.arrays) - self.used)
         if extra:
             self.fail(f"unexpected key '{extra[0]}'" + (f" (and {len(extra) - 1} more)" if len(extra) > 1 else ""))

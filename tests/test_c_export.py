@@ -19,6 +19,8 @@ sys.path.insert(0, str(REPO / "tests"))
 import runner  # noqa: E402
 from throwaway_models import random_model  # noqa: E402
 
+pytestmark = pytest.mark.slow  # firmware builds (host and QEMU), FSDD-wide runs: not in the quick subset (pytest -m "not slow")
+
 MAGIC = 0x494E5246
 MODELS = {
     "rnn-int8": dict(cell="rnn", weights="int8", units=12, frames=24, seed=1),

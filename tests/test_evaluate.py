@@ -115,6 +115,29 @@ def test_cli_text_and_json(fake_fsdd, model_file):
     assert "split: all (60 recordings)" in text.stdout
     assert "confusion matrix (rows: true label, columns: predicted label):" in text.stdout
     assert len([l for l in text.stdout.splitlines() if l.strip().startswith("9:")]) == 1
+    everything = evaluate.evaluate_model(model_file, fake_fsdd, "all")
+    wrong = [n for n, t, p in zip(everything.names, everything.targets, everything.predictions) if t != p]
+    assert wrong, "the throwaway model should misclassify some files"
+    assert f"misclassified ({len(wrong)}):" in text.stdout
+    for name in wrong:
+        true = name.split("_")[0]
+        assert any(l.strip().startswith(f"{name}: {true} predicted as ") for l in text.stdout.splitlines())
+    assert [m["name"] for m in data["misclassified"]] == [
+        n for n, t, p in zip(result.names, result.targets, result.predictions) if t != p]
+
+
+def test_cli_finds_the_data_folder_as_verify_does(fake_fsdd, model_file, tmp_path):
+    import os
+
+    env = dict(os.environ, FIXEDRNN_FSDD=str(fake_fsdd))
+    cmd = [sys.executable, "-m", "fixedrnn", "evaluate", str(model_file), "--json", "--quiet"]
+    found = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout)["n"] == 40
+    env["FIXEDRNN_FSDD"] = str(tmp_path / "absent")
+    absent = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert absent.returncode == 2 and absent.stderr.count("\n") == 1
+    assert "FSDD not found" in absent.stderr and "FIXEDRNN_FSDD" in absent.stderr
 
 
 @pytest.mark.parametrize("args, message", [

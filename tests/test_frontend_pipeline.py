@@ -23,6 +23,7 @@ def _frames(n_frames, n, seed):
     return np.clip(np.round(noise), -32768, 32767).astype(np.int16)
 
 
+@pytest.mark.slow  # compiles numba's parallel kernels
 @pytest.mark.parametrize("precision", ["q15", "q31"])
 def test_parallel_path_matches_arm_mfcc(precision):
     config = M.MfccConfig()

@@ -21,6 +21,7 @@ def _digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.slow  # makes a whole golden set twice
 def test_output_is_deterministic(tmp_path):
     model_file = save_random_model(tmp_path / "m.npz", cell="rnn", weights="int8", seed=8)
     for out in ("a", "b"):

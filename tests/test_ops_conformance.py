@@ -34,6 +34,8 @@ sys.path.insert(0, str(REPO / "tools" / "firmware"))
 
 import runner  # noqa: E402
 
+pytestmark = pytest.mark.slow  # four C builds, two of them under QEMU: not in the quick subset (pytest -m "not slow")
+
 # --- The Python side: every op through fixedrnn.ops, on its two Python backends ------------------------
 #
 # Each entry of REFERENCE prepares the op's params from the case's integers (fixedrnn.ops.<module>.

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # training: not in the quick subset (pytest -m "not slow")
+
 torch = pytest.importorskip("torch", reason="the train extra (PyTorch) is not installed")
 
 TOOLS = Path(__file__).resolve().parents[1] / "tools"

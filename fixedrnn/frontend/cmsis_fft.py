@@ -263,8 +263,9 @@ def radix4_butterfly_q15(x, base, length, coef, modifier):
 @numba.njit(cache=True)
 def cfft_q15(x, length, coef):
     """``arm_cfft_q15`` (forward) on interleaved complex q15 ``x[2·length]``, before bit reversal."""
+    # np.int64(constant): numba would compile one butterfly per literal argument value otherwise
     if length in (16, 64, 256, 1024, 4096):
-        radix4_butterfly_q15(x, 0, length, coef, 1)
+        radix4_butterfly_q15(x, np.int64(0), length, coef, np.int64(1))
         return
     n2 = length >> 1
     for i in range(n2):
@@ -277,8 +278,8 @@ def cfft_q15(x, length, coef):
         x[2 * i + 1] = wrap16(((x[2 * l + 1] >> 1) + (x[2 * i + 1] >> 1)) >> 1)
         x[2 * l] = wrap16(wrap16((xt * cos) >> 16) + wrap16((yt * sin) >> 16))
         x[2 * l + 1] = wrap16(wrap16((yt * cos) >> 16) - wrap16((xt * sin) >> 16))
-    radix4_butterfly_q15(x, 0, n2, coef, 2)
-    radix4_butterfly_q15(x, 2 * n2, n2, coef, 2)
+    radix4_butterfly_q15(x, np.int64(0), n2, coef, np.int64(2))
+    radix4_butterfly_q15(x, 2 * n2, n2, coef, np.int64(2))
     for i in range(2 * length):
         x[i] = wrap16(x[i] << 1)
 
@@ -448,7 +449,7 @@ def radix4_butterfly_q31(x, base, length, coef, modifier):
 def cfft_q31(x, length, coef):
     """``arm_cfft_q31`` (forward) on interleaved complex q31 ``x[2·length]``, before bit reversal."""
     if length in (16, 64, 256, 1024, 4096):
-        radix4_butterfly_q31(x, 0, length, coef, 1)
+        radix4_butterfly_q31(x, np.int64(0), length, coef, np.int64(1))
         return
     n2 = length >> 1
     for i in range(n2):
@@ -465,8 +466,8 @@ def cfft_q31(x, length, coef):
         p1 = wrap32(((p1 << 32) - xt * sin + 0x80000000) >> 32)
         x[2 * l] = wrap32(p0 << 1)
         x[2 * l + 1] = wrap32(p1 << 1)
-    radix4_butterfly_q31(x, 0, n2, coef, 2)
-    radix4_butterfly_q31(x, 2 * n2, n2, coef, 2)
+    radix4_butterfly_q31(x, np.int64(0), n2, coef, np.int64(2))
+    radix4_butterfly_q31(x, 2 * n2, n2, coef, np.int64(2))
     for i in range(2 * length):
         x[i] = wrap32(x[i] << 1)
 

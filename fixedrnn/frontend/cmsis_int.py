@@ -6,6 +6,9 @@
 - ``ssat(x, bits)``: ``__SSAT(x, bits)``; note that ``__SSAT`` takes an ``int32_t``, so a ``q63_t``
   argument is first wrapped to 32 bits (:func:`ssat_of_q63`).
 - ``clz32``: ``__CLZ`` of a uint32 (32 for 0).
+
+They are plain ``njit`` functions: LLVM inlines them into the kernels all the same, while numba's
+own inlining (``inline="always"``) doubled the front end's first compilation.
 """
 
 import numba
@@ -16,7 +19,7 @@ from numba.extending import intrinsic
 from fixedrnn.fixedpoint import clamp_nb
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def wrap16(x):
     """Low 16 bits of ``x`` as a signed value: C ``(int16_t)x``.
 
@@ -26,20 +29,20 @@ def wrap16(x):
     return np.int64(np.int16(x))
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def wrap32(x):
     """Low 32 bits of ``x`` as a signed value: C ``(int32_t)x`` (``trunc`` + ``sext``, as :func:`wrap16`)."""
     return np.int64(np.int32(x))
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def ssat(x, bits):
     """``__SSAT(x, bits)``: clamp to [−2**(bits−1), 2**(bits−1) − 1] (x already an int32 value)."""
     hi = (np.int64(1) << (bits - 1)) - 1
     return clamp_nb(x, -hi - 1, hi)
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def ssat_of_q63(x, bits):
     """``__SSAT((int32_t)x, bits)`` for a q63 ``x``: wrap to 32 bits, then saturate."""
     return ssat(wrap32(x), bits)
@@ -60,7 +63,7 @@ def _ctlz_u32(typingctx, x):
     return types.int64(x), codegen
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def clz32(x):
     """``__CLZ(x)`` for a uint32 value ``x`` (0 <= x < 2**32): leading zero bits, 32 for 0."""
     return _ctlz_u32(x)
