@@ -40,7 +40,7 @@ class StreamConfig:
     vad: VadConfig = field(default_factory=VadConfig)
     decision: DecisionConfig = field(default_factory=DecisionConfig)
     reset: bool = True
-    preroll: int = 8
+    preroll: int = 16
 
     def __post_init__(self):
         if isinstance(self.preroll, bool) or not isinstance(self.preroll, int) or not 0 <= self.preroll <= 255:
@@ -103,7 +103,7 @@ class KeywordStream:
         m, cfg = self.model, self.config
         _, mfcc = self._mfcc.push(samples)
         n = len(mfcc)
-        x = engine.normalise(m, mfcc)
+        x = engine.normalise(m, mfcc) if n else np.zeros((0, m.n_features), np.int8)
         fcs = self._cell.input_fc(self._prepared.cell, x)
         energy = frame_energy(mfcc, m.frontend.precision)
         raw, active, reset = (np.zeros(n, bool) for _ in range(3))
