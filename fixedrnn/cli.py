@@ -19,6 +19,7 @@ SUBCOMMAND_MODULES = (
     "fixedrnn.verify",
     "fixedrnn.export",
     "fixedrnn.budget",
+    "fixedrnn.listen",
 )
 
 

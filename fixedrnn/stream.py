@@ -132,6 +132,12 @@ class KeywordStream:
         self.frames_done += n
         return StreamFrames(index, mfcc, x, energy, raw, active, reset, hidden, cell, scores), detections
 
+    def finish(self):
+        """End of the stream: the detections of a segment still open (decided as if a frame that is
+        not speech followed the last one)."""
+        found = self._decider.update(self.frames_done, None, False, False)
+        return [] if found is None else [found]
+
     def frame_end_seconds(self, t):
         """Time (s) at which frame ``t`` is complete: its last sample's end."""
         c = self.model.front_end.config
