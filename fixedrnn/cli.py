@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES = (
     "fixedrnn.verify",
     "fixedrnn.export",
     "fixedrnn.budget",
+    "fixedrnn.listen",
     "fixedrnn.firmware",
 )
 

@@ -76,9 +76,51 @@ def prepare(cell, input_zero_point, pot_weights):
     return LstmParams(tuple(gates), inter)
 
 
+class LstmState(NamedTuple):
+    """The cell's state: ``h`` int8 ``[B, H]`` (zero point z_h) and ``c`` int16 ``[B, H]`` (scale 2**P)."""
+
+    h: np.ndarray
+    c: np.ndarray
+
+
 def _gate_fcs(gates, which, x, name):
     """Every gate's FC ``which`` of ``x [N, in]`` → int16 Q3.12 ``[N, 4, H]``."""
     return np.stack([fully_connected.reference(getattr(g, which), x, name) for g in gates], axis=1)
+
+
+def initial_state(params, batch=1):
+    """The state before the first step: ``h = z_h``, ``c = 0``."""
+    units = params.gates[0].input_fc.bias.shape[0]
+    return LstmState(np.full((batch, units), params.inter_gate.output_mul.zero_point, np.int8),
+                     np.zeros((batch, units), np.int16))
+
+
+def input_fc(params, x):
+    """Every gate's input FC of any number of steps: ``x`` int8 ``[N, I]`` → int16 Q3.12
+    ``[N, 4, H]`` (state-independent, so a batch path computes it for all steps at once)."""
+    return _gate_fcs(params.gates, "input_fc", x, TENSORS[0])
+
+
+def step_from_input_fc(params, gx, state):
+    """One step given the gates' input FCs ``gx`` int16 ``[B, 4, H]`` and the :class:`LstmState`;
+    returns ``(gh, pre, act, new_state)``: recurrent FCs, gate pre-activations and activations
+    (int16 ``[B, 4, H]``) and the new :class:`LstmState`."""
+    gates, inter = params.gates, params.inter_gate
+    gh = _gate_fcs(gates, "recurrent_fc", state.h, TENSORS[1])
+    pre = elementwise.add_s16_saturating_reference(None, gx, gh)
+    act = np.stack([lut_s16.reference(g.activation, pre[:, k]) for k, g in enumerate(gates)], axis=1)
+    i, f, g, o = act[:, 0], act[:, 1], act[:, 2], act[:, 3]
+    c = elementwise.add_s16_saturating_reference(
+        None, elementwise.mul_reference(inter.forget_cell_mul, f, state.c, TENSORS[2]),
+        elementwise.mul_reference(inter.input_cell_gate_mul, i, g, TENSORS[3]))
+    h = elementwise.mul_reference(inter.output_mul, lut_s16.reference(inter.cell_tanh, c), o,
+                                  TENSORS[4]).astype(np.int8)
+    return gh, pre, act, LstmState(h, c)
+
+
+def step(params, x, state):
+    """One step of the cell: ``x`` int8 ``[B, I]`` and the :class:`LstmState` → the new state."""
+    return step_from_input_fc(params, input_fc(params, x), state)[3]
 
 
 def run_lstm(params, x, backend="numpy", trace=False):
@@ -89,12 +131,9 @@ def run_lstm(params, x, backend="numpy", trace=False):
 
         return fused.run_lstm(params, x, backend == "shift"), None
     batch, steps, _ = x.shape
-    gates, inter = params.gates, params.inter_gate
-    units = gates[0].input_fc.bias.shape[0]
-    gx_all = _gate_fcs(gates, "input_fc", x.reshape(batch * steps, -1), TENSORS[0])
-    gx_all = gx_all.reshape(batch, steps, 4, units)
-    h = np.full((batch, units), inter.output_mul.zero_point, np.int8)
-    c = np.zeros((batch, units), np.int16)
+    gx_all = input_fc(params, x.reshape(batch * steps, -1)).reshape(batch, steps, 4, -1)
+    state = initial_state(params, batch)
+    units = state.h.shape[1]
     rec = None
     if trace:
         rec = {k: np.empty((batch, steps, 4, units), np.int16) for k in
@@ -102,18 +141,10 @@ def run_lstm(params, x, backend="numpy", trace=False):
         rec["cell"] = np.empty((batch, steps, units), np.int16)
         rec["hidden"] = np.empty((batch, steps, units), np.int8)
     for t in range(steps):
-        gh = _gate_fcs(gates, "recurrent_fc", h, TENSORS[1])
         gx = gx_all[:, t]
-        pre = elementwise.add_s16_saturating_reference(None, gx, gh)
-        act = np.stack([lut_s16.reference(g.activation, pre[:, k]) for k, g in enumerate(gates)], axis=1)
-        i, f, g, o = act[:, 0], act[:, 1], act[:, 2], act[:, 3]
-        c = elementwise.add_s16_saturating_reference(
-            None, elementwise.mul_reference(inter.forget_cell_mul, f, c, TENSORS[2]),
-            elementwise.mul_reference(inter.input_cell_gate_mul, i, g, TENSORS[3]))
-        h = elementwise.mul_reference(inter.output_mul, lut_s16.reference(inter.cell_tanh, c), o,
-                                      TENSORS[4]).astype(np.int8)
+        gh, pre, act, state = step_from_input_fc(params, gx, state)
         if trace:
             rec["gate_x"][:, t], rec["gate_h"][:, t] = gx, gh
             rec["gate_pre"][:, t], rec["gates"][:, t] = pre, act
-            rec["cell"][:, t], rec["hidden"][:, t] = c, h
-    return h, rec
+            rec["cell"][:, t], rec["hidden"][:, t] = state.c, state.h
+    return state.h, rec

@@ -44,6 +44,30 @@ def prepare(cell, input_zero_point, pot_weights):
         tanh_s8.prepare(cell.add.output_zero_point, cell.tanh))
 
 
+def initial_state(params, batch=1):
+    """The state before the first step: ``h`` int8 ``[batch, H]`` of zeros (zero point 0)."""
+    return np.zeros((batch, params.input_fc.bias.shape[0]), np.int8)
+
+
+def input_fc(params, x):
+    """The input FC of any number of steps: ``x`` int8 ``[N, I]`` → int8 ``[N, H]`` (it does not
+    depend on the state, so a batch path computes it for all steps at once)."""
+    return fully_connected.reference(params.input_fc, x, TENSORS[0])
+
+
+def step_from_input_fc(params, a, h):
+    """One step given its input FC ``a`` int8 ``[B, H]`` and the state ``h`` int8 ``[B, H]``;
+    returns ``(r, p, h_new)``: the recurrent FC, the ADD (tanh input) and the new state, int8."""
+    r = fully_connected.reference(params.recurrent_fc, h, TENSORS[1])
+    p = elementwise.add_s8_reference(params.add, a, r)
+    return r, p, tanh_s8.lookup(params.tanh, p)
+
+
+def step(params, x, h):
+    """One step of the cell: ``x`` int8 ``[B, I]``, ``h`` int8 ``[B, H]`` → new ``h`` int8 ``[B, H]``."""
+    return step_from_input_fc(params, input_fc(params, x), h)[2]
+
+
 def run_rnn(params, x, backend="numpy", trace=False):
     """Run the cell over ``x`` int8 ``[B, T, I]``; returns (h_last int8 [B, H], trace or None)."""
     x = np.asarray(x)
@@ -52,18 +76,14 @@ def run_rnn(params, x, backend="numpy", trace=False):
 
         return fused.run_rnn(params, x, backend == "shift"), None
     batch, steps, _ = x.shape
-    units = params.input_fc.bias.shape[0]
-    # The input FC does not depend on the state: all steps at once.
-    a_all = fully_connected.reference(params.input_fc, x.reshape(batch * steps, -1), TENSORS[0])
-    a_all = a_all.reshape(batch, steps, units)
-    h = np.zeros((batch, units), np.int8)
+    a_all = input_fc(params, x.reshape(batch * steps, -1)).reshape(batch, steps, -1)
+    h = initial_state(params, batch)
+    units = h.shape[1]
     rec = {k: np.empty((batch, steps, units), np.int8) for k in
            ("input_fc", "recurrent_fc", "add", "hidden")} if trace else None
     for t in range(steps):
         a = a_all[:, t]
-        r = fully_connected.reference(params.recurrent_fc, h, TENSORS[1])
-        p = elementwise.add_s8_reference(params.add, a, r)
-        h = tanh_s8.lookup(params.tanh, p)
+        r, p, h = step_from_input_fc(params, a, h)
         if trace:
             rec["input_fc"][:, t] = a
             rec["recurrent_fc"][:, t] = r

@@ -1,0 +1,100 @@
+"""From per-frame scores to detections, in integers (TFLM micro_speech's RecognizeCommands, per
+speech segment).
+
+A segment is a run of frames the VAD calls speech (:mod:`fixedrnn.vad`); the recurrent cell starts
+it from its initial state (:mod:`fixedrnn.stream`), so the scores mean "the word so far" and are
+best at its end. Rule (docs/streaming.md, "Decision"), with ``window`` W, ``threshold``,
+``min_loud``, ``suppression``, ``max_frames``:
+
+- During a segment, the int8 scores ``s_t [C]`` of its last W frames are kept, and its loud frames
+  (the VAD's ``raw``) are counted.
+- The segment is decided at the first frame that is not speech (that frame is not part of it), or
+  at its ``max_frames``-th frame (included; the next speech frame starts a new segment).
+- Decision: ``sum[c] = Σ s_t[c]`` over the n ≤ W kept frames (int32); ``top`` = the first c of
+  maximal ``sum``; ``score = floor(sum[top] / n)`` (floor division, also for negative sums).
+  Detection when ``loud ≥ min_loud`` and ``score ≥ threshold`` and not (``top`` equals the label of
+  the previous detection and fewer than ``suppression`` frames passed since it was decided).
+"""
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from fixedrnn.errors import FixedRnnError
+
+
+@dataclass(frozen=True)
+class DecisionConfig:
+    """``window`` (frames averaged, ≥ 1), ``threshold`` (int8 units, −128..127), ``min_loud`` (loud
+    frames a segment needs), ``suppression`` (frames), ``max_frames`` (longest segment, ≥ 1)."""
+
+    window: int = 4
+    threshold: int = -128
+    min_loud: int = 6
+    suppression: int = 0
+    max_frames: int = 125
+
+    def __post_init__(self):
+        for name, lo, hi in (("window", 1, 255), ("threshold", -128, 127), ("min_loud", 0, 2**15),
+                             ("suppression", 0, 2**15), ("max_frames", 1, 2**15)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
+                raise FixedRnnError(f"decision.{name}: expected an integer in {lo}..{hi}, got {value!r}")
+
+
+class Detection(NamedTuple):
+    """A detected word: ``label`` (index), segment frames ``start``..``end`` (inclusive), the frame
+    at which it was ``decided``, and its averaged int8 ``score``."""
+
+    label: int
+    start: int
+    end: int
+    decided: int
+    score: int
+
+
+class Decider:
+    """The rule's state; :meth:`update` takes one frame and returns a :class:`Detection` or None."""
+
+    def __init__(self, config=None):
+        self.config = DecisionConfig() if config is None else config
+        self.reset()
+
+    def reset(self):
+        """Back to the state before the first frame."""
+        self.start = None
+        self.loud = 0
+        self.kept = []
+        self.last_label = None
+        self.last_decided = 0
+
+    def _decide(self, t, end):
+        cfg = self.config
+        sums = np.sum(np.asarray(self.kept, np.int32), axis=0, dtype=np.int32)
+        top = int(np.argmax(sums))
+        score = int(sums[top]) // len(self.kept)
+        start, loud = self.start, self.loud
+        self.start, self.loud, self.kept = None, 0, []
+        if loud < cfg.min_loud or score < cfg.threshold:
+            return None
+        if top == self.last_label and t - self.last_decided < cfg.suppression:
+            return None
+        self.last_label, self.last_decided = top, t
+        return Detection(top, start, end, t, score)
+
+    def starts_segment(self, active):
+        """Whether a frame the VAD calls ``active`` starts a segment (the cell is reset before it)."""
+        return active and self.start is None
+
+    def update(self, t, scores, raw, active):
+        """Frame ``t``'s int8 ``scores [C]`` and VAD flags → a :class:`Detection` decided at it, or None."""
+        if not active:
+            return self._decide(t, t - 1) if self.start is not None else None
+        if self.start is None:
+            self.start = t
+        self.kept = (self.kept + [np.asarray(scores, np.int32)])[-self.config.window:]
+        self.loud += int(raw)
+        if t - self.start + 1 >= self.config.max_frames:
+            return self._decide(t, t)
+        return None

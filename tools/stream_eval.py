@@ -1,0 +1,139 @@
+"""Score models on long test streams built from the FSDD test split (docs/streaming.md).
+
+    python tools/stream_eval.py MODEL.npz [MODEL.npz ...] [--fsdd DIR] [--snr clean 30 20 10]
+        [--limit N] [--webrtc] [--no-reset] [--json FILE]
+
+For each condition (clean = digital silence between words; or white noise at an SNR), one stream of
+the test-split recordings (index 0-4, 300 files) in a seeded random order, each scaled to the
+recordings' median RMS, with 0.6-1.6 s gaps (:func:`fixedrnn.streams.build_stream`, seed 13). The
+streaming detector (:class:`fixedrnn.stream.KeywordStream`, default configuration) runs over it in
+blocks of 1024 samples; detections are scored by :func:`fixedrnn.streams.score_detections`
+(tolerance 0.5 s). ``--webrtc``: also the frame-level agreement of the integer VAD with WebRTC's
+(``pip install webrtcvad-wheels``; mode 2, 30 ms frames, a frame of ours is speech for WebRTC when
+the 30 ms frame holding its centre is). ``--noise-minutes M``: also M minutes of the condition's
+noise alone, through the front end, VAD and decision rule: the segments it would decide (an upper
+bound on false alarms there). Prints one Markdown row per model and condition.
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from fixedrnn import engine, fsdd  # noqa: E402
+from fixedrnn.decision import Decider  # noqa: E402
+from fixedrnn.model import load  # noqa: E402
+from fixedrnn.stream import KeywordStream, StreamConfig  # noqa: E402
+from fixedrnn.vad import Vad, frame_energy  # noqa: E402
+from fixedrnn.streams import build_stream, score_detections  # noqa: E402
+
+SEED = 13
+BLOCK = 1024
+
+
+def test_items(data_dir, limit=None):
+    recs = fsdd.list_recordings(data_dir, split="test")
+    order = np.random.default_rng(SEED).permutation(len(recs))
+    if limit:
+        order = order[:limit]
+    return [(recs[i].digit, recs[i].name, recs[i].samples()) for i in order]
+
+
+def run_stream(model, pcm, config):
+    """All frames' VAD flags and the detections of ``pcm`` pushed in blocks of :data:`BLOCK`."""
+    stream = KeywordStream(model, config)
+    active, found = [], []
+    for start in range(0, pcm.size, BLOCK):
+        frames, dets = stream.push(pcm[start:start + BLOCK])
+        active.append(frames.active)
+        found += dets
+    found += stream.finish()
+    return stream, np.concatenate(active), found
+
+
+def noise_segments(model, config, level, snr_db, minutes, seed=SEED):
+    """Speech segments that could become false alarms in ``minutes`` of white noise alone (RMS
+    ``level / 10**(snr_db / 20)``): those the decision rule would decide (enough loud frames) —
+    an upper bound on the false alarms, whatever the model's scores."""
+    rng = np.random.default_rng(seed)
+    n = int(minutes * 60 * model.frontend.sample_rate)
+    pcm = np.clip(np.rint(rng.normal(0, level / 10 ** (snr_db / 20), n)), -32768, 32767).astype(np.int16)
+    energy = frame_energy(engine.mfcc(model, pcm), model.frontend.precision)
+    vad, decider = Vad(config.vad), Decider(config.decision)
+    zeros = np.zeros(len(model.labels), np.int8)
+    count = 0
+    for t, e in enumerate(energy):
+        raw, active = vad.update(e)
+        count += decider.update(t, zeros, raw, active) is not None
+    return count
+
+
+def webrtc_agreement(pcm, active, hop=128, fft_length=256, rate=8000, mode=2):
+    """Fraction of our frames whose VAD flag equals WebRTC's at the frame's centre sample."""
+    import webrtcvad
+
+    vad = webrtcvad.Vad(mode)
+    size = rate * 30 // 1000
+    flags = np.array([vad.is_speech(pcm[i:i + size].astype("<i2").tobytes(), rate)
+                      for i in range(0, pcm.size - size + 1, size)])
+    centre = (np.arange(active.size) * hop + fft_length // 2) // size
+    keep = centre < flags.size
+    return float(np.mean(flags[centre[keep]] == active[keep]))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("models", nargs="+")
+    parser.add_argument("--fsdd", default=None, help="FSDD folder (default: $FIXEDRNN_FSDD or ../shared/data/fsdd)")
+    parser.add_argument("--snr", nargs="+", default=["clean", "30", "20", "10"])
+    parser.add_argument("--limit", type=int, default=None, help="use only the first N recordings (smoke runs)")
+    parser.add_argument("--webrtc", action="store_true", help="also report agreement with WebRTC's VAD")
+    parser.add_argument("--no-reset", action="store_true", help="carry the cell state across segments")
+    parser.add_argument("--noise-minutes", type=float, default=0.0,
+                        help="also count the segments the VAD opens in this many minutes of noise alone")
+    parser.add_argument("--json", default=None, help="also write the results as JSON lines to FILE")
+    args = parser.parse_args(argv)
+    items = test_items(args.fsdd, args.limit)
+    config = StreamConfig(reset=not args.no_reset)
+    streams = {snr: build_stream(items, seed=SEED, snr_db=None if snr == "clean" else float(snr))
+               for snr in args.snr}
+    print("| model | condition | words | detected | substitutions | false alarms (/h) | median latency | "
+          "VAD = WebRTC | real time × |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    rows = []
+    for path in args.models:
+        model = load(path)
+        for snr, st in streams.items():
+            t0 = time.perf_counter()
+            stream, active, found = run_stream(model, st.pcm, config)
+            speed = st.seconds / (time.perf_counter() - t0)
+            score = score_detections(st, [(d.label, stream.frame_end_seconds(d.decided)) for d in found])
+            agree = webrtc_agreement(st.pcm, active) if args.webrtc else None
+            condition = "clean" if snr == "clean" else f"{snr} dB"
+            row = dict(model=Path(path).name, condition=condition, words=score.words,
+                       detection_rate=score.detection_rate, substitutions=score.substitutions,
+                       false_alarms=score.false_alarms, non_word_seconds=score.non_word_seconds,
+                       false_alarms_per_hour=score.false_alarms_per_hour,
+                       median_latency_s=score.median_latency, vad_webrtc_agreement=agree, real_time=speed)
+            if args.noise_minutes and snr != "clean":
+                level = float(np.median([np.sqrt(np.mean(p.astype(float) ** 2)) for _, _, p in items]))
+                row["noise_only_segments"] = noise_segments(model, config, level, float(snr), args.noise_minutes)
+                print(f"  {args.noise_minutes:g} min of noise alone at the {snr} dB level: "
+                      f"{row['noise_only_segments']} decidable segment(s)", flush=True)
+            rows.append(row)
+            agree_text = "–" if agree is None else f"{100 * agree:.1f} %"
+            print(f"| `{row['model']}` | {condition} | {score.words} | {100 * score.detection_rate:.1f} % | "
+                  f"{score.substitutions} | {score.false_alarms} ({score.false_alarms_per_hour:.1f}) | "
+                  f"{1000 * score.median_latency:.0f} ms | {agree_text} | {speed:.0f} |", flush=True)
+    if args.json:
+        Path(args.json).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
