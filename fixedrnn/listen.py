@@ -89,7 +89,10 @@ def _listen(args):
 
 def add_parser(subparsers):
     parser = subparsers.add_parser("listen", help="spot keywords in a long recording or live audio",
-                                   description=__doc__.split("\n\n")[0])
+                                   description="Continuous keyword spotting: read a long WAV file, or raw "
+                                               "16-bit mono PCM at the model's sample rate on standard "
+                                               "input ('-'), and print one line per detected keyword "
+                                               "(label, start and end time, score).")
     parser.add_argument("model", help="model file (.npz)")
     parser.add_argument("wav", nargs="?", default="-", metavar="WAV | -",
                         help="16-bit mono WAV file, or '-' for raw S16_LE PCM on standard input (default)")
