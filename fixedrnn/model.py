@@ -413,8 +413,9 @@ class _Reader:
         pot = weights == "pot"
         labels_shape = self.arrays.header("labels").shape if "labels" in self.arrays else ()
         n_labels = labels_shape[0] if len(labels_shape) == 1 else -1
+        if n_labels < 2:
+            self.get("labels", {"C": 2})  # reports missing / wrong dtype / shape
         if not 2 <= n_labels <= MAX_LABELS:
-            self.get("labels", {"C": min(max(n_labels, 2), MAX_LABELS)})  # missing / wrong dtype / shape
             self.fail(f"'labels' must hold 2 to {MAX_LABELS} labels, got {n_labels}")
         self.dims["C"] = n_labels
         labels = tuple(str(v) for v in self.get("labels"))
