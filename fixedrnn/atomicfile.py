@@ -18,12 +18,13 @@ import secrets
 import shutil
 import signal
 import stat
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
 from fixedrnn.errors import FixedRnnError, InputFileError
 
-#: The signals held back while files are renamed into place.
+#: The signals held back while files are renamed into place (:func:`signals_deferred`).
 DEFERRED_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
@@ -35,13 +36,25 @@ def temporary_path(path):
 
 @contextmanager
 def signals_deferred():
-    """Run the block with SIGINT and SIGTERM blocked; one that arrives meanwhile is delivered (and
-    its handler runs) when the block ends."""
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, DEFERRED_SIGNALS)
+    """Run the block with SIGINT and SIGTERM held back: one that arrives meanwhile is only recorded,
+    and raised again (to the handler in place before) when the block ends.
+
+    Python runs signal handlers in the main thread only, so the handlers are swapped there (an
+    OS-level mask would not do: NumPy's or numba's threads would take the signal); in another
+    thread the block runs as it is (no handler would interrupt it there)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+    previous = {signum: signal.signal(signum, lambda number, frame: received.append(number))
+                for signum in DEFERRED_SIGNALS}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        for signum in received:
+            signal.raise_signal(signum)
 
 
 def _existing_mode(path):

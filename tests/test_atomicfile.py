@@ -118,7 +118,13 @@ def test_a_signal_while_writing_leaves_no_temporary_file(tmp_path, signum):
 
 
 def test_signals_are_held_back_while_renaming(tmp_path):
-    """A signal arriving during the renames is delivered after the last one: never half a set."""
+    """A signal arriving during the renames is delivered after the last one: never half a set (also
+    with other threads alive, which could take a process-directed signal)."""
+    import threading
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
     received = []
     previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
     try:
@@ -139,6 +145,8 @@ def test_signals_are_held_back_while_renaming(tmp_path):
             atomicfile.os.replace = real_replace
     finally:
         signal.signal(signal.SIGINT, previous)
+        stop.set()
+        other.join()
     assert received == [signal.SIGINT] and len(calls) == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["0.txt", "1.txt", "2.txt"]
 
