@@ -15,7 +15,7 @@ from typing import Optional
 import numpy as np
 
 from fixedrnn import atomicfile
-from fixedrnn.errors import FixedRnnError, InputFileError
+from fixedrnn.errors import FixedRnnError, InputFileError, require_regular_file
 
 from fixedrnn import npzfile
 from fixedrnn.schema import (CELLS, FORMAT, MAX_LABEL_LENGTH, MAX_LABELS, MAX_META_BYTES, MAX_META_KEYS, META_PREFIX,
@@ -545,12 +545,7 @@ def load(path):
     if not isinstance(path, (str, os.PathLike)):
         raise FixedRnnError(f"path: expected a model file path, got {type(path).__name__} {path!r}")
     path = Path(path)
-    if path.is_dir():
-        raise InputFileError(path, "is a directory, not a model file")
-    if not path.exists():
-        raise InputFileError(path, "no such model file")
-    if not path.is_file():
-        raise InputFileError(path, "not a regular file, not a model file")
+    require_regular_file(path, "no such model file")
     with npzfile.NpzArchive(path, FILE_LIMITS) as archive:
         return _Reader(archive, path).model()
 

@@ -29,7 +29,7 @@ from typing import Callable
 
 import numpy as np
 
-from fixedrnn.errors import InputFileError
+from fixedrnn.errors import InputFileError, require_regular_file
 
 MAGIC = b"\x93NUMPY"
 #: Readable ``.npy`` versions: (format of the header length, encoding of the header).
@@ -92,6 +92,7 @@ class NpzArchive:
     def __init__(self, path, limits):
         self.path = Path(path)
         self.limits = limits
+        require_regular_file(self.path, "no such model file")
         size = self.path.stat().st_size
         largest = limits.max_total_bytes + limits.max_members * _MEMBER_OVERHEAD
         if size > largest:

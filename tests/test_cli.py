@@ -192,3 +192,25 @@ def test_a_label_with_a_newline_never_reaches_classify_output(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stdout == "" and proc.stderr.count("\n") == 1
     assert "'labels' must be printable" in proc.stderr
+
+
+def test_export_tflite_into_an_unwritable_place_names_the_target(tmp_path, monkeypatch, capsys):
+    """The temporary file cannot be created (EACCES): the error names the .tflite, not the
+    temporary name beside it (root ignores file modes, so the refusal is simulated)."""
+    from fixedrnn import atomicfile
+    from throwaway_models import save_random_model
+
+    model = save_random_model(tmp_path / "m.npz", cell="rnn", units=4, frames=3)
+    target = tmp_path / "m.tflite"
+    real_open = os.open
+
+    def refuse_temporary(path, *args):
+        if str(path).endswith(".tmp"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args)
+
+    monkeypatch.setattr(atomicfile.os, "open", refuse_temporary)
+    assert cli.main(["export", "tflite", str(model), str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"fixedrnn: error: {target}: cannot be written (Permission denied)\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]

@@ -174,6 +174,10 @@ def test_config_of_another_type_is_a_clear_error(tmp_path, config):
     assert not isinstance(info.value, InputFileError) and "\n" not in str(info.value)
 
 
-def test_a_directory_is_named(tmp_path):
-    with pytest.raises(InputFileError, match="cannot be read"):
+def test_a_directory_a_device_and_a_nul_byte_are_named(tmp_path):
+    with pytest.raises(InputFileError, match=r": is a directory$"):
         M.read_wav(tmp_path)
+    with pytest.raises(InputFileError, match=r"^/dev/zero: not a regular file"):  # would never end
+        M.read_wav("/dev/zero")
+    with pytest.raises(InputFileError, match="cannot be read"):
+        M.read_wav(str(tmp_path / "a\0b.wav"))

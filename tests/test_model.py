@@ -389,6 +389,10 @@ def test_paths_that_are_not_model_files(tmp_path):
         M.load(None)
     refused(tmp_path, "is a directory")
     refused(tmp_path / "absent.npz", "no such model file")
+    with pytest.raises(InputFileError, match=r"^/dev/zero: not a regular file"):
+        M.load("/dev/zero")
+    with pytest.raises(InputFileError, match="cannot be read"):
+        M.load(str(tmp_path / "a\0b.npz"))
 
 
 def test_meta_bounds(tmp_path):

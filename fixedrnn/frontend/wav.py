@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fixedrnn.errors import FixedRnnError, InputFileError
+from fixedrnn.errors import FixedRnnError, InputFileError, require_regular_file
 from fixedrnn.frontend.config import MfccConfig
 
 _PCM = 1
@@ -73,6 +73,7 @@ def read_wav(path, config=None):
         raise FixedRnnError(f"config: expected a fixedrnn.mfcc.MfccConfig (or None for the default), got "
                             f"{type(config).__name__} {config!r}")
     path = Path(path)
+    require_regular_file(path, "cannot be read (no such file)")
     try:
         data = path.read_bytes()
     except OSError as exc:
