@@ -11,6 +11,7 @@ with the PCM sub-format, any other chunks (``LIST``, ``fact``, ...) before or af
 byte after an odd-sized chunk (absent at the very end of the file), bytes after the RIFF chunk.
 """
 
+import os
 import struct
 from pathlib import Path
 
@@ -27,18 +28,18 @@ _FORMAT_NAMES = {_PCM: "PCM", _IEEE_FLOAT: "IEEE float", 6: "A-law", 7: "mu-law"
 _GUID_TAIL = b"\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"
 
 
-def _chunks(path, data, end):
-    """Yield ``(chunk_id, payload)`` of the chunks of a RIFF/WAVE byte string up to ``end`` (the end
-    of the RIFF chunk), checking each chunk's bounds."""
+def _chunks(path, data, file_size):
+    """Yield ``(chunk_id, payload)`` of the chunks of a RIFF/WAVE file: ``data`` its RIFF chunk
+    (the first ``8 + RIFF size`` bytes), ``file_size`` its size; each chunk's bounds checked."""
     offset = 12
-    while offset + 8 <= end:
+    while offset + 8 <= len(data):
         chunk_id, size = struct.unpack_from("<4sI", data, offset)
         start = offset + 8
         name = chunk_id.decode("latin-1")
-        if start + size > len(data):
+        if start + size > file_size:
             raise InputFileError(
-                path, f"truncated: chunk {name!r} declares {size} bytes, only {len(data) - start} present")
-        if start + size > end:
+                path, f"truncated: chunk {name!r} declares {size} bytes, only {file_size - start} present")
+        if start + size > len(data):
             raise InputFileError(path, f"chunk {name!r} ({size} bytes) reaches past the end of the RIFF chunk")
         yield chunk_id, data[start:start + size]
         offset = start + size + (size & 1)
@@ -75,20 +76,27 @@ def read_wav(path, config=None):
     path = Path(path)
     require_regular_file(path, "cannot be read (no such file)")
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as fh:  # only the RIFF chunk is read: memory bounded by its declared size
+            head = fh.read(12)
+            file_size = os.fstat(fh.fileno()).st_size
+            if len(head) < 12:
+                raise InputFileError(path, f"not a WAV file: only {len(head)} bytes" if head
+                                     else "empty file, not a WAV file")
+            riff, riff_size, wave = struct.unpack_from("<4sI4s", head, 0)
+            if riff != b"RIFF" or wave != b"WAVE":
+                raise InputFileError(path, f"not a WAV file (starts with {head[:4]!r}, expected RIFF....WAVE)")
+            if riff_size < 4:
+                raise InputFileError(path, f"not a WAV file: the RIFF chunk declares {riff_size} bytes, "
+                                           f"less than its 'WAVE' id")
+            if 8 + riff_size > file_size:
+                raise InputFileError(path, f"truncated: the RIFF chunk declares {riff_size} bytes, only "
+                                           f"{file_size - 8} present")
+            data = head + fh.read(riff_size - 4)
     except OSError as exc:
         raise InputFileError(path, f"cannot be read ({exc.strerror or exc})") from None
-    if len(data) < 12:
-        raise InputFileError(path, f"not a WAV file: only {len(data)} bytes" if data else "empty file, not a WAV file")
-    riff, riff_size, wave = struct.unpack_from("<4sI4s", data, 0)
-    if riff != b"RIFF" or wave != b"WAVE":
-        raise InputFileError(path, f"not a WAV file (starts with {data[:4]!r}, expected RIFF....WAVE)")
-    if 8 + riff_size > len(data):
-        raise InputFileError(path, f"truncated: the RIFF chunk declares {riff_size} bytes, only "
-                                   f"{len(data) - 8} present")
     fmt = None
     samples = None
-    for chunk_id, payload in _chunks(path, data, 8 + riff_size):
+    for chunk_id, payload in _chunks(path, data, file_size):
         if chunk_id == b"fmt ":
             fmt = _format(path, payload)
         elif chunk_id == b"data":
