@@ -1,7 +1,7 @@
 """C99 sources of a model's integer inference: ``export_c(model_or_path, outdir)``.
 
-Writes into ``outdir`` (created if needed; every file written to a temporary name, then all renamed
-together) the C of the package and the model's generated data:
+Writes into ``outdir`` (created if needed; the whole set written into a temporary directory beside it,
+then moved in as one step: :func:`export_c`) the C of the package and the model's generated data:
 
 - copied from ``fixedrnn/c``: ``frnn_kernels.[ch]`` (the integer kernels), ``frnn_mfcc.[ch]`` (the
   fixed-point MFCC, q15 and q31: ``arm_mfcc_q15/q31``'s algorithm, bit-exact with
@@ -34,6 +34,8 @@ LIBRARY_FILES = ("frnn_kernels.h", "frnn_kernels.c", "frnn_mfcc.h", "frnn_mfcc.c
 PIPELINE_FILES = ("frnn_api.h", "frnn_cell.h", "frnn_pipeline.c")
 #: The cell's C file in ``fixedrnn/c/model``, by the model's ``cell``.
 CELL_FILES = {"rnn": "frnn_rnn.c", "lstm": "frnn_lstm.c"}
+#: Every file name an export writes, for some model (the generated data and the package's C).
+EXPORTED_FILES = (*LIBRARY_FILES, *PIPELINE_FILES, *CELL_FILES.values(), "frnn_model.h", "frnn_model.c")
 #: C type of each front-end instance (the budget names CMSIS's ``arm_*_instance_*`` for its size;
 #: frnn_mfcc.h's structs have that layout).
 INSTANCE_TYPES = {f"{layout.SYMBOL_PREFIX}cfft_instance": "frnn_cfft_instance",
@@ -304,16 +306,22 @@ def generate(model, silence=None):
     return files
 
 
-def export_c(model_or_path, outdir, silence=None):
+def export_c(model_or_path, outdir, silence=None, allow_overflow=False):
     """Write the C sources of a model (a Model or a model file path) into ``outdir``; returns the
-    list of written paths. ``silence`` as for :func:`generate`."""
+    list of written paths. ``silence`` as for :func:`generate`. A model that fails the overflow
+    audit is refused unless ``allow_overflow`` (the caller reports the failing rows).
+
+    The set is written as one step (:func:`fixedrnn.atomicfile.write_directory`): into a temporary
+    directory beside ``outdir``, then moved in; a failure or an interruption never leaves files of
+    two models. Files of a previous export that this model does not need (:data:`EXPORTED_FILES`:
+    the other cell's C file) are removed; any other file of ``outdir`` is left as it is."""
     model = _load(model_or_path)
-    overflow.require_no_overflow(model, "export c")
-    files = generate(model, silence)
+    if not allow_overflow:
+        overflow.require_no_overflow(model, "export c")
     outdir = Path(outdir)
     if outdir.exists() and not outdir.is_dir():
         raise FixedRnnError(f"outdir {outdir} exists and is not a directory")
-    outdir.mkdir(parents=True, exist_ok=True)
-    # all sources renamed together once every one is written: never a mix of two models
-    return atomicfile.write_files({outdir / name: (lambda fh, text=text: fh.write(text.encode("utf-8")))
-                                   for name, text in files.items()})
+    files = generate(model, silence)
+    outdir.parent.mkdir(parents=True, exist_ok=True)
+    return atomicfile.write_directory(outdir, {name: text.encode("utf-8") for name, text in files.items()},
+                                      owned=EXPORTED_FILES)

@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from fixedrnn.errors import FixedRnnError
 from fixedrnn.ops import fully_connected, requantize
 from fixedrnn.ops.fully_connected import FullyConnectedParams
 
@@ -34,8 +35,13 @@ def prepare(head, hidden_zero_point, pot_weights):
 
 
 def run_head(params, h, backend="numpy"):
-    """Logits int8 ``[B, C]`` of the head (every backend gives the same integers)."""
+    """Logits int8 ``[B, C]`` of the head (every backend gives the same integers). ``h`` must be an
+    int8 ``[B, H]`` array: anything else (an int16 hidden vector, a wrong width) raises
+    ``FixedRnnError`` naming ``h``."""
     fc = params.fc
+    if not isinstance(h, np.ndarray) or h.dtype != np.int8 or h.ndim != 2 or h.shape[1] != fc.weight.shape[1]:
+        got = f"{h.dtype} {h.shape}" if isinstance(h, np.ndarray) else type(h).__name__
+        raise FixedRnnError(f"h: the head takes an int8 hidden state [B, {fc.weight.shape[1]}], got {got}")
     if backend == "shift":
         return fully_connected.run_numba_pot(fc, h, NAME).astype(np.int8)
     if backend == "numba":

@@ -4,6 +4,9 @@ Every error is a ``ValueError`` so that callers validating arguments can catch t
 message names the argument or file and says what was wrong, in one line.
 """
 
+import os
+import stat
+
 
 class FixedRnnError(ValueError):
     """Bad argument or impossible configuration; the message names the argument."""
@@ -16,3 +19,22 @@ class InputFileError(FixedRnnError):
         self.path = str(path)
         self.problem = problem
         super().__init__(f"{path}: {problem}")
+
+
+def require_regular_file(path, missing):
+    """Raise :class:`InputFileError` unless ``path`` is a regular file: ``missing`` (the problem of a
+    file that does not exist, e.g. "no such model file"), "is a directory", "not a regular file"
+    (a device or a FIFO, whose reading might never end), "cannot be read (...)" (permissions, a NUL
+    byte in the name)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise InputFileError(path, missing) from None
+    except OSError as exc:
+        raise InputFileError(path, f"cannot be read ({exc.strerror or exc})") from None
+    except ValueError as exc:
+        raise InputFileError(repr(str(path)), f"cannot be read ({exc})") from None
+    if stat.S_ISDIR(mode):
+        raise InputFileError(path, "is a directory")
+    if not stat.S_ISREG(mode):
+        raise InputFileError(path, "not a regular file (a device, a FIFO, ...)")

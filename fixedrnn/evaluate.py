@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from fixedrnn import fsdd
-from fixedrnn.errors import FixedRnnError
+from fixedrnn.errors import FixedRnnError, InputFileError
 
 #: Engine backends :func:`evaluate_model` accepts.
 BACKENDS = ("numba", "numpy", "shift")
@@ -28,7 +28,9 @@ class EvaluationResult:
     """Outcome of one evaluation.
 
     ``names``: file names ``[N]``; ``targets``, ``predictions``: int64 class indices ``[N]``
-    (indices into ``labels``); ``logits``: int8 ``[N, C]``, the engine's output per recording.
+    (indices into ``labels``); ``logits``: int8 ``[N, C]``, the engine's output per recording;
+    ``skipped``: names of the data directory's WAV files not scored because they are not named
+    ``{digit}_{speaker}_{index}.wav`` (:mod:`fixedrnn.fsdd`).
     """
 
     model: str
@@ -38,6 +40,7 @@ class EvaluationResult:
     targets: np.ndarray
     predictions: np.ndarray
     logits: np.ndarray
+    skipped: tuple = ()
 
     @property
     def n(self):
@@ -85,6 +88,7 @@ class EvaluationResult:
                 for i, label in enumerate(self.labels)
             },
             "confusion": confusion.tolist(),
+            "skipped": list(self.skipped),
             "misclassified": [{"name": name, "true": true, "predicted": predicted}
                               for name, true, predicted in self.misclassified],
         }
@@ -142,18 +146,40 @@ def _label_index(model):
 
 
 def _recordings(data, split, speakers):
-    """FSDD recordings from a directory or from an iterable of WAV paths, filtered by split."""
+    """``(recordings, skipped names)``: FSDD recordings from a directory (and the names of its files
+    skipped for their names) or from an iterable of WAV paths (each must be named as FSDD's),
+    filtered by split."""
     if split not in fsdd.SPLITS:
         raise FixedRnnError(f"split: {split!r} is not one of {', '.join(fsdd.SPLITS)}")
     if isinstance(data, (str, Path)):
-        return fsdd.list_recordings(data, split, speakers=speakers)
+        listing = fsdd.scan(data, split, speakers=speakers)
+        return listing.recordings, listing.skipped
     recordings = sorted(fsdd.recording_from_path(p) for p in data)
     if split != "all":
         recordings = [r for r in recordings if r.split == split]
     if speakers is not None:
         wanted = set(speakers)
         recordings = [r for r in recordings if r.speaker in wanted]
-    return recordings
+    return recordings, ()
+
+
+def _read_all(recordings):
+    """The int16 samples of every recording (:func:`fixedrnn.fsdd.read_samples`, the package's one
+    WAV reader), read before anything is scored: an unreadable file (truncated, odd-length, empty,
+    not 16-bit PCM mono at 8 kHz) is an error naming it and how many others are unreadable, never
+    scored or dropped silently."""
+    samples, problems = [], []
+    for recording in recordings:
+        try:
+            samples.append(recording.samples())
+        except InputFileError as exc:
+            problems.append(exc)
+    if problems:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more unreadable: {', '.join(p.path for p in problems[1:4])}" \
+               f"{', ...' if len(problems) > 4 else ''})" if len(problems) > 1 else ""
+        raise InputFileError(first.path, f"{first.problem}; nothing scored{more}")
+    return samples
 
 
 def evaluate_model(model, data, split="test", speakers=None, backend="numba", batch_size=64,
@@ -177,9 +203,10 @@ def evaluate_model(model, data, split="test", speakers=None, backend="numba", ba
     if isinstance(model, (str, Path)):
         model = model_io.load(model)
     digit_to_class = _label_index(model)
-    recordings = _recordings(data, split, speakers)
+    recordings, skipped = _recordings(data, split, speakers)
     if not recordings:
         raise FixedRnnError(f"data: no recordings in split {split!r}")
+    samples = _read_all(recordings)
 
     logits = np.zeros((len(recordings), len(model.labels)), np.int8)
     bar = None
@@ -190,7 +217,7 @@ def evaluate_model(model, data, split="test", speakers=None, backend="numba", ba
     try:
         for start in range(0, len(recordings), batch_size):
             chunk = recordings[start:start + batch_size]
-            features = model.features_batch([r.samples() for r in chunk])
+            features = model.features_batch(samples[start:start + batch_size])
             logits[start:start + len(chunk)] = model.run_features_batch(features, backend=backend)
             if bar is not None:
                 bar.update(len(chunk))
@@ -201,7 +228,7 @@ def evaluate_model(model, data, split="test", speakers=None, backend="numba", ba
     predictions = np.argmax(logits, axis=1).astype(np.int64)  # first maximum, as the device
     return EvaluationResult(model=name, split=split, labels=tuple(str(l) for l in model.labels),
                             names=tuple(r.name for r in recordings), targets=targets,
-                            predictions=predictions, logits=logits)
+                            predictions=predictions, logits=logits, skipped=skipped)
 
 
 def _run(args):
@@ -215,6 +242,10 @@ def _run(args):
                                 f"(set FIXEDRNN_FSDD or give DATA_DIR)")
     result = evaluate_model(args.model, data_dir, split=args.split, speakers=speakers,
                             backend=args.backend, progress=progress)
+    if result.skipped:
+        names = ", ".join(repr(name) for name in result.skipped[:5]) + (", ..." if len(result.skipped) > 5 else "")
+        print(f"fixedrnn evaluate: skipped {len(result.skipped)} WAV file(s) of recordings/ not named "
+              f"{{digit}}_{{speaker}}_{{index}}.wav: {names}", file=sys.stderr)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:

@@ -5,7 +5,29 @@
   (:mod:`fixedrnn.tflite_export`).
 - ``export c MODEL.npz OUTDIR``: C99 sources of the whole pipeline for a Cortex-M4 firmware
   (:mod:`fixedrnn.c_export`).
+
+Both refuse a model that fails the overflow audit (:func:`fixedrnn.overflow.require_no_overflow`:
+exit 2, one line, nothing written); ``--allow-overflow`` writes it anyway and prints each failing
+check of the audit as one warning line on stderr.
 """
+
+
+def _model_for_export(args, what):
+    """The model of ``args.model``; with ``--allow-overflow``, each failing row of the overflow
+    audit printed as one stderr line."""
+    import sys
+
+    from fixedrnn import overflow
+    from fixedrnn.model import load
+
+    model = load(args.model)
+    if args.allow_overflow:
+        for check in overflow.overflow_audit(model):
+            if not check.ok:
+                print(f"{what}: warning: int32 overflow possible in {check.name}: {check.what} reaches "
+                      f"[{check.low}, {check.high}] (row {check.row}); written anyway (--allow-overflow)",
+                      file=sys.stderr)
+    return model
 
 
 def _tflite(args):
@@ -19,7 +41,8 @@ def _tflite(args):
         raise FixedRnnError(f"out: {out} is a directory, not a .tflite file name")
     if not (out.parent if str(out.parent) else Path(".")).is_dir():
         raise FixedRnnError(f"out: the directory of {out} does not exist")
-    export_tflite(args.model, args.out, frames=args.frames)
+    model = _model_for_export(args, "export tflite")
+    export_tflite(model, args.out, frames=args.frames, allow_overflow=args.allow_overflow)
     print(f"wrote {args.out}")
     return 0
 
@@ -27,7 +50,8 @@ def _tflite(args):
 def _c(args):
     from fixedrnn.c_export import export_c
 
-    written = export_c(args.model, args.outdir)
+    model = _model_for_export(args, "export c")
+    written = export_c(model, args.outdir, allow_overflow=args.allow_overflow)
     for path in written or ():
         print(f"wrote {path}")
     return 0
@@ -45,6 +69,10 @@ def _positive_int(text):
     return value
 
 
+ALLOW_OVERFLOW_HELP = ("write a model that fails the overflow audit anyway (each failing row printed on "
+                       "stderr); the C kernels do not check at run time")
+
+
 def add_parser(subparsers):
     parser = subparsers.add_parser("export", help="write a model as .tflite or as C sources",
                                    description="Write a model in another form: a .tflite file for "
@@ -59,6 +87,7 @@ def add_parser(subparsers):
     tflite.add_argument("out", help="output .tflite file")
     tflite.add_argument("--frames", type=_positive_int, default=None, metavar="T",
                         help="sequence length of the graph (default: the model's sequence.frames)")
+    tflite.add_argument("--allow-overflow", action="store_true", help=ALLOW_OVERFLOW_HELP)
     tflite.set_defaults(func=_tflite)
     c = formats.add_parser(
         "c", help="C99 sources of the whole pipeline",
@@ -66,4 +95,5 @@ def add_parser(subparsers):
                     "the model's data, for a Cortex-M4 firmware or the host (docs/firmware.md).")
     c.add_argument("model", help="model file (.npz)")
     c.add_argument("outdir", help="output directory (created if missing)")
+    c.add_argument("--allow-overflow", action="store_true", help=ALLOW_OVERFLOW_HELP)
     c.set_defaults(func=_c)

@@ -1,6 +1,11 @@
 """The Free Spoken Digit Dataset: listing, the dataset's own split, speakers, sample checksums.
 
-Files are ``recordings/{digit}_{speaker}_{index}.wav`` (8 kHz, 16-bit PCM, mono). The dataset's
+Files are ``recordings/{digit}_{speaker}_{index}.wav`` (8 kHz, 16-bit PCM, mono): ``digit`` one
+character 0-9, ``index`` decimal digits after the last underscore, ``speaker`` everything between
+(one or more ASCII letters, digits, ``-`` or ``_``: ``3_theo2_12.wav`` is speaker ``theo2``,
+``3_anne_marie_0.wav`` speaker ``anne_marie``); ``.wav`` in lower case. A WAV file of
+``recordings/`` named otherwise (any ``*.wav`` or ``*.WAV``) is listed as skipped (:class:`Listing`),
+never silently dropped; files that are not WAV files (a README) are not recordings. The dataset's
 split: index 0-4 is the test set (300 files), index 5-49 the training set (2,700 files). A validation
 set is carved from the training recordings only (:func:`validation_split`), never from test.
 
@@ -11,7 +16,6 @@ the int16 samples as little-endian bytes), so that nothing cut from the dataset 
 import hashlib
 import os
 import re
-import wave
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +30,7 @@ TEST_INDEX_LIMIT = 5
 #: The splits :func:`list_recordings` accepts.
 SPLITS = ("test", "train", "all")
 
-_NAME = re.compile(r"^(?P<digit>[0-9])_(?P<speaker>[a-z]+)_(?P<index>[0-9]+)\.wav$")
+_NAME = re.compile(r"^(?P<digit>[0-9])_(?P<speaker>[A-Za-z0-9_-]+)_(?P<index>[0-9]+)\.wav$")
 
 
 @dataclass(frozen=True, order=True)
@@ -65,7 +69,8 @@ def parse_name(name):
     """``(digit, speaker, index)`` of a file name ``{digit}_{speaker}_{index}.wav``."""
     match = _NAME.match(Path(name).name)
     if match is None:
-        raise FixedRnnError(f"name: {name!r} is not an FSDD file name ({{digit}}_{{speaker}}_{{index}}.wav)")
+        raise FixedRnnError(f"name: {name!r} is not an FSDD file name ({{digit}}_{{speaker}}_{{index}}.wav, "
+                            f"see fixedrnn.fsdd)")
     return int(match["digit"]), match["speaker"], int(match["index"])
 
 
@@ -76,21 +81,39 @@ def recording_from_path(path):
     return Recording(speaker=speaker, digit=digit, index=index, path=path)
 
 
+@dataclass(frozen=True)
+class Listing:
+    """What :func:`scan` found: the ``recordings`` (sorted) and the names of the WAV files of
+    ``recordings/`` it ``skipped`` because they are not named ``{digit}_{speaker}_{index}.wav``
+    (sorted)."""
+
+    recordings: list
+    skipped: tuple
+
+
 def list_recordings(data_dir=None, split="all", speakers=None):
     """Recordings of ``data_dir/recordings`` in ``split`` ("test", "train" or "all").
 
     ``speakers``: keep only these speakers (an iterable of names), or all when None. Sorted by
-    (speaker, digit, index), so the order does not depend on the file system.
+    (speaker, digit, index), so the order does not depend on the file system. :func:`scan` also
+    gives the files skipped for their names.
     """
+    return scan(data_dir, split, speakers).recordings
+
+
+def scan(data_dir=None, split="all", speakers=None):
+    """The :class:`Listing` of ``data_dir/recordings``: :func:`list_recordings` and the skipped names."""
     if split not in SPLITS:
         raise FixedRnnError(f"split: {split!r} is not one of {', '.join(SPLITS)}")
     data_dir = default_data_dir() if data_dir is None else Path(data_dir)
     folder = data_dir / "recordings"
     if not folder.is_dir():
         raise InputFileError(data_dir, "no 'recordings' folder: not an FSDD directory")
-    recordings = []
+    recordings, skipped = [], []
     for path in folder.iterdir():
         if _NAME.match(path.name) is None:
+            if path.name.lower().endswith(".wav"):
+                skipped.append(path.name)
             continue
         recording = recording_from_path(path)
         if split != "all" and recording.split != split:
@@ -104,7 +127,7 @@ def list_recordings(data_dir=None, split="all", speakers=None):
         if unknown:
             raise FixedRnnError(f"speakers: unknown speaker(s) {', '.join(sorted(unknown))}")
         recordings = [r for r in recordings if r.speaker in wanted]
-    return sorted(recordings)
+    return Listing(sorted(recordings), tuple(sorted(skipped)))
 
 
 def speaker_names(recordings):
@@ -129,21 +152,11 @@ def validation_split(recordings, indices=range(5, 10)):
 
 
 def read_samples(path):
-    """int16 ``[n]`` samples of a mono 16-bit PCM WAV file at 8 kHz."""
-    path = Path(path)
-    try:
-        with wave.open(str(path), "rb") as wav:
-            channels, width, rate = wav.getnchannels(), wav.getsampwidth(), wav.getframerate()
-            frames = wav.readframes(wav.getnframes())
-    except (wave.Error, EOFError) as exc:
-        raise InputFileError(path, f"not a readable PCM WAV file ({exc})") from None
-    if channels != 1:
-        raise InputFileError(path, f"has {channels} channels, expected mono")
-    if width != 2:
-        raise InputFileError(path, f"has {8 * width}-bit samples, expected 16-bit PCM")
-    if rate != SAMPLE_RATE:
-        raise InputFileError(path, f"has a sample rate of {rate} Hz, expected {SAMPLE_RATE}")
-    return np.frombuffer(frames, dtype="<i2").astype(np.int16)
+    """int16 ``[n]`` samples of a mono 16-bit PCM WAV file at 8 kHz (:func:`fixedrnn.frontend.wav.read_wav`)."""
+    from fixedrnn.frontend.config import MfccConfig
+    from fixedrnn.frontend.wav import read_wav
+
+    return read_wav(path, MfccConfig(sample_rate=SAMPLE_RATE))
 
 
 def sample_checksum(samples):

@@ -7,7 +7,7 @@ decoded to int8 (``weight``) next to their packed codes (``pot``).
 """
 
 import functools
-import zipfile
+import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Optional
@@ -15,11 +15,13 @@ from typing import Optional
 import numpy as np
 
 from fixedrnn import atomicfile
-from fixedrnn.errors import FixedRnnError, InputFileError
+from fixedrnn.errors import FixedRnnError, InputFileError, require_regular_file
 
-from fixedrnn.schema import (CELLS, FORMAT, META_PREFIX, MULTIPLIER_MIN, PRECISIONS, RNN_HIDDEN_SCALE,
-                             RNN_HIDDEN_ZERO_POINT, SCHEMA_VERSION, SPECS, UNSUPPORTED_LSTM_KEYS, WEIGHT_KINDS,
-                             WINDOWS, fc_blocks, keys_for, shape_dims, value_at)
+from fixedrnn import npzfile
+from fixedrnn.schema import (CELLS, FORMAT, MAX_LABEL_LENGTH, MAX_LABELS, MAX_META_BYTES, MAX_META_KEYS, META_PREFIX,
+                             MULTIPLIER_MIN, PRECISIONS, RNN_HIDDEN_SCALE, RNN_HIDDEN_ZERO_POINT, SCHEMA_VERSION, SPECS,
+                             UNSUPPORTED_LSTM_KEYS, WEIGHT_KINDS, WINDOWS, fc_blocks, keys_for, max_data_bytes, max_elements,
+                             shape_dims, value_at)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -307,7 +309,7 @@ class Model:
     @classmethod
     def from_arrays(cls, arrays, source="model"):
         """Validate a ``{key: array}`` dict and build the model; ``InputFileError(source, ...)``."""
-        return _Reader(arrays, source).model()
+        return _Reader(_InMemory(arrays), source).model()
 
 
 def _pack(weight_int8):
@@ -325,7 +327,7 @@ class _Reader:
     ``InputFileError(source, ...)``."""
 
     def __init__(self, arrays, source):
-        self.arrays = dict(arrays)
+        self.arrays = arrays  # an npzfile.NpzArchive or an _InMemory
         self.source = source
         self.used = set()
         self.dims = {}  # shape symbols, filled as the dimensions are read
@@ -334,22 +336,25 @@ class _Reader:
         raise InputFileError(self.source, problem)
 
     def get(self, key, dims=None):
-        """The array at ``key``, checked for the schema's exact dtype, shape and range."""
+        """The array at ``key``, checked for the schema's exact dtype and shape (from its header,
+        before its data is read), then for its range."""
         spec = SPECS[key]
         shape = spec.resolve(self.dims if dims is None else dims)
         if key not in self.arrays:
             self.fail(f"missing key '{key}'")
         self.used.add(key)
-        arr = self.arrays[key]
-        if not isinstance(arr, np.ndarray):
-            arr = np.asarray(arr)
+        header = self.arrays.header(key)
         if spec.dtype == "str":
-            if arr.dtype.kind != "U":
-                self.fail(f"'{key}' must be a unicode string array, got dtype {arr.dtype}")
-        elif arr.dtype != np.dtype(spec.dtype):
-            self.fail(f"'{key}' must have dtype {np.dtype(spec.dtype)}, got {arr.dtype}")
-        if tuple(arr.shape) != shape:
-            self.fail(f"'{key}' must have shape {shape}, got {tuple(arr.shape)}")
+            if header.dtype.kind != "U":
+                self.fail(f"'{key}' must be a unicode string array, got dtype {header.dtype}")
+            if header.dtype.itemsize > 4 * MAX_LABEL_LENGTH:
+                self.fail(f"'{key}' must hold strings of at most {MAX_LABEL_LENGTH} characters, got "
+                          f"dtype {header.dtype}")
+        elif header.dtype != np.dtype(spec.dtype):
+            self.fail(f"'{key}' must have dtype {np.dtype(spec.dtype)}, got {header.dtype}")
+        if tuple(header.shape) != shape:
+            self.fail(f"'{key}' must have shape {shape}, got {tuple(header.shape)}")
+        arr = self.arrays.read(key)
         if spec.dtype != "str" and arr.size:
             if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
                 self.fail(f"'{key}' must be finite")
@@ -411,8 +416,9 @@ class _Reader:
         :class:`LstmCell`)."""
         key = block.name
         n_out = SPECS[f"{key}.weight"].resolve(dict(self.dims, S=1))[0]
-        ws = self.arrays.get(f"{key}.weight_scale")
-        scales = n_out if block.per_channel and getattr(ws, "shape", None) == (n_out,) else 1
+        ws_key = f"{key}.weight_scale"
+        per_channel = block.per_channel and ws_key in self.arrays and self.arrays.header(ws_key).shape == (n_out,)
+        scales = n_out if per_channel else 1
         dims = shape_dims(self.dims, block, scales)
         values = {}
         values["weight"], values["pot"] = self.weight(key, dims, pot)
@@ -428,7 +434,7 @@ class _Reader:
         return {block.attrs[name][-1]: value for name, value in values.items()}
 
     def model(self):
-        if self.arrays.get("format") is None:
+        if "format" not in self.arrays:
             self.fail("not a fixedrnn model (no 'format' key)")
         fmt = self.scalar("format")
         if fmt != FORMAT:
@@ -439,15 +445,19 @@ class _Reader:
         cell = self.choice("cell", CELLS)
         weights = self.choice("weights", WEIGHT_KINDS)
         pot = weights == "pot"
-        labels_arr = self.arrays.get("labels")
-        n_labels = labels_arr.shape[0] if isinstance(labels_arr, np.ndarray) and labels_arr.ndim == 1 else -1
+        labels_shape = self.arrays.header("labels").shape if "labels" in self.arrays else ()
+        n_labels = labels_shape[0] if len(labels_shape) == 1 else -1
         if n_labels < 2:
-            self.get("labels", {"C": max(n_labels, 2)})  # reports missing / wrong dtype / shape
-            self.fail("'labels' must hold at least 2 labels")
+            self.get("labels", {"C": 2})  # reports missing / wrong dtype / shape
+        if not 2 <= n_labels <= MAX_LABELS:
+            self.fail(f"'labels' must hold 2 to {MAX_LABELS} labels, got {n_labels}")
         self.dims["C"] = n_labels
         labels = tuple(str(v) for v in self.get("labels"))
         if any(not lab for lab in labels) or len(set(labels)) != len(labels):
             self.fail("'labels' must be distinct non-empty strings")
+        unprintable = next((lab for lab in labels if not lab.isprintable()), None)
+        if unprintable is not None:
+            self.fail(f"'labels' must be printable (no newline or other control character), got {unprintable!r}")
 
         ints = {n: self.scalar(f"frontend.{n}") for n in ("sample_rate", "fft_length", "hop", "n_mels", "n_mfcc")}
         fmin = self.scalar("frontend.fmin")
@@ -459,6 +469,10 @@ class _Reader:
         frontend = FrontendSpec(**ints, fmin=fmin, fmax=fmax,
                                 window=self.choice("frontend.window", WINDOWS),
                                 precision=self.choice("frontend.precision", PRECISIONS))
+        try:
+            frontend.mfcc_config()  # every front-end rule (FFT length, hop, mel filters), checked once there
+        except FixedRnnError as exc:
+            self.fail(f"frontend: {exc}")
         self.dims["I"] = frontend.n_mfcc
         frames = self.scalar("sequence.frames")
         mult, shift = self.mult_shift("input.")
@@ -467,7 +481,7 @@ class _Reader:
 
         rnn = lstm = None
         if cell == "rnn":
-            self._forbid_prefix("lstm.")
+            self._forbid_prefix("lstm.", cell)
             units = self.dims["H"] = self.scalar("rnn.units")
             add = {"output_scale": float(self.get("rnn.add.output_scale")),
                    "output_zero_point": self.scalar("rnn.add.output_zero_point")}
@@ -477,7 +491,7 @@ class _Reader:
             in_fc, rec_fc = (FullyConnected(**{"bias": None, **self.block(b, pot)}) for b in fc_blocks("rnn")[:2])
             rnn = RnnCell(units=units, input_fc=in_fc, recurrent_fc=rec_fc, add=AddParams(**add), tanh=tanh)
         else:
-            self._forbid_prefix("rnn.")
+            self._forbid_prefix("rnn.", cell)
             for key in UNSUPPORTED_LSTM_KEYS:
                 if key in self.arrays:
                     self.fail(f"'{key}': LSTM {UNSUPPORTED_LSTM_KEYS[key]} is not supported (the engine "
@@ -492,51 +506,83 @@ class _Reader:
                             cell_scale_power=self.scalar("lstm.cell.scale_power"), **gate_fcs, **muls)
         head = FullyConnected(**self.block(fc_blocks(cell)[-1], pot))
 
-        meta = {}
+        meta, meta_bytes = {}, 0
         for key in self.arrays:
             if key.startswith(META_PREFIX):
                 self.used.add(key)
-                value = self.arrays[key]
-                if not isinstance(value, np.ndarray) or value.dtype.kind == "O":
+                if self.arrays.header(key).dtype.kind == "O":
                     self.fail(f"'{key}' must be a plain (non-object) array")
+                value = self.arrays.read(key)
+                meta_bytes += value.nbytes
                 meta[key[len(META_PREFIX):]] = value.item() if value.ndim == 0 else value
+        if len(meta) > MAX_META_KEYS:
+            self.fail(f"{len(meta)} 'meta.*' keys, more than {MAX_META_KEYS}")
+        if meta_bytes > MAX_META_BYTES:
+            self.fail(f"'meta.*' keys hold {meta_bytes} bytes, more than {MAX_META_BYTES}")
         extra = sorted(set(self.arrays) - self.used)
         if extra:
             self.fail(f"unexpected key '{extra[0]}'" + (f" (and {len(extra) - 1} more)" if len(extra) > 1 else ""))
         return Model(cell=cell, weights=weights, labels=labels, frontend=frontend, frames=frames,
                      input=inp, head=head, rnn=rnn, lstm=lstm, meta=meta)
 
-    def _forbid_prefix(self, prefix):
+    def _forbid_prefix(self, prefix, cell):
         for key in self.arrays:
             if key.startswith(prefix):
-                self.fail(f"unexpected key '{key}' for cell '{self.arrays['cell'][()]}'")
+                self.fail(f"unexpected key '{key}' for cell '{cell}'")
 
 
 # ----------------------------------------------------------------------------------------------
 # Files
 
 
+def _member_bytes(key):
+    """The most array data a member ``key`` may declare before the schema names what is wrong: a
+    schema key at its largest legal shape in any plain dtype (16 bytes, or a longest string: its
+    exact dtype is checked next), a ``meta.*`` key up to :data:`MAX_META_BYTES`."""
+    if key in SPECS:
+        spec = SPECS[key]
+        return max_elements(spec) * (4 * MAX_LABEL_LENGTH if spec.dtype == "str" else 16)
+    return MAX_META_BYTES if key.startswith(META_PREFIX) else None
+
+
+#: What a model file may hold (fixedrnn.npzfile checks it before inflating anything): every schema
+#: key at its largest legal shape, and the ``meta.*`` keys within their bounds.
+FILE_LIMITS = npzfile.NpzLimits(
+    max_members=len(SPECS) + MAX_META_KEYS, max_data_bytes=_member_bytes,
+    max_total_bytes=sum(max_data_bytes(spec) for spec in SPECS.values()) + MAX_META_BYTES)
+
+
+class _InMemory:
+    """A ``{key: array}`` dict seen as :class:`fixedrnn.npzfile.NpzArchive` is (``header``, ``read``)."""
+
+    def __init__(self, arrays):
+        self.arrays = {key: np.asarray(value) for key, value in dict(arrays).items()}
+
+    def __contains__(self, key):
+        return key in self.arrays
+
+    def __iter__(self):
+        return iter(self.arrays)
+
+    def header(self, key):
+        return self.arrays[key]  # an array has the header's dtype and shape
+
+    def read(self, key):
+        return self.arrays[key]
+
+
 def load(path):
-    """Read and fully validate a model file; ``InputFileError`` naming ``path`` on any problem."""
+    """Read and fully validate a model file; ``InputFileError`` naming ``path`` on any problem.
+
+    The zip directory and every ``.npy`` header are checked (:mod:`fixedrnn.npzfile`, bounds
+    :data:`FILE_LIMITS`), and each key's dtype and shape against the schema, before its data is
+    inflated: memory stays within the largest legal model."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise FixedRnnError(f"path: expected a model file path, got {type(path).__name__} {path!r}")
     path = Path(path)
-    if not path.is_file():
-        raise InputFileError(path, "no such model file")
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile):
-        raise InputFileError(path, "not a fixedrnn model (not an .npz archive)") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise InputFileError(path, "not a fixedrnn model (not an .npz archive)")
-    with archive:
-        arrays = {}
-        for key in archive.files:
-            try:
-                arrays[key] = archive[key]
-            except ValueError:
-                raise InputFileError(path, f"'{key}' holds object (pickled) data") from None
-            except (OSError, EOFError, zipfile.BadZipFile) as exc:
-                raise InputFileError(path, f"'{key}' is unreadable ({exc})") from None
-    return Model.from_arrays(arrays, source=path)
+    require_regular_file(path, "no such model file")
+    with npzfile.NpzArchive(path, FILE_LIMITS) as archive:
+        return _Reader(archive, path).model()
 
 
 def save(model, path):

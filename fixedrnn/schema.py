@@ -18,6 +18,8 @@ from typing import Optional
 
 import numpy as np
 
+from fixedrnn.frontend.config import FFT_LENGTHS
+
 FORMAT = "fixedrnn-model"
 SCHEMA_VERSION = 1
 CELLS = ("rnn", "lstm")
@@ -31,6 +33,12 @@ UNSUPPORTED_LSTM_KEYS = {"lstm.cell_clip": "cell clip", "lstm.proj_clip": "proje
                          "lstm.layer_norm.weight": "layer normalisation"}
 MAX_UNITS = 1024
 MAX_FRAMES = 10000
+MAX_LABELS = 1024  # C
+MAX_LABEL_LENGTH = 256  # characters of one label (and of any string key)
+MAX_FEATURES = max(FFT_LENGTHS) // 2  # I: n_mfcc <= n_mels <= fft_length // 2 (fixedrnn.frontend.config)
+#: Bounds of the free-form ``meta.*`` keys: how many, and their array data together (bytes).
+MAX_META_KEYS = 256
+MAX_META_BYTES = 64 << 20
 MULTIPLIER_MIN = 1 << 30
 SHIFT_MIN, SHIFT_MAX = -31, 30
 CELL_POWER_MIN, CELL_POWER_MAX = -15, 0
@@ -289,6 +297,23 @@ def value_at(model, path):
     for step in path:
         value = value[step] if isinstance(step, int) else getattr(value, step)
     return value
+
+
+#: The largest value of each shape symbol in a legal file.
+MAX_DIMS = {"I": MAX_FEATURES, "H": MAX_UNITS, "C": MAX_LABELS, "S": max(MAX_UNITS, MAX_LABELS),
+            "P": (4 * MAX_UNITS * max(MAX_FEATURES, MAX_UNITS) + 1) // 2}
+
+
+def max_elements(spec):
+    """The most elements a legal file holds in key ``spec`` (its largest legal shape)."""
+    return int(np.prod([4 if s == "4" else MAX_DIMS[s] for s in spec.shape], dtype=object))
+
+
+def max_data_bytes(spec):
+    """The most bytes of array data a legal file holds in key ``spec`` (strings of
+    :data:`MAX_LABEL_LENGTH` UCS-4 characters)."""
+    itemsize = 4 * MAX_LABEL_LENGTH if spec.dtype == "str" else np.dtype(spec.dtype).itemsize
+    return max_elements(spec) * itemsize
 
 
 def dims_of(model):

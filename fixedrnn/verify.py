@@ -265,6 +265,8 @@ def format_report(report):
 
 def _run(args):
     progress = sys.stderr.isatty() and not args.quiet
+    if args.fsdd is not None and not (Path(args.fsdd) / "recordings").is_dir():  # asked for: must exist
+        raise InputFileError(args.fsdd, "no 'recordings' folder: not an FSDD directory (--fsdd)")
     reports = verify(args.golden, fsdd_dir=args.fsdd, use_fsdd=not args.no_fsdd, models=args.model,
                      progress=progress)
     skipped = {r.fsdd_skipped for r in reports if r.fsdd_skipped}

@@ -165,6 +165,46 @@ def test_export_writes_the_package_c_and_the_model_data(name, cell_file, tmp_pat
             assert path.read_bytes() == source.read_bytes(), path.name
 
 
+def _snapshot(directory):
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
+
+
+def test_export_over_another_model_is_whole_or_nothing(tmp_path, monkeypatch):
+    """Issue #15: the set is written into a temporary directory beside the target, then moved in.
+    A failure or an interruption while writing leaves the previous export byte for byte; a
+    successful export replaces the whole set, removes the other cell's C file of the previous
+    export, and leaves the user's own files alone."""
+    from fixedrnn import atomicfile
+
+    silence = np.zeros(13, np.int8)
+    lstm, rnn = random_model(**MODELS["lstm-int8"]), random_model(**MODELS["rnn-pot"])
+    out = tmp_path / "src"
+    c_export.export_c(lstm, out, silence=silence)
+    (out / "main.c").write_text("/* the user's firmware */\n")
+    before = _snapshot(out)
+    real_stage = atomicfile._stage
+    for interruption in (KeyboardInterrupt, OSError(28, "No space left on device")):
+        staged = []
+
+        def failing(tmp, path, write):
+            staged.append(path)
+            if len(staged) == 4:
+                raise interruption
+            return real_stage(tmp, path, write)
+
+        monkeypatch.setattr(atomicfile, "_stage", failing)
+        with pytest.raises((KeyboardInterrupt, OSError)):
+            c_export.export_c(rnn, out, silence=silence)
+        assert _snapshot(out) == before and [p.name for p in tmp_path.iterdir()] == ["src"]
+    monkeypatch.setattr(atomicfile, "_stage", real_stage)
+    written = c_export.export_c(rnn, out, silence=silence)
+    after = _snapshot(out)
+    assert "frnn_lstm.c" not in after and after["main.c"] == before["main.c"]
+    assert sorted(after) == sorted([p.name for p in written] + ["main.c"])
+    assert after["frnn_model.c"] == c_export.generate(rnn, silence)["frnn_model.c"].encode()
+    assert [p.name for p in tmp_path.iterdir()] == ["src"]
+
+
 def _file_scope_function_bodies(text):
     """Places where a '{' follows a ')' at file scope (a function definition) in C ``text``."""
     text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)

@@ -7,6 +7,8 @@ the engine's NumPy reference path one file at a time and counting by hand.
 
 import dataclasses
 import json
+import shutil
+import struct
 import subprocess
 import sys
 from fractions import Fraction
@@ -176,3 +178,86 @@ def test_real_fsdd_subset(fsdd_dir, tmp_path):
     slow = evaluate.evaluate_model(model_file, fsdd_dir, "test", speakers=["theo"], backend="numpy")
     assert fast.n == 50
     np.testing.assert_array_equal(fast.logits, slow.logits)
+
+
+# ----------------------------------------------------------------------------------------------
+# Issue #15: evaluate reads WAVs with the package's one reader; damaged files are named, never scored.
+
+
+def _copy_of(fake_fsdd, tmp_path):
+    root = tmp_path / "data"
+    shutil.copytree(fake_fsdd, root)
+    return root
+
+
+def _extensible(path):
+    """Rewrite a PCM WAV as WAVE_FORMAT_EXTENSIBLE PCM (same samples)."""
+    _, pcm = scipy.io.wavfile.read(path)
+    fmt = struct.pack("<HHIIHHHHIH14s", 0xFFFE, 1, 8000, 16000, 2, 16, 22, 16, 4, 1,
+                      b"\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71")
+    data = pcm.astype("<i2").tobytes()
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+
+
+def _set_data_size(path, size):
+    content = bytearray(path.read_bytes())
+    struct.pack_into("<I", content, content.find(b"data") + 4, size)
+    path.write_bytes(bytes(content))
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda p: p.write_bytes(p.read_bytes()[:-1]), "truncated"),  # cut at an odd byte
+    (lambda p: p.write_bytes(p.read_bytes()[:-1000]), "truncated"),
+    (lambda p: _set_data_size(p, 0x7FFFFFFF), "declares 2147483647 bytes"),
+    (lambda p: scipy.io.wavfile.write(p, 8000, np.zeros(0, np.int16)), "holds no samples"),
+    (lambda p: scipy.io.wavfile.write(p, 8000, np.zeros(100, np.float32)), "IEEE float"),
+])
+def test_an_unreadable_recording_is_named_and_nothing_is_scored(fake_fsdd, model_file, tmp_path, damage, message):
+    root = _copy_of(fake_fsdd, tmp_path)
+    bad = root / "recordings" / "4_bob_3.wav"
+    damage(bad)
+    with pytest.raises(InputFileError, match=message) as err:
+        evaluate.evaluate_model(model_file, root, "test")
+    assert str(err.value).startswith(f"{bad}: ") and "nothing scored" in str(err.value)
+    proc = subprocess.run([sys.executable, "-m", "fixedrnn", "evaluate", str(model_file), str(root)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1 and str(bad) in proc.stderr and message in proc.stderr
+
+
+def test_several_unreadable_recordings_are_counted(fake_fsdd, model_file, tmp_path):
+    root = _copy_of(fake_fsdd, tmp_path)
+    names = ["1_alice_0.wav", "2_alice_0.wav", "3_bob_3.wav"]
+    for name in names:
+        (root / "recordings" / name).write_bytes(b"RIFF")
+    with pytest.raises(InputFileError, match=r"and 2 more unreadable: .*2_alice_0.wav, .*3_bob_3.wav\)$"):
+        evaluate.evaluate_model(model_file, root, "test")
+
+
+def test_extensible_pcm_is_scored_like_plain_pcm(fake_fsdd, model_file, tmp_path):
+    root = _copy_of(fake_fsdd, tmp_path)
+    for path in sorted((root / "recordings").glob("*_alice_0.wav")):
+        _extensible(path)
+    again = evaluate.evaluate_model(model_file, root, "test")
+    before = evaluate.evaluate_model(model_file, fake_fsdd, "test")
+    assert again.names == before.names
+    np.testing.assert_array_equal(again.logits, before.logits)
+
+
+def test_skipped_wav_names_are_reported(fake_fsdd, model_file, tmp_path):
+    root = _copy_of(fake_fsdd, tmp_path)
+    recordings = root / "recordings"
+    shutil.copy(recordings / "5_bob_0.wav", recordings / "5_bob2_0.wav")  # a digit in the speaker: scored
+    shutil.copy(recordings / "5_bob_0.wav", recordings / "five_bob_0.wav")  # skipped, reported
+    shutil.copy(recordings / "5_bob_0.wav", recordings / "5-bob-0.wav")  # skipped, reported
+    result = evaluate.evaluate_model(model_file, root, "test")
+    assert result.n == 41 and "5_bob2_0.wav" in result.names
+    assert result.skipped == ("5-bob-0.wav", "five_bob_0.wav")
+    assert result.to_dict()["skipped"] == ["5-bob-0.wav", "five_bob_0.wav"]
+    proc = subprocess.run([sys.executable, "-m", "fixedrnn", "evaluate", str(model_file), str(root), "--json"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["skipped"] == ["5-bob-0.wav", "five_bob_0.wav"]
+    assert proc.stderr.count("\n") == 1
+    assert "skipped 2 WAV file(s)" in proc.stderr and "'5-bob-0.wav', 'five_bob_0.wav'" in proc.stderr

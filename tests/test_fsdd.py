@@ -60,3 +60,46 @@ def test_bad_inputs(tmp_path):
     (tmp_path / "junk.wav").write_bytes(b"nope")
     with pytest.raises(InputFileError, match="junk.wav"):
         fsdd.read_samples(tmp_path / "junk.wav")
+
+
+# ----------------------------------------------------------------------------------------------
+# Issue #15: one WAV reader; names that do not parse are listed, not dropped silently.
+
+
+@pytest.mark.parametrize("name, parsed", [
+    ("3_theo_12.wav", (3, "theo", 12)),
+    ("3_theo2_12.wav", (3, "theo2", 12)),  # a digit in the speaker name
+    ("0_anne_marie_7.wav", (0, "anne_marie", 7)),
+    ("9_A-b_0.wav", (9, "A-b", 0)),
+])
+def test_names_that_parse(name, parsed):
+    assert fsdd.parse_name(name) == parsed
+
+
+@pytest.mark.parametrize("name", ["10_theo_1.wav", "3__1.wav", "3_theo_.wav", "3_theo_1.WAV", "3_the o_1.wav",
+                                  "a_theo_1.wav", "3_theo_1.wav.bak"])
+def test_names_that_do_not_parse(name):
+    with pytest.raises(FixedRnnError, match="not an FSDD file name"):
+        fsdd.parse_name(name)
+
+
+def test_scan_lists_skipped_wav_files_by_name(tmp_path):
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    for name in ("1_theo2_0.wav", "2_anne_marie_3.wav", "oops.wav", "4_x_1.WAV", "README.txt"):
+        scipy.io.wavfile.write(folder / name, 8000, np.zeros(8, np.int16))
+    listing = fsdd.scan(tmp_path)
+    assert [(r.digit, r.speaker, r.index) for r in listing.recordings] == [(2, "anne_marie", 3), (1, "theo2", 0)]
+    assert listing.skipped == ("4_x_1.WAV", "oops.wav")
+    assert fsdd.list_recordings(tmp_path) == listing.recordings
+
+
+def test_read_samples_is_the_strict_reader(tmp_path):
+    path = tmp_path / "1_x_0.wav"
+    scipy.io.wavfile.write(path, 8000, np.arange(10, dtype=np.int16))
+    path.write_bytes(path.read_bytes()[:-1])  # cut at an odd byte
+    with pytest.raises(InputFileError, match="truncated"):
+        fsdd.read_samples(path)
+    scipy.io.wavfile.write(path, 16000, np.arange(10, dtype=np.int16))
+    with pytest.raises(InputFileError, match="sample rate 16000 Hz, expected 8000 Hz"):
+        fsdd.read_samples(path)

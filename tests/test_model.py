@@ -1,6 +1,12 @@
 """Model file: save/load round trip, and one clear error per malformed variant."""
 
 import dataclasses
+import io
+import re
+import struct
+import time
+import tracemalloc
+import warnings
 import zipfile
 
 import numpy as np
@@ -8,7 +14,8 @@ import pytest
 
 from engine_models import random_model
 from fixedrnn import model as M
-from fixedrnn.errors import InputFileError
+from fixedrnn import schema
+from fixedrnn.errors import FixedRnnError, InputFileError
 
 
 @pytest.fixture(scope="module", params=[("rnn", "int8", True), ("lstm", "pot", False)])
@@ -165,3 +172,267 @@ def test_schema_declares_exactly_the_saved_keys(tmp_path, cell, weights, per_cha
         assert spec.device == (arr.dtype.kind in "iu" and arr.ndim >= 1), spec.name
         if spec.device:
             assert spec.symbol == "fr_" + spec.name.replace(".", "_") and spec.c_type == f"{arr.dtype}_t"
+
+
+# ----------------------------------------------------------------------------------------------
+# Issue #15: nothing is inflated before the zip directory and the .npy headers are checked.
+
+
+def small_model_file(tmp_path, name="small.npz", compressed=False):
+    """A valid small model written by NumPy itself (stored, or deflated with ``compressed``)."""
+    arrays = random_model(4, "rnn", "int8", False, 2, 2, 2, 3, False).to_arrays()
+    path = tmp_path / name
+    (np.savez_compressed if compressed else np.savez)(path, **arrays)
+    return path, arrays
+
+
+def npy_bytes(array):
+    """An array as a .npy file, written by NumPy."""
+    buf = io.BytesIO()
+    np.save(buf, array)
+    return buf.getvalue()
+
+
+def npy_header(descr, shape):
+    """A version 1.0 .npy header written by hand (magic, version, uint16 length, the dict padded
+    with spaces and a newline to a multiple of 64 bytes)."""
+    text = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}"
+    text += " " * (63 - (10 + len(text)) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text.encode("latin1")
+
+
+def zip_of(path, members, compression=zipfile.ZIP_STORED):
+    """Write ``members`` ({member name: bytes}) as a zip archive at ``path``."""
+    with zipfile.ZipFile(path, "w", compression) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return path
+
+
+def members_of(arrays):
+    return {f"{key}.npy": npy_bytes(value) for key, value in arrays.items()}
+
+
+def patch_entries(data, local_offset, central_offset, value, fmt="<H"):
+    """Set a field in every local header (``PK\\3\\4``) and central directory entry (``PK\\1\\2``)."""
+    data = bytearray(data)
+    for signature, offset in ((b"PK\x03\x04", local_offset), (b"PK\x01\x02", central_offset)):
+        start = data.find(signature)
+        while start >= 0:
+            struct.pack_into(fmt, data, start + offset, value)
+            start = data.find(signature, start + 4)
+    return bytes(data)
+
+
+def refused(path, *fragments):
+    """load(path) raises one line naming the file and every fragment; returns the message."""
+    with pytest.raises(InputFileError) as err:
+        M.load(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message, message
+    for fragment in fragments:
+        assert fragment in message, (fragment, message)
+    return message
+
+
+def test_encrypted_member_is_refused(tmp_path):
+    path, _ = small_model_file(tmp_path)
+    path.write_bytes(patch_entries(path.read_bytes(), 6, 8, 0x1))  # general purpose flag bit 0
+    refused(path, "is encrypted")
+
+
+@pytest.mark.parametrize("method, name", [(zipfile.ZIP_BZIP2, "bzip2"), (zipfile.ZIP_LZMA, "lzma")])
+def test_unsupported_compression_is_refused(tmp_path, method, name):
+    _, arrays = small_model_file(tmp_path)
+    path = zip_of(tmp_path / f"{name}.npz", members_of(arrays), method)
+    refused(path, "unsupported compression", name)
+    other = tmp_path / "method99.npz"
+    other.write_bytes(patch_entries(small_model_file(tmp_path)[0].read_bytes(), 8, 10, 99))
+    refused(other, "unsupported compression", "method 99")
+
+
+def test_corrupt_deflate_stream_is_refused(tmp_path):
+    path, _ = small_model_file(tmp_path, compressed=True)
+    data = bytearray(path.read_bytes())
+    first = data.find(b"PK\x03\x04")
+    name_length, extra_length = struct.unpack_from("<HH", data, first + 26)
+    data[first + 30 + name_length + extra_length] = 0x07  # deflate block type 3: reserved, invalid
+    path.write_bytes(bytes(data))
+    refused(path, "corrupt", "deflate")
+
+
+def test_a_4_terabyte_header_is_refused_fast_without_allocating(tmp_path):
+    _, arrays = small_model_file(tmp_path)
+    members = members_of(arrays)
+    huge = npy_bytes(np.zeros(3, np.int32)).replace(b"(3,)", b"(1099511627776,)")
+    members["input.offset.npy"] = huge
+    path = zip_of(tmp_path / "huge_header.npz", members)
+    tracemalloc.start()
+    start = time.perf_counter()
+    refused(path, "'input.offset'")
+    elapsed = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert elapsed < 2.0 and peak < 16 << 20
+
+
+def test_a_huge_meta_member_is_refused_from_the_directory(tmp_path):
+    """A member declaring more than any legal key holds (zip bomb: 200 MB of zeros deflated to a
+    few hundred KB) is refused before a byte of it is inflated."""
+    _, arrays = small_model_file(tmp_path)
+    path = zip_of(tmp_path / "bomb.npz", members_of(arrays), zipfile.ZIP_DEFLATED)
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as z:
+        with z.open("meta.blob.npy", "w", force_zip64=True) as fh:
+            fh.write(npy_bytes(np.zeros(0, np.uint8)).replace(b"(0,)", b"(200000000,)"))
+            zeros = bytes(1 << 20)
+            for _ in range(200_000_000 >> 20):
+                fh.write(zeros)
+            fh.write(bytes(200_000_000 % (1 << 20)))
+    assert path.stat().st_size < 2_000_000
+    tracemalloc.start()
+    start = time.perf_counter()
+    refused(path, "'meta.blob.npy' declares", "more than any legal")
+    elapsed = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert elapsed < 2.0 and peak < 16 << 20
+
+
+def test_a_member_inflating_past_its_declared_size_is_never_read_past_it(tmp_path):
+    """A bomb whose directory lies (declares 60,000 bytes; its deflate stream inflates to 50 MB):
+    reading stops at the declared size and the member is refused as corrupt (CRC)."""
+    _, arrays = small_model_file(tmp_path)
+    members = members_of(arrays)
+    declared = 60_000
+    size = len(npy_header("|u1", (declared,)))
+    head = npy_header("|u1", (declared - size,))
+    assert len(head) == size
+    members["meta.blob.npy"] = head + bytes(50_000_000)
+    path = zip_of(tmp_path / "liar.npz", members, zipfile.ZIP_DEFLATED)
+    data = bytearray(path.read_bytes())
+    entry = data.find(b"PK\x01\x02")
+    while entry >= 0:  # the central directory entry of meta.blob.npy declares 60,000 bytes
+        name_length = struct.unpack_from("<H", data, entry + 28)[0]
+        if data[entry + 46:entry + 46 + name_length] == b"meta.blob.npy":
+            assert struct.unpack_from("<I", data, entry + 20)[0] < declared  # compressed size fits
+            struct.pack_into("<I", data, entry + 24, declared)
+        entry = data.find(b"PK\x01\x02", entry + 4)
+    path.write_bytes(bytes(data))
+    tracemalloc.start()
+    start = time.perf_counter()
+    refused(path, "'meta.blob.npy' is corrupt", "CRC")
+    elapsed = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert elapsed < 2.0 and peak < 16 << 20
+
+
+def test_truncated_and_future_npy_members_are_named_for_what_they_are(tmp_path):
+    _, arrays = small_model_file(tmp_path)
+    members = members_of(arrays)
+    members["input.offset.npy"] = members["input.offset.npy"][:-3]
+    message = refused(zip_of(tmp_path / "truncated.npz", members), "'input.offset' is truncated")
+    assert "pickled" not in message
+    members = members_of(arrays)
+    version9 = bytearray(members["head.bias.npy"])
+    version9[6:8] = b"\x09\x00"
+    members["head.bias.npy"] = bytes(version9)
+    message = refused(zip_of(tmp_path / "v9.npz", members), "unsupported .npy version 9.0")
+    assert "pickled" not in message
+    for version in (b"\x02\x00", b"\x03\x00"):  # the other versions NumPy writes are read
+        members = members_of(arrays)
+        body = members["head.bias.npy"]
+        header_length = struct.unpack_from("<H", body, 8)[0]
+        members["head.bias.npy"] = (body[:6] + version + struct.pack("<I", header_length - 2)
+                                    + body[10:10 + header_length - 2] + body[10 + header_length:])
+        again = M.load(zip_of(tmp_path / "v2.npz", members))
+        np.testing.assert_array_equal(again.head.bias, arrays["head.bias"])
+
+
+@pytest.mark.parametrize("descr, fragment", [("|O", "object (pickled)"), ("[('a', '<i4')]", "structured"),
+                                             ("<M8[s]", "unsupported dtype"), ("<U0", "unsupported dtype"),
+                                             ("'nonsense'", "unreadable .npy dtype")])
+def test_npy_header_dtypes_outside_plain_arrays_are_refused(tmp_path, descr, fragment):
+    _, arrays = small_model_file(tmp_path)
+    members = members_of(arrays)
+    body = members["head.bias.npy"]
+    header_length = struct.unpack_from("<H", body, 8)[0]
+    header = body[10:10 + header_length].decode("latin1")
+    new = re.sub(r"'descr': '[^']*'", f"'descr': {descr if descr.startswith(('[', chr(39))) else repr(descr)}",
+                 header).rstrip()
+    new = new + " " * (header_length - len(new) - 1) + "\n" if len(new) < header_length else new + "\n"
+    members["head.bias.npy"] = (body[:8] + struct.pack("<H", len(new)) + new.encode("latin1")
+                                + body[10 + header_length:])
+    refused(zip_of(tmp_path / "dtype.npz", members), "'head.bias'", fragment)
+
+
+def test_zip_directory_tricks_are_refused(tmp_path):
+    _, arrays = small_model_file(tmp_path)
+    members = members_of(arrays)
+    refused(zip_of(tmp_path / "slash.npz", {**members, "sub/x.npy": b""}), "not a '<key>.npy' array")
+    refused(zip_of(tmp_path / "notnpy.npz", {**members, "readme.txt": b"hi"}), "not a '<key>.npy' array")
+    twice = tmp_path / "twice.npz"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate name
+        zip_of(twice, members)
+        with zipfile.ZipFile(twice, "a") as z:
+            z.writestr("head.bias.npy", members["head.bias.npy"])
+    refused(twice, "appears more than once")
+    many = {f"meta.k{i}.npy": npy_bytes(np.zeros(1, np.uint8)) for i in range(M.FILE_LIMITS.max_members)}
+    refused(zip_of(tmp_path / "many.npz", {**members, **many}), "members, more than")
+    trailing = dict(members, **{"head.bias.npy": members["head.bias.npy"] + b"\0\0\0\0"})
+    refused(zip_of(tmp_path / "trailing.npz", trailing), "'head.bias'", "bytes after the array data")
+
+
+def test_paths_that_are_not_model_files(tmp_path):
+    with pytest.raises(FixedRnnError, match=r"^path: expected a model file path, got NoneType None$"):
+        M.load(None)
+    refused(tmp_path, "is a directory")
+    refused(tmp_path / "absent.npz", "no such model file")
+    with pytest.raises(InputFileError, match=r"^/dev/zero: not a regular file"):
+        M.load("/dev/zero")
+    with pytest.raises(InputFileError, match="cannot be read"):
+        M.load(str(tmp_path / "a\0b.npz"))
+
+
+def test_meta_bounds(tmp_path):
+    model = random_model(4, "rnn", "int8", False, 2, 2, 2, 3, False)
+    arrays = model.to_arrays()
+    too_many = {f"meta.k{i}": np.zeros(1, np.uint8) for i in range(schema.MAX_META_KEYS + 1)}
+    refused(write(tmp_path, {**arrays, **too_many}, "keys.npz"), "'meta.*' keys, more than")
+    with pytest.raises(InputFileError, match="must be a plain"):
+        M.Model.from_arrays({**arrays, "meta.obj": np.array([{}], dtype=object)})
+
+
+@pytest.mark.parametrize("label", ["a\nb", "tab\there", "nul\x00inside", "esc\x1b[31m", "del\x7f"])
+def test_labels_with_control_characters_are_refused(tmp_path, label):
+    arrays = random_model(4, "rnn", "int8", False, 2, 2, 2, 3, False).to_arrays()
+    refused(write(tmp_path, {**arrays, "labels": np.array(["ok", label])}), "'labels' must be printable")
+
+
+def test_labels_bounded(tmp_path):
+    arrays = random_model(4, "rnn", "int8", False, 2, 2, 2, 3, False).to_arrays()
+    refused(write(tmp_path, {**arrays, "labels": np.array(["a", "b" * (schema.MAX_LABEL_LENGTH + 1)])}, "long.npz"),
+            f"at most {schema.MAX_LABEL_LENGTH} characters")
+    many = np.array([f"l{i}" for i in range(schema.MAX_LABELS + 1)])
+    refused(write(tmp_path, {**arrays, "labels": many}, "many.npz"), f"'labels' must hold 2 to {schema.MAX_LABELS}")
+
+
+@pytest.mark.parametrize("key, value, fragment", [
+    ("frontend.fft_length", 300, "fft_length: must be one of"),
+    ("frontend.hop", 1000, "hop: must be in"),
+    ("frontend.n_mels", 200, "n_mels: must be in"),
+])
+def test_a_bad_front_end_is_refused_at_load_naming_the_file(tmp_path, key, value, fragment):
+    arrays = random_model(4, "rnn", "int8", False, 2, 2, 2, 3, False).to_arrays()
+    refused(write(tmp_path, {**arrays, key: np.array(value, np.int32)}), "frontend: ", fragment)
+
+
+def test_largest_legal_shapes_bound_every_schema_key():
+    """Every key's bound is its largest legal shape: the dimensions' maxima (schema) in its dtype."""
+    for spec in schema.KEYS:
+        shape = [4 if s == "4" else schema.MAX_DIMS[s] for s in spec.shape]
+        assert schema.max_elements(spec) == int(np.prod(shape, dtype=object)), spec.name
+    assert schema.MAX_DIMS["I"] == 512 and schema.MAX_DIMS["H"] == schema.MAX_UNITS
+    pot = schema.SPECS["lstm.recurrent_fc.pot"]
+    assert schema.max_data_bytes(pot) == 4 * 1024 * 1024 // 2

@@ -271,3 +271,41 @@ def test_exports_refuse_head_shift_30(tmp_path, fmt):
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and "head.requantize" in proc.stderr and "Traceback" not in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.npz"]
+
+
+@pytest.mark.parametrize("fmt", ["tflite", "c"])
+def test_allow_overflow_writes_and_names_each_failing_row(tmp_path, fmt):
+    """Issue #15: ``--allow-overflow`` writes the model the audit refuses and prints each failing
+    check of the audit as one stderr line; the library takes ``allow_overflow=True``."""
+    from throwaway_models import random_model
+
+    from fixedrnn import convert
+    from fixedrnn import model as model_io
+    from fixedrnn.c_export import export_c
+    from fixedrnn.tflite_export import export_tflite
+
+    model = random_model("rnn" if fmt == "tflite" else "lstm", "int8", units=6, frames=5)
+    head = model.head  # an output scale 2**-29 of the input scale: shift 30, as TFLM derives it
+    s_out = np.float32(model.hidden_scale * float(head.weight_scale[0]) / 2**29)
+    m, s = convert.fc_multiplier(model.hidden_scale, head.weight_scale, s_out)
+    bad = dataclasses.replace(model, head=dataclasses.replace(
+        head, output_scale=float(s_out), multiplier=np.asarray(m, np.int32), shift=np.asarray(s, np.int32)))
+    path = model_io.save(bad, tmp_path / "bad.npz")
+    failing = [c for c in overflow.overflow_audit(bad) if not c.ok]
+    assert [c.name for c in failing] == ["head.requantize"]
+    out = tmp_path / ("bad.tflite" if fmt == "tflite" else "src")
+    proc = subprocess.run([sys.executable, "-m", "fixedrnn", "export", fmt, str(path), str(out), "--allow-overflow"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == len(failing) and "Traceback" not in proc.stderr
+    for line, check in zip(lines, failing):
+        assert line.startswith(f"export {fmt}: warning: int32 overflow possible in {check.name}: ")
+        assert f"[{check.low}, {check.high}]" in line and "--allow-overflow" in line
+    assert out.exists()
+    again = tmp_path / ("again.tflite" if fmt == "tflite" else "again")
+    (export_tflite if fmt == "tflite" else export_c)(bad, again, allow_overflow=True)
+    if fmt == "tflite":
+        assert again.read_bytes() == out.read_bytes()
+    else:
+        assert {p.name: p.read_bytes() for p in again.iterdir()} == {p.name: p.read_bytes() for p in out.iterdir()}

@@ -5,6 +5,7 @@ tensor, step and index, and exits 1; unusable input exits 2 with one line and no
 """
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -215,9 +216,13 @@ def test_fsdd_inputs_skipped_without_data(tmp_path, fsdd_dir):
     golden.write_set(root / "vectors" / "m", model_file, SPECS[:1], recordings)
     (report,) = verify.verify(root, fsdd_dir=fsdd_dir)
     assert report.equal and report.fsdd_checked == 3
-    result = _cli(root, "--quiet", "--fsdd", tmp_path / "absent")
-    assert result.returncode == 0
-    assert "(3 FSDD inputs skipped)" in result.stdout and "FSDD inputs skipped: FSDD not found at" in result.stdout
+    absent = subprocess.run([sys.executable, "-m", "fixedrnn", "verify", str(root), "--quiet"], capture_output=True,
+                            text=True, env=dict(os.environ, FIXEDRNN_FSDD=str(tmp_path / "absent")))
+    assert absent.returncode == 0  # the default place has no FSDD: its inputs are skipped, said so
+    assert "(3 FSDD inputs skipped)" in absent.stdout and "FSDD inputs skipped: FSDD not found at" in absent.stdout
+    result = _cli(root, "--quiet", "--fsdd", tmp_path / "absent")  # asked for explicitly: must exist (#15)
+    assert result.returncode == 2 and result.stdout == "" and result.stderr.count("\n") == 1
+    assert str(tmp_path / "absent") in result.stderr and "Traceback" not in result.stderr
 
     # A corrupted per-step digest and whole-tensor digest: the step is located, not the index.
     steps_path = root / "vectors" / "m" / golden.STEPS
