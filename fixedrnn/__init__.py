@@ -10,8 +10,24 @@ LSTM cells with int8 or power-of-two weights (bit-exact with TensorFlow Lite Mic
 
 __version__ = "0.1.0"
 
-from fixedrnn.classify import Classification  # noqa: E402
-from fixedrnn.errors import FixedRnnError, InputFileError  # noqa: E402
-from fixedrnn.model import Model, load, save  # noqa: E402
+#: The public names and the module each comes from: imported on first use, so that ``import fixedrnn``
+#: (which ``python -m fixedrnn`` does before its command line starts) stays cheap and interruptible.
+_PUBLIC = {"Classification": "fixedrnn.classify", "FixedRnnError": "fixedrnn.errors",
+           "InputFileError": "fixedrnn.errors", "Model": "fixedrnn.model", "load": "fixedrnn.model",
+           "save": "fixedrnn.model"}
 
-__all__ = ["Classification", "FixedRnnError", "InputFileError", "Model", "__version__", "load", "save"]
+__all__ = [*_PUBLIC, "__version__"]
+
+
+def __getattr__(name):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'fixedrnn' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(_PUBLIC[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(__all__)
