@@ -51,57 +51,48 @@ FRNN_INLINE uint32_t load_u32(const void *p)
     return v;
 }
 
-/* Input x[0 .. 4*groups) with the offset added, as SMLAD operands: per group of 4, the int16 pairs
- * (x0, x2) and (x1, x3) (SXTAB16 on the word and on the word rotated by 8). Each sum is in
- * [-255, 255], so it fits its int16 lane. */
-static void extend_input(const int8_t *x, int groups, int32_t input_offset, uint32_t *xe)
-{
-    const uint32_t offset2 = ((uint32_t)input_offset & 0xffffu) | ((uint32_t)input_offset << 16);
-    for (int g = 0; g < groups; ++g, x += 4, xe += 2) {
-        const uint32_t v = load_u32(x);
-        xe[0] = (uint32_t)__sxtab16((int16x2_t)offset2, (int8x4_t)v);
-        xe[1] = (uint32_t)sxtab16_ror8(offset2, v);
-    }
-}
-
-/* acc[r] += sum_d w[r*n + d] * xe(d), d < 4*groups, rows r = 0..3 (n = row stride in bytes):
- * per group of 4 inputs, one LDRD of the extended input shared by the 4 rows, then per row one LDR,
- * two SXTB16 and two SMLAD. Written as one assembler loop (23 instructions per 16 products) so
- * that every optimisation level gets the same 13-register allocation. groups >= 1. */
-FRNN_INLINE void dot_rows4(const int8_t *w, int32_t n, const uint32_t *xe, int groups, int32_t *acc)
+/* acc[r] += sum_d w[r*n + d] * (x[d] + offset), d < 4*groups, rows r = 0..3 (n = row stride in
+ * bytes; offset2 = the offset in both int16 lanes): per group of 4 inputs, one LDR of x and two
+ * SXTAB16 (x0 + offset, x2 + offset) and (x1 + offset, x3 + offset), shared by the 4 rows, then per
+ * row one LDR, two SXTB16 and two SMLAD. Each x + offset is in [-255, 255] (fits its int16 lane).
+ * One assembler loop (25 instructions per 16 products, 14 registers) so that every optimisation
+ * level gets the same allocation. groups >= 1. */
+FRNN_INLINE void dot_rows4(const int8_t *w, int32_t n, const int8_t *x, uint32_t offset2, int groups, int32_t *acc)
 {
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     const int8_t *p = w, *q = w + 2 * n;
-    const uint32_t *end = xe + 2 * groups;
-    uint32_t x02, x13, wv, wt;
+    const int8_t *end = x + 4 * groups;
+    uint32_t xv, x13, wv, wt;
     __asm__ volatile(
         "1:\n\t"
-        "ldrd   %[x02], %[x13], [%[xe]], #8\n\t"
+        "ldr    %[xv], [%[x]], #4\n\t"
+        "sxtab16 %[x13], %[off2], %[xv], ror #8\n\t"
+        "sxtab16 %[xv], %[off2], %[xv]\n\t"
         "ldr    %[wv], [%[p], %[n]]\n\t"
         "sxtb16 %[wt], %[wv]\n\t"
-        "smlad  %[a1], %[wt], %[x02], %[a1]\n\t"
+        "smlad  %[a1], %[wt], %[xv], %[a1]\n\t"
         "sxtb16 %[wv], %[wv], ror #8\n\t"
         "smlad  %[a1], %[wv], %[x13], %[a1]\n\t"
         "ldr    %[wv], [%[p]], #4\n\t"
         "sxtb16 %[wt], %[wv]\n\t"
-        "smlad  %[a0], %[wt], %[x02], %[a0]\n\t"
+        "smlad  %[a0], %[wt], %[xv], %[a0]\n\t"
         "sxtb16 %[wv], %[wv], ror #8\n\t"
         "smlad  %[a0], %[wv], %[x13], %[a0]\n\t"
         "ldr    %[wv], [%[q], %[n]]\n\t"
         "sxtb16 %[wt], %[wv]\n\t"
-        "smlad  %[a3], %[wt], %[x02], %[a3]\n\t"
+        "smlad  %[a3], %[wt], %[xv], %[a3]\n\t"
         "sxtb16 %[wv], %[wv], ror #8\n\t"
         "smlad  %[a3], %[wv], %[x13], %[a3]\n\t"
         "ldr    %[wv], [%[q]], #4\n\t"
         "sxtb16 %[wt], %[wv]\n\t"
-        "smlad  %[a2], %[wt], %[x02], %[a2]\n\t"
+        "smlad  %[a2], %[wt], %[xv], %[a2]\n\t"
         "sxtb16 %[wv], %[wv], ror #8\n\t"
         "smlad  %[a2], %[wv], %[x13], %[a2]\n\t"
-        "cmp    %[xe], %[end]\n\t"
+        "cmp    %[x], %[end]\n\t"
         "bne    1b\n\t"
-        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [p] "+r"(p), [q] "+r"(q), [xe] "+r"(xe),
-          [x02] "=&r"(x02), [x13] "=&r"(x13), [wv] "=&r"(wv), [wt] "=&r"(wt)
-        : [n] "r"(n), [end] "r"(end)
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [p] "+r"(p), [q] "+r"(q), [x] "+r"(x),
+          [xv] "=&r"(xv), [x13] "=&r"(x13), [wv] "=&r"(wv), [wt] "=&r"(wt)
+        : [n] "r"(n), [end] "r"(end), [off2] "r"(offset2)
         : "cc", "memory");
     acc[0] = a0;
     acc[1] = a1;
@@ -109,13 +100,13 @@ FRNN_INLINE void dot_rows4(const int8_t *w, int32_t n, const uint32_t *xe, int g
     acc[3] = a3;
 }
 
-/* acc += sum_d w[d] * xe(d), d < 4*groups, one row. */
-FRNN_INLINE int32_t dot_row1(const int8_t *w, const uint32_t *xe, int groups, int32_t acc)
+/* acc += sum_d w[d] * (x[d] + offset), d < 4*groups, one row. */
+FRNN_INLINE int32_t dot_row1(const int8_t *w, const int8_t *x, uint32_t offset2, int groups, int32_t acc)
 {
-    for (int g = 0; g < groups; ++g, w += 4, xe += 2) {
-        const uint32_t v = load_u32(w);
-        acc = __smlad(__sxtb16((int8x4_t)v), (int16x2_t)xe[0], acc);
-        acc = __smlad(sxtb16_ror8(v), (int16x2_t)xe[1], acc);
+    for (int g = 0; g < groups; ++g, w += 4, x += 4) {
+        const uint32_t wv = load_u32(w), xv = load_u32(x);
+        acc = __smlad(__sxtb16((int8x4_t)wv), __sxtab16((int16x2_t)offset2, (int8x4_t)xv), acc);
+        acc = __smlad(sxtb16_ror8(wv), sxtab16_ror8(offset2, xv), acc);
     }
     return acc;
 }
@@ -159,7 +150,7 @@ int32_t frnn_dot_pot(const uint8_t *codes, int32_t start, const int8_t *x, int n
  * its mask and half-mask precomputed. */
 typedef struct {
     int32_t multiplier;
-    int left, right;
+    int32_t left, right;
     int32_t mask, half;
 } requant;
 
@@ -167,21 +158,33 @@ FRNN_INLINE requant requant_of(int32_t multiplier, int32_t shift)
 {
     requant r;
     r.multiplier = multiplier;
-    r.left = shift > 0 ? (int)shift : 0;
-    r.right = shift > 0 ? 0 : (int)-shift;
+    r.left = shift > 0 ? shift : 0;
+    r.right = shift > 0 ? 0 : -shift;
     r.mask = (int32_t)((1u << r.right) - 1u);
     r.half = r.mask >> 1;
     return r;
 }
 
-FRNN_INLINE int32_t requant_apply(int32_t acc, requant r, const frnn_fc_params *p)
+enum { OUT_S8, OUT_S16 };
+
+/* The clamp to [lo, hi]; full_range: [lo, hi] is the whole range of the output type, one SSAT. */
+FRNN_INLINE int32_t clamp_out(int32_t v, int32_t lo, int32_t hi, int out_kind, int full_range)
 {
-    const int32_t v = frnn_srdhm_unsaturated((int32_t)((uint32_t)acc << r.left), r.multiplier);
-    const int32_t rounded = (v >> r.right) + ((v & r.mask) > r.half - (v >> 31) ? 1 : 0);
-    return frnn_clamp(rounded + p->output_offset, p->act_min, p->act_max);
+#if FRNN_USE_DSP
+    if (full_range) {
+        return out_kind == OUT_S8 ? __ssat(v, 8) : __ssat(v, 16);
+    }
+#endif
+    (void)out_kind;
+    (void)full_range;
+    return frnn_clamp(v, lo, hi);
 }
 
-enum { OUT_S8, OUT_S16 };
+FRNN_INLINE int32_t requant_apply(int32_t acc, const requant *r, int32_t output_offset)
+{
+    const int32_t v = frnn_srdhm_unsaturated((int32_t)((uint32_t)acc << r->left), r->multiplier);
+    return (v >> r->right) + ((v & r->mask) > r->half - (v >> 31) ? 1 : 0) + output_offset;
+}
 
 FRNN_INLINE void store(void *y, int out_kind, int o, int32_t v)
 {
@@ -192,75 +195,95 @@ FRNN_INLINE void store(void *y, int out_kind, int o, int32_t v)
     }
 }
 
-/* TFLM FULLY_CONNECTED with int8 weights, int8 or int16 out: rows in passes of four sharing the
- * input (its extension with the offset done once), then the leftover rows one by one; the n % 4
- * last inputs of each row by scalar multiply-adds. */
-FRNN_INLINE void fc_s8(const int8_t *x, const int8_t *w, const int32_t *bias, int n_in, int n_out,
-                       const frnn_fc_params *p, void *y, int out_kind)
+/* sum_d w[d] * (x[d] + offset) for d in [from, n) added to the accumulators of rows w, w + n, ...
+ * (rows = 4 or 1): the inputs the 4-wide loop leaves, or all of them in portable C. */
+FRNN_INLINE void dot_scalar(const int8_t *w, int n, const int8_t *x, int32_t offset, int from, int rows,
+                            int32_t *acc)
 {
-    const int groups = n_in / 4;
-    const int tail = groups * 4;
-    const int32_t off = p->input_offset;
+    for (int d = from; d < n; ++d) {
+        const int32_t xd = (int32_t)x[d] + offset;
+        acc[0] += (int32_t)w[d] * xd;
+        if (rows == 4) {
+            acc[1] += (int32_t)w[n + d] * xd;
+            acc[2] += (int32_t)w[2 * n + d] * xd;
+            acc[3] += (int32_t)w[3 * n + d] * xd;
+        }
+    }
+}
+
+/* TFLM FULLY_CONNECTED with int8 weights, int8 or int16 out, per tensor (per_channel 0) or per
+ * channel: rows in passes of four sharing each extended input word, then the leftover rows one by
+ * one; the n % 4 last inputs of each row by scalar multiply-adds. */
+FRNN_INLINE void fc_s8(const int8_t *x, const int8_t *w, const int32_t *bias, int n_in, int n_out,
+                       const frnn_fc_params *p, void *y, int out_kind, int per_channel, int full_range)
+{
+    const int32_t off = p->input_offset, out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
     requant r = requant_of(p->multiplier[0], p->shift[0]);
 #if FRNN_USE_DSP
-    uint32_t xe[2 * (n_in / 4) + 1]; /* C99 VLA: 2 * n_in bytes of stack, the extended input */
-    extend_input(x, groups, off, xe);
+    const int groups = n_in / 4;
+    const uint32_t offset2 = ((uint32_t)off & 0xffffu) | ((uint32_t)off << 16);
+#else
+    const int groups = 0;
 #endif
     int o = 0;
     for (; o + 4 <= n_out; o += 4, w += 4 * n_in) {
-        int32_t acc[4];
-        for (int k = 0; k < 4; ++k) {
-            acc[k] = bias ? bias[o + k] : 0;
+        int32_t acc[4] = {0, 0, 0, 0};
+        if (bias) {
+            acc[0] = bias[o];
+            acc[1] = bias[o + 1];
+            acc[2] = bias[o + 2];
+            acc[3] = bias[o + 3];
         }
 #if FRNN_USE_DSP
         if (groups > 0) {
-            dot_rows4(w, n_in, xe, groups, acc);
+            dot_rows4(w, n_in, x, offset2, groups, acc);
         }
-        for (int d = tail; d < n_in; ++d) {
-#else
-        for (int d = 0; d < n_in; ++d) {
 #endif
-            const int32_t xd = (int32_t)x[d] + off;
-            acc[0] += (int32_t)w[d] * xd;
-            acc[1] += (int32_t)w[n_in + d] * xd;
-            acc[2] += (int32_t)w[2 * n_in + d] * xd;
-            acc[3] += (int32_t)w[3 * n_in + d] * xd;
-        }
+        dot_scalar(w, n_in, x, off, 4 * groups, 4, acc);
         for (int k = 0; k < 4; ++k) {
-            if (p->per_channel) {
+            if (per_channel) {
                 r = requant_of(p->multiplier[o + k], p->shift[o + k]);
             }
-            store(y, out_kind, o + k, requant_apply(acc[k], r, p));
+            store(y, out_kind, o + k, clamp_out(requant_apply(acc[k], &r, out_off), lo, hi, out_kind, full_range));
         }
     }
     for (; o < n_out; ++o, w += n_in) {
         int32_t acc = bias ? bias[o] : 0;
 #if FRNN_USE_DSP
-        acc = dot_row1(w, xe, groups, acc);
-        for (int d = tail; d < n_in; ++d) {
-#else
-        for (int d = 0; d < n_in; ++d) {
+        acc = dot_row1(w, x, offset2, groups, acc);
 #endif
-            acc += (int32_t)w[d] * ((int32_t)x[d] + off);
-        }
-        if (p->per_channel) {
+        dot_scalar(w, n_in, x, off, 4 * groups, 1, &acc);
+        if (per_channel) {
             r = requant_of(p->multiplier[o], p->shift[o]);
         }
-        store(y, out_kind, o, requant_apply(acc, r, p));
+        store(y, out_kind, o, clamp_out(requant_apply(acc, &r, out_off), lo, hi, out_kind, full_range));
     }
-    (void)tail;
 }
 
 void frnn_fc_s8_s8(const int8_t *x, const int8_t *w, const int32_t *bias, int n_in, int n_out,
                    const frnn_fc_params *p, int8_t *y)
 {
-    fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S8);
+    const int full_range = p->act_min == INT8_MIN && p->act_max == INT8_MAX;
+    if (p->per_channel) {
+        fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S8, 1, full_range);
+    } else if (full_range) {
+        fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S8, 0, 1);
+    } else {
+        fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S8, 0, 0);
+    }
 }
 
 void frnn_fc_s8_s16(const int8_t *x, const int8_t *w, const int32_t *bias, int n_in, int n_out,
                     const frnn_fc_params *p, int16_t *y)
 {
-    fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S16);
+    const int full_range = p->act_min == INT16_MIN && p->act_max == INT16_MAX;
+    if (p->per_channel) {
+        fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S16, 1, full_range);
+    } else if (full_range) {
+        fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S16, 0, 1);
+    } else {
+        fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S16, 0, 0);
+    }
 }
 
 void frnn_fc_pot_s8(const int8_t *x, const uint8_t *codes, int32_t start, const int32_t *bias, int n_in, int n_out,
@@ -269,7 +292,8 @@ void frnn_fc_pot_s8(const int8_t *x, const uint8_t *codes, int32_t start, const 
     for (int o = 0; o < n_out; ++o, start += n_in) {
         const int32_t acc = frnn_dot_pot(codes, start, x, n_in, p->input_offset) + (bias ? bias[o] : 0);
         const int k = p->per_channel ? o : 0;
-        y[o] = (int8_t)requant_apply(acc, requant_of(p->multiplier[k], p->shift[k]), p);
+        const requant r = requant_of(p->multiplier[k], p->shift[k]);
+        y[o] = (int8_t)frnn_clamp(requant_apply(acc, &r, p->output_offset), p->act_min, p->act_max);
     }
 }
 
@@ -279,7 +303,8 @@ void frnn_fc_pot_s16(const int8_t *x, const uint8_t *codes, int32_t start, const
     for (int o = 0; o < n_out; ++o, start += n_in) {
         const int32_t acc = frnn_dot_pot(codes, start, x, n_in, p->input_offset) + (bias ? bias[o] : 0);
         const int k = p->per_channel ? o : 0;
-        y[o] = (int16_t)requant_apply(acc, requant_of(p->multiplier[k], p->shift[k]), p);
+        const requant r = requant_of(p->multiplier[k], p->shift[k]);
+        y[o] = (int16_t)frnn_clamp(requant_apply(acc, &r, p->output_offset), p->act_min, p->act_max);
     }
 }
 
