@@ -51,14 +51,34 @@ FRNN_INLINE uint32_t load_u32(const void *p)
     return v;
 }
 
+/* acc += sum_d w[d] * (x[d] + offset), d < 4*groups, one row. */
+FRNN_INLINE int32_t dot_row1(const int8_t *w, const int8_t *x, uint32_t offset2, int groups, int32_t acc)
+{
+    for (int g = 0; g < groups; ++g, w += 4, x += 4) {
+        const uint32_t wv = load_u32(w), xv = load_u32(x);
+        acc = __smlad(__sxtb16((int8x4_t)wv), __sxtab16((int16x2_t)offset2, (int8x4_t)xv), acc);
+        acc = __smlad(sxtb16_ror8(wv), sxtab16_ror8(offset2, xv), acc);
+    }
+    return acc;
+}
+
 /* acc[r] += sum_d w[r*n + d] * (x[d] + offset), d < 4*groups, rows r = 0..3 (n = row stride in
  * bytes; offset2 = the offset in both int16 lanes): per group of 4 inputs, one LDR of x and two
  * SXTAB16 (x0 + offset, x2 + offset) and (x1 + offset, x3 + offset), shared by the 4 rows, then per
  * row one LDR, two SXTB16 and two SMLAD. Each x + offset is in [-255, 255] (fits its int16 lane).
- * One assembler loop (25 instructions per 16 products, 14 registers) so that every optimisation
- * level gets the same allocation. groups >= 1. */
+ * One assembler loop (27 instructions per 16 products) so that every optimisation level gets the
+ * same allocation. It needs 12 registers: offset2 and the end address are reloaded from memory into
+ * the weight temporary each pass, so that GCC finds an allocation at every level and float ABI (at
+ * -O1 and up; 14 registers compile only for soft-float -O1/-O2/-Os). Unoptimised builds (-O0, no
+ * register allocation worth the name) take dot_row1 four times instead.
+ * groups >= 1. */
 FRNN_INLINE void dot_rows4(const int8_t *w, int32_t n, const int8_t *x, uint32_t offset2, int groups, int32_t *acc)
 {
+#if !defined(__OPTIMIZE__)
+    for (int r = 0; r < 4; ++r) {
+        acc[r] = dot_row1(w + r * n, x, offset2, groups, acc[r]);
+    }
+#else
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     const int8_t *p = w, *q = w + 2 * n;
     const int8_t *end = x + 4 * groups;
@@ -66,8 +86,9 @@ FRNN_INLINE void dot_rows4(const int8_t *w, int32_t n, const int8_t *x, uint32_t
     __asm__ volatile(
         "1:\n\t"
         "ldr    %[xv], [%[x]], #4\n\t"
-        "sxtab16 %[x13], %[off2], %[xv], ror #8\n\t"
-        "sxtab16 %[xv], %[off2], %[xv]\n\t"
+        "ldr    %[wt], %[off2]\n\t"
+        "sxtab16 %[x13], %[wt], %[xv], ror #8\n\t"
+        "sxtab16 %[xv], %[wt], %[xv]\n\t"
         "ldr    %[wv], [%[p], %[n]]\n\t"
         "sxtb16 %[wt], %[wv]\n\t"
         "smlad  %[a1], %[wt], %[xv], %[a1]\n\t"
@@ -88,28 +109,20 @@ FRNN_INLINE void dot_rows4(const int8_t *w, int32_t n, const int8_t *x, uint32_t
         "smlad  %[a2], %[wt], %[xv], %[a2]\n\t"
         "sxtb16 %[wv], %[wv], ror #8\n\t"
         "smlad  %[a2], %[wv], %[x13], %[a2]\n\t"
-        "cmp    %[x], %[end]\n\t"
+        "ldr    %[wt], %[end]\n\t"
+        "cmp    %[x], %[wt]\n\t"
         "bne    1b\n\t"
         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [p] "+r"(p), [q] "+r"(q), [x] "+r"(x),
           [xv] "=&r"(xv), [x13] "=&r"(x13), [wv] "=&r"(wv), [wt] "=&r"(wt)
-        : [n] "r"(n), [end] "r"(end), [off2] "r"(offset2)
+        : [n] "r"(n), [end] "m"(end), [off2] "m"(offset2)
         : "cc", "memory");
     acc[0] = a0;
     acc[1] = a1;
     acc[2] = a2;
     acc[3] = a3;
+#endif
 }
 
-/* acc += sum_d w[d] * (x[d] + offset), d < 4*groups, one row. */
-FRNN_INLINE int32_t dot_row1(const int8_t *w, const int8_t *x, uint32_t offset2, int groups, int32_t acc)
-{
-    for (int g = 0; g < groups; ++g, w += 4, x += 4) {
-        const uint32_t wv = load_u32(w), xv = load_u32(x);
-        acc = __smlad(__sxtb16((int8x4_t)wv), __sxtab16((int16x2_t)offset2, (int8x4_t)xv), acc);
-        acc = __smlad(sxtb16_ror8(wv), sxtab16_ror8(offset2, xv), acc);
-    }
-    return acc;
-}
 #endif
 
 int32_t frnn_dot_s8(const int8_t *w, const int8_t *x, int n, int32_t input_offset)
