@@ -1,6 +1,6 @@
 """Executed-instruction counts of the generated firmware on QEMU's Cortex-M4 (mps2-an386).
 
-    python tools/firmware/count_instructions.py [MODEL.npz ...] [--opt -O2|-Os] [--no-frontend]
+    python tools/firmware/count_instructions.py [MODEL.npz ...] [--opt=-O2|--opt=-Os] [--no-frontend]
                                                 [--breakdown]
 
 Two Markdown tables, each build (at --opt, default -O2) twice (DSP intrinsics; portable C with
