@@ -267,8 +267,8 @@ def _flash_values(model, arrays, item, front, silence):
         return front[item.symbol]
     if item.symbol == f"{p}sigmoid_table":
         return sigmoid_table()
-    if item.symbol == f"{p}tanh_exp_multipliers":
-        return tanh_exp_multipliers()
+    if item.symbol == f"{p}tanh_table":
+        return np.asarray(model.prepared.cell.tanh.table, np.int64)
     if item.symbol == f"{p}silence_features":
         return silence_features(model) if silence is None else silence
     if item.source not in arrays:

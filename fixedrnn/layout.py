@@ -20,7 +20,7 @@ from fixedrnn.schema import SPECS, SYMBOL_PREFIX, keys_for, symbol_for
 
 __all__ = [
     "C_TYPE_BYTES", "FrontendShape", "MemoryItem", "SIGMOID_TABLE_ENTRIES", "SQRT_LUT_ENTRIES", "SYMBOL_PREFIX",
-    "TANH_EXP_MULTIPLIERS", "bitrev_table_length", "cfft_twiddle_count", "flash_items", "frontend_flash_items",
+    "TANH_TABLE_ENTRIES", "bitrev_table_length", "cfft_twiddle_count", "flash_items", "frontend_flash_items",
     "frontend_ram_items", "frontend_shape", "mfcc_scratch_count", "model_flash_items", "model_ram_items",
     "ram_items", "rfft_coef_count", "symbol_for",
 ]
@@ -211,9 +211,10 @@ def frontend_ram_items(shape):
 #: tanh16 read (index up to 255, interpolating between entries uh and uh + 1).
 SIGMOID_TABLE_ENTRIES = 256
 
-#: Constants exp(-2**k), k = -2..4, of gemmlowp's ``exp_on_negative_values`` (its barrel shifter),
-#: which the RNN's int8 TANH (gemmlowp ``tanh``) multiplies by; the firmware keeps them as a table.
-TANH_EXP_MULTIPLIERS = 7
+#: Entries of the RNN's int8 TANH table: TFLM's int8 TANH (gemmlowp's fixed-point tanh) of every
+#: int8 input, indexed by x + 128 (the prepared op's table, :mod:`fixedrnn.ops.tanh_s8`), which the
+#: firmware looks up instead of evaluating gemmlowp's tanh per element.
+TANH_TABLE_ENTRIES = 256
 
 
 def _text(arrays, key):
@@ -228,8 +229,7 @@ def model_flash_items(arrays):
     """Flash items of the model: every device key of :mod:`fixedrnn.schema` in file order (weights
     as stored: int8, or packed 4-bit codes, ceil(N/2) bytes per tensor; int32 biases;
     per-tensor/per-channel multipliers and shifts; the input normalisation), then the activation
-    constants (LSTM: the int16 sigmoid table; RNN: gemmlowp's seven exp multipliers of its int8
-    TANH) and the feature vector of a silent frame (the left padding of a short utterance).
+    constants (LSTM: the int16 sigmoid table; RNN: its int8 TANH tabulated on the 256 inputs) and the feature vector of a silent frame (the left padding of a short utterance).
 
     0-d integers (zero points, ADD/TANH/LSTM scalars) are compile-time constants in the code, not
     data objects; float32 scales, labels and ``meta.*`` do not go to the device.
@@ -244,9 +244,8 @@ def model_flash_items(arrays):
         items.append(MemoryItem.of(f"{SYMBOL_PREFIX}sigmoid_table", "uint16_t", SIGMOID_TABLE_ENTRIES,
                                    "activation table", "flash", "TFLite sigmoid_table_uint16 (sigmoid16, tanh16)"))
     else:
-        items.append(MemoryItem.of(f"{SYMBOL_PREFIX}tanh_exp_multipliers", "int32_t", TANH_EXP_MULTIPLIERS,
-                                   "activation table", "flash",
-                                   "gemmlowp exp_on_negative_values: exp(-2^k) in Q0.31, k = -2..4 (int8 TANH)"))
+        items.append(MemoryItem.of(f"{SYMBOL_PREFIX}tanh_table", "int8_t", TANH_TABLE_ENTRIES, "activation table",
+                                   "flash", "TFLM int8 TANH of every int8 input x, at index x + 128"))
     items.append(MemoryItem.of(f"{SYMBOL_PREFIX}silence_features", "int8_t", _int(arrays, "frontend.n_mfcc"),
                                "model constant", "flash", "int8 features of an all-zero frame (left padding)"))
     return items

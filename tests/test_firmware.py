@@ -14,6 +14,7 @@ sys.path.insert(0, str(REPO / "tools" / "firmware"))
 import runner  # noqa: E402
 
 ARM = runner.BuildConfig("arm", "-O2")
+ARM_HARD_FLOAT = runner.BuildConfig("arm", "-O2", hard_float=True)
 HOST = runner.BuildConfig("host", "-O2")
 
 
@@ -30,6 +31,12 @@ def selftest_arm(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def selftest_arm_hard_float(tmp_path_factory):
+    _require("arm")
+    return runner.build(ARM_HARD_FLOAT, tmp_path_factory.mktemp("selftest-arm-hardfp"), main="selftest.c")
+
+
+@pytest.fixture(scope="module")
 def selftest_host(tmp_path_factory):
     _require("host")
     return runner.build(HOST, tmp_path_factory.mktemp("selftest-host"), main="selftest.c")
@@ -43,6 +50,23 @@ def test_semihosting_file_copy_is_byte_exact(target, selftest_arm, selftest_host
     src.write_bytes(payload)
     runner.run(exe, cfg, ["copy", src, dst], timeout=60)
     assert dst.read_bytes() == payload
+
+
+def test_hard_float_build_enables_the_fpu(selftest_arm_hard_float, tmp_path):
+    """-mfloat-abi=hard: start-up turns the FPU on before C code (else the first FP instruction
+    faults with UsageFault NOCP); float arithmetic in the FP registers and file I/O work."""
+    import subprocess
+
+    dis = subprocess.run(["arm-none-eabi-objdump", "-d", str(selftest_arm_hard_float)], capture_output=True,
+                         text=True, check=True).stdout
+    assert "vmla.f32" in dis or "vfma.f32" in dis or "vmul.f32" in dis
+    assert runner.run(selftest_arm_hard_float, ARM_HARD_FLOAT, ["float", "7"], timeout=60).output.split() == [
+        "float", "10"]
+    payload = bytes(range(256)) * 4
+    (tmp_path / "in.bin").write_bytes(payload)
+    runner.run(selftest_arm_hard_float, ARM_HARD_FLOAT, ["copy", tmp_path / "in.bin", tmp_path / "out.bin"],
+               timeout=60)
+    assert (tmp_path / "out.bin").read_bytes() == payload
 
 
 def test_exit_status_passes_through(selftest_arm):

@@ -4,7 +4,7 @@ Cortex-M4 — against the op's definition, 0 LSB.
 
 C side: the public API of fixedrnn/c/frnn_kernels.h, driven by tools/firmware/kernel_main.c (its
 header comment is the record format) on the host and on QEMU's Cortex-M4 at -O2 and -Os, with the
-DSP intrinsics and in portable C; one run per build handles every record. Python side:
+DSP intrinsics and in portable C, hard float, and at -O0; one run per build handles every record. Python side:
 :data:`REFERENCE`, the one place naming the definition of each op. Inputs are random and edge:
 int8 extremes, zero points at both ends, per-channel multipliers (0, 2**30, 2**31 − 1 included),
 shifts from −31 to the largest positive shift that cannot overflow, zero and saturating
@@ -160,6 +160,8 @@ BUILDS = [
     runner.BuildConfig("arm", "-O2"),
     runner.BuildConfig("arm", "-Os"),
     runner.BuildConfig("arm", "-O2", dsp=False),
+    runner.BuildConfig("arm", "-O2", hard_float=True),
+    runner.BuildConfig("arm", "-O0"),  # the kernels' C fallback of the assembler MAC loop
 ]
 #: kernel_main.c's record type of each op.
 OP_IDS = {"srdhm": 1, "rdbypot": 2, "mbqm": 3, "tanh_q4": 4, "dot_s8": 5, "dot_pot": 6, "sigmoid16": 7,

@@ -9,9 +9,19 @@
 #if defined(__ARM_FEATURE_DSP) && !defined(FRNN_NO_DSP)
 #include <arm_acle.h>
 #define FRNN_USE_DSP 1
-static inline uint32_t ror8(uint32_t v)
+/* SXTB16 / SXTAB16 of the operand rotated right by 8 (bytes 1 and 3): the rotation is part of the
+ * instruction, which ACLE's __sxtb16 / __sxtab16 cannot express (GCC 12 has no __ror). */
+FRNN_INLINE int16x2_t sxtb16_ror8(uint32_t v)
 {
-    return (v >> 8) | (v << 24);
+    int16x2_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
+FRNN_INLINE int16x2_t sxtab16_ror8(uint32_t a, uint32_t v)
+{
+    int16x2_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(v));
+    return r;
 }
 #else
 #define FRNN_USE_DSP 0
@@ -24,38 +34,6 @@ static inline uint32_t ror8(uint32_t v)
 #define FORTY_EIGHT_OVER_SEVENTEEN 1515870810 /* 48/17 in Q2.29 */
 #define MINUS_THIRTY_TWO_OVER_SEVENTEEN (-1010580540) /* -32/17 in Q2.29 */
 
-int32_t frnn_srdhm(int32_t a, int32_t b)
-{
-    if (a == INT32_MIN && b == INT32_MIN) {
-        return INT32_MAX;
-    }
-    /* gemmlowp's nudge-and-truncate: (ab + 2^30) / 2^31 for ab >= 0, (ab + 1 - 2^30) / 2^31 else,
-     * C division truncating toward zero; both are floor(ab / 2^31 + 1/2) (ties toward +infinity). */
-    int64_t ab = (int64_t)a * (int64_t)b;
-    int64_t nudge = ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
-    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
-}
-
-int32_t frnn_rdbypot(int32_t x, int exponent)
-{
-    const int32_t mask = (int32_t)((1u << exponent) - 1u);
-    const int32_t remainder = x & mask;
-    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
-    return (x >> exponent) + (remainder > threshold ? 1 : 0);
-}
-
-int32_t frnn_mbqm(int32_t x, int32_t multiplier, int shift)
-{
-    const int left = shift > 0 ? shift : 0;
-    const int right = shift > 0 ? 0 : -shift;
-    return frnn_rdbypot(frnn_srdhm((int32_t)((uint32_t)x << left), multiplier), right);
-}
-
-int32_t frnn_clamp(int32_t x, int32_t lo, int32_t hi)
-{
-    return x < lo ? lo : (x > hi ? hi : x);
-}
-
 static int32_t saturate_s16(int32_t x)
 {
 #if FRNN_USE_DSP
@@ -65,24 +43,98 @@ static int32_t saturate_s16(int32_t x)
 #endif
 }
 
+#if FRNN_USE_DSP
+FRNN_INLINE uint32_t load_u32(const void *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4); /* one LDR: ARMv7-M loads words from any address */
+    return v;
+}
+
+/* acc += sum_d w[d] * (x[d] + offset), d < 4*groups, one row. */
+FRNN_INLINE int32_t dot_row1(const int8_t *w, const int8_t *x, uint32_t offset2, int groups, int32_t acc)
+{
+    for (int g = 0; g < groups; ++g, w += 4, x += 4) {
+        const uint32_t wv = load_u32(w), xv = load_u32(x);
+        acc = __smlad(__sxtb16((int8x4_t)wv), __sxtab16((int16x2_t)offset2, (int8x4_t)xv), acc);
+        acc = __smlad(sxtb16_ror8(wv), sxtab16_ror8(offset2, xv), acc);
+    }
+    return acc;
+}
+
+/* acc[r] += sum_d w[r*n + d] * (x[d] + offset), d < 4*groups, rows r = 0..3 (n = row stride in
+ * bytes; offset2 = the offset in both int16 lanes): per group of 4 inputs, one LDR of x and two
+ * SXTAB16 (x0 + offset, x2 + offset) and (x1 + offset, x3 + offset), shared by the 4 rows, then per
+ * row one LDR, two SXTB16 and two SMLAD. Each x + offset is in [-255, 255] (fits its int16 lane).
+ * One assembler loop (27 instructions per 16 products) so that every optimisation level gets the
+ * same allocation. It needs 12 registers: offset2 and the end address are reloaded from memory into
+ * the weight temporary each pass, so that GCC finds an allocation at every level and float ABI (at
+ * -O1 and up; 14 registers compile only for soft-float -O1/-O2/-Os). Unoptimised builds (-O0, no
+ * register allocation worth the name) take dot_row1 four times instead.
+ * groups >= 1. */
+FRNN_INLINE void dot_rows4(const int8_t *w, int32_t n, const int8_t *x, uint32_t offset2, int groups, int32_t *acc)
+{
+#if !defined(__OPTIMIZE__)
+    for (int r = 0; r < 4; ++r) {
+        acc[r] = dot_row1(w + r * n, x, offset2, groups, acc[r]);
+    }
+#else
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    const int8_t *p = w, *q = w + 2 * n;
+    const int8_t *end = x + 4 * groups;
+    uint32_t xv, x13, wv, wt;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr    %[xv], [%[x]], #4\n\t"
+        "ldr    %[wt], %[off2]\n\t"
+        "sxtab16 %[x13], %[wt], %[xv], ror #8\n\t"
+        "sxtab16 %[xv], %[wt], %[xv]\n\t"
+        "ldr    %[wv], [%[p], %[n]]\n\t"
+        "sxtb16 %[wt], %[wv]\n\t"
+        "smlad  %[a1], %[wt], %[xv], %[a1]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlad  %[a1], %[wv], %[x13], %[a1]\n\t"
+        "ldr    %[wv], [%[p]], #4\n\t"
+        "sxtb16 %[wt], %[wv]\n\t"
+        "smlad  %[a0], %[wt], %[xv], %[a0]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlad  %[a0], %[wv], %[x13], %[a0]\n\t"
+        "ldr    %[wv], [%[q], %[n]]\n\t"
+        "sxtb16 %[wt], %[wv]\n\t"
+        "smlad  %[a3], %[wt], %[xv], %[a3]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlad  %[a3], %[wv], %[x13], %[a3]\n\t"
+        "ldr    %[wv], [%[q]], #4\n\t"
+        "sxtb16 %[wt], %[wv]\n\t"
+        "smlad  %[a2], %[wt], %[xv], %[a2]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlad  %[a2], %[wv], %[x13], %[a2]\n\t"
+        "ldr    %[wt], %[end]\n\t"
+        "cmp    %[x], %[wt]\n\t"
+        "bne    1b\n\t"
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [p] "+r"(p), [q] "+r"(q), [x] "+r"(x),
+          [xv] "=&r"(xv), [x13] "=&r"(x13), [wv] "=&r"(wv), [wt] "=&r"(wt)
+        : [n] "r"(n), [end] "m"(end), [off2] "m"(offset2)
+        : "cc", "memory");
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+#endif
+}
+
+#endif
+
 int32_t frnn_dot_s8(const int8_t *w, const int8_t *x, int n, int32_t input_offset)
 {
     int32_t acc = 0;
     int d = 0;
 #if FRNN_USE_DSP
-    /* Four products per step: SXTB16 splits 4 weights into two pairs of int16, SXTAB16 does the
-     * same to 4 inputs while adding the offset to each, SMLAD multiplies and accumulates pairs. */
     const uint32_t offset2 = ((uint32_t)input_offset & 0xffffu) | ((uint32_t)input_offset << 16);
     for (; d + 4 <= n; d += 4) {
-        uint32_t wv, xv;
-        memcpy(&wv, w + d, 4);
-        memcpy(&xv, x + d, 4);
-        const int16x2_t w02 = __sxtb16((int8x4_t)wv);
-        const int16x2_t w13 = __sxtb16((int8x4_t)ror8(wv));
-        const int16x2_t x02 = __sxtab16((int16x2_t)offset2, (int8x4_t)xv);
-        const int16x2_t x13 = __sxtab16((int16x2_t)offset2, (int8x4_t)ror8(xv));
-        acc = __smlad(w02, x02, acc);
-        acc = __smlad(w13, x13, acc);
+        const uint32_t wv = load_u32(w + d), xv = load_u32(x + d);
+        acc = __smlad(__sxtb16((int8x4_t)wv), __sxtab16((int16x2_t)offset2, (int8x4_t)xv), acc);
+        acc = __smlad(sxtb16_ror8(wv), sxtab16_ror8(offset2, xv), acc);
     }
 #endif
     for (; d < n; ++d) {
@@ -106,28 +158,144 @@ int32_t frnn_dot_pot(const uint8_t *codes, int32_t start, const int8_t *x, int n
     return acc;
 }
 
-static int32_t requantize(int32_t acc, const frnn_fc_params *p, int channel)
+/* One channel's requantization, its constants worked out once: y = clamp(frnn_mbqm(acc, multiplier,
+ * shift) + output_offset, act_min, act_max), the rounding division by 2^right as frnn_rdbypot with
+ * its mask and half-mask precomputed. */
+typedef struct {
+    int32_t multiplier;
+    int32_t left, right;
+    int32_t mask, half;
+} requant;
+
+FRNN_INLINE requant requant_of(int32_t multiplier, int32_t shift)
 {
-    const int k = p->per_channel ? channel : 0;
-    const int32_t y = frnn_mbqm(acc, p->multiplier[k], (int)p->shift[k]) + p->output_offset;
-    return frnn_clamp(y, p->act_min, p->act_max);
+    requant r;
+    r.multiplier = multiplier;
+    r.left = shift > 0 ? shift : 0;
+    r.right = shift > 0 ? 0 : -shift;
+    r.mask = (int32_t)((1u << r.right) - 1u);
+    r.half = r.mask >> 1;
+    return r;
+}
+
+enum { OUT_S8, OUT_S16 };
+
+/* The clamp to [lo, hi]; full_range: [lo, hi] is the whole range of the output type, one SSAT. */
+FRNN_INLINE int32_t clamp_out(int32_t v, int32_t lo, int32_t hi, int out_kind, int full_range)
+{
+#if FRNN_USE_DSP
+    if (full_range) {
+        return out_kind == OUT_S8 ? __ssat(v, 8) : __ssat(v, 16);
+    }
+#endif
+    (void)out_kind;
+    (void)full_range;
+    return frnn_clamp(v, lo, hi);
+}
+
+FRNN_INLINE int32_t requant_apply(int32_t acc, const requant *r, int32_t output_offset)
+{
+    const int32_t v = frnn_srdhm_unsaturated((int32_t)((uint32_t)acc << r->left), r->multiplier);
+    return (v >> r->right) + ((v & r->mask) > r->half - (v >> 31) ? 1 : 0) + output_offset;
+}
+
+FRNN_INLINE void store(void *y, int out_kind, int o, int32_t v)
+{
+    if (out_kind == OUT_S8) {
+        ((int8_t *)y)[o] = (int8_t)v;
+    } else {
+        ((int16_t *)y)[o] = (int16_t)v;
+    }
+}
+
+/* sum_d w[d] * (x[d] + offset) for d in [from, n) added to the accumulators of rows w, w + n, ...
+ * (rows = 4 or 1): the inputs the 4-wide loop leaves, or all of them in portable C. */
+FRNN_INLINE void dot_scalar(const int8_t *w, int n, const int8_t *x, int32_t offset, int from, int rows,
+                            int32_t *acc)
+{
+    for (int d = from; d < n; ++d) {
+        const int32_t xd = (int32_t)x[d] + offset;
+        acc[0] += (int32_t)w[d] * xd;
+        if (rows == 4) {
+            acc[1] += (int32_t)w[n + d] * xd;
+            acc[2] += (int32_t)w[2 * n + d] * xd;
+            acc[3] += (int32_t)w[3 * n + d] * xd;
+        }
+    }
+}
+
+/* TFLM FULLY_CONNECTED with int8 weights, int8 or int16 out, per tensor (per_channel 0) or per
+ * channel: rows in passes of four sharing each extended input word, then the leftover rows one by
+ * one; the n % 4 last inputs of each row by scalar multiply-adds. */
+FRNN_INLINE void fc_s8(const int8_t *x, const int8_t *w, const int32_t *bias, int n_in, int n_out,
+                       const frnn_fc_params *p, void *y, int out_kind, int per_channel, int full_range)
+{
+    const int32_t off = p->input_offset, out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
+    requant r = requant_of(p->multiplier[0], p->shift[0]);
+#if FRNN_USE_DSP
+    const int groups = n_in / 4;
+    const uint32_t offset2 = ((uint32_t)off & 0xffffu) | ((uint32_t)off << 16);
+#else
+    const int groups = 0;
+#endif
+    int o = 0;
+    for (; o + 4 <= n_out; o += 4, w += 4 * n_in) {
+        int32_t acc[4] = {0, 0, 0, 0};
+        if (bias) {
+            acc[0] = bias[o];
+            acc[1] = bias[o + 1];
+            acc[2] = bias[o + 2];
+            acc[3] = bias[o + 3];
+        }
+#if FRNN_USE_DSP
+        if (groups > 0) {
+            dot_rows4(w, n_in, x, offset2, groups, acc);
+        }
+#endif
+        dot_scalar(w, n_in, x, off, 4 * groups, 4, acc);
+        for (int k = 0; k < 4; ++k) {
+            if (per_channel) {
+                r = requant_of(p->multiplier[o + k], p->shift[o + k]);
+            }
+            store(y, out_kind, o + k, clamp_out(requant_apply(acc[k], &r, out_off), lo, hi, out_kind, full_range));
+        }
+    }
+    for (; o < n_out; ++o, w += n_in) {
+        int32_t acc = bias ? bias[o] : 0;
+#if FRNN_USE_DSP
+        acc = dot_row1(w, x, offset2, groups, acc);
+#endif
+        dot_scalar(w, n_in, x, off, 4 * groups, 1, &acc);
+        if (per_channel) {
+            r = requant_of(p->multiplier[o], p->shift[o]);
+        }
+        store(y, out_kind, o, clamp_out(requant_apply(acc, &r, out_off), lo, hi, out_kind, full_range));
+    }
 }
 
 void frnn_fc_s8_s8(const int8_t *x, const int8_t *w, const int32_t *bias, int n_in, int n_out,
                    const frnn_fc_params *p, int8_t *y)
 {
-    for (int o = 0; o < n_out; ++o, w += n_in) {
-        const int32_t acc = frnn_dot_s8(w, x, n_in, p->input_offset) + (bias ? bias[o] : 0);
-        y[o] = (int8_t)requantize(acc, p, o);
+    const int full_range = p->act_min == INT8_MIN && p->act_max == INT8_MAX;
+    if (p->per_channel) {
+        fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S8, 1, full_range);
+    } else if (full_range) {
+        fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S8, 0, 1);
+    } else {
+        fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S8, 0, 0);
     }
 }
 
 void frnn_fc_s8_s16(const int8_t *x, const int8_t *w, const int32_t *bias, int n_in, int n_out,
                     const frnn_fc_params *p, int16_t *y)
 {
-    for (int o = 0; o < n_out; ++o, w += n_in) {
-        const int32_t acc = frnn_dot_s8(w, x, n_in, p->input_offset) + (bias ? bias[o] : 0);
-        y[o] = (int16_t)requantize(acc, p, o);
+    const int full_range = p->act_min == INT16_MIN && p->act_max == INT16_MAX;
+    if (p->per_channel) {
+        fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S16, 1, full_range);
+    } else if (full_range) {
+        fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S16, 0, 1);
+    } else {
+        fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S16, 0, 0);
     }
 }
 
@@ -136,7 +304,9 @@ void frnn_fc_pot_s8(const int8_t *x, const uint8_t *codes, int32_t start, const 
 {
     for (int o = 0; o < n_out; ++o, start += n_in) {
         const int32_t acc = frnn_dot_pot(codes, start, x, n_in, p->input_offset) + (bias ? bias[o] : 0);
-        y[o] = (int8_t)requantize(acc, p, o);
+        const int k = p->per_channel ? o : 0;
+        const requant r = requant_of(p->multiplier[k], p->shift[k]);
+        y[o] = (int8_t)frnn_clamp(requant_apply(acc, &r, p->output_offset), p->act_min, p->act_max);
     }
 }
 
@@ -145,7 +315,9 @@ void frnn_fc_pot_s16(const int8_t *x, const uint8_t *codes, int32_t start, const
 {
     for (int o = 0; o < n_out; ++o, start += n_in) {
         const int32_t acc = frnn_dot_pot(codes, start, x, n_in, p->input_offset) + (bias ? bias[o] : 0);
-        y[o] = (int16_t)requantize(acc, p, o);
+        const int k = p->per_channel ? o : 0;
+        const requant r = requant_of(p->multiplier[k], p->shift[k]);
+        y[o] = (int16_t)frnn_clamp(requant_apply(acc, &r, p->output_offset), p->act_min, p->act_max);
     }
 }
 
@@ -154,10 +326,9 @@ void frnn_add_s8(const int8_t *a, const int8_t *b, int n, const frnn_add_params 
     for (int i = 0; i < n; ++i) {
         const int32_t in1 = (int32_t)((uint32_t)(p->input1_offset + a[i]) << p->left_shift);
         const int32_t in2 = (int32_t)((uint32_t)(p->input2_offset + b[i]) << p->left_shift);
-        const int32_t s1 = frnn_rdbypot(frnn_srdhm(in1, p->input1_multiplier), -p->input1_shift);
-        const int32_t s2 = frnn_rdbypot(frnn_srdhm(in2, p->input2_multiplier), -p->input2_shift);
-        const int32_t out = frnn_rdbypot(frnn_srdhm(s1 + s2, p->output_multiplier), -p->output_shift)
-                            + p->output_offset;
+        const int32_t s1 = frnn_mbqm(in1, p->input1_multiplier, (int)p->input1_shift);
+        const int32_t s2 = frnn_mbqm(in2, p->input2_multiplier, (int)p->input2_shift);
+        const int32_t out = frnn_mbqm(s1 + s2, p->output_multiplier, (int)p->output_shift) + p->output_offset;
         y[i] = (int8_t)frnn_clamp(out, p->act_min, p->act_max);
     }
 }

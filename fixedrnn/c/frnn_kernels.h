@@ -17,15 +17,57 @@
 
 #include <stdint.h>
 
+/* Inline on every build (FRNN_INLINE: always_inline with GCC/Clang, so -Os inlines them too). */
+#if defined(__GNUC__)
+#define FRNN_INLINE static inline __attribute__((always_inline))
+#else
+#define FRNN_INLINE static inline
+#endif
+
+/* floor(a*b / 2^31 + 1/2) for every int32 pair except a == b == INT32_MIN (whose 2^31 wraps to
+ * INT32_MIN): one 32x32->64 multiply-accumulate from 2^30 (SMLAL) and a 31-bit arithmetic shift of
+ * the int64 sum. gemmlowp's nudge-and-truncate form gives the same integers (a test checks every
+ * edge pair and random pairs against fixedrnn.fixedpoint on each build); the requantizers use it
+ * with multipliers >= 0 (the model format's range), where the exception cannot occur. */
+FRNN_INLINE int32_t frnn_srdhm_unsaturated(int32_t a, int32_t b)
+{
+    return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 30)) >> 31);
+}
+
 /* gemmlowp SaturatingRoundingDoublingHighMul: floor(a*b / 2^31 + 1/2), i.e. to nearest with ties
- * toward +infinity (-0.5 -> 0, 0.5 -> 1); the one overflow case a == b == INT32_MIN gives INT32_MAX. */
-int32_t frnn_srdhm(int32_t a, int32_t b);
-/* gemmlowp RoundingDivideByPOT: x / 2^exponent to nearest, ties away from zero; exponent in [0, 31]. */
-int32_t frnn_rdbypot(int32_t x, int exponent);
-/* TFLite MultiplyByQuantizedMultiplier: x * multiplier * 2^(shift-31); shift in [-31, 31]. */
-int32_t frnn_mbqm(int32_t x, int32_t multiplier, int shift);
+ * toward +infinity (-0.5 -> 0, 0.5 -> 1); the one overflow case a == b == INT32_MIN gives INT32_MAX.
+ * No other pair gives INT32_MIN (the least product, INT32_MIN * INT32_MAX, rounds to -2^31 + 1), so a
+ * wrapped INT32_MIN marks the overflow. */
+FRNN_INLINE int32_t frnn_srdhm(int32_t a, int32_t b)
+{
+    const int32_t r = frnn_srdhm_unsaturated(a, b);
+    return r == INT32_MIN ? INT32_MAX : r;
+}
+
+/* gemmlowp RoundingDivideByPOT: x / 2^exponent to nearest, ties away from zero; exponent in [0, 31]:
+ * floor(x / 2^e) plus one where the remainder exceeds half (half minus one for x < 0). */
+FRNN_INLINE int32_t frnn_rdbypot(int32_t x, int exponent)
+{
+    const int32_t mask = (int32_t)((1u << exponent) - 1u);
+    const int32_t threshold = (mask >> 1) - (x >> 31); /* x >> 31: -1 for x < 0, else 0 */
+    return (x >> exponent) + ((x & mask) > threshold ? 1 : 0);
+}
+
+/* TFLite MultiplyByQuantizedMultiplier: x * multiplier * 2^(shift-31); shift in [-31, 31],
+ * multiplier >= 0 (0 or in [2^30, 2^31), as TFLite's QuantizeMultiplier and the model format give
+ * it). */
+FRNN_INLINE int32_t frnn_mbqm(int32_t x, int32_t multiplier, int shift)
+{
+    const int left = shift > 0 ? shift : 0;
+    const int right = shift > 0 ? 0 : -shift;
+    return frnn_rdbypot(frnn_srdhm_unsaturated((int32_t)((uint32_t)x << left), multiplier), right);
+}
+
 /* Clamp to [lo, hi]. */
-int32_t frnn_clamp(int32_t x, int32_t lo, int32_t hi);
+FRNN_INLINE int32_t frnn_clamp(int32_t x, int32_t lo, int32_t hi)
+{
+    return x < lo ? lo : (x > hi ? hi : x);
+}
 
 /* Requantization of one output channel: per-tensor (one multiplier/shift) or per-channel arrays. */
 typedef struct {

@@ -1,9 +1,11 @@
 """Executed-instruction counts of the generated firmware on QEMU's Cortex-M4 (mps2-an386).
 
-    python tools/firmware/count_instructions.py [MODEL.npz ...]
+    python tools/firmware/count_instructions.py [MODEL.npz ...] [--opt=-O2|--opt=-Os] [--no-frontend]
+                                                [--breakdown]
 
-Two Markdown tables, each build with -O2 twice (DSP intrinsics; portable C with -DFRNN_NO_DSP), run
-under the exact instruction counter (icount.py: one trace line per executed instruction):
+Two Markdown tables, each build (at --opt, default -O2) twice (DSP intrinsics; portable C with
+-DFRNN_NO_DSP), run under the exact instruction counter (icount.py: one trace line per executed
+instruction):
 
 1. Front end, per frame: ``frnn_mfcc_frame`` (the MFCC of one int16 frame) and ``frnn_push_frame``
    (MFCC + int8 normalisation + window slide), q15 and q31, 8 kHz, fft_length 256, 20 mels,
@@ -12,6 +14,12 @@ under the exact instruction counter (icount.py: one trace line per executed inst
 2. Model: per inference (``frnn_result``: T cell steps + head), per cell step, head; models given on
    the command line, else every golden model (golden/models/*.npz), else throwaway random models
    (H = 32, T = 49). Input: random int8 features.
+
+With ``--breakdown``, a third table: the instructions of one cell step by stage, from the same
+run's profile of the step (icount.py: executions per address, each address given to the innermost
+function ``addr2line -i`` names, the image built with -g, which does not change the code): MAC loops,
+requantization (of the FCs and of the element-wise ops), activations, element-wise ops, and
+overhead (everything else: calls, loops over rows, parameter set-up, the cell's own code).
 
 These are instruction counts, not cycles.
 """
@@ -35,6 +43,19 @@ from fixedrnn import c_export, model as model_module, signals  # noqa: E402
 MAGIC = 0x494E5246
 BUILDS = ((True, "DSP"), (False, "plain C"))
 FRONT_SIGNAL = "chirp_up"
+#: Stage of each kernel function (fixedrnn/c/frnn_kernels.[ch], inlined ones by their own name);
+#: any other function of a step is overhead.
+STAGES = {
+    "MAC loops": ("dot_rows4", "dot_row1", "dot_scalar", "frnn_dot_s8", "frnn_dot_pot"),
+    "requantization": ("requant_apply", "requant_of", "clamp_out", "store", "frnn_srdhm_unsaturated",
+                       "frnn_srdhm", "frnn_rdbypot", "frnn_mbqm", "frnn_clamp"),
+    "activations": ("lut_s16", "pot_case", "frnn_sigmoid_s16", "frnn_tanh_s16", "frnn_tanh_s8", "frnn_tanh_q4",
+                    "exp_negative_q5", "exp_quarter_interval", "one_minus_x_over_one_plus_x", "sat_shift_left",
+                    "rounding_half_sum"),
+    "element-wise": ("frnn_add_s8", "frnn_add_s16_sat", "saturate_s16", "frnn_mul_s16_s16", "frnn_mul_s16_s8"),
+}
+STAGE_OF = {name: stage for stage, names in STAGES.items() for name in names}
+OVERHEAD = "overhead"
 
 
 def throwaway_models():
@@ -44,26 +65,43 @@ def throwaway_models():
             for cell in ("rnn", "lstm") for weights in ("int8", "pot")}
 
 
-def _build_and_count(model, tmp, blob):
+def _build_and_count(model, tmp, blob, opt="-O2", breakdown=False):
+    """{dsp: region counts} and, with ``breakdown``, {dsp: {stage: instructions}} of region 1."""
     (tmp / "in.bin").write_bytes(blob)
     c_export.export_c(model, tmp / "src", silence=np.zeros(model.n_features, np.int8))
-    rows = {}
+    rows, stages = {}, {}
     for dsp, _ in BUILDS:
-        cfg = runner.BuildConfig("arm", "-O2", dsp=dsp)
-        exe = runner.build(cfg, tmp / cfg.name, main="main.c", src_dir=tmp / "src")
-        rows[dsp] = icount.count_regions(exe, [tmp / "in.bin", tmp / "out.bin", "count"], timeout=1800)
-    return rows
+        cfg = runner.BuildConfig("arm", opt, dsp=dsp)
+        exe = runner.build(cfg, tmp / cfg.name, main="main.c", src_dir=tmp / "src",
+                           extra_cflags="-g" if breakdown else "")
+        args = [tmp / "in.bin", tmp / "out.bin", "count"]
+        if breakdown:
+            rows[dsp], profiles = icount.count_regions(exe, args, timeout=1800, profile={1})
+            stages[dsp] = stage_totals(icount.attribute(exe, profiles[1]))
+        else:
+            rows[dsp] = icount.count_regions(exe, args, timeout=1800)
+    return rows, stages
 
 
-def count_model(model, tmp):
-    """{dsp: (per inference, per cell step, head)} on random int8 features (main.c kind 2)."""
+def stage_totals(functions):
+    """{stage: instructions} of a {function: instructions} profile (:data:`STAGES`)."""
+    totals = dict.fromkeys([*STAGES, OVERHEAD], 0)
+    for name, count in functions.items():
+        totals[STAGE_OF.get(name, OVERHEAD)] += count
+    return totals
+
+
+def count_model(model, tmp, opt="-O2", breakdown=False):
+    """({dsp: (per inference, per cell step, head)}, {dsp: {stage: step instructions}}) on random int8
+    features (main.c kind 2)."""
     rng = np.random.default_rng(0)
     x = rng.integers(-128, 128, (model.frames, model.n_features)).astype(np.int8)
     blob = np.array([MAGIC, 2, 1, model.frames], "<i4").tobytes() + x.tobytes()
-    return {dsp: tuple(c[:3]) for dsp, c in _build_and_count(model, tmp, blob).items()}
+    rows, stages = _build_and_count(model, tmp, blob, opt, breakdown)
+    return {dsp: tuple(c[:3]) for dsp, c in rows.items()}, stages
 
 
-def count_frontend(precision, tmp):
+def count_frontend(precision, tmp, opt="-O2"):
     """{dsp: (MFCC of one frame, push of one frame)} (main.c kind 4, one frame of PCM)."""
     import dataclasses
 
@@ -74,7 +112,8 @@ def count_frontend(precision, tmp):
     n = model.frontend.fft_length
     pcm = signals.generate(signals.standard_signal(FRONT_SIGNAL))[:n].astype("<i2")
     blob = np.array([MAGIC, 4, 1, n], "<i4").tobytes() + pcm.tobytes()
-    return {dsp: tuple(c[3:5]) for dsp, c in _build_and_count(model, tmp, blob).items()}
+    rows, _ = _build_and_count(model, tmp, blob, opt)
+    return {dsp: tuple(c[3:5]) for dsp, c in rows.items()}
 
 
 def main(argv):
@@ -85,6 +124,9 @@ def main(argv):
     parser.add_argument("models", nargs="*", metavar="MODEL.npz",
                         help="models to count (default: every golden model)")
     parser.add_argument("--no-frontend", action="store_true", help="skip the per-frame front-end counts")
+    parser.add_argument("--opt", choices=("-O2", "-Os"), default="-O2", help="optimisation level (default -O2)")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="also the instructions of one cell step by stage (MAC, requantization, ...)")
     args = parser.parse_args(argv)
     try:
         if args.models:
@@ -102,22 +144,34 @@ def main(argv):
         for precision in () if args.no_frontend else ("q15", "q31"):
             sub = Path(tmp) / f"front_{precision}"
             sub.mkdir()
-            rows = count_frontend(precision, sub)
+            rows = count_frontend(precision, sub, args.opt)
             for dsp, label in BUILDS:
                 mfcc, push = rows[dsp]
                 print(f"| {precision}, N = 256, 20 mels, 13 MFCC | {label} | {mfcc:,} | {push:,} |", flush=True)
         if not args.no_frontend:
             print()
-        print("| model | cell | weights | H | T | build | per inference | per cell step | head |")
+        print(f"| model | cell | weights | H | T | build ({args.opt}) | per inference | per cell step | head |")
         print("|---|---|---|---|---|---|---|---|---|")
+        breakdowns = []
         for name, model in models.items():
             sub = Path(tmp) / name.replace(" ", "_")
             sub.mkdir()
-            rows = count_model(model, sub)
+            rows, stages = count_model(model, sub, args.opt, args.breakdown)
             for dsp, label in BUILDS:
                 total, step, head = rows[dsp]
                 print(f"| {name} | {model.cell} | {model.weights} | {model.units} | {model.frames} | {label} "
                       f"| {total:,} | {step:,} | {head:,} |", flush=True)
+                if args.breakdown:
+                    breakdowns.append((name, label, step, stages[dsp]))
+        if breakdowns:
+            names = [*STAGES, OVERHEAD]
+            print()
+            print(f"| model | build ({args.opt}) | cell step | " + " | ".join(names) + " |")
+            print("|---|---|---|" + "---|" * len(names))
+            for name, label, step, stages in breakdowns:
+                # overhead: the rest of the step (the profile also holds the marker call itself)
+                stages = {**stages, OVERHEAD: step - sum(stages[k] for k in STAGES)}
+                print(f"| {name} | {label} | {step:,} | " + " | ".join(f"{stages[k]:,}" for k in names) + " |")
     return 0
 
 

@@ -10,8 +10,16 @@ is streamed through a FIFO and never stored. A region is marked in C with ``icou
 instruction counts, not cycles (QEMU models no pipeline, wait states or multi-cycle instructions).
 
     counts = count_regions(elf, args, timeout=600)   # one int per region, in execution order
+    counts, pcs = count_regions(elf, args, profile={1})  # and {pc: executions} of region 1
+
+A profile (``profile``: the indices of the regions to profile) counts the executions of each
+instruction address inside the region (the marker call and return included, as in the count);
+:func:`attribute` maps such a histogram to the innermost (inlined) function of each address with
+``addr2line -i`` (the image needs ``-g``).
 """
 
+import bisect
+import collections
 import os
 import re
 import subprocess
@@ -47,10 +55,11 @@ def _straight_line_length(elf, address, size):
     raise FirmwareError(f"{elf}: marker at {address:#x} does not end in 'bx lr'", 2)
 
 
-def count_regions(elf, args=(), timeout=600.0):
+def count_regions(elf, args=(), timeout=600.0, profile=None):
     """Run ``elf`` under QEMU with the execution trace and return the instruction count of every
-    marked region, in order. Raises FirmwareError if the firmware fails, hangs or leaves a region
-    open."""
+    marked region, in order; with ``profile`` (a set of region indices) also ``{index: Counter of
+    executions per PC}`` for those regions. Raises FirmwareError if the firmware fails, hangs or
+    leaves a region open."""
     begin, begin_size = _symbol(elf, "icount_begin")
     end, _ = _symbol(elf, "icount_end")
     begin_len = _straight_line_length(elf, begin, begin_size)
@@ -69,9 +78,10 @@ def count_regions(elf, args=(), timeout=600.0):
         timer = threading.Timer(timeout, proc.kill)
         timer.start()
         counts = []
+        profiles = {}
         try:
             with open(fifo, "rb") as trace:
-                counts = _scan(trace, begin_key, end_key, begin_len)
+                counts = _scan(trace, begin_key, end_key, begin_len, set(profile or ()), profiles)
             status = proc.wait()
         finally:
             timer.cancel()
@@ -85,13 +95,23 @@ def count_regions(elf, args=(), timeout=600.0):
                                 TIMEOUT_STATUS, text)
         if status != 0:
             raise FirmwareError(describe_failure(status, text, BuildConfig()), status, text)
-    return counts
+    return counts if profile is None else (counts, profiles)
 
 
-def _scan(trace, begin_key, end_key, begin_len):
+_PC = re.compile(rb"\[[0-9a-f]{8}/([0-9a-f]{8})/")
+
+
+def _scan(trace, begin_key, end_key, begin_len, profile=frozenset(), profiles=None):
     """Count trace lines between marker lines, streaming. A marker line is one whose PC field
-    (``[cs_base/PC/flags/cflags]``) equals the marker's address."""
+    (``[cs_base/PC/flags/cflags]``) equals the marker's address. Regions whose index is in
+    ``profile`` also get a Counter of their PCs in ``profiles[index]``."""
     counts = []
+
+    def histogram(segment):
+        if len(counts) in profile:
+            profiles.setdefault(len(counts), collections.Counter()).update(
+                int(pc, 16) for pc in _PC.findall(segment))
+
     open_lines = None  # lines seen since icount_begin's entry, or None outside a region
     tail = b""
     while True:
@@ -108,12 +128,14 @@ def _scan(trace, begin_key, end_key, begin_len):
             if hit < 0:
                 if open_lines is not None:
                     open_lines += data.count(b"\n", pos)
+                    histogram(data[pos:])
                 break
             line_start = data.rfind(b"\n", 0, hit) + 1
             if open_lines is None:
                 open_lines = 0
             else:
                 open_lines += data.count(b"\n", pos, line_start)
+                histogram(data[pos:line_start])
                 # lines since begin's entry = begin body + region + the branch into icount_end
                 counts.append(open_lines - begin_len - 1)
                 open_lines = None
@@ -131,3 +153,25 @@ def _find_pc(data, key, pos):
         if hit < 0 or (hit >= 9 and data[hit - 9:hit - 8] == b"["):
             return hit
         pos = hit + 1
+
+
+def attribute(elf, pcs):
+    """``{function: executed instructions}`` of a PC histogram ``{address: executions}``: each
+    address goes to the innermost function ``addr2line -a -f -i`` names for it (an inlined function
+    counts as itself; ``??`` without line information)."""
+    addresses = sorted(pcs)
+    out = subprocess.run(["arm-none-eabi-addr2line", "-a", "-f", "-i", "-e", str(elf)]
+                         + [f"{a:#x}" for a in addresses],
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    # per address: its "0x..." line, then (function, file:line) pairs, innermost first
+    innermost = {}
+    current = None
+    for line in out:
+        if re.fullmatch(r"0x[0-9a-f]+", line):
+            current = int(line, 16)
+        elif current is not None and current not in innermost:
+            innermost[current] = line
+    result = collections.Counter()
+    for address in addresses:
+        result[innermost.get(address, "??")] += pcs[address]
+    return result

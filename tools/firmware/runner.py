@@ -43,21 +43,25 @@ class FirmwareError(FixedRnnError):
 @dataclasses.dataclass(frozen=True)
 class BuildConfig:
     """How to build: ``target`` "arm" (Cortex-M4, QEMU mps2-an386) or "host" (system gcc);
-    ``opt`` the optimisation flag; ``dsp`` False forces the portable-C kernels (-DFRNN_NO_DSP)."""
+    ``opt`` the optimisation flag; ``dsp`` False forces the portable-C kernels (-DFRNN_NO_DSP);
+    ``hard_float`` (arm only) builds with -mfloat-abi=hard -mfpu=fpv4-sp-d16."""
 
     target: str = "arm"
     opt: str = "-O2"
     dsp: bool = True
+    hard_float: bool = False
 
     def __post_init__(self):
         if self.target not in ("arm", "host"):
             raise FixedRnnError(f"target must be 'arm' or 'host', got {self.target!r}")
         if self.opt not in ("-O0", "-O1", "-O2", "-O3", "-Os"):
             raise FixedRnnError(f"opt must be one of -O0 -O1 -O2 -O3 -Os, got {self.opt!r}")
+        if self.hard_float and self.target != "arm":
+            raise FixedRnnError("hard_float is an arm build option")
 
     @property
     def name(self):
-        return f"{self.target}{self.opt}{'' if self.dsp else '-nodsp'}"
+        return f"{self.target}{self.opt}{'' if self.dsp else '-nodsp'}{'-hardfp' if self.hard_float else ''}"
 
 
 def toolchain_missing(target="arm"):
@@ -76,7 +80,8 @@ def build(config, build_dir, main="main.c", src_dir=None, extra_cflags=""):
     cmd = [
         "make", "--no-print-directory", "-C", str(HERE),
         f"BUILD={build_dir}", f"TARGET={config.target}", f"OPT={config.opt}",
-        f"DSP={1 if config.dsp else 0}", f"MAIN={main}", f"EXTRA_CFLAGS={extra_cflags}",
+        f"DSP={1 if config.dsp else 0}", f"FLOAT={'hard' if config.hard_float else 'soft'}",
+        f"MAIN={main}", f"EXTRA_CFLAGS={extra_cflags}",
     ]
     if src_dir is not None:
         cmd.append(f"SRC_DIR={Path(src_dir).resolve()}")

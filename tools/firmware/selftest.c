@@ -8,6 +8,8 @@
  *   fw hang            loops forever (the runner's timeout must catch it)
  *   fw nops            runs exactly 1000 NOP instructions between the instruction-count markers
  *   fw stack           prints "stack 0x........" (the address of a local variable of main)
+ *   fw float X         prints "float Y" with Y = X * 1.5f + 0.25f as an integer: float arithmetic,
+ *                      in the FP registers on a hard-float build (the FPU must be on)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +66,12 @@ int main(int argc, char **argv)
         volatile int local = 0;
         printf("stack %p\n", (void *)&local);
         return local;
+    }
+    if (argc >= 3 && strcmp(argv[1], "float") == 0) {
+        volatile float x = (float)atoi(argv[2]);
+        const float y = x * 1.5f + 0.25f;
+        printf("float %d\n", (int)y);
+        return 0;
     }
     if (argc >= 2 && strcmp(argv[1], "hang") == 0) {
         for (volatile int spin = 1; spin;) {

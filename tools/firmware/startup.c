@@ -126,7 +126,31 @@ static int command_line(char **argv)
     return argc;
 }
 
-void Reset_Handler(void)
+/* The C part of the reset handler (after the FPU is on). */
+void reset_c(void) __attribute__((noreturn, used));
+
+/* Reset entry: with an FPU build (__ARM_FP: -mfloat-abi=hard or softfp), grants full access to
+ * coprocessors CP10/CP11 (CPACR bits 20-23) before any C code runs, since GCC may use the FP
+ * registers in integer code too (without it the first FP instruction is a UsageFault NOCP); DSB and
+ * ISB make the new access rights take effect. Then reset_c. Naked: no compiled code before. */
+__attribute__((naked)) void Reset_Handler(void)
+{
+#if defined(__ARM_FP)
+    __asm__ volatile(
+        "movw r0, #0xED88\n"
+        "movt r0, #0xE000\n"
+        "ldr r1, [r0]\n"
+        "orr r1, r1, #(0xF << 20)\n"
+        "str r1, [r0]\n"
+        "dsb\n"
+        "isb\n"
+        "b reset_c\n");
+#else
+    __asm__ volatile("b reset_c\n");
+#endif
+}
+
+void reset_c(void)
 {
     /* Trap integer division by zero (CCR.DIV_0_TRP) so that it faults instead of giving 0. */
     *(volatile uint32_t *)0xE000ED14u |= 1u << 4;

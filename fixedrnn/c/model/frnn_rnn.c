@@ -2,7 +2,8 @@
  *   h_t = TANH(ADD(FC(x_t), FC(h_{t-1})))
  * x_t int8 [FRNN_N_FEATURES] (zero point FR_INPUT_ZERO_POINT), h int8 [FRNN_UNITS] (fr_hidden, scale
  * 1/128, zero point 0), both FCs int8 out with their own zero points, ADD int8 (TFLM AddFunc,
- * left shift 20), TANH int8 (gemmlowp's fixed-point tanh). Weights int8 or power-of-two codes
+ * left shift 20), TANH int8 (gemmlowp's fixed-point tanh, looked up in fr_tanh_table: its value on
+ * every int8 input, index x + 128, computed by the exporter from the prepared op). Weights int8 or power-of-two codes
  * (frnn_cell.h). Buffers: fr_gate_scratch int8 [2][FRNN_UNITS]: the input FC output (then the ADD
  * output, in place) and the recurrent FC output.
  */
@@ -37,6 +38,7 @@ void frnn_cell_step(const int8_t *x)
     FRNN_FC_S8(fr_hidden, FRNN_RNN_RECURRENT_FC_WEIGHTS, 0, FRNN_RNN_RECURRENT_FC_BIAS, FRNN_UNITS, FRNN_UNITS,
                &recurrent_fc, r);
     frnn_add_s8(a, r, FRNN_UNITS, &add_params, a);
-    frnn_tanh_s8(a, FRNN_UNITS, FR_RNN_ADD_OUTPUT_ZERO_POINT, FR_RNN_TANH_INPUT_RANGE_RADIUS,
-                 FR_RNN_TANH_INPUT_MULTIPLIER, FR_RNN_TANH_INPUT_SHIFT, fr_tanh_exp_multipliers, fr_hidden);
+    for (int i = 0; i < FRNN_UNITS; ++i) {
+        fr_hidden[i] = fr_tanh_table[a[i] + 128];
+    }
 }
