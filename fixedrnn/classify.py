@@ -79,9 +79,7 @@ def _run(args):
     from fixedrnn.model import load
 
     model = load(args.model)
-    failed = 0
-    if not args.json:
-        print("file\tlabel\tscore")
+    failed = printed = 0
     for path in args.wavs:
         try:
             result = classify(model, path, backend=args.backend)
@@ -95,9 +93,13 @@ def _run(args):
         if args.json:
             print(json.dumps({"file": str(path), **result.to_dict()}))
         else:
+            if not printed:  # the header above the first result (nothing on stdout if none)
+                print("file\tlabel\tscore")
             print(f"{path}\t{result.label}\t{result.score}")
+        printed += 1
     if failed:
-        print(f"fixedrnn: {failed} of {len(args.wavs)} file(s) could not be classified", file=sys.stderr)
+        if len(args.wavs) > 1:  # one file: its own line says it all (one line, exit 2)
+            print(f"fixedrnn: {failed} of {len(args.wavs)} file(s) could not be classified", file=sys.stderr)
         return 2
     return 0
 

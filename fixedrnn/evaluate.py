@@ -233,7 +233,9 @@ def evaluate_model(model, data, split="test", speakers=None, backend="numba", ba
 
 def _run(args):
     progress = not args.json and not args.quiet and sys.stderr.isatty()
-    speakers = args.speakers.split(",") if args.speakers else None
+    speakers = None if args.speakers is None else args.speakers.split(",")
+    if speakers is not None and not all(name.strip() for name in speakers):
+        raise FixedRnnError(f"--speakers: {args.speakers!r}: give one or more speaker names, separated by commas")
     data_dir = args.data_dir
     if data_dir is None:
         data_dir = fsdd.default_data_dir()
