@@ -113,6 +113,25 @@ def mul_nb(p, a, b, status, tensor, step):
     return requantize.requantize_nb(product, p.multiplier, p.shift, p.zero_point, p.lo, p.hi)
 
 
+@numba.njit(cache=True, inline="always")
+def muls_nb(p, a, b, out, status, tensor, step):
+    """``out[i]`` = the int16 MUL of ``a[i]``, ``b[i]`` for every i, as :func:`mul_nb`; with a
+    shift <= 0 no product can overflow (``|a · b| <= 2**30``), so the loop is one SIMD pass. Returns
+    whether no overflow happened (else it is recorded in ``status``)."""
+    if p.shift > 0:
+        bad = False
+        for i in range(out.shape[0]):
+            bad |= requantize.input_overflows_nb(np.int64(a[i]) * np.int64(b[i]), p.shift)
+        if bad:
+            for i in range(out.shape[0]):
+                out[i] = mul_nb(p, a[i], b[i], status, tensor, step)
+            return False
+    for i in range(out.shape[0]):
+        out[i] = requantize.requantize_nb(np.int64(a[i]) * np.int64(b[i]), p.multiplier, p.shift,
+                                          p.zero_point, p.lo, p.hi)
+    return True
+
+
 @numba.njit(cache=True)
 def _add_s8_flat(p, a, b, out):
     for i in range(out.size):
