@@ -48,8 +48,9 @@ def _fc_outputs(fc, mode, xs, facc, acc, out, status, tensor, step):
 
 
 @numba.njit(cache=True)
-def _lstm_one(x, mode, p, scratch, h_out, status):
-    """One utterance ``x`` int8 ``[T, I]`` → ``h_out`` int8 ``[H]``; False on an overflow. Every
+def _lstm_one(x, mode, fx, fh, p, scratch, h_out, status):
+    """One utterance ``x`` int8 ``[T, I]`` → ``h_out`` int8 ``[H]``; False on an overflow. ``fx``,
+    ``fh``: the four gates' input and recurrent FCs stacked (rows ``[4H]``, gates i, f, g, o). Every
     stage is a loop over the units (SIMD where it is not a table lookup)."""
     gates, inter = p.gates, p.inter_gate
     xs, hs, facc, acc, gx, gh, act, c, fc_, ig, h = scratch
@@ -60,20 +61,19 @@ def _lstm_one(x, mode, p, scratch, h_out, status):
     c[:] = 0
     h[:] = zh
     for t in range(x.shape[0]):
-        _load_step(x, t, gates[0].input_fc.input_zero_point, xs)
+        _load_step(x, t, fx.input_zero_point, xs)
         for u in range(units):
             hs[u] = h[u] - zh
-        for k in range(4):
-            if not (_fc_outputs(gates[k].input_fc, mode, xs, facc, acc, gx[k], status, 0, t)
-                    and _fc_outputs(gates[k].recurrent_fc, mode, hs, facc, acc, gh[k], status, 1, t)):
-                return False
-            for u in range(units):
-                gx[k, u] = add_s16_saturating_nb(gx[k, u], gh[k, u])
+        if not (_fc_outputs(fx, mode, xs, facc, acc, gx, status, 0, t)
+                and _fc_outputs(fh, mode, hs, facc, acc, gh, status, 1, t)):
+            return False
+        for r in range(gx.shape[0]):
+            gx[r] = add_s16_saturating_nb(gx[r], gh[r])
         for u in range(units):
-            act[0, u] = lookup_nb(t_i, LUT_S16_OFFSET, gx[0, u])
-            act[1, u] = lookup_nb(t_f, LUT_S16_OFFSET, gx[1, u])
-            act[2, u] = lookup_nb(t_g, LUT_S16_OFFSET, gx[2, u])
-            act[3, u] = lookup_nb(t_o, LUT_S16_OFFSET, gx[3, u])
+            act[0, u] = lookup_nb(t_i, LUT_S16_OFFSET, gx[u])
+            act[1, u] = lookup_nb(t_f, LUT_S16_OFFSET, gx[units + u])
+            act[2, u] = lookup_nb(t_g, LUT_S16_OFFSET, gx[2 * units + u])
+            act[3, u] = lookup_nb(t_o, LUT_S16_OFFSET, gx[3 * units + u])
         if not (muls_nb(inter.forget_cell_mul, act[1], c, fc_, status, 2, t)
                 and muls_nb(inter.input_cell_gate_mul, act[0], act[2], ig, status, 3, t)):
             return False
@@ -88,18 +88,19 @@ def _lstm_one(x, mode, p, scratch, h_out, status):
 
 
 @numba.njit(cache=True, nogil=True)
-def lstm_sequences(x, mode, p, h_out, status):
-    """LSTM (:class:`fixedrnn.lstm.LstmParams` ``p``) over ``x`` int8 ``[B, T, I]``; writes the last
+def lstm_sequences(x, mode, fx, fh, p, h_out, status):
+    """LSTM (:class:`fixedrnn.lstm.LstmParams` ``p``; ``fx``, ``fh`` its gates' FCs stacked by
+    :func:`fixedrnn.ops.fully_connected.stack_rows`) over ``x`` int8 ``[B, T, I]``; writes the last
     hidden state to ``h_out`` int8 ``[B, H]``, stopping at the first overflow (recorded in
     ``status``, tensors :data:`fixedrnn.lstm.TENSORS`). ``mode``: a
     :func:`fixedrnn.ops.fully_connected.accumulate_nb` mode. Releases the GIL."""
     units = h_out.shape[1]
     vectors = np.empty((4, units), np.int64)
-    scratch = (np.empty(x.shape[2], np.int32), np.empty(units, np.int32), np.empty(units, np.float32),
-               np.empty(units, np.int32), np.empty((4, units), np.int64), np.empty((4, units), np.int64),
+    scratch = (np.empty(x.shape[2], np.int32), np.empty(units, np.int32), np.empty(4 * units, np.float32),
+               np.empty(4 * units, np.int32), np.empty(4 * units, np.int64), np.empty(4 * units, np.int64),
                np.empty((4, units), np.int64), vectors[0], vectors[1], vectors[2], vectors[3])
     for b in range(x.shape[0]):
-        if not _lstm_one(x[b], mode, p, scratch, h_out[b], status):
+        if not _lstm_one(x[b], mode, fx, fh, p, scratch, h_out[b], status):
             return
 
 
@@ -135,7 +136,8 @@ def rnn_sequences(x, mode, p, h_out, status):
 
 
 def _run(kernel, params, fcs, tensors, x, units, shift_mode):
-    """``kernel`` over the batch in one contiguous chunk per thread (module doc)."""
+    """``kernel(x, mode, *params, h, status)`` over the batch in one contiguous chunk per thread
+    (module doc)."""
     x = np.ascontiguousarray(x, np.int8)
     h = np.empty((x.shape[0], units), np.int8)
     mode = fully_connected.mac_mode(fcs, shift_mode)
@@ -143,10 +145,10 @@ def _run(kernel, params, fcs, tensors, x, units, shift_mode):
     status = np.zeros((chunks, 4), np.int64)
     bounds = [k * x.shape[0] // chunks for k in range(chunks + 1)]
     if chunks == 1:
-        kernel(x, mode, params, h, status[0])
+        kernel(x, mode, *params, h, status[0])
     else:
         with ThreadPoolExecutor(chunks) as pool:
-            for done in [pool.submit(kernel, x[lo:hi], mode, params, h[lo:hi], status[k])
+            for done in [pool.submit(kernel, x[lo:hi], mode, *params, h[lo:hi], status[k])
                          for k, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:]))]:
                 done.result()
     failed = np.flatnonzero(status[:, 0] != st.STATUS_OK)
@@ -157,12 +159,13 @@ def _run(kernel, params, fcs, tensors, x, units, shift_mode):
 
 def run_lstm(params, x, shift_mode):
     """Last hidden state int8 ``[B, H]`` of the LSTM over int8 ``x [B, T, I]`` (raises on overflow)."""
-    fcs = [fc for g in params.gates for fc in (g.input_fc, g.recurrent_fc)]
-    return _run(lstm_sequences, params, fcs, lstm.TENSORS, x, params.gates[0].input_fc.bias.shape[0],
-                shift_mode)
+    fx = fully_connected.stack_rows([g.input_fc for g in params.gates])
+    fh = fully_connected.stack_rows([g.recurrent_fc for g in params.gates])
+    return _run(lstm_sequences, (fx, fh, params), (fx, fh), lstm.TENSORS, x,
+                params.gates[0].input_fc.bias.shape[0], shift_mode)
 
 
 def run_rnn(params, x, shift_mode):
     """Last hidden state int8 ``[B, H]`` of the RNN over int8 ``x [B, T, I]`` (raises on overflow)."""
-    return _run(rnn_sequences, params, (params.input_fc, params.recurrent_fc), rnn.TENSORS, x,
+    return _run(rnn_sequences, (params,), (params.input_fc, params.recurrent_fc), rnn.TENSORS, x,
                 params.input_fc.bias.shape[0], shift_mode)

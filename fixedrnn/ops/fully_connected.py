@@ -100,6 +100,26 @@ def overflow_free(weight, bias, input_zero_point, shift, name="fully_connected")
     return bool(bounds.ok and bounds.low << left >= INT32_MIN and bounds.high << left <= INT32_MAX)
 
 
+def stack_rows(fcs):
+    """One :class:`FullyConnectedParams` whose rows are those of ``fcs`` in order (blocks of one
+    input and output zero point and clamp range, e.g. an LSTM's four gates): one MAC pass over
+    every row."""
+    first, q = fcs[0], fcs[0].requantize
+
+    def rows(get, axis=0):
+        return frozen(np.concatenate([get(fc) for fc in fcs], axis=axis), get(first).dtype)
+
+    tables = [rows(lambda fc, i=i: (fc.pot_shift, fc.pot_nonzero, fc.pot_negative)[i], axis=1)
+              for i in range(3)] if first.pot_shift is not _NO_TABLE else (_NO_TABLE,) * 3
+    return FullyConnectedParams(
+        weight=rows(lambda fc: fc.weight), weight_t=rows(lambda fc: fc.weight_t, axis=1),
+        float32_exact=all(fc.float32_exact for fc in fcs), overflow_free=all(fc.overflow_free for fc in fcs),
+        pot_shift=tables[0], pot_nonzero=tables[1], pot_negative=tables[2], bias=rows(lambda fc: fc.bias),
+        input_zero_point=first.input_zero_point,
+        requantize=RequantizeParams(rows(lambda fc: fc.requantize.multiplier), rows(lambda fc: fc.requantize.shift),
+                                    q.zero_point, q.lo, q.hi))
+
+
 def _add_bias(acc, bias, name):
     if bias is not None:
         acc = acc + np.asarray(bias, np.int64)

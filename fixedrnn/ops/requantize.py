@@ -62,16 +62,21 @@ def input_overflows_nb(acc, shift):
 
 
 @numba.njit(cache=True, inline="always")
-def requantize_nb(acc, multiplier, shift, zero_point, lo, hi):
-    """One value: ``clamp(zero_point + MBQM(acc, multiplier, shift), lo, hi)``. The caller has
-    checked :func:`input_overflows_nb`, so this is MBQM's own two steps without its range check
-    (:func:`fixedrnn.fixedpoint.multiply_by_quantized_multiplier_nb`): branch-free enough for
-    LLVM to vectorise a loop of it."""
+def mbqm_unchecked_nb(acc, multiplier, shift):
+    """MBQM (:func:`fixedrnn.fixedpoint.multiply_by_quantized_multiplier_nb`) for a caller that has
+    ruled out its overflow (:func:`input_overflows_nb`, or a shift <= 0): its two rounding steps
+    without the range check, branch-free enough for LLVM to vectorise a loop of it."""
     left = shift if shift > 0 else 0
     right = -shift if shift < 0 else 0
-    scaled = rounding_divide_by_pot_nb(saturating_rounding_doubling_high_mul_nb(np.int64(acc) << left,
-                                                                                multiplier), right)
-    return clamp_nb(scaled + zero_point, lo, hi)
+    return rounding_divide_by_pot_nb(saturating_rounding_doubling_high_mul_nb(np.int64(acc) << left, multiplier),
+                                     right)
+
+
+@numba.njit(cache=True, inline="always")
+def requantize_nb(acc, multiplier, shift, zero_point, lo, hi):
+    """One value: ``clamp(zero_point + MBQM(acc, multiplier, shift), lo, hi)`` (the caller has
+    checked :func:`input_overflows_nb`)."""
+    return clamp_nb(mbqm_unchecked_nb(acc, multiplier, shift) + zero_point, lo, hi)
 
 
 @numba.njit(cache=True)
