@@ -11,7 +11,15 @@ s[o]), lo, hi)`` (:mod:`fixedrnn.ops.requantize`). Shapes: ``x`` int8 ``[B, in]`
 
 Three ways to form the accumulator, equal bit for bit: :func:`fc_accumulate` (int64 NumPy, the
 reference), :func:`fc_accumulate_exact_float` (float64 BLAS: every partial sum is an integer below
-2**53, so exact) and the numba row MACs (:func:`accumulate_row_nb`, int8 or PoT weights).
+2**53, so exact) and the numba MAC :func:`accumulate_nb` (one input vector, every output row at
+once: float32, int32 or PoT shifts).
+
+Why float32 is exact where :attr:`FullyConnectedParams.float32_exact` holds: a partial sum of ``Σ_j
+W[o, j] · (x[j] − z)``, taken in any order or grouping (SIMD lanes, FMA), is the full sum at another
+int8 input (the left-out ``x[j]`` set to ``z``), so it lies within the overflow audit's exact bounds
+(:func:`fixedrnn.overflow.check_accumulation`, bias excluded). When those bounds are within ±2**24,
+every product and every partial sum is an integer float32 holds exactly, so no rounding ever
+happens. Otherwise the kernels use int32 (exact by the product-headroom check).
 """
 
 from typing import NamedTuple
@@ -19,22 +27,35 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from fixedrnn.fixedpoint import INT32_MAX, INT32_MIN
 from fixedrnn.ops import pot, requantize
 from fixedrnn.ops import status as st
 from fixedrnn.ops.requantize import RequantizeParams, frozen
-from fixedrnn.overflow import check_accumulator, check_product_headroom
+from fixedrnn.overflow import Accumulation, check_accumulation, check_accumulator, check_product_headroom
 
 _NO_TABLE = np.zeros((1, 1), np.int32)
 _NO_TABLE.flags.writeable = False
 
 
+FLOAT32_EXACT_LIMIT = 2**24  # every integer of magnitude <= 2**24 is a float32
+MAC_INT32, MAC_FLOAT32, MAC_SHIFT = 0, 1, 2  # how accumulate_nb forms the sums of products
+
+
 class FullyConnectedParams(NamedTuple):
-    """A prepared FULLY_CONNECTED: ``weight`` int32 ``[out, in]`` (the int8 values), the PoT tables
-    ``pot_shift``, ``pot_nonzero``, ``pot_negative`` int32 ``[out, in]`` (``[1, 1]`` placeholders for
-    an int8 model, :func:`fixedrnn.ops.pot.shift_masks`), ``bias`` int64 ``[out]`` (zeros when the
-    layer has none), ``input_zero_point`` and the output stage ``requantize`` (per output row)."""
+    """A prepared FULLY_CONNECTED: ``weight`` int32 ``[out, in]`` (the int8 values), ``weight_t``
+    float32 ``[in, out]`` (the same values transposed: the MAC form of :func:`accumulate_nb`),
+    ``float32_exact`` (the audit bounds every partial sum within ±2**24: module doc),
+    ``overflow_free`` (the audit bounds ``bias + sum`` and the requantization input within int32 for
+    every int8 input, so the kernels skip the run-time checks: :func:`overflow_free`), the PoT tables
+    ``pot_shift``, ``pot_nonzero``, ``pot_negative`` int32 ``[in, out]`` (transposed
+    :func:`fixedrnn.ops.pot.shift_masks`; ``[1, 1]`` placeholders for an int8 model), ``bias`` int64
+    ``[out]`` (zeros when the layer has none), ``input_zero_point`` and the output stage
+    ``requantize`` (per output row)."""
 
     weight: np.ndarray
+    weight_t: np.ndarray
+    float32_exact: bool
+    overflow_free: bool
     pot_shift: np.ndarray
     pot_nonzero: np.ndarray
     pot_negative: np.ndarray
@@ -51,13 +72,52 @@ def prepare(weight, bias, multiplier, shift, input_zero_point, output_zero_point
     weight = np.asarray(weight)
     check_product_headroom(weight, name)
     out = weight.shape[0]
-    tables = pot.shift_masks(weight) if pot_weights else (_NO_TABLE,) * 3
+    tables = [t.T for t in pot.shift_masks(weight)] if pot_weights else (_NO_TABLE,) * 3
     return FullyConnectedParams(
-        weight=frozen(weight, np.int32), pot_shift=frozen(tables[0], np.int32),
+        weight=frozen(weight, np.int32), weight_t=frozen(weight.T, np.float32),
+        float32_exact=float32_exact(weight, input_zero_point, name),
+        overflow_free=overflow_free(weight, bias, input_zero_point, shift, name),
+        pot_shift=frozen(tables[0], np.int32),
         pot_nonzero=frozen(tables[1], np.int32), pot_negative=frozen(tables[2], np.int32),
         bias=frozen(np.zeros(out) if bias is None else bias, np.int64),
         input_zero_point=int(input_zero_point),
         requantize=requantize.prepare(multiplier, shift, output_zero_point, lo, hi, out))
+
+
+def float32_exact(weight, input_zero_point, name="fully_connected"):
+    """Whether float32 sums of ``W · (x − z)`` are exact for every int8 ``x`` (module doc): the
+    overflow audit's exact bounds of the sum of products (no bias) lie within ±2**24."""
+    bounds = check_accumulation(Accumulation(name, np.asarray(weight), None, int(input_zero_point)))
+    return bool(max(bounds.high, -bounds.low) <= FLOAT32_EXACT_LIMIT)
+
+
+def overflow_free(weight, bias, input_zero_point, shift, name="fully_connected"):
+    """Whether no int8 input can overflow the FC (the overflow audit's exact bounds of ``bias + Σ W
+    · (x − z)``, also times ``2**max(shift, 0)``, lie within int32); the run-time checks can then
+    never fire."""
+    bounds = check_accumulation(Accumulation(name, np.asarray(weight), bias, int(input_zero_point)))
+    left = max(int(np.max(shift)), 0)
+    return bool(bounds.ok and bounds.low << left >= INT32_MIN and bounds.high << left <= INT32_MAX)
+
+
+def stack_rows(fcs):
+    """One :class:`FullyConnectedParams` whose rows are those of ``fcs`` in order (blocks of one
+    input and output zero point and clamp range, e.g. an LSTM's four gates): one MAC pass over
+    every row."""
+    first, q = fcs[0], fcs[0].requantize
+
+    def rows(get, axis=0):
+        return frozen(np.concatenate([get(fc) for fc in fcs], axis=axis), get(first).dtype)
+
+    tables = [rows(lambda fc, i=i: (fc.pot_shift, fc.pot_nonzero, fc.pot_negative)[i], axis=1)
+              for i in range(3)] if first.pot_shift is not _NO_TABLE else (_NO_TABLE,) * 3
+    return FullyConnectedParams(
+        weight=rows(lambda fc: fc.weight), weight_t=rows(lambda fc: fc.weight_t, axis=1),
+        float32_exact=all(fc.float32_exact for fc in fcs), overflow_free=all(fc.overflow_free for fc in fcs),
+        pot_shift=tables[0], pot_nonzero=tables[1], pot_negative=tables[2], bias=rows(lambda fc: fc.bias),
+        input_zero_point=first.input_zero_point,
+        requantize=RequantizeParams(rows(lambda fc: fc.requantize.multiplier), rows(lambda fc: fc.requantize.shift),
+                                    q.zero_point, q.lo, q.hi))
 
 
 def _add_bias(acc, bias, name):
@@ -96,18 +156,36 @@ def reference(params, x, name="fully_connected"):
 
 
 @numba.njit(cache=True, inline="always")
-def accumulate_row_nb(fc, shift_mode, r, xs, acc):
-    """``acc[b] += Σ_j W[r, j] · xs[j, b]`` for every b (``xs`` int32 ``[in, B]``: inputs minus the
-    zero point; batch innermost: a SIMD loop); ``shift_mode``: by the PoT tables."""
-    if shift_mode:
-        pot.accumulate_row_nb(fc.pot_shift, fc.pot_nonzero, fc.pot_negative, r, xs, acc)
+def accumulate_nb(fc, mode, xs, facc, acc):
+    """``acc[o] = Σ_j W[o, j] · xs[j]`` for every row o: ``xs`` int32 ``[in]`` (one input vector
+    minus the zero point), ``acc`` int32 ``[out]``; the rows are the inner loop (SIMD over o).
+    ``mode``: :data:`MAC_FLOAT32` (float32 ``weight_t``, scratch ``facc`` float32 ``[out]``; only
+    where ``fc.float32_exact``), :data:`MAC_INT32` or :data:`MAC_SHIFT` (the PoT tables)."""
+    n_out, n_in = acc.shape[0], xs.shape[0]
+    w = fc.weight_t
+    if mode == MAC_FLOAT32:
+        facc[:n_out] = 0
+        body = n_in - n_in % 4
+        for j in range(0, body, 4):  # four columns per pass: a quarter of the loads and stores of facc
+            v0, v1, v2, v3 = np.float32(xs[j]), np.float32(xs[j + 1]), np.float32(xs[j + 2]), np.float32(xs[j + 3])
+            for o in range(n_out):
+                facc[o] += (v0 * w[j, o] + v1 * w[j + 1, o]) + (v2 * w[j + 2, o] + v3 * w[j + 3, o])
+        for j in range(body, n_in):
+            v = np.float32(xs[j])
+            for o in range(n_out):
+                facc[o] += v * w[j, o]
+        for o in range(n_out):
+            acc[o] = np.int32(facc[o])
         return
-    batch = acc.shape[0]
-    for j in range(xs.shape[0]):
-        wj = fc.weight[r, j]
-        if wj != 0:
-            for b in range(batch):
-                acc[b] += wj * xs[j, b]
+    acc[:] = 0
+    for j in range(n_in):
+        if xs[j] != 0:
+            if mode == MAC_SHIFT:
+                pot.accumulate_nb(fc.pot_shift[j], fc.pot_nonzero[j], fc.pot_negative[j], xs[j], acc)
+            else:
+                v = np.int32(xs[j])
+                for o in range(n_out):
+                    acc[o] += v * np.int32(w[j, o])
 
 
 @numba.njit(cache=True, inline="always")
@@ -125,37 +203,65 @@ def output_nb(fc, r, acc, status, tensor, step):
     return requantize.requantize_nb(v, q.multiplier[r], q.shift[r], q.zero_point, q.lo, q.hi)
 
 
+@numba.njit(cache=True, inline="always")
+def outputs_nb(fc, acc, out, status, tensor, step):
+    """Every row's output of the sums of products ``acc`` int32 ``[out]`` into ``out``, as
+    :func:`output_nb`; a first check pass (skipped when the audit proves the block
+    ``overflow_free``) lets the common case run as SIMD. Returns whether
+    no overflow happened (else it is recorded in ``status``)."""
+    q = fc.requantize
+    bad = False
+    if not fc.overflow_free:
+        for r in range(acc.shape[0]):
+            v = np.int64(acc[r]) + fc.bias[r]
+            bad |= st.out_of_int32_nb(v) | st.out_of_int32_nb(v << max(q.shift[r], 0))
+    if bad:
+        for r in range(acc.shape[0]):
+            out[r] = output_nb(fc, r, acc[r], status, tensor, step)
+        return False
+    for r in range(acc.shape[0]):
+        out[r] = requantize.requantize_nb(np.int64(acc[r]) + fc.bias[r], q.multiplier[r], q.shift[r],
+                                          q.zero_point, q.lo, q.hi)
+    return True
+
+
 @numba.njit(cache=True)
-def _fully_connected_batch(fc, shift_mode, x, out, status):
+def _fully_connected_batch(fc, mode, x, out, status):
     batch, n_in = x.shape
-    xs = np.empty((n_in, batch), np.int32)
-    for j in range(n_in):
-        for b in range(batch):
-            xs[j, b] = np.int32(x[b, j]) - fc.input_zero_point
-    acc = np.empty(batch, np.int32)
-    for r in range(fc.bias.shape[0]):
-        acc[:] = 0
-        accumulate_row_nb(fc, shift_mode, r, xs, acc)
-        for b in range(batch):
-            out[b, r] = output_nb(fc, r, acc[b], status, 0, 0)
-        if status[0] != st.STATUS_OK:
+    n_out = fc.bias.shape[0]
+    xs = np.empty(n_in, np.int32)
+    facc = np.empty(n_out, np.float32)
+    acc = np.empty(n_out, np.int32)
+    for b in range(batch):
+        for j in range(n_in):
+            xs[j] = np.int32(x[b, j]) - fc.input_zero_point
+        accumulate_nb(fc, mode, xs, facc, acc)
+        if not outputs_nb(fc, acc, out[b], status, 0, 0):
             return
+
+
+def mac_mode(fcs, shift_mode):
+    """The :func:`accumulate_nb` mode for the blocks ``fcs``: shifts if asked, else float32 where
+    every block is :attr:`~FullyConnectedParams.float32_exact`, else int32."""
+    if shift_mode:
+        return MAC_SHIFT
+    return MAC_FLOAT32 if all(fc.float32_exact for fc in fcs) else MAC_INT32
 
 
 def _run(params, x, shift_mode, name):
     x = np.ascontiguousarray(x, np.int8)
     out = np.empty((x.shape[0], params.bias.shape[0]), np.int64)
     status = st.new_status()
-    _fully_connected_batch(params, shift_mode, x, out, status)
+    _fully_connected_batch(params, mac_mode([params], shift_mode), x, out, status)
     st.raise_on_status(status, (name,))
     return out
 
 
 def run_numba(params, x, name="fully_connected"):
-    """:func:`reference` by the numba row MAC on int8 weights."""
+    """:func:`reference` by the numba MAC on int8 weights (float32 where exact, else int32)."""
     return _run(params, x, False, name)
 
 
 def run_numba_pot(params, x, name="fully_connected"):
-    """:func:`reference` by the numba shift-only row MAC (``params`` prepared with PoT tables)."""
+    """:func:`reference` by the numba shift-only MAC (``params`` prepared with PoT tables)."""
     return _run(params, x, True, name)

@@ -5,7 +5,7 @@ A PoT int8 weight ``w = sign · 2**e`` is held as tables: ``shift = e`` and ``si
 :func:`fixedrnn.ops.fully_connected.fc_accumulate_pot_shift`) or, for the numba kernels, ``shift``,
 a non-zero mask ``nz`` (−1 where ``w != 0``) and a sign mask ``neg`` (−1 where ``w < 0``), int32
 (:func:`shift_masks`).
-One MAC is ``v = (x − z) << shift; acc += (v ^ neg) − neg`` where ``nz != 0``, which equals
+One MAC is ``v = (x − z) << shift; acc += ((v ^ neg) − neg) & nz``, which equals
 ``acc += w · (x − z)`` exactly (int32 accumulator; the headroom check guarantees no wrap). The
 packed 4-bit codes of the model file (:mod:`fixedrnn.quant`) decode to these weights; C:
 ``frnn_dot_pot`` inside ``frnn_fc_pot_s8`` / ``frnn_fc_pot_s16``.
@@ -35,13 +35,10 @@ def shift_masks(weight):
 
 
 @numba.njit(cache=True, inline="always")
-def accumulate_row_nb(shift, nonzero, negative, r, xs, acc):
-    """``acc[b] += Σ_j W[r, j] · xs[j, b]`` by shifts, xor and adds (``xs`` int32 ``[in, B]``, the
-    inputs minus their zero point; batch innermost: a SIMD loop)."""
-    batch = acc.shape[0]
-    for j in range(xs.shape[0]):
-        if nonzero[r, j] != 0:
-            s, g = shift[r, j], negative[r, j]
-            for b in range(batch):
-                v = xs[j, b] << s
-                acc[b] += (v ^ g) - g
+def accumulate_nb(shift, nonzero, negative, x, acc):
+    """``acc[o] += W[o] · x`` for every row o of one input column (``shift``, ``nonzero``,
+    ``negative`` int32 ``[out]``: the column's tables; ``x`` one input minus its zero point) by a
+    shift, xor, add and mask (rows innermost: a SIMD loop)."""
+    for o in range(acc.shape[0]):
+        v = x << shift[o]
+        acc[o] += ((v ^ negative[o]) - negative[o]) & nonzero[o]

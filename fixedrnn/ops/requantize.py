@@ -13,7 +13,8 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from fixedrnn.fixedpoint import clamp_nb, multiply_by_quantized_multiplier, multiply_by_quantized_multiplier_nb
+from fixedrnn.fixedpoint import (clamp_nb, multiply_by_quantized_multiplier, rounding_divide_by_pot_nb,
+                                 saturating_rounding_doubling_high_mul_nb)
 from fixedrnn.ops import status as st
 from fixedrnn.overflow import check_requantize_input
 
@@ -61,10 +62,21 @@ def input_overflows_nb(acc, shift):
 
 
 @numba.njit(cache=True, inline="always")
+def mbqm_unchecked_nb(acc, multiplier, shift):
+    """MBQM (:func:`fixedrnn.fixedpoint.multiply_by_quantized_multiplier_nb`) for a caller that has
+    ruled out its overflow (:func:`input_overflows_nb`, or a shift <= 0): its two rounding steps
+    without the range check, branch-free enough for LLVM to vectorise a loop of it."""
+    left = shift if shift > 0 else 0
+    right = -shift if shift < 0 else 0
+    return rounding_divide_by_pot_nb(saturating_rounding_doubling_high_mul_nb(np.int64(acc) << left, multiplier),
+                                     right)
+
+
+@numba.njit(cache=True, inline="always")
 def requantize_nb(acc, multiplier, shift, zero_point, lo, hi):
     """One value: ``clamp(zero_point + MBQM(acc, multiplier, shift), lo, hi)`` (the caller has
     checked :func:`input_overflows_nb`)."""
-    return clamp_nb(multiply_by_quantized_multiplier_nb(acc, multiplier, shift) + zero_point, lo, hi)
+    return clamp_nb(mbqm_unchecked_nb(acc, multiplier, shift) + zero_point, lo, hi)
 
 
 @numba.njit(cache=True)
