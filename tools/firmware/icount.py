@@ -18,7 +18,6 @@ instruction address inside the region (the marker call and return included, as i
 ``addr2line -i`` (the image needs ``-g``).
 """
 
-import bisect
 import collections
 import os
 import re
