@@ -91,6 +91,19 @@ def sigmoid_table():
     return np.asarray(lut_s16.sigmoid_table_uint16(), dtype=np.int64)
 
 
+def pot_pair_table():
+    """The PoT FC's pair table, uint32 ``[256]`` as int64: entry b holds the int8 weights
+    (:func:`fixedrnn.quant.pot_decode`) of the codes b & 15 and b >> 4 as int16 lanes, low nibble's
+    in bits 0-15 (two's complement), high nibble's in bits 16-31. Bytes holding the invalid code 8
+    (never in a model) give that weight 0."""
+    from fixedrnn import quant
+
+    nibbles = np.arange(16)
+    weights = quant.pot_decode(np.where(nibbles == 8, 0, nibbles)).astype(np.int64) & 0xFFFF
+    byte = np.arange(256)
+    return weights[byte & 15] | (weights[byte >> 4] << 16)
+
+
 def tanh_exp_multipliers():
     """gemmlowp's exp(-2^k) in Q0.31, k = -2..4, from their formula (fixedrnn.gemmlowp.constant)."""
     import math
@@ -267,6 +280,8 @@ def _flash_values(model, arrays, item, front, silence):
         return front[item.symbol]
     if item.symbol == f"{p}sigmoid_table":
         return sigmoid_table()
+    if item.symbol == f"{p}pot_pair_table":
+        return pot_pair_table()
     if item.symbol == f"{p}tanh_table":
         return np.asarray(model.prepared.cell.tanh.table, np.int64)
     if item.symbol == f"{p}silence_features":

@@ -91,11 +91,16 @@ void frnn_fc_s8_s8(const int8_t *x, const int8_t *w, const int32_t *bias, int n_
                    const frnn_fc_params *p, int8_t *y);
 void frnn_fc_s8_s16(const int8_t *x, const int8_t *w, const int32_t *bias, int n_in, int n_out,
                     const frnn_fc_params *p, int16_t *y);
-/* Same with PoT weights: the [n_out][n_in] matrix is the packed codes from element index start. */
-void frnn_fc_pot_s8(const int8_t *x, const uint8_t *codes, int32_t start, const int32_t *bias, int n_in, int n_out,
-                    const frnn_fc_params *p, int8_t *y);
-void frnn_fc_pot_s16(const int8_t *x, const uint8_t *codes, int32_t start, const int32_t *bias, int n_in, int n_out,
-                     const frnn_fc_params *p, int16_t *y);
+/* Same with PoT weights: the [n_out][n_in] matrix is the packed codes from element index start.
+ * pair_table: uint32[256], entry b = the weights of the two codes of byte b, code b & 15 in the low
+ * int16 lane and code b >> 4 in the high one (fr_pot_pair_table, written by the exporter): one load
+ * turns a byte of codes into an SMLAD operand, so the MAC costs about what int8 costs. Built with
+ * FRNN_POT_SHIFT_ONLY (cores without a fast multiplier), the rows are frnn_dot_pot (shift-only, no
+ * multiply instruction in the MAC) and pair_table is not read (may be NULL). */
+void frnn_fc_pot_s8(const int8_t *x, const uint8_t *codes, int32_t start, const uint32_t *pair_table,
+                    const int32_t *bias, int n_in, int n_out, const frnn_fc_params *p, int8_t *y);
+void frnn_fc_pot_s16(const int8_t *x, const uint8_t *codes, int32_t start, const uint32_t *pair_table,
+                     const int32_t *bias, int n_in, int n_out, const frnn_fc_params *p, int16_t *y);
 
 /* TFLM int8 ADD (AddFunc): offsets are -zero points, shifts <= 0 for the inputs. */
 typedef struct {

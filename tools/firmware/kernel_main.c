@@ -25,8 +25,8 @@
  *                  weights: w[n][p0], passed to the kernel from element start of its buffer
  *                  (an unaligned pointer for start % 4 != 0)      frnn_fc_s8_s8
  *  10 fc_s8_s16    as 9                                           frnn_fc_s8_s16
- *  11 fc_pot_s8    as 9; weights: packed codes[(start + n*p0 + 1)/2], the matrix from code start
- *                                                                 frnn_fc_pot_s8
+ *  11 fc_pot_s8    as 9, but the weights are pair_table[256] (frnn_kernels.h) then the packed
+ *                  codes[(start + n*p0 + 1)/2], the matrix from code start   frnn_fc_pot_s8
  *  12 fc_pot_s16   as 11                                          frnn_fc_pot_s16
  *  13 add_s8       p0 alias; payload add[12] (frnn_add_params, field order), a[n], b[n] -> n
  *                                                                 frnn_add_s8
@@ -55,6 +55,7 @@ static int8_t s8_a[MAX_N], s8_b[MAX_N], s8_out[MAX_N];
 static uint8_t u8_a[MAX_N];
 static int16_t s16_a[MAX_N], s16_b[MAX_N], s16_out[MAX_N];
 static uint16_t table[256];
+static uint32_t pair_table[256];
 static int32_t ch_multiplier[MAX_CH], ch_shift[MAX_CH], ch_bias[MAX_CH], ch_offset[MAX_CH];
 
 /* a * b (both >= 0) fits one buffer. */
@@ -133,9 +134,11 @@ static int run_fc(FILE *in, FILE *fo, int32_t op, int32_t n_out, int32_t n_in, i
         return 0;
     }
     const frnn_fc_params p = {cfg[2], cfg[3], cfg[4], cfg[5], ch_multiplier, ch_shift, (int)per_channel};
-    if (pot ? !read_u8(in, u8_a, (start + n_out * n_in + 1) / 2) : !read_s8(in, s8_b + start, n_out * n_in)) {
+    if (pot ? !read_i32(in, in_a, 256) || !read_u8(in, u8_a, (start + n_out * n_in + 1) / 2)
+            : !read_s8(in, s8_b + start, n_out * n_in)) {
         return 0;
     }
+    for (int i = 0; pot && i < 256; ++i) pair_table[i] = (uint32_t)in_a[i];
     if (has_bias && !read_i32(in, ch_bias, n_out)) return 0;
     if (!read_s8(in, s8_a, batch * n_in)) return 0;
     const int32_t *bias = has_bias ? ch_bias : NULL;
@@ -149,10 +152,10 @@ static int run_fc(FILE *in, FILE *fo, int32_t op, int32_t n_out, int32_t n_in, i
             frnn_fc_s8_s16(x, s8_b + start, bias, (int)n_in, (int)n_out, &p, s16_out + b * n_out);
             break;
         case 11:
-            frnn_fc_pot_s8(x, u8_a, start, bias, (int)n_in, (int)n_out, &p, s8_out + b * n_out);
+            frnn_fc_pot_s8(x, u8_a, start, pair_table, bias, (int)n_in, (int)n_out, &p, s8_out + b * n_out);
             break;
         default:
-            frnn_fc_pot_s16(x, u8_a, start, bias, (int)n_in, (int)n_out, &p, s16_out + b * n_out);
+            frnn_fc_pot_s16(x, u8_a, start, pair_table, bias, (int)n_in, (int)n_out, &p, s16_out + b * n_out);
             break;
         }
     }
