@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fixedrnn import atomicfile, layout, overflow
+from fixedrnn import atomicfile, layout, overflow, pot_pairs
 from fixedrnn.errors import FixedRnnError
 
 C_DIR = Path(__file__).resolve().parent / "c"
@@ -89,19 +89,6 @@ def sigmoid_table():
     from fixedrnn.ops import lut_s16
 
     return np.asarray(lut_s16.sigmoid_table_uint16(), dtype=np.int64)
-
-
-def pot_pair_table():
-    """The PoT FC's pair table, uint32 ``[256]`` as int64: entry b holds the int8 weights
-    (:func:`fixedrnn.quant.pot_decode`) of the codes b & 15 and b >> 4 as int16 lanes, low nibble's
-    in bits 0-15 (two's complement), high nibble's in bits 16-31. Bytes holding the invalid code 8
-    (never in a model) give that weight 0."""
-    from fixedrnn import quant
-
-    nibbles = np.arange(16)
-    weights = quant.pot_decode(np.where(nibbles == 8, 0, nibbles)).astype(np.int64) & 0xFFFF
-    byte = np.arange(256)
-    return weights[byte & 15] | (weights[byte >> 4] << 16)
 
 
 def tanh_exp_multipliers():
@@ -185,7 +172,7 @@ def _fc_macros(arrays, block, per_channel):
     name = "FRNN_" + layout.symbol_for(block)[len(layout.SYMBOL_PREFIX):].upper()
     pot = f"{block}.pot" in arrays
     weights = f"{block}.pot" if pot else f"{block}.weight"
-    kind = "4-bit power-of-two codes, two per byte" if pot else "int8"
+    kind = "power-of-two, two per byte (fr_pot_pair_table indices)" if pot else "int8"
     bias = "int32 bias" if f"{block}.bias" in arrays else "no bias"
     lines = [f"/* {block}: weights {kind}, row-major [out][in]; {bias}; requantization (multiplier, shift) */",
              f"#define {name}_WEIGHTS {layout.symbol_for(weights)}",
@@ -273,21 +260,24 @@ def _header(model, arrays, items):
 
 
 def _flash_values(model, arrays, item, front, silence):
-    """The values of the flash array ``item`` of ``model``: a model array, a front-end table (of
-    ``front``, :func:`frontend_tables`) or an activation constant."""
+    """The values of the flash array ``item`` of ``model``: a model array (power-of-two weights as
+    :func:`fixedrnn.pot_pairs.encode` writes them), a front-end table (of ``front``,
+    :func:`frontend_tables`) or an activation constant."""
     p = layout.SYMBOL_PREFIX
     if item.symbol in front:
         return front[item.symbol]
     if item.symbol == f"{p}sigmoid_table":
         return sigmoid_table()
     if item.symbol == f"{p}pot_pair_table":
-        return pot_pair_table()
+        return pot_pairs.table()
     if item.symbol == f"{p}tanh_table":
         return np.asarray(model.prepared.cell.tanh.table, np.int64)
     if item.symbol == f"{p}silence_features":
         return silence_features(model) if silence is None else silence
     if item.source not in arrays:
         raise FixedRnnError(f"{item.symbol}: no values for this flash item (source {item.source!r})")
+    if item.source.endswith(".pot"):
+        return pot_pairs.encode(arrays[item.source])  # each byte of two codes -> its pair-table index
     return arrays[item.source]
 
 

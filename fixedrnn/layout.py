@@ -15,12 +15,13 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
+from fixedrnn import pot_pairs
 from fixedrnn.errors import FixedRnnError
 from fixedrnn.schema import SPECS, SYMBOL_PREFIX, keys_for, symbol_for
 
 __all__ = [
-    "C_TYPE_BYTES", "FrontendShape", "MemoryItem", "POT_PAIR_TABLE_ENTRIES", "SIGMOID_TABLE_ENTRIES",
-    "SQRT_LUT_ENTRIES", "SYMBOL_PREFIX", "TANH_TABLE_ENTRIES", "bitrev_table_length", "cfft_twiddle_count", "flash_items", "frontend_flash_items",
+    "C_TYPE_BYTES", "FrontendShape", "MemoryItem", "SIGMOID_TABLE_ENTRIES", "SQRT_LUT_ENTRIES", "SYMBOL_PREFIX",
+    "TANH_TABLE_ENTRIES", "bitrev_table_length", "cfft_twiddle_count", "flash_items", "frontend_flash_items",
     "frontend_ram_items", "frontend_shape", "mfcc_scratch_count", "model_flash_items", "model_ram_items",
     "ram_items", "rfft_coef_count", "symbol_for",
 ]
@@ -215,9 +216,6 @@ SIGMOID_TABLE_ENTRIES = 256
 #: int8 input, indexed by x + 128 (the prepared op's table, :mod:`fixedrnn.ops.tanh_s8`), which the
 #: firmware looks up instead of evaluating gemmlowp's tanh per element.
 TANH_TABLE_ENTRIES = 256
-#: uint32, indexed by a byte of packed power-of-two codes: the two int8 weights it holds as int16
-#: lanes (low nibble's weight in the low half), the SMLAD operand of the firmware's PoT FC.
-POT_PAIR_TABLE_ENTRIES = 256
 
 
 def _text(arrays, key):
@@ -229,12 +227,12 @@ def _int(arrays, key):
 
 
 def model_flash_items(arrays):
-    """Flash items of the model: every device key of :mod:`fixedrnn.schema` in file order (weights
-    as stored: int8, or packed 4-bit codes, ceil(N/2) bytes per tensor; int32 biases;
+    """Flash items of the model: every device key of :mod:`fixedrnn.schema` in file order (weights:
+    int8, or power-of-two with ceil(N/2) bytes per tensor, two weights per byte; int32 biases;
     per-tensor/per-channel multipliers and shifts; the input normalisation), then the activation
     constants (LSTM: the int16 sigmoid table; RNN: its int8 TANH tabulated on the 256 inputs), for
-    power-of-two weights the pair table of the firmware's FC (a byte of two codes → their weights as
-    int16 lanes), and the feature vector of a silent frame (the left padding of a short utterance).
+    power-of-two weights the pair table their firmware bytes index (:mod:`fixedrnn.pot_pairs`), and
+    the feature vector of a silent frame (the left padding of a short utterance).
 
     0-d integers (zero points, ADD/TANH/LSTM scalars) are compile-time constants in the code, not
     data objects; float32 scales, labels and ``meta.*`` do not go to the device.
@@ -252,9 +250,9 @@ def model_flash_items(arrays):
         items.append(MemoryItem.of(f"{SYMBOL_PREFIX}tanh_table", "int8_t", TANH_TABLE_ENTRIES, "activation table",
                                    "flash", "TFLM int8 TANH of every int8 input x, at index x + 128"))
     if _text(arrays, "weights") == "pot":
-        items.append(MemoryItem.of(f"{SYMBOL_PREFIX}pot_pair_table", "uint32_t", POT_PAIR_TABLE_ENTRIES,
+        items.append(MemoryItem.of(f"{SYMBOL_PREFIX}pot_pair_table", "int16_t", pot_pairs.TABLE_ENTRIES,
                                    "weight table", "flash",
-                                   "the int8 weights of the two 4-bit codes of byte b as int16 lanes, at index b"))
+                                   "power-of-two weight pairs: the FC's weight bytes index it (fixedrnn.pot_pairs)"))
     items.append(MemoryItem.of(f"{SYMBOL_PREFIX}silence_features", "int8_t", _int(arrays, "frontend.n_mfcc"),
                                "model constant", "flash", "int8 features of an all-zero frame (left padding)"))
     return items

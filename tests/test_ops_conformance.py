@@ -24,7 +24,7 @@ from typing import Callable
 import numpy as np
 import pytest
 
-from fixedrnn import c_export, convert, fixedpoint, gemmlowp, ops, quant
+from fixedrnn import c_export, convert, fixedpoint, gemmlowp, ops, pot_pairs, quant
 from fixedrnn.model import AddParams, InputQuant, TanhParams, load
 from fixedrnn.ops import elementwise as elementwise_ops
 from fixedrnn.ops import fully_connected, lut_s16, normalise, tanh_s8
@@ -308,7 +308,8 @@ def dot_pot_cases(rng):
             start = int(rng.integers(0, 3, endpoint=True))
             codes = random_pot_codes(rng, start + length)
             x = rng.integers(-128, 128, length)
-            yield _dot_case("dot_pot", (length, offset, start), [quant.pot_pack(codes), x],
+            weight_bytes = pot_pairs.encode(quant.pot_pack(codes))
+            yield _dot_case("dot_pot", (length, offset, start), [pot_pairs.table(), weight_bytes, x],
                             quant.pot_decode(codes[start:]), x, offset)
 
 
@@ -362,8 +363,8 @@ def _fc_case(rng, op, shape, per_channel, variant):
         codes[0, : n_in // 2] = 0  # m = 0 runs
         weight = quant.pot_decode(codes)
         prefix = random_pot_codes(rng, start)
-        weights_payload = np.concatenate([c_export.pot_pair_table().astype(np.uint32).view(np.int32),
-                                          quant.pot_pack(np.concatenate([prefix, codes.ravel()]))])
+        weights_payload = np.concatenate([pot_pairs.table(),
+                                          pot_pairs.encode(quant.pot_pack(np.concatenate([prefix, codes.ravel()])))])
     else:
         weight = rng.integers(-128, 128, (n_out, n_in))
         if variant == "extreme":

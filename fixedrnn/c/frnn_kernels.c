@@ -143,16 +143,24 @@ int32_t frnn_dot_s8(const int8_t *w, const int8_t *x, int n, int32_t input_offse
     return acc;
 }
 
-int32_t frnn_dot_pot(const uint8_t *codes, int32_t start, const int8_t *x, int n, int32_t input_offset)
+/* e for a power of two 2^e <= 64, without a multiply or CLZ (which ARMv6-M lacks). */
+FRNN_INLINE uint32_t log2_pot(uint32_t magnitude)
+{
+    return (uint32_t)((magnitude & 0xaau) != 0u) | ((uint32_t)((magnitude & 0xccu) != 0u) << 1)
+           | ((uint32_t)((magnitude & 0xf0u) != 0u) << 2);
+}
+
+int32_t frnn_dot_pot(const uint8_t *w, int32_t start, const int16_t *pair_table, const int8_t *x, int n,
+                     int32_t input_offset)
 {
     int32_t acc = 0;
     uint32_t index = (uint32_t)start;
     for (int d = 0; d < n; ++d, ++index) {
-        const uint32_t code = ((uint32_t)codes[index >> 1] >> ((index & 1u) << 2)) & 0xfu;
-        const uint32_t m = code & 7u;
-        if (m != 0u) {
-            const int32_t term = (int32_t)((uint32_t)((int32_t)x[d] + input_offset) << (7u - m));
-            acc = (code & 8u) ? acc - term : acc + term;
+        const int32_t weight = pair_table[w[index >> 1] + (index & 1u)];
+        if (weight != 0) {
+            const uint32_t magnitude = (uint32_t)(weight < 0 ? -weight : weight);
+            const int32_t term = (int32_t)((uint32_t)((int32_t)x[d] + input_offset) << log2_pot(magnitude));
+            acc = weight < 0 ? acc - term : acc + term;
         }
     }
     return acc;
@@ -224,9 +232,13 @@ FRNN_INLINE void dot_scalar(const int8_t *w, int n, const int8_t *x, int32_t off
     }
 }
 
-/* How an FC's rows are requantized and clamped: per channel (each row's constants; SSAT or clamp as
- * full_range says), per tensor to the whole range of the output type (one SSAT), per tensor clamped. */
-enum { REQ_PER_CHANNEL, REQ_FULL_RANGE, REQ_CLAMP };
+/* The FC loops are compiled once per case of (per channel, whole output range: one SSAT) where speed
+ * is asked for, so that those tests leave the row loop; at -Os once, testing them per row. */
+#if defined(__OPTIMIZE_SIZE__)
+#define FRNN_FC_SPECIALISED 0
+#else
+#define FRNN_FC_SPECIALISED 1
+#endif
 
 /* The output of row o: requantized, clamped and stored (per channel: row o's constants into *r). */
 FRNN_INLINE void out_row(void *y, int o, int32_t acc, requant *r, const frnn_fc_params *p, int32_t out_off,
@@ -238,51 +250,13 @@ FRNN_INLINE void out_row(void *y, int o, int32_t acc, requant *r, const frnn_fc_
     store(y, out_kind, o, clamp_out(requant_apply(acc, r, out_off), lo, hi, out_kind, full_range));
 }
 
-/* Rows o + k * step, k < rows, from their accumulators acc[k]: one copy of the loop per mode
- * (REQ_*), so that an FC's loop over its rows is compiled once and tests the mode once per pass; at
- * -Os one loop testing per row. */
-FRNN_INLINE void out_rows(void *y, int o, int step, const int32_t *acc, int rows, requant *r,
-                          const frnn_fc_params *p, int32_t out_off, int32_t lo, int32_t hi, int out_kind, int mode,
-                          int full_range)
-{
-#if defined(__OPTIMIZE_SIZE__)
-    for (int k = 0; k < rows; ++k) {
-        out_row(y, o + k * step, acc[k], r, p, out_off, lo, hi, out_kind, mode == REQ_PER_CHANNEL, full_range);
-    }
-#else
-    if (mode == REQ_PER_CHANNEL) {
-        for (int k = 0; k < rows; ++k) {
-            out_row(y, o + k * step, acc[k], r, p, out_off, lo, hi, out_kind, 1, full_range);
-        }
-    } else if (mode == REQ_FULL_RANGE) {
-        for (int k = 0; k < rows; ++k) {
-            out_row(y, o + k * step, acc[k], r, p, out_off, lo, hi, out_kind, 0, 1);
-        }
-    } else {
-        for (int k = 0; k < rows; ++k) {
-            out_row(y, o + k * step, acc[k], r, p, out_off, lo, hi, out_kind, 0, 0);
-        }
-    }
-#endif
-}
-
-/* The REQ_* mode of an FC and whether [act_min, act_max] is the whole range of its output type. */
-FRNN_INLINE int out_mode(const frnn_fc_params *p, int out_kind, int *full_range)
-{
-    *full_range = out_kind == OUT_S8 ? p->act_min == INT8_MIN && p->act_max == INT8_MAX
-                                     : p->act_min == INT16_MIN && p->act_max == INT16_MAX;
-    return p->per_channel ? REQ_PER_CHANNEL : *full_range ? REQ_FULL_RANGE : REQ_CLAMP;
-}
-
-/* TFLM FULLY_CONNECTED with int8 weights, int8 or int16 out, per tensor or per channel: rows in
- * passes of four sharing each extended input word, then the leftover rows one by one; the n % 4
- * last inputs of each row by scalar multiply-adds. */
+/* TFLM FULLY_CONNECTED with int8 weights, int8 or int16 out, per tensor (per_channel 0) or per
+ * channel: rows in passes of four sharing each extended input word, then the leftover rows one by
+ * one; the n % 4 last inputs of each row by scalar multiply-adds. */
 FRNN_INLINE void fc_s8(const int8_t *x, const int8_t *w, const int32_t *bias, int n_in, int n_out,
-                       const frnn_fc_params *p, void *y, int out_kind)
+                       const frnn_fc_params *p, void *y, int out_kind, int per_channel, int full_range)
 {
     const int32_t off = p->input_offset, out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
-    int full_range;
-    const int mode = out_mode(p, out_kind, &full_range);
     requant r = requant_of(p->multiplier[0], p->shift[0]);
 #if FRNN_USE_DSP
     const int groups = n_in / 4;
@@ -305,7 +279,9 @@ FRNN_INLINE void fc_s8(const int8_t *x, const int8_t *w, const int32_t *bias, in
         }
 #endif
         dot_scalar(w, n_in, x, off, 4 * groups, 4, acc);
-        out_rows(y, o, 1, acc, 4, &r, p, out_off, lo, hi, out_kind, mode, full_range);
+        for (int k = 0; k < 4; ++k) {
+            out_row(y, o + k, acc[k], &r, p, out_off, lo, hi, out_kind, per_channel, full_range);
+        }
     }
     for (; o < n_out; ++o, w += n_in) {
         int32_t acc = bias ? bias[o] : 0;
@@ -313,57 +289,73 @@ FRNN_INLINE void fc_s8(const int8_t *x, const int8_t *w, const int32_t *bias, in
         acc = dot_row1(w, x, offset2, groups, acc);
 #endif
         dot_scalar(w, n_in, x, off, 4 * groups, 1, &acc);
-        out_rows(y, o, 1, &acc, 1, &r, p, out_off, lo, hi, out_kind, mode, full_range);
+        out_row(y, o, acc, &r, p, out_off, lo, hi, out_kind, per_channel, full_range);
     }
 }
 
 void frnn_fc_s8_s8(const int8_t *x, const int8_t *w, const int32_t *bias, int n_in, int n_out,
                    const frnn_fc_params *p, int8_t *y)
 {
-    fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S8);
+    const int full_range = p->act_min == INT8_MIN && p->act_max == INT8_MAX;
+    if (!FRNN_FC_SPECIALISED) {
+        fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S8, p->per_channel, full_range);
+    } else if (p->per_channel) {
+        fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S8, 1, full_range);
+    } else if (full_range) {
+        fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S8, 0, 1);
+    } else {
+        fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S8, 0, 0);
+    }
 }
 
 void frnn_fc_s8_s16(const int8_t *x, const int8_t *w, const int32_t *bias, int n_in, int n_out,
                     const frnn_fc_params *p, int16_t *y)
 {
-    fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S16);
+    const int full_range = p->act_min == INT16_MIN && p->act_max == INT16_MAX;
+    if (!FRNN_FC_SPECIALISED) {
+        fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S16, p->per_channel, full_range);
+    } else if (p->per_channel) {
+        fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S16, 1, full_range);
+    } else if (full_range) {
+        fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S16, 0, 1);
+    } else {
+        fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S16, 0, 0);
+    }
 }
 
 #if defined(FRNN_POT_SHIFT_ONLY)
 /* TFLM FULLY_CONNECTED with PoT weights, multiply-free MAC: each row by frnn_dot_pot. */
-FRNN_INLINE void fc_pot(const int8_t *x, const uint8_t *codes, int32_t start, const uint32_t *pairs,
-                        const int32_t *bias, int n_in, int n_out, const frnn_fc_params *p, void *y, int out_kind)
+FRNN_INLINE void fc_pot(const int8_t *x, const uint8_t *w, int32_t start, const int16_t *pairs,
+                        const int32_t *bias, int n_in, int n_out, const frnn_fc_params *p, void *y, int out_kind,
+                        int per_channel, int full_range)
 {
     const int32_t off = p->input_offset, out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
-    int full_range;
-    const int mode = out_mode(p, out_kind, &full_range);
     requant r = requant_of(p->multiplier[0], p->shift[0]);
-    (void)pairs;
     for (int o = 0; o < n_out; ++o, start += n_in) {
-        const int32_t acc = frnn_dot_pot(codes, start, x, n_in, off) + (bias ? bias[o] : 0);
-        out_rows(y, o, 1, &acc, 1, &r, p, out_off, lo, hi, out_kind, mode, full_range);
+        const int32_t acc = frnn_dot_pot(w, start, pairs, x, n_in, off) + (bias ? bias[o] : 0);
+        out_row(y, o, acc, &r, p, out_off, lo, hi, out_kind, per_channel, full_range);
     }
 }
 #else
-/* The weights of the pair-table entry t (fr_pot_pair_table): low lane (the byte's low nibble, the
- * even element) and high lane (the odd element). */
-FRNN_INLINE int32_t pair_lo(uint32_t t)
+/* The two weights of weight byte j: the even element's (pair_table[j]) and the odd element's. */
+FRNN_INLINE int32_t pair_lo(const int16_t *pairs, uint32_t j)
 {
-    return (int32_t)(int16_t)(uint16_t)t;
+    return pairs[j];
 }
-FRNN_INLINE int32_t pair_hi(uint32_t t)
+FRNN_INLINE int32_t pair_hi(const int16_t *pairs, uint32_t j)
 {
-    return (int32_t)t >> 16;
+    return pairs[j + 1u];
 }
 
-/* acc[r] += sum_{d < m} w_r[d] * (x[d] + off) for the rows r < rows (4 or 1) whose codes start at
- * the low nibble of byte b + r * rs: per two inputs one byte of each row, looked up in pairs. With
+/* acc[r] += sum_{d < m} w_r[d] * (x[d] + off) for the rows r < rows (4 or 1) whose weights start at
+ * the even element of byte b + r * rs: per two inputs one byte of each row, looked up in pairs. With
  * the DSP extension (and 4 rows) the first 4 * (m / 4) inputs run in one assembler loop: per group of
  * 4 inputs one LDR of x, two SXTAB16 and two PKH give (x0, x1) and (x2, x3) + offset in int16 lanes,
- * shared by the 4 rows; then per row two LDRB, two table LDRs and two SMLAD (33 instructions per 16
- * products, 12 registers as in dot_rows4). offset2: off in both int16 lanes. */
+ * shared by the 4 rows; then per row two LDRB, two (unaligned) LDRs of the pair word and two SMLAD
+ * (33 instructions per 16 products, 12 registers as in dot_rows4). offset2: off in both int16
+ * lanes. */
 FRNN_INLINE void pot_rows(const uint8_t *b, int32_t rs, const int8_t *x, int32_t off, uint32_t offset2, int m,
-                          const uint32_t *pairs, int rows, int32_t *acc)
+                          const int16_t *pairs, int rows, int32_t *acc)
 {
     int d = 0;
 #if FRNN_USE_DSP && defined(__OPTIMIZE__)
@@ -383,28 +375,28 @@ FRNN_INLINE void pot_rows(const uint8_t *b, int32_t rs, const int8_t *x, int32_t
             "pkhbt  %[x01], %[t], %[x23], lsl #16\n\t"
             "pkhtb  %[x23], %[x23], %[t], asr #16\n\t"
             "ldrb   %[t], [%[p], %[rs]]\n\t"
-            "ldr    %[t], [%[tab], %[t], lsl #2]\n\t"
+            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
             "smlad  %[a1], %[t], %[x01], %[a1]\n\t"
             "ldrb   %[t], [%[p]], #1\n\t"
-            "ldr    %[t], [%[tab], %[t], lsl #2]\n\t"
+            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
             "smlad  %[a0], %[t], %[x01], %[a0]\n\t"
             "ldrb   %[t], [%[p], %[rs]]\n\t"
-            "ldr    %[t], [%[tab], %[t], lsl #2]\n\t"
+            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
             "smlad  %[a1], %[t], %[x23], %[a1]\n\t"
             "ldrb   %[t], [%[p]], #1\n\t"
-            "ldr    %[t], [%[tab], %[t], lsl #2]\n\t"
+            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
             "smlad  %[a0], %[t], %[x23], %[a0]\n\t"
             "ldrb   %[t], [%[q], %[rs]]\n\t"
-            "ldr    %[t], [%[tab], %[t], lsl #2]\n\t"
+            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
             "smlad  %[a3], %[t], %[x01], %[a3]\n\t"
             "ldrb   %[t], [%[q]], #1\n\t"
-            "ldr    %[t], [%[tab], %[t], lsl #2]\n\t"
+            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
             "smlad  %[a2], %[t], %[x01], %[a2]\n\t"
             "ldrb   %[t], [%[q], %[rs]]\n\t"
-            "ldr    %[t], [%[tab], %[t], lsl #2]\n\t"
+            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
             "smlad  %[a3], %[t], %[x23], %[a3]\n\t"
             "ldrb   %[t], [%[q]], #1\n\t"
-            "ldr    %[t], [%[tab], %[t], lsl #2]\n\t"
+            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
             "smlad  %[a2], %[t], %[x23], %[a2]\n\t"
             "ldr    %[t], %[end]\n\t"
             "cmp    %[x], %[t]\n\t"
@@ -425,30 +417,30 @@ FRNN_INLINE void pot_rows(const uint8_t *b, int32_t rs, const int8_t *x, int32_t
     for (; d + 2 <= m; d += 2, ++b) {
         const int32_t x0 = (int32_t)x[d] + off, x1 = (int32_t)x[d + 1] + off;
         for (int r = 0; r < rows; ++r) {
-            const uint32_t t = pairs[b[r * rs]];
-            acc[r] += pair_lo(t) * x0 + pair_hi(t) * x1;
+            const uint32_t j = b[r * rs];
+            acc[r] += pair_lo(pairs, j) * x0 + pair_hi(pairs, j) * x1;
         }
     }
     if (d < m) {
         const int32_t x0 = (int32_t)x[d] + off;
         for (int r = 0; r < rows; ++r) {
-            acc[r] += pair_lo(pairs[b[r * rs]]) * x0;
+            acc[r] += pair_lo(pairs, b[r * rs]) * x0;
         }
     }
 }
 
-/* TFLM FULLY_CONNECTED with PoT weights by the pair table: rows in passes of four whose codes start
- * at the same parity (consecutive rows for an even n_in, every other row for an odd one), a row
- * starting at an odd code index taking its first input alone; then the leftover rows one by one. */
-FRNN_INLINE void fc_pot(const int8_t *x, const uint8_t *codes, int32_t start, const uint32_t *pairs,
-                        const int32_t *bias, int n_in, int n_out, const frnn_fc_params *p, void *y, int out_kind)
+/* TFLM FULLY_CONNECTED with PoT weights by the pair table: rows in passes of four whose weights
+ * start at elements of the same parity (consecutive rows for an even n_in, every other row for an odd
+ * one), a row starting at an odd element taking its first input alone; then the leftover rows one
+ * by one. */
+FRNN_INLINE void fc_pot(const int8_t *x, const uint8_t *w, int32_t start, const int16_t *pairs,
+                        const int32_t *bias, int n_in, int n_out, const frnn_fc_params *p, void *y, int out_kind,
+                        int per_channel, int full_range)
 {
     const int32_t off = p->input_offset, out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
-    int full_range;
-    const int mode = out_mode(p, out_kind, &full_range);
     const uint32_t offset2 = ((uint32_t)off & 0xffffu) | ((uint32_t)off << 16);
     requant r = requant_of(p->multiplier[0], p->shift[0]);
-    const int step = (n_in & 1) ? 2 : 1; /* rows of one pass: their code indices differ by step * n_in (even) */
+    const int step = (n_in & 1) ? 2 : 1; /* rows of one pass: their element indices differ by step * n_in (even) */
     const int32_t rs = step * n_in / 2;  /* bytes between them */
     int o = 0;
     for (; o + 4 * step <= n_out; o += 4 * step) {
@@ -456,42 +448,62 @@ FRNN_INLINE void fc_pot(const int8_t *x, const uint8_t *codes, int32_t start, co
             const int first = o + s;
             const uint32_t index = (uint32_t)start + (uint32_t)first * (uint32_t)n_in;
             const int head = (int)(index & 1u);
-            const uint8_t *b = codes + ((index + 1u) >> 1);
+            const uint8_t *b = w + ((index + 1u) >> 1);
             int32_t acc[4];
             for (int k = 0; k < 4; ++k) {
                 acc[k] = bias ? bias[first + k * step] : 0;
                 if (head) {
-                    acc[k] += pair_hi(pairs[b[k * rs - 1]]) * ((int32_t)x[0] + off);
+                    acc[k] += pair_hi(pairs, b[k * rs - 1]) * ((int32_t)x[0] + off);
                 }
             }
             pot_rows(b, rs, x + head, off, offset2, n_in - head, pairs, 4, acc);
-            out_rows(y, first, step, acc, 4, &r, p, out_off, lo, hi, out_kind, mode, full_range);
+            for (int k = 0; k < 4; ++k) {
+                out_row(y, first + k * step, acc[k], &r, p, out_off, lo, hi, out_kind, per_channel, full_range);
+            }
         }
     }
     for (; o < n_out; ++o) {
         const uint32_t index = (uint32_t)start + (uint32_t)o * (uint32_t)n_in;
         const int head = (int)(index & 1u);
-        const uint8_t *b = codes + ((index + 1u) >> 1);
+        const uint8_t *b = w + ((index + 1u) >> 1);
         int32_t acc = bias ? bias[o] : 0;
         if (head) {
-            acc += pair_hi(pairs[b[-1]]) * ((int32_t)x[0] + off);
+            acc += pair_hi(pairs, b[-1]) * ((int32_t)x[0] + off);
         }
         pot_rows(b, 0, x + head, off, offset2, n_in - head, pairs, 1, &acc);
-        out_rows(y, o, 1, &acc, 1, &r, p, out_off, lo, hi, out_kind, mode, full_range);
+        out_row(y, o, acc, &r, p, out_off, lo, hi, out_kind, per_channel, full_range);
     }
 }
 #endif
 
-void frnn_fc_pot_s8(const int8_t *x, const uint8_t *codes, int32_t start, const uint32_t *pair_table,
+void frnn_fc_pot_s8(const int8_t *x, const uint8_t *w, int32_t start, const int16_t *pair_table,
                     const int32_t *bias, int n_in, int n_out, const frnn_fc_params *p, int8_t *y)
 {
-    fc_pot(x, codes, start, pair_table, bias, n_in, n_out, p, y, OUT_S8);
+    const int full_range = p->act_min == INT8_MIN && p->act_max == INT8_MAX;
+    if (!FRNN_FC_SPECIALISED) {
+        fc_pot(x, w, start, pair_table, bias, n_in, n_out, p, y, OUT_S8, p->per_channel, full_range);
+    } else if (p->per_channel) {
+        fc_pot(x, w, start, pair_table, bias, n_in, n_out, p, y, OUT_S8, 1, full_range);
+    } else if (full_range) {
+        fc_pot(x, w, start, pair_table, bias, n_in, n_out, p, y, OUT_S8, 0, 1);
+    } else {
+        fc_pot(x, w, start, pair_table, bias, n_in, n_out, p, y, OUT_S8, 0, 0);
+    }
 }
 
-void frnn_fc_pot_s16(const int8_t *x, const uint8_t *codes, int32_t start, const uint32_t *pair_table,
+void frnn_fc_pot_s16(const int8_t *x, const uint8_t *w, int32_t start, const int16_t *pair_table,
                      const int32_t *bias, int n_in, int n_out, const frnn_fc_params *p, int16_t *y)
 {
-    fc_pot(x, codes, start, pair_table, bias, n_in, n_out, p, y, OUT_S16);
+    const int full_range = p->act_min == INT16_MIN && p->act_max == INT16_MAX;
+    if (!FRNN_FC_SPECIALISED) {
+        fc_pot(x, w, start, pair_table, bias, n_in, n_out, p, y, OUT_S16, p->per_channel, full_range);
+    } else if (p->per_channel) {
+        fc_pot(x, w, start, pair_table, bias, n_in, n_out, p, y, OUT_S16, 1, full_range);
+    } else if (full_range) {
+        fc_pot(x, w, start, pair_table, bias, n_in, n_out, p, y, OUT_S16, 0, 1);
+    } else {
+        fc_pot(x, w, start, pair_table, bias, n_in, n_out, p, y, OUT_S16, 0, 0);
+    }
 }
 
 void frnn_add_s8(const int8_t *a, const int8_t *b, int n, const frnn_add_params *p, int8_t *y)
