@@ -232,8 +232,10 @@ FRNN_INLINE void dot_scalar(const int8_t *w, int n, const int8_t *x, int32_t off
     }
 }
 
-/* The FC loops are compiled once per case of (per channel, whole output range: one SSAT) where speed
- * is asked for, so that those tests leave the row loop; at -Os once, testing them per row. */
+/* The int8 FC loops are compiled once per case of (per channel, whole output range: one SSAT) where
+ * speed is asked for, so that those tests leave the row loop; at -Os once, testing them per row. The
+ * PoT FC is compiled once on every level (its weights are there to save flash; each copy would take
+ * about 2 KB). */
 #if defined(__OPTIMIZE_SIZE__)
 #define FRNN_FC_SPECIALISED 0
 #else
@@ -479,31 +481,15 @@ FRNN_INLINE void fc_pot(const int8_t *x, const uint8_t *w, int32_t start, const 
 void frnn_fc_pot_s8(const int8_t *x, const uint8_t *w, int32_t start, const int16_t *pair_table,
                     const int32_t *bias, int n_in, int n_out, const frnn_fc_params *p, int8_t *y)
 {
-    const int full_range = p->act_min == INT8_MIN && p->act_max == INT8_MAX;
-    if (!FRNN_FC_SPECIALISED) {
-        fc_pot(x, w, start, pair_table, bias, n_in, n_out, p, y, OUT_S8, p->per_channel, full_range);
-    } else if (p->per_channel) {
-        fc_pot(x, w, start, pair_table, bias, n_in, n_out, p, y, OUT_S8, 1, full_range);
-    } else if (full_range) {
-        fc_pot(x, w, start, pair_table, bias, n_in, n_out, p, y, OUT_S8, 0, 1);
-    } else {
-        fc_pot(x, w, start, pair_table, bias, n_in, n_out, p, y, OUT_S8, 0, 0);
-    }
+    fc_pot(x, w, start, pair_table, bias, n_in, n_out, p, y, OUT_S8, p->per_channel,
+           p->act_min == INT8_MIN && p->act_max == INT8_MAX);
 }
 
 void frnn_fc_pot_s16(const int8_t *x, const uint8_t *w, int32_t start, const int16_t *pair_table,
                      const int32_t *bias, int n_in, int n_out, const frnn_fc_params *p, int16_t *y)
 {
-    const int full_range = p->act_min == INT16_MIN && p->act_max == INT16_MAX;
-    if (!FRNN_FC_SPECIALISED) {
-        fc_pot(x, w, start, pair_table, bias, n_in, n_out, p, y, OUT_S16, p->per_channel, full_range);
-    } else if (p->per_channel) {
-        fc_pot(x, w, start, pair_table, bias, n_in, n_out, p, y, OUT_S16, 1, full_range);
-    } else if (full_range) {
-        fc_pot(x, w, start, pair_table, bias, n_in, n_out, p, y, OUT_S16, 0, 1);
-    } else {
-        fc_pot(x, w, start, pair_table, bias, n_in, n_out, p, y, OUT_S16, 0, 0);
-    }
+    fc_pot(x, w, start, pair_table, bias, n_in, n_out, p, y, OUT_S16, p->per_channel,
+           p->act_min == INT16_MIN && p->act_max == INT16_MAX);
 }
 
 void frnn_add_s8(const int8_t *a, const int8_t *b, int n, const frnn_add_params *p, int8_t *y)
