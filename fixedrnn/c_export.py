@@ -13,7 +13,8 @@ then moved in as one step: :func:`export_c`) the C of the package and the model'
   weight and front-end kind macros, the model's scalar integers as ``FR_*`` macros, the data symbols
   of each fully connected layer, an ``extern`` declaration per data object) and ``frnn_model.c``
   (every flash item of :func:`fixedrnn.layout.flash_items` as one ``const`` array with that symbol,
-  C type and element count — weights as stored: int8, or PoT codes packed two per byte; the front
+  C type and element count — weights: int8 as stored, or PoT two per byte as indices into the pair
+  table (:mod:`fixedrnn.pot_pairs`); the front
   end's tables from their generators in ``fixedrnn.frontend`` —, the two front-end instances as
   ``const`` initialisers, every RAM item of :func:`fixedrnn.layout.ram_items` as one
   static-duration array).
@@ -231,8 +232,8 @@ def _header(model, arrays, items):
         '#include "frnn_mfcc.h" /* q15_t, q31_t, the front-end instance types */',
         "",
         f"#define FRNN_CELL_{cell.upper()} 1 /* the cell: FRNN_CELL_RNN (frnn_rnn.c) or FRNN_CELL_LSTM (frnn_lstm.c) */",
-        f"#define FRNN_WEIGHTS_{model.weights.upper()} 1 /* FRNN_WEIGHTS_INT8: int8 weights; FRNN_WEIGHTS_POT: 4-bit "
-        "power-of-two codes */",
+        f"#define FRNN_WEIGHTS_{model.weights.upper()} 1 /* FRNN_WEIGHTS_INT8: int8 weights; FRNN_WEIGHTS_POT: "
+        "power-of-two weights, two per byte as fr_pot_pair_table indices */",
         f"#define FRNN_FRONTEND_{model.frontend.precision.upper()} 1 /* MFCC precision: FRNN_FRONTEND_Q15 or "
         "FRNN_FRONTEND_Q31 */",
         f"#define FRNN_N_FEATURES {model.n_features} /* I: MFCC coefficients = int8 features per frame */",

@@ -416,18 +416,35 @@ FRNN_INLINE void pot_rows(const uint8_t *b, int32_t rs, const int8_t *x, int32_t
     }
 #endif
     (void)offset2;
+    int32_t a0 = acc[0], a1 = 0, a2 = 0, a3 = 0;
+    if (rows == 4) {
+        a1 = acc[1];
+        a2 = acc[2];
+        a3 = acc[3];
+    }
     for (; d + 2 <= m; d += 2, ++b) {
         const int32_t x0 = (int32_t)x[d] + off, x1 = (int32_t)x[d + 1] + off;
-        for (int r = 0; r < rows; ++r) {
-            const uint32_t j = b[r * rs];
-            acc[r] += pair_lo(pairs, j) * x0 + pair_hi(pairs, j) * x1;
+        a0 += pair_lo(pairs, b[0]) * x0 + pair_hi(pairs, b[0]) * x1;
+        if (rows == 4) {
+            a1 += pair_lo(pairs, b[rs]) * x0 + pair_hi(pairs, b[rs]) * x1;
+            a2 += pair_lo(pairs, b[2 * rs]) * x0 + pair_hi(pairs, b[2 * rs]) * x1;
+            a3 += pair_lo(pairs, b[3 * rs]) * x0 + pair_hi(pairs, b[3 * rs]) * x1;
         }
     }
     if (d < m) {
         const int32_t x0 = (int32_t)x[d] + off;
-        for (int r = 0; r < rows; ++r) {
-            acc[r] += pair_lo(pairs, b[r * rs]) * x0;
+        a0 += pair_lo(pairs, b[0]) * x0;
+        if (rows == 4) {
+            a1 += pair_lo(pairs, b[rs]) * x0;
+            a2 += pair_lo(pairs, b[2 * rs]) * x0;
+            a3 += pair_lo(pairs, b[3 * rs]) * x0;
         }
+    }
+    acc[0] = a0;
+    if (rows == 4) {
+        acc[1] = a1;
+        acc[2] = a2;
+        acc[3] = a3;
     }
 }
 

@@ -1,6 +1,6 @@
-/* Integer kernels of fixedrnn, C99: TensorFlow Lite Micro's integer FULLY_CONNECTED, ADD, TANH,
- * LOGISTIC/TANH int16 (LUT) and MUL, gemmlowp's fixed-point tanh, and a shift-only power-of-two
- * (PoT) dot product. Bit-exact with fixedrnn's NumPy engine (and so with TFLM's reference kernels).
+/* Integer kernels of fixedrnn, C99: TensorFlow Lite Micro's integer FULLY_CONNECTED (int8 and
+ * power-of-two (PoT) weights), ADD, TANH, LOGISTIC/TANH int16 (LUT) and MUL, gemmlowp's fixed-point
+ * tanh, and a shift-only PoT dot product (-DFRNN_POT_SHIFT_ONLY: the PoT FC's rows). Bit-exact with fixedrnn's NumPy engine (and so with TFLM's reference kernels).
  *
  * Conventions: int8 activations with a zero point ("offset" arguments are minus the zero point, as in
  * TFLM), symmetric int8 weights [out][in] row-major, int32 biases, requantization by
