@@ -143,25 +143,46 @@ int32_t frnn_dot_s8(const int8_t *w, const int8_t *x, int n, int32_t input_offse
     return acc;
 }
 
-/* e for a power of two 2^e <= 64, without a multiply or CLZ (which ARMv6-M lacks). */
-FRNN_INLINE uint32_t log2_pot(uint32_t magnitude)
+/* e of a PoT weight +-2^e (non-zero): its trailing zeros, RBIT + CLZ where the core has CLZ, else
+ * three bit tests of |weight| <= 64 (ARMv6-M has no CLZ); no multiply either way. */
+FRNN_INLINE uint32_t pot_exponent(int32_t weight)
 {
+#if defined(__GNUC__) && defined(__ARM_FEATURE_CLZ)
+    return (uint32_t)__builtin_ctz((uint32_t)weight);
+#else
+    const uint32_t magnitude = (uint32_t)(weight < 0 ? -weight : weight);
     return (uint32_t)((magnitude & 0xaau) != 0u) | ((uint32_t)((magnitude & 0xccu) != 0u) << 1)
            | ((uint32_t)((magnitude & 0xf0u) != 0u) << 2);
+#endif
+}
+
+/* weight * xd for a PoT weight, by a shift and a negation. */
+FRNN_INLINE int32_t pot_term(int32_t weight, int32_t xd)
+{
+    if (weight == 0) {
+        return 0;
+    }
+    const int32_t term = (int32_t)((uint32_t)xd << pot_exponent(weight));
+    return weight < 0 ? -term : term;
 }
 
 int32_t frnn_dot_pot(const uint8_t *w, int32_t start, const int16_t *pair_table, const int8_t *x, int n,
                      int32_t input_offset)
 {
     int32_t acc = 0;
-    uint32_t index = (uint32_t)start;
-    for (int d = 0; d < n; ++d, ++index) {
-        const int32_t weight = pair_table[w[index >> 1] + (index & 1u)];
-        if (weight != 0) {
-            const uint32_t magnitude = (uint32_t)(weight < 0 ? -weight : weight);
-            const int32_t term = (int32_t)((uint32_t)((int32_t)x[d] + input_offset) << log2_pot(magnitude));
-            acc = weight < 0 ? acc - term : acc + term;
-        }
+    const uint8_t *b = w + (start >> 1);
+    int d = 0;
+    if ((start & 1) && n > 0) {
+        acc += pot_term(pair_table[*b++ + 1u], (int32_t)x[0] + input_offset);
+        d = 1;
+    }
+    for (; d + 2 <= n; d += 2, ++b) {
+        const uint32_t j = *b;
+        acc += pot_term(pair_table[j], (int32_t)x[d] + input_offset);
+        acc += pot_term(pair_table[j + 1u], (int32_t)x[d + 1] + input_offset);
+    }
+    if (d < n) {
+        acc += pot_term(pair_table[*b], (int32_t)x[d] + input_offset);
     }
     return acc;
 }
