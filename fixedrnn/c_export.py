@@ -13,7 +13,8 @@ then moved in as one step: :func:`export_c`) the C of the package and the model'
   weight and front-end kind macros, the model's scalar integers as ``FR_*`` macros, the data symbols
   of each fully connected layer, an ``extern`` declaration per data object) and ``frnn_model.c``
   (every flash item of :func:`fixedrnn.layout.flash_items` as one ``const`` array with that symbol,
-  C type and element count — weights as stored: int8, or PoT codes packed two per byte; the front
+  C type and element count — weights: int8 as stored, or PoT two per byte as indices into the pair
+  table (:mod:`fixedrnn.pot_pairs`); the front
   end's tables from their generators in ``fixedrnn.frontend`` —, the two front-end instances as
   ``const`` initialisers, every RAM item of :func:`fixedrnn.layout.ram_items` as one
   static-duration array).
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fixedrnn import atomicfile, layout, overflow
+from fixedrnn import atomicfile, layout, overflow, pot_pairs
 from fixedrnn.errors import FixedRnnError
 
 C_DIR = Path(__file__).resolve().parent / "c"
@@ -172,7 +173,7 @@ def _fc_macros(arrays, block, per_channel):
     name = "FRNN_" + layout.symbol_for(block)[len(layout.SYMBOL_PREFIX):].upper()
     pot = f"{block}.pot" in arrays
     weights = f"{block}.pot" if pot else f"{block}.weight"
-    kind = "4-bit power-of-two codes, two per byte" if pot else "int8"
+    kind = "power-of-two, two per byte (fr_pot_pair_table indices)" if pot else "int8"
     bias = "int32 bias" if f"{block}.bias" in arrays else "no bias"
     lines = [f"/* {block}: weights {kind}, row-major [out][in]; {bias}; requantization (multiplier, shift) */",
              f"#define {name}_WEIGHTS {layout.symbol_for(weights)}",
@@ -231,8 +232,8 @@ def _header(model, arrays, items):
         '#include "frnn_mfcc.h" /* q15_t, q31_t, the front-end instance types */',
         "",
         f"#define FRNN_CELL_{cell.upper()} 1 /* the cell: FRNN_CELL_RNN (frnn_rnn.c) or FRNN_CELL_LSTM (frnn_lstm.c) */",
-        f"#define FRNN_WEIGHTS_{model.weights.upper()} 1 /* FRNN_WEIGHTS_INT8: int8 weights; FRNN_WEIGHTS_POT: 4-bit "
-        "power-of-two codes */",
+        f"#define FRNN_WEIGHTS_{model.weights.upper()} 1 /* FRNN_WEIGHTS_INT8: int8 weights; FRNN_WEIGHTS_POT: "
+        "power-of-two weights, two per byte as fr_pot_pair_table indices */",
         f"#define FRNN_FRONTEND_{model.frontend.precision.upper()} 1 /* MFCC precision: FRNN_FRONTEND_Q15 or "
         "FRNN_FRONTEND_Q31 */",
         f"#define FRNN_N_FEATURES {model.n_features} /* I: MFCC coefficients = int8 features per frame */",
@@ -260,19 +261,24 @@ def _header(model, arrays, items):
 
 
 def _flash_values(model, arrays, item, front, silence):
-    """The values of the flash array ``item`` of ``model``: a model array, a front-end table (of
-    ``front``, :func:`frontend_tables`) or an activation constant."""
+    """The values of the flash array ``item`` of ``model``: a model array (power-of-two weights as
+    :func:`fixedrnn.pot_pairs.encode` writes them), a front-end table (of ``front``,
+    :func:`frontend_tables`) or an activation constant."""
     p = layout.SYMBOL_PREFIX
     if item.symbol in front:
         return front[item.symbol]
     if item.symbol == f"{p}sigmoid_table":
         return sigmoid_table()
+    if item.symbol == f"{p}pot_pair_table":
+        return pot_pairs.table()
     if item.symbol == f"{p}tanh_table":
         return np.asarray(model.prepared.cell.tanh.table, np.int64)
     if item.symbol == f"{p}silence_features":
         return silence_features(model) if silence is None else silence
     if item.source not in arrays:
         raise FixedRnnError(f"{item.symbol}: no values for this flash item (source {item.source!r})")
+    if item.source.endswith(".pot"):
+        return pot_pairs.encode(arrays[item.source])  # each byte of two codes -> its pair-table index
     return arrays[item.source]
 
 

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
+from fixedrnn import pot_pairs
 from fixedrnn.errors import FixedRnnError
 from fixedrnn.schema import SPECS, SYMBOL_PREFIX, keys_for, symbol_for
 
@@ -51,7 +52,7 @@ class MemoryItem:
     """One C object of the firmware: ``<c_type> <symbol>[<count>]``, ``nbytes`` bytes.
 
     ``region`` is "flash" (``const``, in .rodata) or "ram" (.bss); ``kind`` groups items in the
-    report (weights, bias, requantization, activation table, front-end table, front-end instance,
+    report (weights, bias, requantization, activation table, weight table, front-end table, front-end instance,
     audio, front-end scratch, features, state, gate scratch, logits); ``source`` says where the
     contents come from (a model key, a CMSIS-DSP table, or a buffer's role).
     """
@@ -226,10 +227,12 @@ def _int(arrays, key):
 
 
 def model_flash_items(arrays):
-    """Flash items of the model: every device key of :mod:`fixedrnn.schema` in file order (weights
-    as stored: int8, or packed 4-bit codes, ceil(N/2) bytes per tensor; int32 biases;
+    """Flash items of the model: every device key of :mod:`fixedrnn.schema` in file order (weights:
+    int8, or power-of-two with ceil(N/2) bytes per tensor, two weights per byte; int32 biases;
     per-tensor/per-channel multipliers and shifts; the input normalisation), then the activation
-    constants (LSTM: the int16 sigmoid table; RNN: its int8 TANH tabulated on the 256 inputs) and the feature vector of a silent frame (the left padding of a short utterance).
+    constants (LSTM: the int16 sigmoid table; RNN: its int8 TANH tabulated on the 256 inputs), for
+    power-of-two weights the pair table their firmware bytes index (:mod:`fixedrnn.pot_pairs`), and
+    the feature vector of a silent frame (the left padding of a short utterance).
 
     0-d integers (zero points, ADD/TANH/LSTM scalars) are compile-time constants in the code, not
     data objects; float32 scales, labels and ``meta.*`` do not go to the device.
@@ -246,6 +249,10 @@ def model_flash_items(arrays):
     else:
         items.append(MemoryItem.of(f"{SYMBOL_PREFIX}tanh_table", "int8_t", TANH_TABLE_ENTRIES, "activation table",
                                    "flash", "TFLM int8 TANH of every int8 input x, at index x + 128"))
+    if _text(arrays, "weights") == "pot":
+        items.append(MemoryItem.of(f"{SYMBOL_PREFIX}pot_pair_table", "int16_t", pot_pairs.TABLE_ENTRIES,
+                                   "weight table", "flash",
+                                   "power-of-two weight pairs: the FC's weight bytes index it (fixedrnn.pot_pairs)"))
     items.append(MemoryItem.of(f"{SYMBOL_PREFIX}silence_features", "int8_t", _int(arrays, "frontend.n_mfcc"),
                                "model constant", "flash", "int8 features of an all-zero frame (left padding)"))
     return items

@@ -191,6 +191,7 @@ def expected_flash(model):
         total += weights(4 * h * h) + 2 * 4 * 4
         total += 256 * 2  # sigmoid_table_uint16[256]
     total += weights(c * h) + 4 * c + 2 * 4 * c  # head, per channel
+    total += (15 * 15 + 1) * 2 if pot else 0  # PoT pair table: int16, every pair of the 15 valid codes as neighbours
     total += i  # int8 silent-frame features
     # front end: window, mel filters (positions, lengths uint32; coefficients), DCT
     total += q * n + 2 * 4 * mels + q * _cmsis_filter_coef_count(model) + q * i * mels

@@ -24,7 +24,7 @@ from typing import Callable
 import numpy as np
 import pytest
 
-from fixedrnn import c_export, convert, fixedpoint, gemmlowp, ops, quant
+from fixedrnn import c_export, convert, fixedpoint, gemmlowp, ops, pot_pairs, quant
 from fixedrnn.model import AddParams, InputQuant, TanhParams, load
 from fixedrnn.ops import elementwise as elementwise_ops
 from fixedrnn.ops import fully_connected, lut_s16, normalise, tanh_s8
@@ -162,6 +162,8 @@ BUILDS = [
     runner.BuildConfig("arm", "-O2", dsp=False),
     runner.BuildConfig("arm", "-O2", hard_float=True),
     runner.BuildConfig("arm", "-O0"),  # the kernels' C fallback of the assembler MAC loop
+    runner.BuildConfig("arm", "-O2", pot_shift_only=True),  # the multiply-free PoT FC
+    runner.BuildConfig("arm", "-Os", dsp=False, pot_shift_only=True),
 ]
 #: kernel_main.c's record type of each op.
 OP_IDS = {"srdhm": 1, "rdbypot": 2, "mbqm": 3, "tanh_q4": 4, "dot_s8": 5, "dot_pot": 6, "sigmoid16": 7,
@@ -306,7 +308,8 @@ def dot_pot_cases(rng):
             start = int(rng.integers(0, 3, endpoint=True))
             codes = random_pot_codes(rng, start + length)
             x = rng.integers(-128, 128, length)
-            yield _dot_case("dot_pot", (length, offset, start), [quant.pot_pack(codes), x],
+            weight_bytes = pot_pairs.encode(quant.pot_pack(codes))
+            yield _dot_case("dot_pot", (length, offset, start), [pot_pairs.table(), weight_bytes, x],
                             quant.pot_decode(codes[start:]), x, offset)
 
 
@@ -360,7 +363,8 @@ def _fc_case(rng, op, shape, per_channel, variant):
         codes[0, : n_in // 2] = 0  # m = 0 runs
         weight = quant.pot_decode(codes)
         prefix = random_pot_codes(rng, start)
-        weights_payload = quant.pot_pack(np.concatenate([prefix, codes.ravel()]))
+        weights_payload = np.concatenate([pot_pairs.table(),
+                                          pot_pairs.encode(quant.pot_pack(np.concatenate([prefix, codes.ravel()])))])
     else:
         weight = rng.integers(-128, 128, (n_out, n_in))
         if variant == "extreme":
@@ -642,15 +646,26 @@ MULTIPLY = ("mul", "mla", "mls", "smul", "smla", "smls", "umul", "umla", "smmul"
             "smlad", "smusd", "smlsd", "sdiv", "udiv")
 
 
+def _mnemonics(disassembly):
+    return [line.split("\t")[2].split()[0] if len(line.split("\t")) > 2 else ""
+            for line in disassembly.splitlines()[1:]]
+
+
 @pytest.mark.parametrize("opt", ["-O2", "-Os"])
 def test_pot_dot_product_has_no_multiply_and_int8_uses_smlad(opt, tmp_path):
+    """The shift-only build (-DFRNN_POT_SHIFT_ONLY): its PoT dot product, the MAC of every row of its
+    PoT FC, has no multiply instruction; the default build's int8 and PoT FCs use SMLAD."""
     missing = runner.toolchain_missing("arm")
     if missing:
         pytest.skip(missing)
-    exe = runner.build(runner.BuildConfig("arm", opt), tmp_path, main="kernel_main.c", src_dir=C_DIR)
-    pot = _function_disassembly(exe, "frnn_dot_pot")
-    mnemonics = [line.split("\t")[2].split()[0] if len(line.split("\t")) > 2 else ""
-                 for line in pot.splitlines()[1:]]
+    shift_only = runner.build(runner.BuildConfig("arm", opt, pot_shift_only=True), tmp_path / "shift",
+                              main="kernel_main.c", src_dir=C_DIR)
+    pot = _function_disassembly(shift_only, "frnn_dot_pot")
+    mnemonics = _mnemonics(pot)
     assert mnemonics and not [m for m in mnemonics if m.startswith(MULTIPLY)], pot
+    fc_pot = _function_disassembly(shift_only, "frnn_fc_pot_s16")
+    assert "frnn_dot_pot" in fc_pot or not [m for m in _mnemonics(fc_pot) if m.startswith(("smlad", "mla"))], fc_pot
+    exe = runner.build(runner.BuildConfig("arm", opt), tmp_path / "table", main="kernel_main.c", src_dir=C_DIR)
     assert "smlad" in _function_disassembly(exe, "frnn_dot_s8")
     assert "sxtab16" in _function_disassembly(exe, "frnn_dot_s8")
+    assert "smlad" in _function_disassembly(exe, "frnn_fc_pot_s16")

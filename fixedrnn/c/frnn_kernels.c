@@ -143,17 +143,46 @@ int32_t frnn_dot_s8(const int8_t *w, const int8_t *x, int n, int32_t input_offse
     return acc;
 }
 
-int32_t frnn_dot_pot(const uint8_t *codes, int32_t start, const int8_t *x, int n, int32_t input_offset)
+/* e of a PoT weight +-2^e (non-zero): its trailing zeros, RBIT + CLZ where the core has CLZ, else
+ * three bit tests of |weight| <= 64 (ARMv6-M has no CLZ); no multiply either way. */
+FRNN_INLINE uint32_t pot_exponent(int32_t weight)
+{
+#if defined(__GNUC__) && defined(__ARM_FEATURE_CLZ)
+    return (uint32_t)__builtin_ctz((uint32_t)weight);
+#else
+    const uint32_t magnitude = (uint32_t)(weight < 0 ? -weight : weight);
+    return (uint32_t)((magnitude & 0xaau) != 0u) | ((uint32_t)((magnitude & 0xccu) != 0u) << 1)
+           | ((uint32_t)((magnitude & 0xf0u) != 0u) << 2);
+#endif
+}
+
+/* weight * xd for a PoT weight, by a shift and a negation. */
+FRNN_INLINE int32_t pot_term(int32_t weight, int32_t xd)
+{
+    if (weight == 0) {
+        return 0;
+    }
+    const int32_t term = (int32_t)((uint32_t)xd << pot_exponent(weight));
+    return weight < 0 ? -term : term;
+}
+
+int32_t frnn_dot_pot(const uint8_t *w, int32_t start, const int16_t *pair_table, const int8_t *x, int n,
+                     int32_t input_offset)
 {
     int32_t acc = 0;
-    uint32_t index = (uint32_t)start;
-    for (int d = 0; d < n; ++d, ++index) {
-        const uint32_t code = ((uint32_t)codes[index >> 1] >> ((index & 1u) << 2)) & 0xfu;
-        const uint32_t m = code & 7u;
-        if (m != 0u) {
-            const int32_t term = (int32_t)((uint32_t)((int32_t)x[d] + input_offset) << (7u - m));
-            acc = (code & 8u) ? acc - term : acc + term;
-        }
+    const uint8_t *b = w + (start >> 1);
+    int d = 0;
+    if ((start & 1) && n > 0) {
+        acc += pot_term(pair_table[*b++ + 1u], (int32_t)x[0] + input_offset);
+        d = 1;
+    }
+    for (; d + 2 <= n; d += 2, ++b) {
+        const uint32_t j = *b;
+        acc += pot_term(pair_table[j], (int32_t)x[d] + input_offset);
+        acc += pot_term(pair_table[j + 1u], (int32_t)x[d + 1] + input_offset);
+    }
+    if (d < n) {
+        acc += pot_term(pair_table[*b], (int32_t)x[d] + input_offset);
     }
     return acc;
 }
@@ -224,6 +253,26 @@ FRNN_INLINE void dot_scalar(const int8_t *w, int n, const int8_t *x, int32_t off
     }
 }
 
+/* The int8 FC loops are compiled once per case of (per channel, whole output range: one SSAT) where
+ * speed is asked for, so that those tests leave the row loop; at -Os once, testing them per row. The
+ * PoT FC is compiled once on every level (its weights are there to save flash; each copy would take
+ * about 2 KB). */
+#if defined(__OPTIMIZE_SIZE__)
+#define FRNN_FC_SPECIALISED 0
+#else
+#define FRNN_FC_SPECIALISED 1
+#endif
+
+/* The output of row o: requantized, clamped and stored (per channel: row o's constants into *r). */
+FRNN_INLINE void out_row(void *y, int o, int32_t acc, requant *r, const frnn_fc_params *p, int32_t out_off,
+                         int32_t lo, int32_t hi, int out_kind, int per_channel, int full_range)
+{
+    if (per_channel) {
+        *r = requant_of(p->multiplier[o], p->shift[o]);
+    }
+    store(y, out_kind, o, clamp_out(requant_apply(acc, r, out_off), lo, hi, out_kind, full_range));
+}
+
 /* TFLM FULLY_CONNECTED with int8 weights, int8 or int16 out, per tensor (per_channel 0) or per
  * channel: rows in passes of four sharing each extended input word, then the leftover rows one by
  * one; the n % 4 last inputs of each row by scalar multiply-adds. */
@@ -254,10 +303,7 @@ FRNN_INLINE void fc_s8(const int8_t *x, const int8_t *w, const int32_t *bias, in
 #endif
         dot_scalar(w, n_in, x, off, 4 * groups, 4, acc);
         for (int k = 0; k < 4; ++k) {
-            if (per_channel) {
-                r = requant_of(p->multiplier[o + k], p->shift[o + k]);
-            }
-            store(y, out_kind, o + k, clamp_out(requant_apply(acc[k], &r, out_off), lo, hi, out_kind, full_range));
+            out_row(y, o + k, acc[k], &r, p, out_off, lo, hi, out_kind, per_channel, full_range);
         }
     }
     for (; o < n_out; ++o, w += n_in) {
@@ -266,10 +312,7 @@ FRNN_INLINE void fc_s8(const int8_t *x, const int8_t *w, const int32_t *bias, in
         acc = dot_row1(w, x, offset2, groups, acc);
 #endif
         dot_scalar(w, n_in, x, off, 4 * groups, 1, &acc);
-        if (per_channel) {
-            r = requant_of(p->multiplier[o], p->shift[o]);
-        }
-        store(y, out_kind, o, clamp_out(requant_apply(acc, &r, out_off), lo, hi, out_kind, full_range));
+        out_row(y, o, acc, &r, p, out_off, lo, hi, out_kind, per_channel, full_range);
     }
 }
 
@@ -277,7 +320,9 @@ void frnn_fc_s8_s8(const int8_t *x, const int8_t *w, const int32_t *bias, int n_
                    const frnn_fc_params *p, int8_t *y)
 {
     const int full_range = p->act_min == INT8_MIN && p->act_max == INT8_MAX;
-    if (p->per_channel) {
+    if (!FRNN_FC_SPECIALISED) {
+        fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S8, p->per_channel, full_range);
+    } else if (p->per_channel) {
         fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S8, 1, full_range);
     } else if (full_range) {
         fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S8, 0, 1);
@@ -290,7 +335,9 @@ void frnn_fc_s8_s16(const int8_t *x, const int8_t *w, const int32_t *bias, int n
                     const frnn_fc_params *p, int16_t *y)
 {
     const int full_range = p->act_min == INT16_MIN && p->act_max == INT16_MAX;
-    if (p->per_channel) {
+    if (!FRNN_FC_SPECIALISED) {
+        fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S16, p->per_channel, full_range);
+    } else if (p->per_channel) {
         fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S16, 1, full_range);
     } else if (full_range) {
         fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S16, 0, 1);
@@ -299,26 +346,188 @@ void frnn_fc_s8_s16(const int8_t *x, const int8_t *w, const int32_t *bias, int n
     }
 }
 
-void frnn_fc_pot_s8(const int8_t *x, const uint8_t *codes, int32_t start, const int32_t *bias, int n_in, int n_out,
-                    const frnn_fc_params *p, int8_t *y)
+#if defined(FRNN_POT_SHIFT_ONLY)
+/* TFLM FULLY_CONNECTED with PoT weights, multiply-free MAC: each row by frnn_dot_pot. */
+FRNN_INLINE void fc_pot(const int8_t *x, const uint8_t *w, int32_t start, const int16_t *pairs,
+                        const int32_t *bias, int n_in, int n_out, const frnn_fc_params *p, void *y, int out_kind,
+                        int per_channel, int full_range)
 {
+    const int32_t off = p->input_offset, out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
+    requant r = requant_of(p->multiplier[0], p->shift[0]);
     for (int o = 0; o < n_out; ++o, start += n_in) {
-        const int32_t acc = frnn_dot_pot(codes, start, x, n_in, p->input_offset) + (bias ? bias[o] : 0);
-        const int k = p->per_channel ? o : 0;
-        const requant r = requant_of(p->multiplier[k], p->shift[k]);
-        y[o] = (int8_t)frnn_clamp(requant_apply(acc, &r, p->output_offset), p->act_min, p->act_max);
+        const int32_t acc = frnn_dot_pot(w, start, pairs, x, n_in, off) + (bias ? bias[o] : 0);
+        out_row(y, o, acc, &r, p, out_off, lo, hi, out_kind, per_channel, full_range);
+    }
+}
+#else
+/* The two weights of weight byte j: the even element's (pair_table[j]) and the odd element's. */
+FRNN_INLINE int32_t pair_lo(const int16_t *pairs, uint32_t j)
+{
+    return pairs[j];
+}
+FRNN_INLINE int32_t pair_hi(const int16_t *pairs, uint32_t j)
+{
+    return pairs[j + 1u];
+}
+
+/* acc[r] += sum_{d < m} w_r[d] * (x[d] + off) for the rows r < rows (4 or 1) whose weights start at
+ * the even element of byte b + r * rs: per two inputs one byte of each row, looked up in pairs. With
+ * the DSP extension (and 4 rows) the first 4 * (m / 4) inputs run in one assembler loop: per group of
+ * 4 inputs one LDR of x, two SXTAB16 and two PKH give (x0, x1) and (x2, x3) + offset in int16 lanes,
+ * shared by the 4 rows; then per row two LDRB, two (unaligned) LDRs of the pair word and two SMLAD
+ * (33 instructions per 16 products, 12 registers as in dot_rows4). offset2: off in both int16
+ * lanes. */
+FRNN_INLINE void pot_rows(const uint8_t *b, int32_t rs, const int8_t *x, int32_t off, uint32_t offset2, int m,
+                          const int16_t *pairs, int rows, int32_t *acc)
+{
+    int d = 0;
+#if FRNN_USE_DSP && defined(__OPTIMIZE__)
+    if (rows == 4 && m >= 4) {
+        const int groups = m / 4;
+        int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+        const uint8_t *pp = b, *qq = b + 2 * rs;
+        const int8_t *xx = x;
+        const int8_t *end = x + 4 * groups;
+        uint32_t t, x01, x23;
+        __asm__ volatile(
+            "1:\n\t"
+            "ldr    %[t], [%[x]], #4\n\t"
+            "ldr    %[x01], %[off2]\n\t"
+            "sxtab16 %[x23], %[x01], %[t], ror #8\n\t"
+            "sxtab16 %[t], %[x01], %[t]\n\t"
+            "pkhbt  %[x01], %[t], %[x23], lsl #16\n\t"
+            "pkhtb  %[x23], %[x23], %[t], asr #16\n\t"
+            "ldrb   %[t], [%[p], %[rs]]\n\t"
+            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
+            "smlad  %[a1], %[t], %[x01], %[a1]\n\t"
+            "ldrb   %[t], [%[p]], #1\n\t"
+            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
+            "smlad  %[a0], %[t], %[x01], %[a0]\n\t"
+            "ldrb   %[t], [%[p], %[rs]]\n\t"
+            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
+            "smlad  %[a1], %[t], %[x23], %[a1]\n\t"
+            "ldrb   %[t], [%[p]], #1\n\t"
+            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
+            "smlad  %[a0], %[t], %[x23], %[a0]\n\t"
+            "ldrb   %[t], [%[q], %[rs]]\n\t"
+            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
+            "smlad  %[a3], %[t], %[x01], %[a3]\n\t"
+            "ldrb   %[t], [%[q]], #1\n\t"
+            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
+            "smlad  %[a2], %[t], %[x01], %[a2]\n\t"
+            "ldrb   %[t], [%[q], %[rs]]\n\t"
+            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
+            "smlad  %[a3], %[t], %[x23], %[a3]\n\t"
+            "ldrb   %[t], [%[q]], #1\n\t"
+            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
+            "smlad  %[a2], %[t], %[x23], %[a2]\n\t"
+            "ldr    %[t], %[end]\n\t"
+            "cmp    %[x], %[t]\n\t"
+            "bne    1b\n\t"
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [p] "+r"(pp), [q] "+r"(qq), [x] "+r"(xx),
+              [t] "=&r"(t), [x01] "=&r"(x01), [x23] "=&r"(x23)
+            : [rs] "r"(rs), [tab] "r"(pairs), [end] "m"(end), [off2] "m"(offset2)
+            : "cc", "memory");
+        acc[0] = a0;
+        acc[1] = a1;
+        acc[2] = a2;
+        acc[3] = a3;
+        d = 4 * groups;
+        b += 2 * groups;
+    }
+#endif
+    (void)offset2;
+    int32_t a0 = acc[0], a1 = 0, a2 = 0, a3 = 0;
+    if (rows == 4) {
+        a1 = acc[1];
+        a2 = acc[2];
+        a3 = acc[3];
+    }
+    for (; d + 2 <= m; d += 2, ++b) {
+        const int32_t x0 = (int32_t)x[d] + off, x1 = (int32_t)x[d + 1] + off;
+        a0 += pair_lo(pairs, b[0]) * x0 + pair_hi(pairs, b[0]) * x1;
+        if (rows == 4) {
+            a1 += pair_lo(pairs, b[rs]) * x0 + pair_hi(pairs, b[rs]) * x1;
+            a2 += pair_lo(pairs, b[2 * rs]) * x0 + pair_hi(pairs, b[2 * rs]) * x1;
+            a3 += pair_lo(pairs, b[3 * rs]) * x0 + pair_hi(pairs, b[3 * rs]) * x1;
+        }
+    }
+    if (d < m) {
+        const int32_t x0 = (int32_t)x[d] + off;
+        a0 += pair_lo(pairs, b[0]) * x0;
+        if (rows == 4) {
+            a1 += pair_lo(pairs, b[rs]) * x0;
+            a2 += pair_lo(pairs, b[2 * rs]) * x0;
+            a3 += pair_lo(pairs, b[3 * rs]) * x0;
+        }
+    }
+    acc[0] = a0;
+    if (rows == 4) {
+        acc[1] = a1;
+        acc[2] = a2;
+        acc[3] = a3;
     }
 }
 
-void frnn_fc_pot_s16(const int8_t *x, const uint8_t *codes, int32_t start, const int32_t *bias, int n_in, int n_out,
-                     const frnn_fc_params *p, int16_t *y)
+/* TFLM FULLY_CONNECTED with PoT weights by the pair table: rows in passes of four whose weights
+ * start at elements of the same parity (consecutive rows for an even n_in, every other row for an odd
+ * one), a row starting at an odd element taking its first input alone; then the leftover rows one
+ * by one. */
+FRNN_INLINE void fc_pot(const int8_t *x, const uint8_t *w, int32_t start, const int16_t *pairs,
+                        const int32_t *bias, int n_in, int n_out, const frnn_fc_params *p, void *y, int out_kind,
+                        int per_channel, int full_range)
 {
-    for (int o = 0; o < n_out; ++o, start += n_in) {
-        const int32_t acc = frnn_dot_pot(codes, start, x, n_in, p->input_offset) + (bias ? bias[o] : 0);
-        const int k = p->per_channel ? o : 0;
-        const requant r = requant_of(p->multiplier[k], p->shift[k]);
-        y[o] = (int16_t)frnn_clamp(requant_apply(acc, &r, p->output_offset), p->act_min, p->act_max);
+    const int32_t off = p->input_offset, out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
+    const uint32_t offset2 = ((uint32_t)off & 0xffffu) | ((uint32_t)off << 16);
+    requant r = requant_of(p->multiplier[0], p->shift[0]);
+    const int step = (n_in & 1) ? 2 : 1; /* rows of one pass: their element indices differ by step * n_in (even) */
+    const int32_t rs = step * n_in / 2;  /* bytes between them */
+    int o = 0;
+    for (; o + 4 * step <= n_out; o += 4 * step) {
+        for (int s = 0; s < step; ++s) {
+            const int first = o + s;
+            const uint32_t index = (uint32_t)start + (uint32_t)first * (uint32_t)n_in;
+            const int head = (int)(index & 1u);
+            const uint8_t *b = w + ((index + 1u) >> 1);
+            int32_t acc[4];
+            for (int k = 0; k < 4; ++k) {
+                acc[k] = bias ? bias[first + k * step] : 0;
+                if (head) {
+                    acc[k] += pair_hi(pairs, b[k * rs - 1]) * ((int32_t)x[0] + off);
+                }
+            }
+            pot_rows(b, rs, x + head, off, offset2, n_in - head, pairs, 4, acc);
+            for (int k = 0; k < 4; ++k) {
+                out_row(y, first + k * step, acc[k], &r, p, out_off, lo, hi, out_kind, per_channel, full_range);
+            }
+        }
     }
+    for (; o < n_out; ++o) {
+        const uint32_t index = (uint32_t)start + (uint32_t)o * (uint32_t)n_in;
+        const int head = (int)(index & 1u);
+        const uint8_t *b = w + ((index + 1u) >> 1);
+        int32_t acc = bias ? bias[o] : 0;
+        if (head) {
+            acc += pair_hi(pairs, b[-1]) * ((int32_t)x[0] + off);
+        }
+        pot_rows(b, 0, x + head, off, offset2, n_in - head, pairs, 1, &acc);
+        out_row(y, o, acc, &r, p, out_off, lo, hi, out_kind, per_channel, full_range);
+    }
+}
+#endif
+
+void frnn_fc_pot_s8(const int8_t *x, const uint8_t *w, int32_t start, const int16_t *pair_table,
+                    const int32_t *bias, int n_in, int n_out, const frnn_fc_params *p, int8_t *y)
+{
+    fc_pot(x, w, start, pair_table, bias, n_in, n_out, p, y, OUT_S8, p->per_channel,
+           p->act_min == INT8_MIN && p->act_max == INT8_MAX);
+}
+
+void frnn_fc_pot_s16(const int8_t *x, const uint8_t *w, int32_t start, const int16_t *pair_table,
+                     const int32_t *bias, int n_in, int n_out, const frnn_fc_params *p, int16_t *y)
+{
+    fc_pot(x, w, start, pair_table, bias, n_in, n_out, p, y, OUT_S16, p->per_channel,
+           p->act_min == INT16_MIN && p->act_max == INT16_MAX);
 }
 
 void frnn_add_s8(const int8_t *a, const int8_t *b, int n, const frnn_add_params *p, int8_t *y)
@@ -333,7 +542,17 @@ void frnn_add_s8(const int8_t *a, const int8_t *b, int n, const frnn_add_params 
     }
 }
 
-/* gemmlowp fixed point, scalar int32. */
+/* gemmlowp fixed point, scalar int32. gemmlowp's tanh is on no cell step (the RNN looks its int8
+ * TANH up in fr_tanh_table), so its many SRDHMs call one out-of-line copy: inlining them would only
+ * cost code size. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static int32_t srdhm(int32_t a, int32_t b)
+{
+    return frnn_srdhm(a, b);
+}
+
 static int32_t sat_shift_left(int32_t x, int exponent)
 {
     const int32_t threshold = (int32_t)((1u << (31 - exponent)) - 1u);
@@ -357,12 +576,12 @@ static int32_t rounding_half_sum(int32_t a, int32_t b)
 static int32_t exp_quarter_interval(int32_t a)
 {
     const int32_t x = a + (1 << 28);
-    const int32_t x2 = frnn_srdhm(x, x);
-    const int32_t x3 = frnn_srdhm(x2, x);
-    const int32_t x4 = frnn_srdhm(x2, x2);
+    const int32_t x2 = srdhm(x, x);
+    const int32_t x3 = srdhm(x2, x);
+    const int32_t x4 = srdhm(x2, x2);
     const int32_t x4_over_4 = frnn_rdbypot(x4, 2);
-    const int32_t poly = frnn_rdbypot(frnn_srdhm(x4_over_4 + x3, ONE_THIRD) + x2, 1);
-    return EXP_MINUS_ONE_EIGHTH + frnn_srdhm(EXP_MINUS_ONE_EIGHTH, x + poly);
+    const int32_t poly = frnn_rdbypot(srdhm(x4_over_4 + x3, ONE_THIRD) + x2, 1);
+    return EXP_MINUS_ONE_EIGHTH + srdhm(EXP_MINUS_ONE_EIGHTH, x + poly);
 }
 
 /* exp(a) for a <= 0, a in Q5.26, result Q0.31. */
@@ -374,7 +593,7 @@ static int32_t exp_negative_q5(int32_t a, const int32_t *multipliers)
     const int32_t remainder = a_mod_quarter_minus_quarter - a;
     for (int k = 0; k < 7; ++k) {
         if (remainder & (int32_t)(1u << (24 + k))) {
-            result = frnn_srdhm(result, multipliers[k]);
+            result = srdhm(result, multipliers[k]);
         }
     }
     return a == 0 ? INT32_MAX : result;
@@ -385,10 +604,10 @@ static int32_t one_minus_x_over_one_plus_x(int32_t a)
 {
     const int32_t half_denominator = rounding_half_sum(a, INT32_MAX);
     /* start value 48/17 - 32/17 d (Q2.29) */
-    int32_t x = FORTY_EIGHT_OVER_SEVENTEEN + frnn_srdhm(half_denominator, MINUS_THIRTY_TWO_OVER_SEVENTEEN);
+    int32_t x = FORTY_EIGHT_OVER_SEVENTEEN + srdhm(half_denominator, MINUS_THIRTY_TWO_OVER_SEVENTEEN);
     for (int i = 0; i < 3; ++i) {
-        const int32_t one_minus_dx = (1 << 29) - frnn_srdhm(half_denominator, x);
-        x = x + sat_shift_left(frnn_srdhm(x, one_minus_dx), 2);
+        const int32_t one_minus_dx = (1 << 29) - srdhm(half_denominator, x);
+        x = x + sat_shift_left(srdhm(x, one_minus_dx), 2);
     }
     return sat_shift_left(x - (1 << 29), 2);
 }

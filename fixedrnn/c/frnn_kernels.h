@@ -1,6 +1,6 @@
-/* Integer kernels of fixedrnn, C99: TensorFlow Lite Micro's integer FULLY_CONNECTED, ADD, TANH,
- * LOGISTIC/TANH int16 (LUT) and MUL, gemmlowp's fixed-point tanh, and a shift-only power-of-two
- * (PoT) dot product. Bit-exact with fixedrnn's NumPy engine (and so with TFLM's reference kernels).
+/* Integer kernels of fixedrnn, C99: TensorFlow Lite Micro's integer FULLY_CONNECTED (int8 and
+ * power-of-two (PoT) weights), ADD, TANH, LOGISTIC/TANH int16 (LUT) and MUL, gemmlowp's fixed-point
+ * tanh, and a shift-only PoT dot product (-DFRNN_POT_SHIFT_ONLY: the PoT FC's rows). Bit-exact with fixedrnn's NumPy engine (and so with TFLM's reference kernels).
  *
  * Conventions: int8 activations with a zero point ("offset" arguments are minus the zero point, as in
  * TFLM), symmetric int8 weights [out][in] row-major, int32 biases, requantization by
@@ -81,21 +81,27 @@ typedef struct {
 
 /* int32 accumulator sum_d w[d] * (x[d] + input_offset), int8 weights. */
 int32_t frnn_dot_s8(const int8_t *w, const int8_t *x, int n, int32_t input_offset);
-/* Same with 4-bit PoT codes: code c of element (start + d) of the packed array (element 2i in the
- * low nibble of byte i); bit 3 sign, m = c & 7, weight +-2^(7-m) (m = 0: weight 0). Shift-only: no
- * multiply instruction. */
-int32_t frnn_dot_pot(const uint8_t *codes, int32_t start, const int8_t *x, int n, int32_t input_offset);
+/* Power-of-two (PoT) weights, 0 or +-2^e (e in 0..6), two per byte: byte i of the weight array holds
+ * elements 2i and 2i+1 as an index j into pair_table (int16[226], fr_pot_pair_table of
+ * fixedrnn.pot_pairs): element 2i's weight is pair_table[j], element 2i+1's pair_table[j + 1], so
+ * the little-endian word at pair_table + j is the two weights as int16 lanes (one load, one SMLAD).
+ * frnn_dot_pot: the same sum over elements start .. start + n - 1 of the array, shift-only: no
+ * multiply instruction (for cores without a fast multiplier). */
+int32_t frnn_dot_pot(const uint8_t *w, int32_t start, const int16_t *pair_table, const int8_t *x, int n,
+                     int32_t input_offset);
 
 /* TFLM FULLY_CONNECTED, int8 in, int8/int16 out, optional bias (NULL = none). w: [n_out][n_in]. */
 void frnn_fc_s8_s8(const int8_t *x, const int8_t *w, const int32_t *bias, int n_in, int n_out,
                    const frnn_fc_params *p, int8_t *y);
 void frnn_fc_s8_s16(const int8_t *x, const int8_t *w, const int32_t *bias, int n_in, int n_out,
                     const frnn_fc_params *p, int16_t *y);
-/* Same with PoT weights: the [n_out][n_in] matrix is the packed codes from element index start. */
-void frnn_fc_pot_s8(const int8_t *x, const uint8_t *codes, int32_t start, const int32_t *bias, int n_in, int n_out,
-                    const frnn_fc_params *p, int8_t *y);
-void frnn_fc_pot_s16(const int8_t *x, const uint8_t *codes, int32_t start, const int32_t *bias, int n_in, int n_out,
-                     const frnn_fc_params *p, int16_t *y);
+/* Same with PoT weights (as frnn_dot_pot): the [n_out][n_in] matrix from element start of w. By
+ * multiply-adds of the pair-table words (SMLAD with the DSP extension); built with
+ * FRNN_POT_SHIFT_ONLY, each row by frnn_dot_pot (no multiply in the MAC). */
+void frnn_fc_pot_s8(const int8_t *x, const uint8_t *w, int32_t start, const int16_t *pair_table,
+                    const int32_t *bias, int n_in, int n_out, const frnn_fc_params *p, int8_t *y);
+void frnn_fc_pot_s16(const int8_t *x, const uint8_t *w, int32_t start, const int16_t *pair_table,
+                     const int32_t *bias, int n_in, int n_out, const frnn_fc_params *p, int16_t *y);
 
 /* TFLM int8 ADD (AddFunc): offsets are -zero points, shifts <= 0 for the inputs. */
 typedef struct {

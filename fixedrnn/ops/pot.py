@@ -8,7 +8,8 @@ a non-zero mask ``nz`` (−1 where ``w != 0``) and a sign mask ``neg`` (−1 whe
 One MAC is ``v = (x − z) << shift; acc += ((v ^ neg) − neg) & nz``, which equals
 ``acc += w · (x − z)`` exactly (int32 accumulator; the headroom check guarantees no wrap). The
 packed 4-bit codes of the model file (:mod:`fixedrnn.quant`) decode to these weights; C:
-``frnn_dot_pot`` inside ``frnn_fc_pot_s8`` / ``frnn_fc_pot_s16``.
+``frnn_fc_pot_s8`` / ``frnn_fc_pot_s16`` (multiply-adds of the weights of :mod:`fixedrnn.pot_pairs`;
+built with ``-DFRNN_POT_SHIFT_ONLY``, this shift-only MAC: ``frnn_dot_pot``).
 """
 
 import numba

@@ -1,11 +1,12 @@
 """Executed-instruction counts of the generated firmware on QEMU's Cortex-M4 (mps2-an386).
 
     python tools/firmware/count_instructions.py [MODEL.npz ...] [--opt=-O2|--opt=-Os] [--no-frontend]
-                                                [--breakdown]
+                                                [--breakdown] [--pot-shift-only]
 
 Two Markdown tables, each build (at --opt, default -O2) twice (DSP intrinsics; portable C with
 -DFRNN_NO_DSP), run under the exact instruction counter (icount.py: one trace line per executed
-instruction):
+instruction); ``--pot-shift-only`` builds the multiply-free power-of-two FC (-DFRNN_POT_SHIFT_ONLY)
+instead of the pair-table one:
 
 1. Front end, per frame: ``frnn_mfcc_frame`` (the MFCC of one int16 frame) and ``frnn_push_frame``
    (MFCC + int8 normalisation + window slide), q15 and q31, 8 kHz, fft_length 256, 20 mels,
@@ -46,12 +47,13 @@ FRONT_SIGNAL = "chirp_up"
 #: Stage of each kernel function (fixedrnn/c/frnn_kernels.[ch], inlined ones by their own name);
 #: any other function of a step is overhead.
 STAGES = {
-    "MAC loops": ("dot_rows4", "dot_row1", "dot_scalar", "frnn_dot_s8", "frnn_dot_pot"),
-    "requantization": ("requant_apply", "requant_of", "clamp_out", "store", "frnn_srdhm_unsaturated",
-                       "frnn_srdhm", "frnn_rdbypot", "frnn_mbqm", "frnn_clamp"),
+    "MAC loops": ("dot_rows4", "dot_row1", "dot_scalar", "frnn_dot_s8", "frnn_dot_pot", "pot_rows", "pair_lo",
+                  "pair_hi"),
+    "requantization": ("requant_apply", "requant_of", "clamp_out", "store", "out_row", "out_rows", "out_mode",
+                       "frnn_srdhm_unsaturated", "frnn_srdhm", "frnn_rdbypot", "frnn_mbqm", "frnn_clamp"),
     "activations": ("lut_s16", "pot_case", "frnn_sigmoid_s16", "frnn_tanh_s16", "frnn_tanh_s8", "frnn_tanh_q4",
                     "exp_negative_q5", "exp_quarter_interval", "one_minus_x_over_one_plus_x", "sat_shift_left",
-                    "rounding_half_sum"),
+                    "rounding_half_sum", "srdhm"),
     "element-wise": ("frnn_add_s8", "frnn_add_s16_sat", "saturate_s16", "frnn_mul_s16_s16", "frnn_mul_s16_s8"),
 }
 STAGE_OF = {name: stage for stage, names in STAGES.items() for name in names}
@@ -65,13 +67,13 @@ def throwaway_models():
             for cell in ("rnn", "lstm") for weights in ("int8", "pot")}
 
 
-def _build_and_count(model, tmp, blob, opt="-O2", breakdown=False):
+def _build_and_count(model, tmp, blob, opt="-O2", breakdown=False, pot_shift_only=False):
     """{dsp: region counts} and, with ``breakdown``, {dsp: {stage: instructions}} of region 1."""
     (tmp / "in.bin").write_bytes(blob)
     c_export.export_c(model, tmp / "src", silence=np.zeros(model.n_features, np.int8))
     rows, stages = {}, {}
     for dsp, _ in BUILDS:
-        cfg = runner.BuildConfig("arm", opt, dsp=dsp)
+        cfg = runner.BuildConfig("arm", opt, dsp=dsp, pot_shift_only=pot_shift_only)
         exe = runner.build(cfg, tmp / cfg.name, main="main.c", src_dir=tmp / "src",
                            extra_cflags="-g" if breakdown else "")
         args = [tmp / "in.bin", tmp / "out.bin", "count"]
@@ -91,13 +93,13 @@ def stage_totals(functions):
     return totals
 
 
-def count_model(model, tmp, opt="-O2", breakdown=False):
+def count_model(model, tmp, opt="-O2", breakdown=False, pot_shift_only=False):
     """({dsp: (per inference, per cell step, head)}, {dsp: {stage: step instructions}}) on random int8
     features (main.c kind 2)."""
     rng = np.random.default_rng(0)
     x = rng.integers(-128, 128, (model.frames, model.n_features)).astype(np.int8)
     blob = np.array([MAGIC, 2, 1, model.frames], "<i4").tobytes() + x.tobytes()
-    rows, stages = _build_and_count(model, tmp, blob, opt, breakdown)
+    rows, stages = _build_and_count(model, tmp, blob, opt, breakdown, pot_shift_only)
     return {dsp: tuple(c[:3]) for dsp, c in rows.items()}, stages
 
 
@@ -127,6 +129,8 @@ def main(argv):
     parser.add_argument("--opt", choices=("-O2", "-Os"), default="-O2", help="optimisation level (default -O2)")
     parser.add_argument("--breakdown", action="store_true",
                         help="also the instructions of one cell step by stage (MAC, requantization, ...)")
+    parser.add_argument("--pot-shift-only", action="store_true",
+                        help="build the multiply-free power-of-two FC (-DFRNN_POT_SHIFT_ONLY)")
     args = parser.parse_args(argv)
     try:
         if args.models:
@@ -156,8 +160,9 @@ def main(argv):
         for name, model in models.items():
             sub = Path(tmp) / name.replace(" ", "_")
             sub.mkdir()
-            rows, stages = count_model(model, sub, args.opt, args.breakdown)
+            rows, stages = count_model(model, sub, args.opt, args.breakdown, args.pot_shift_only)
             for dsp, label in BUILDS:
+                label += ", shift-only PoT" if args.pot_shift_only else ""
                 total, step, head = rows[dsp]
                 print(f"| {name} | {model.cell} | {model.weights} | {model.units} | {model.frames} | {label} "
                       f"| {total:,} | {step:,} | {head:,} |", flush=True)

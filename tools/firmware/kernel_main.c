@@ -14,7 +14,8 @@
  *   3 mbqm       payload x[n], m[n], s[n]     -> n        frnn_mbqm
  *   4 tanh_q4    payload exp_multipliers[7], x[n] -> n    frnn_tanh_q4
  *   5 dot_s8     payload w[n], x[n]; p0 = input offset          -> 1   frnn_dot_s8
- *   6 dot_pot    payload codes[(p1+n+1)/2], x[n]; p0 offset, p1 start -> 1   frnn_dot_pot
+ *   6 dot_pot    payload pair_table[PAIRS], w[(p1+n+1)/2], x[n]; p0 offset, p1 start -> 1
+ *                                                                 frnn_dot_pot
  *   7 sigmoid16  payload table[256], x[n]; p0 multiplier, p1 left shift -> n   frnn_sigmoid_s16
  *   8 tanh16     payload table[256], x[n]; p0 multiplier, p1 left shift -> n   frnn_tanh_s16
  * Ops:
@@ -25,7 +26,8 @@
  *                  weights: w[n][p0], passed to the kernel from element start of its buffer
  *                  (an unaligned pointer for start % 4 != 0)      frnn_fc_s8_s8
  *  10 fc_s8_s16    as 9                                           frnn_fc_s8_s16
- *  11 fc_pot_s8    as 9; weights: packed codes[(start + n*p0 + 1)/2], the matrix from code start
+ *  11 fc_pot_s8    as 9, but the weights are pair_table[PAIRS] then the PoT weight bytes
+ *                  w[(start + n*p0 + 1)/2] (frnn_kernels.h), the matrix from element start
  *                                                                 frnn_fc_pot_s8
  *  12 fc_pot_s16   as 11                                          frnn_fc_pot_s16
  *  13 add_s8       p0 alias; payload add[12] (frnn_add_params, field order), a[n], b[n] -> n
@@ -55,6 +57,9 @@ static int8_t s8_a[MAX_N], s8_b[MAX_N], s8_out[MAX_N];
 static uint8_t u8_a[MAX_N];
 static int16_t s16_a[MAX_N], s16_b[MAX_N], s16_out[MAX_N];
 static uint16_t table[256];
+#define PAIRS 226 /* entries of the PoT pair table (fixedrnn.pot_pairs.TABLE_ENTRIES) */
+static int16_t pair_table[PAIRS];
+
 static int32_t ch_multiplier[MAX_CH], ch_shift[MAX_CH], ch_bias[MAX_CH], ch_offset[MAX_CH];
 
 /* a * b (both >= 0) fits one buffer. */
@@ -106,6 +111,14 @@ static int write_s16(FILE *f, const int16_t *src, int32_t n)
     return write_i32(f, out, n);
 }
 
+/* Reads the PoT pair table into pair_table. */
+static int read_pairs(FILE *in)
+{
+    if (!read_i32(in, in_c, PAIRS)) return 0;
+    for (int i = 0; i < PAIRS; ++i) pair_table[i] = (int16_t)in_c[i];
+    return 1;
+}
+
 /* Where an element-wise op writes, by alias (0, 1, 2); NULL for a bad alias. */
 static int8_t *s8_target(int32_t alias)
 {
@@ -133,7 +146,8 @@ static int run_fc(FILE *in, FILE *fo, int32_t op, int32_t n_out, int32_t n_in, i
         return 0;
     }
     const frnn_fc_params p = {cfg[2], cfg[3], cfg[4], cfg[5], ch_multiplier, ch_shift, (int)per_channel};
-    if (pot ? !read_u8(in, u8_a, (start + n_out * n_in + 1) / 2) : !read_s8(in, s8_b + start, n_out * n_in)) {
+    if (pot ? !read_pairs(in) || !read_u8(in, u8_a, (start + n_out * n_in + 1) / 2)
+            : !read_s8(in, s8_b + start, n_out * n_in)) {
         return 0;
     }
     if (has_bias && !read_i32(in, ch_bias, n_out)) return 0;
@@ -149,10 +163,10 @@ static int run_fc(FILE *in, FILE *fo, int32_t op, int32_t n_out, int32_t n_in, i
             frnn_fc_s8_s16(x, s8_b + start, bias, (int)n_in, (int)n_out, &p, s16_out + b * n_out);
             break;
         case 11:
-            frnn_fc_pot_s8(x, u8_a, start, bias, (int)n_in, (int)n_out, &p, s8_out + b * n_out);
+            frnn_fc_pot_s8(x, u8_a, start, pair_table, bias, (int)n_in, (int)n_out, &p, s8_out + b * n_out);
             break;
         default:
-            frnn_fc_pot_s16(x, u8_a, start, bias, (int)n_in, (int)n_out, &p, s16_out + b * n_out);
+            frnn_fc_pot_s16(x, u8_a, start, pair_table, bias, (int)n_in, (int)n_out, &p, s16_out + b * n_out);
             break;
         }
     }
@@ -248,8 +262,11 @@ static int run_record(FILE *in, FILE *fo, const int32_t h[4])
         n_out = 1;
         break;
     case 6: {
-        if (p1 < 0 || p1 > MAX_N - n || !read_u8(in, u8_a, (p1 + n + 1) / 2) || !read_s8(in, s8_b, n)) return 0;
-        out[0] = frnn_dot_pot(u8_a, p1, s8_b, (int)n, p0);
+        if (p1 < 0 || p1 > MAX_N - n || !read_pairs(in) || !read_u8(in, u8_a, (p1 + n + 1) / 2)
+            || !read_s8(in, s8_b, n)) {
+            return 0;
+        }
+        out[0] = frnn_dot_pot(u8_a, p1, pair_table, s8_b, (int)n, p0);
         n_out = 1;
         break;
     }

@@ -44,12 +44,14 @@ class FirmwareError(FixedRnnError):
 class BuildConfig:
     """How to build: ``target`` "arm" (Cortex-M4, QEMU mps2-an386) or "host" (system gcc);
     ``opt`` the optimisation flag; ``dsp`` False forces the portable-C kernels (-DFRNN_NO_DSP);
-    ``hard_float`` (arm only) builds with -mfloat-abi=hard -mfpu=fpv4-sp-d16."""
+    ``hard_float`` (arm only) builds with -mfloat-abi=hard -mfpu=fpv4-sp-d16; ``pot_shift_only``
+    builds the multiply-free power-of-two FC (-DFRNN_POT_SHIFT_ONLY)."""
 
     target: str = "arm"
     opt: str = "-O2"
     dsp: bool = True
     hard_float: bool = False
+    pot_shift_only: bool = False
 
     def __post_init__(self):
         if self.target not in ("arm", "host"):
@@ -61,7 +63,8 @@ class BuildConfig:
 
     @property
     def name(self):
-        return f"{self.target}{self.opt}{'' if self.dsp else '-nodsp'}{'-hardfp' if self.hard_float else ''}"
+        return (f"{self.target}{self.opt}{'' if self.dsp else '-nodsp'}{'-hardfp' if self.hard_float else ''}"
+                f"{'-potshift' if self.pot_shift_only else ''}")
 
 
 def toolchain_missing(target="arm"):
@@ -81,6 +84,7 @@ def build(config, build_dir, main="main.c", src_dir=None, extra_cflags=""):
         "make", "--no-print-directory", "-C", str(HERE),
         f"BUILD={build_dir}", f"TARGET={config.target}", f"OPT={config.opt}",
         f"DSP={1 if config.dsp else 0}", f"FLOAT={'hard' if config.hard_float else 'soft'}",
+        f"POT={'shift' if config.pot_shift_only else 'table'}",
         f"MAIN={main}", f"EXTRA_CFLAGS={extra_cflags}",
     ]
     if src_dir is not None:

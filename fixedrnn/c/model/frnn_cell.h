@@ -8,11 +8,14 @@
 #include "frnn_kernels.h"
 
 /* FULLY_CONNECTED y = requantize(W x + bias) of the model's weights: the [n_out][n_in] matrix that
- * starts at element `start` of `w` (an int8 array, or the packed 4-bit codes of a power-of-two
- * model: FRNN_WEIGHTS_POT), int8 (FRNN_FC_S8) or int16 (FRNN_FC_S16) out; p: frnn_fc_params. */
+ * starts at element `start` of `w` (an int8 array, or for a power-of-two model, FRNN_WEIGHTS_POT,
+ * two weights per byte as indices into fr_pot_pair_table: frnn_kernels.h), int8 (FRNN_FC_S8) or
+ * int16 (FRNN_FC_S16) out; p: frnn_fc_params. */
 #if defined(FRNN_WEIGHTS_POT)
-#define FRNN_FC_S8(x, w, start, bias, n_in, n_out, p, y) frnn_fc_pot_s8(x, w, start, bias, n_in, n_out, p, y)
-#define FRNN_FC_S16(x, w, start, bias, n_in, n_out, p, y) frnn_fc_pot_s16(x, w, start, bias, n_in, n_out, p, y)
+#define FRNN_FC_S8(x, w, start, bias, n_in, n_out, p, y) \
+    frnn_fc_pot_s8(x, w, start, fr_pot_pair_table, bias, n_in, n_out, p, y)
+#define FRNN_FC_S16(x, w, start, bias, n_in, n_out, p, y) \
+    frnn_fc_pot_s16(x, w, start, fr_pot_pair_table, bias, n_in, n_out, p, y)
 #elif defined(FRNN_WEIGHTS_INT8)
 #define FRNN_FC_S8(x, w, start, bias, n_in, n_out, p, y) frnn_fc_s8_s8(x, (w) + (start), bias, n_in, n_out, p, y)
 #define FRNN_FC_S16(x, w, start, bias, n_in, n_out, p, y) frnn_fc_s8_s16(x, (w) + (start), bias, n_in, n_out, p, y)
