@@ -147,9 +147,9 @@ def command_lines(draw, inputs):
         out = {"new": "out/target", "nested": "out/a/b/target", "existing_file": "out/file",
                "existing_dir": "out/dir"}[out_kind]
         argv.append(out)
-        good &= out_kind in (("new", "nested") if command == "export tflite" else ("new", "nested", "existing_dir"))
-        if command == "export tflite" and out_kind == "nested":
-            good = False  # the .tflite's directory must exist
+        # export tflite: a new file or one it overwrites, in an existing directory; export c: a new or
+        # existing directory (created with its parents)
+        good &= out_kind in (("new", "existing_file") if command == "export tflite" else ("new", "nested", "existing_dir"))
         options = ["--frames"] if command == "export tflite" else []
     else:
         options = ["--budget"]
