@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from fixedrnn.errors import FixedRnnError
+from fixedrnn.errors import require_int_fields
 
 
 @dataclass(frozen=True)
@@ -36,11 +36,9 @@ class DecisionConfig:
     max_frames: int = 125
 
     def __post_init__(self):
-        for name, lo, hi in (("window", 1, 255), ("threshold", -128, 127), ("min_loud", 0, 2**15),
-                             ("suppression", 0, 2**15), ("max_frames", 1, 2**15)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
-                raise FixedRnnError(f"decision.{name}: expected an integer in {lo}..{hi}, got {value!r}")
+        require_int_fields(self, "decision.", (("window", 1, 255), ("threshold", -128, 127),
+                                               ("min_loud", 0, 2**15), ("suppression", 0, 2**15),
+                                               ("max_frames", 1, 2**15)))
 
 
 class Detection(NamedTuple):

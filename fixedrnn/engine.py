@@ -9,6 +9,7 @@ model's prepared parameters (``model.prepared``, :mod:`fixedrnn.prepare`), built
 
 import numpy as np
 
+from fixedrnn import fused
 from fixedrnn.backends import check_backend
 from fixedrnn.dense import run_head
 from fixedrnn.errors import FixedRnnError
@@ -75,8 +76,11 @@ def run_features_batch(model, xs, backend="numba", trace=False):
     if trace and backend != "numpy":
         raise FixedRnnError("trace=True needs backend='numpy'")
     prepared = model.prepared
-    run_cell = run_rnn if model.cell == "rnn" else run_lstm
-    h, rec = run_cell(prepared.cell, xs, backend, trace)
+    if backend == "numpy":
+        h, rec = (run_rnn if model.cell == "rnn" else run_lstm)(prepared.cell, xs, trace)
+    else:
+        run_fused = fused.run_rnn if model.cell == "rnn" else fused.run_lstm
+        h, rec = run_fused(prepared.cell, xs, backend == "shift"), None
     logits = run_head(prepared.head, h, backend)
     if trace:
         rec["logits"] = logits

@@ -4,6 +4,7 @@ Every error is a ``ValueError`` so that callers validating arguments can catch t
 message names the argument or file and says what was wrong, in one line.
 """
 
+import numbers
 import os
 import stat
 
@@ -38,3 +39,12 @@ def require_regular_file(path, missing):
         raise InputFileError(path, "is a directory")
     if not stat.S_ISREG(mode):
         raise InputFileError(path, "not a regular file (a device, a FIFO, ...)")
+
+
+def require_int_fields(config, prefix, ranges):
+    """Check every ``(field, lo, hi)`` of ``ranges`` on the dataclass ``config``: an integer (not a
+    bool) in ``lo..hi``; otherwise ``FixedRnnError`` naming ``<prefix>.<field>``."""
+    for name, lo, hi in ranges:
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not lo <= value <= hi:
+            raise FixedRnnError(f"{prefix}{name}: expected an integer in {lo}..{hi}, got {value!r}")

@@ -79,21 +79,20 @@ def add_parser(subparsers):
                                                "TFLite Micro, or C99 sources for a Cortex-M4 firmware.")
     formats = parser.add_subparsers(dest="format", metavar="FORMAT")
     formats.required = True
-    tflite = formats.add_parser(
-        "tflite", help="TFLite flatbuffer of the recurrent part and head",
-        description="Write a TFLite flatbuffer of the recurrent part and the head (int8 feature "
-                    "sequence in, int8 logits out) that TFLite Micro runs unmodified.")
-    tflite.add_argument("model", help="model file (.npz)")
-    tflite.add_argument("out", help="output .tflite file")
-    tflite.add_argument("--frames", type=_positive_int, default=None, metavar="T",
-                        help="sequence length of the graph (default: the model's sequence.frames)")
-    tflite.add_argument("--allow-overflow", action="store_true", help=ALLOW_OVERFLOW_HELP)
-    tflite.set_defaults(func=_tflite)
-    c = formats.add_parser(
-        "c", help="C99 sources of the whole pipeline",
-        description="Write the C99 sources of the whole pipeline (MFCC front end, cell, head) with "
-                    "the model's data, for a Cortex-M4 firmware or the host (docs/firmware.md).")
-    c.add_argument("model", help="model file (.npz)")
-    c.add_argument("outdir", help="output directory (created if missing)")
-    c.add_argument("--allow-overflow", action="store_true", help=ALLOW_OVERFLOW_HELP)
-    c.set_defaults(func=_c)
+    for name, help_text, description, target, func in (
+            ("tflite", "TFLite flatbuffer of the recurrent part and head",
+             "Write a TFLite flatbuffer of the recurrent part and the head (int8 feature sequence in, "
+             "int8 logits out) that TFLite Micro runs unmodified.",
+             ("out", "output .tflite file"), _tflite),
+            ("c", "C99 sources of the whole pipeline",
+             "Write the C99 sources of the whole pipeline (MFCC front end, cell, head) with the model's "
+             "data, for a Cortex-M4 firmware or the host (docs/firmware.md).",
+             ("outdir", "output directory (created if missing)"), _c)):
+        sub = formats.add_parser(name, help=help_text, description=description)
+        sub.add_argument("model", help="model file (.npz)")
+        sub.add_argument(target[0], help=target[1])
+        if name == "tflite":
+            sub.add_argument("--frames", type=_positive_int, default=None, metavar="T",
+                             help="sequence length of the graph (default: the model's sequence.frames)")
+        sub.add_argument("--allow-overflow", action="store_true", help=ALLOW_OVERFLOW_HELP)
+        sub.set_defaults(func=func)

@@ -118,18 +118,10 @@ def step_from_input_fc(params, gx, state):
     return gh, pre, act, LstmState(h, c)
 
 
-def step(params, x, state):
-    """One step of the cell: ``x`` int8 ``[B, I]`` and the :class:`LstmState` → the new state."""
-    return step_from_input_fc(params, input_fc(params, x), state)[3]
-
-
-def run_lstm(params, x, backend="numpy", trace=False):
-    """Run the cell over ``x`` int8 ``[B, T, I]``; returns (h_last int8 [B, H], trace or None)."""
+def run_lstm(params, x, trace=False):
+    """Run the cell over ``x`` int8 ``[B, T, I]`` with the ops' references (the ``"numpy"`` backend;
+    :mod:`fixedrnn.fused` is the numba one); returns (h_last int8 [B, H], trace or None)."""
     x = np.asarray(x)
-    if backend != "numpy":
-        from fixedrnn import fused
-
-        return fused.run_lstm(params, x, backend == "shift"), None
     batch, steps, _ = x.shape
     gx_all = input_fc(params, x.reshape(batch * steps, -1)).reshape(batch, steps, 4, -1)
     state = initial_state(params, batch)

@@ -63,18 +63,10 @@ def step_from_input_fc(params, a, h):
     return r, p, tanh_s8.lookup(params.tanh, p)
 
 
-def step(params, x, h):
-    """One step of the cell: ``x`` int8 ``[B, I]``, ``h`` int8 ``[B, H]`` → new ``h`` int8 ``[B, H]``."""
-    return step_from_input_fc(params, input_fc(params, x), h)[2]
-
-
-def run_rnn(params, x, backend="numpy", trace=False):
-    """Run the cell over ``x`` int8 ``[B, T, I]``; returns (h_last int8 [B, H], trace or None)."""
+def run_rnn(params, x, trace=False):
+    """Run the cell over ``x`` int8 ``[B, T, I]`` with the ops' references (the ``"numpy"`` backend;
+    :mod:`fixedrnn.fused` is the numba one); returns (h_last int8 [B, H], trace or None)."""
     x = np.asarray(x)
-    if backend != "numpy":
-        from fixedrnn import fused
-
-        return fused.run_rnn(params, x, backend == "shift"), None
     batch, steps, _ = x.shape
     a_all = input_fc(params, x.reshape(batch * steps, -1)).reshape(batch, steps, -1)
     h = initial_state(params, batch)

@@ -29,7 +29,7 @@ import numpy as np
 from fixedrnn import dense, engine, lstm, rnn
 from fixedrnn.decision import Decider, DecisionConfig
 from fixedrnn.frontend.framing import StreamingMfcc
-from fixedrnn.errors import FixedRnnError
+from fixedrnn.errors import require_int_fields
 from fixedrnn.vad import Vad, VadConfig, frame_energy
 
 
@@ -43,8 +43,7 @@ class StreamConfig:
     preroll: int = 16
 
     def __post_init__(self):
-        if isinstance(self.preroll, bool) or not isinstance(self.preroll, int) or not 0 <= self.preroll <= 255:
-            raise FixedRnnError(f"preroll: expected an integer in 0..255, got {self.preroll!r}")
+        require_int_fields(self, "", (("preroll", 0, 255),))
 
 
 class StreamFrames(NamedTuple):

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fixedrnn.errors import FixedRnnError
+from fixedrnn.errors import require_int_fields
 
 #: Extra fraction bits of the noise floor (its slow rise needs them).
 FLOOR_FRAC = 8
@@ -40,11 +40,8 @@ class VadConfig:
     rise_shift: int = 9
 
     def __post_init__(self):
-        for name, lo, hi in (("margin", 0, 2**15 - 1), ("hangover", 1, 255), ("fall_shift", 0, 16),
-                             ("rise_shift", 0, 16)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
-                raise FixedRnnError(f"vad.{name}: expected an integer in {lo}..{hi}, got {value!r}")
+        require_int_fields(self, "vad.", (("margin", 0, 2**15 - 1), ("hangover", 1, 255),
+                                          ("fall_shift", 0, 16), ("rise_shift", 0, 16)))
 
 
 def frame_energy(mfcc, precision):

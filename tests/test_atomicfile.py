@@ -8,6 +8,7 @@ import pytest
 
 from fixedrnn import atomicfile
 from fixedrnn.errors import FixedRnnError, InputFileError
+from faults import fail_on_call, refuse_temporary_files
 
 
 def current_umask():
@@ -71,14 +72,7 @@ def test_overwriting_keeps_the_file_mode(tmp_path):
 
 def test_an_unwritable_place_names_the_target_not_the_temporary_file(tmp_path, monkeypatch):
     target = tmp_path / "model.tflite"
-    real_open = os.open
-
-    def refuse(path, *args):
-        if str(path).endswith(".tmp"):
-            raise PermissionError(13, "Permission denied", str(path))
-        return real_open(path, *args)
-
-    monkeypatch.setattr(atomicfile.os, "open", refuse)
+    refuse_temporary_files(monkeypatch)
     with pytest.raises(FixedRnnError) as err:
         atomicfile.write_bytes(target, b"x")
     assert str(err.value) == f"{target}: cannot be written (Permission denied)"
@@ -195,16 +189,7 @@ def test_write_directory_failing_move_puts_everything_back(tmp_path, monkeypatch
 def test_write_directory_failing_writer_leaves_nothing(tmp_path, monkeypatch):
     out = tmp_path / "out"
     atomicfile.write_directory(out, {"a.c": b"A1"})
-    real_stage = atomicfile._stage
-    calls = []
-
-    def failing(tmp, path, write):
-        calls.append(path)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real_stage(tmp, path, write)
-
-    monkeypatch.setattr(atomicfile, "_stage", failing)
+    calls = fail_on_call(monkeypatch, atomicfile, "_stage", 2, KeyboardInterrupt)
     with pytest.raises(KeyboardInterrupt):
         atomicfile.write_directory(out, {"a.c": b"A2", "b.c": b"B2"})
     with pytest.raises(KeyboardInterrupt):

@@ -17,6 +17,7 @@ sys.path.insert(0, str(REPO / "tools" / "firmware"))
 sys.path.insert(0, str(REPO / "tests"))
 
 import runner  # noqa: E402
+from faults import fail_on_call  # noqa: E402
 from throwaway_models import random_model  # noqa: E402
 
 pytestmark = pytest.mark.slow  # firmware builds (host and QEMU), FSDD-wide runs: not in the quick subset (pytest -m "not slow")
@@ -182,21 +183,13 @@ def test_export_over_another_model_is_whole_or_nothing(tmp_path, monkeypatch):
     c_export.export_c(lstm, out, silence=silence)
     (out / "main.c").write_text("/* the user's firmware */\n")
     before = _snapshot(out)
-    real_stage = atomicfile._stage
     for interruption in (KeyboardInterrupt, OSError(28, "No space left on device")):
-        staged = []
-
-        def failing(tmp, path, write):
-            staged.append(path)
-            if len(staged) == 4:
-                raise interruption
-            return real_stage(tmp, path, write)
-
-        monkeypatch.setattr(atomicfile, "_stage", failing)
+        monkeypatch.undo()
+        fail_on_call(monkeypatch, atomicfile, "_stage", 4, interruption)
         with pytest.raises((KeyboardInterrupt, OSError)):
             c_export.export_c(rnn, out, silence=silence)
         assert _snapshot(out) == before and [p.name for p in tmp_path.iterdir()] == ["src"]
-    monkeypatch.setattr(atomicfile, "_stage", real_stage)
+    monkeypatch.undo()
     written = c_export.export_c(rnn, out, silence=silence)
     after = _snapshot(out)
     assert "frnn_lstm.c" not in after and after["main.c"] == before["main.c"]

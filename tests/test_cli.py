@@ -13,6 +13,7 @@ import scipy.io.wavfile
 
 from fixedrnn import cli
 from fixedrnn.errors import FixedRnnError, InputFileError
+from faults import refuse_temporary_files
 
 
 def test_every_subcommand_module_adds_its_command():
@@ -242,19 +243,11 @@ def test_a_label_with_a_newline_never_reaches_classify_output(tmp_path):
 def test_export_tflite_into_an_unwritable_place_names_the_target(tmp_path, monkeypatch, capsys):
     """The temporary file cannot be created (EACCES): the error names the .tflite, not the
     temporary name beside it (root ignores file modes, so the refusal is simulated)."""
-    from fixedrnn import atomicfile
     from throwaway_models import save_random_model
 
     model = save_random_model(tmp_path / "m.npz", cell="rnn", units=4, frames=3)
     target = tmp_path / "m.tflite"
-    real_open = os.open
-
-    def refuse_temporary(path, *args):
-        if str(path).endswith(".tmp"):
-            raise PermissionError(13, "Permission denied", str(path))
-        return real_open(path, *args)
-
-    monkeypatch.setattr(atomicfile.os, "open", refuse_temporary)
+    refuse_temporary_files(monkeypatch)
     assert cli.main(["export", "tflite", str(model), str(target)]) == 2
     err = capsys.readouterr().err
     assert err == f"fixedrnn: error: {target}: cannot be written (Permission denied)\n"

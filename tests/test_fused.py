@@ -26,7 +26,7 @@ def test_fused_equals_reference_cell(cell, weights, data):
     params = model.prepared.cell
     composed = rnn.run_rnn if cell == "rnn" else lstm.run_lstm
     run_fused = fused.run_rnn if cell == "rnn" else fused.run_lstm
-    want, _ = composed(params, xs, "numpy")
+    want, _ = composed(params, xs)
     np.testing.assert_array_equal(run_fused(params, xs, False), want)
     if weights == "pot":
         np.testing.assert_array_equal(run_fused(params, xs, True), want)
@@ -37,7 +37,7 @@ def test_fused_equals_reference_cell(cell, weights, data):
 def test_fused_per_channel_rnn_equals_reference(case):
     model, xs = case
     np.testing.assert_array_equal(fused.run_rnn(model.prepared.cell, xs, False),
-                                  rnn.run_rnn(model.prepared.cell, xs, "numpy")[0])
+                                  rnn.run_rnn(model.prepared.cell, xs)[0])
 
 
 # --- float32 MACs: exact exactly where the overflow audit says so -------------------------------
@@ -117,7 +117,7 @@ def test_any_thread_count_and_one_utterance_per_call_give_the_same_integers(cell
     params = model.prepared.cell
     composed = rnn.run_rnn if cell == "rnn" else lstm.run_lstm
     run_fused = fused.run_rnn if cell == "rnn" else fused.run_lstm
-    want, _ = composed(params, xs, "numpy")
+    want, _ = composed(params, xs)
     threads = numba.get_num_threads()
     try:
         for n_threads in sorted({1, min(2, numba.config.NUMBA_NUM_THREADS)}):

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from engine_models import random_model
 from fixedrnn import model as M
 from fixedrnn.errors import InputFileError
+from faults import flip_bit
 
 FUZZ = settings(max_examples=150, derandomize=True, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -75,11 +76,7 @@ def test_every_truncation_is_refused(original, tmp_path):
        bit=st.integers(0, 7))
 def test_a_bit_flip_is_refused_or_changes_nothing(original, tmp_path, kind, where, bit):
     arrays, files = original
-    data = bytearray(files[kind])
-    data[int(where * len(data))] ^= 1 << bit
-    path = tmp_path / "flipped.npz"
-    path.write_bytes(bytes(data))
-    model = outcome(path)
+    model = outcome(flip_bit(files[kind], where, bit, tmp_path / "flipped.npz"))
     assert model is None or same_arrays(model, arrays)
 
 

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fixedrnn.errors import InputFileError
+from faults import flip_bit
 from fixedrnn.frontend.wav import read_wav
 
 FUZZ = settings(max_examples=200, derandomize=True, deadline=None,
@@ -97,10 +98,7 @@ def test_every_truncation_is_refused(tmp_path, kind):
 @FUZZ
 @given(kind=st.sampled_from(sorted(VALID)), where=st.floats(0, 1, exclude_max=True), bit=st.integers(0, 7))
 def test_a_bit_flip_is_refused_or_read_like_scipy(tmp_path, kind, where, bit):
-    data = bytearray(VALID[kind])
-    data[int(where * len(data))] ^= 1 << bit
-    path = tmp_path / "flipped.wav"
-    path.write_bytes(bytes(data))
+    path = flip_bit(VALID[kind], where, bit, tmp_path / "flipped.wav")
     samples = outcome(path)
     assert samples is None or scipy_agrees(path, samples)
 

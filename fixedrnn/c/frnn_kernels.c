@@ -316,34 +316,32 @@ FRNN_INLINE void fc_s8(const int8_t *x, const int8_t *w, const int32_t *bias, in
     }
 }
 
+/* The FC entry points: one specialised copy of fc_s8 per (per-channel, full-range) case on -O2 builds
+ * (FRNN_FC_SPECIALISED), one generic copy otherwise; out_kind is a constant at each call site. */
+FRNN_INLINE void fc_s8_dispatch(const int8_t *x, const int8_t *w, const int32_t *bias, int n_in, int n_out,
+                                const frnn_fc_params *p, void *y, int out_kind, int full_range)
+{
+    if (!FRNN_FC_SPECIALISED) {
+        fc_s8(x, w, bias, n_in, n_out, p, y, out_kind, p->per_channel, full_range);
+    } else if (p->per_channel) {
+        fc_s8(x, w, bias, n_in, n_out, p, y, out_kind, 1, full_range);
+    } else if (full_range) {
+        fc_s8(x, w, bias, n_in, n_out, p, y, out_kind, 0, 1);
+    } else {
+        fc_s8(x, w, bias, n_in, n_out, p, y, out_kind, 0, 0);
+    }
+}
+
 void frnn_fc_s8_s8(const int8_t *x, const int8_t *w, const int32_t *bias, int n_in, int n_out,
                    const frnn_fc_params *p, int8_t *y)
 {
-    const int full_range = p->act_min == INT8_MIN && p->act_max == INT8_MAX;
-    if (!FRNN_FC_SPECIALISED) {
-        fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S8, p->per_channel, full_range);
-    } else if (p->per_channel) {
-        fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S8, 1, full_range);
-    } else if (full_range) {
-        fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S8, 0, 1);
-    } else {
-        fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S8, 0, 0);
-    }
+    fc_s8_dispatch(x, w, bias, n_in, n_out, p, y, OUT_S8, p->act_min == INT8_MIN && p->act_max == INT8_MAX);
 }
 
 void frnn_fc_s8_s16(const int8_t *x, const int8_t *w, const int32_t *bias, int n_in, int n_out,
                     const frnn_fc_params *p, int16_t *y)
 {
-    const int full_range = p->act_min == INT16_MIN && p->act_max == INT16_MAX;
-    if (!FRNN_FC_SPECIALISED) {
-        fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S16, p->per_channel, full_range);
-    } else if (p->per_channel) {
-        fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S16, 1, full_range);
-    } else if (full_range) {
-        fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S16, 0, 1);
-    } else {
-        fc_s8(x, w, bias, n_in, n_out, p, y, OUT_S16, 0, 0);
-    }
+    fc_s8_dispatch(x, w, bias, n_in, n_out, p, y, OUT_S16, p->act_min == INT16_MIN && p->act_max == INT16_MAX);
 }
 
 #if defined(FRNN_POT_SHIFT_ONLY)
