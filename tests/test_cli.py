@@ -200,6 +200,7 @@ def test_verify_with_a_missing_fsdd_directory_exits_2():
     assert proc.stderr == "fixedrnn: error: /nonexistent: no 'recordings' folder: not an FSDD directory (--fsdd)\n"
 
 
+@pytest.mark.slow  # 12 processes
 @pytest.mark.parametrize("key, value", [("frontend.fft_length", 300), ("frontend.hop", 1000),
                                         ("frontend.n_mels", 200)])
 @pytest.mark.parametrize("command", ["classify", "export c", "export tflite", "budget"])

@@ -42,6 +42,7 @@ def _cli(*args):
                           capture_output=True, text=True)
 
 
+@pytest.mark.slow  # builds the firmware for the host
 def test_host_firmware_equals_the_engine(model_file, wavs):
     from fixedrnn import load
 

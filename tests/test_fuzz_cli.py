@@ -27,6 +27,8 @@ from hypothesis import strategies as st
 from fixedrnn import cli
 from throwaway_models import random_model
 
+pytestmark = pytest.mark.slow  # command lines as processes: left out of the quick subset
+
 FUZZ = settings(max_examples=80, derandomize=True, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 

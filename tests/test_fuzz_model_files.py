@@ -22,6 +22,8 @@ from fixedrnn import model as M
 from fixedrnn.errors import InputFileError
 from faults import flip_bit
 
+pytestmark = pytest.mark.slow  # many corrupt files: left out of the quick subset
+
 FUZZ = settings(max_examples=150, derandomize=True, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 SECONDS = 2.0  # the most one load may take, whatever the input

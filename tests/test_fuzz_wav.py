@@ -17,9 +17,11 @@ import scipy.io.wavfile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fixedrnn.errors import InputFileError
 from faults import flip_bit
+from fixedrnn.errors import InputFileError
 from fixedrnn.frontend.wav import read_wav
+
+pytestmark = pytest.mark.slow  # many corrupt files: left out of the quick subset
 
 FUZZ = settings(max_examples=200, derandomize=True, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])

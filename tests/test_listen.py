@@ -15,6 +15,8 @@ import pytest
 from fixedrnn import cli, fsdd
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.slow  # the listen command as processes: left out of the quick subset
+
 MODEL = str(REPO / "golden" / "models" / "lstm_int8.npz")
 EXPECTED = ["3", "7", "0"]
 
