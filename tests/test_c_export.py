@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fixedrnn import budget, c_export, layout
+from fixedrnn import budget, c_export, firmware, layout
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools" / "firmware"))
@@ -297,17 +297,9 @@ def test_window_fit_equals_engine_with_its_silent_frame(config, tmp_path):
     np.testing.assert_array_equal(got, want)
 
 
-def pcm_blob(pcms):
-    """Kind-4 input of main.c: one utterance of int16 PCM per item."""
-    parts = [np.array([MAGIC, 4, len(pcms)], "<i4").tobytes()]
-    for pcm in pcms:
-        parts.append(np.array([len(pcm)], "<i4").tobytes() + np.asarray(pcm, "<i2").tobytes())
-    return b"".join(parts)
-
-
 def run_pcm(model, src, pcms, config, tmp_path, timeout=300):
     """The firmware's int8 windows [B, T, I] and logits [B, C] for int16 utterances ``pcms``."""
-    (tmp_path / "in.bin").write_bytes(pcm_blob(pcms))
+    (tmp_path / "in.bin").write_bytes(firmware.pcm_input(pcms))
     exe = runner.build(config, tmp_path / "b", main="main.c", src_dir=src)
     runner.run(exe, config, [tmp_path / "in.bin", tmp_path / "out.bin"], timeout=timeout)
     T, n_in, C = model.frames, model.n_features, len(model.labels)
