@@ -18,6 +18,7 @@ import numpy as np
 
 from fixedrnn import fsdd
 from fixedrnn.errors import FixedRnnError, InputFileError
+from fixedrnn.noise import KINDS as NOISE_KINDS, NoiseSpec, add_noise
 
 #: Engine backends :func:`evaluate_model` accepts.
 BACKENDS = ("numba", "numpy", "shift")
@@ -30,7 +31,8 @@ class EvaluationResult:
     ``names``: file names ``[N]``; ``targets``, ``predictions``: int64 class indices ``[N]``
     (indices into ``labels``); ``logits``: int8 ``[N, C]``, the engine's output per recording;
     ``skipped``: names of the data directory's WAV files not scored because they are not named
-    ``{digit}_{speaker}_{index}.wav`` (:mod:`fixedrnn.fsdd`).
+    ``{digit}_{speaker}_{index}.wav`` (:mod:`fixedrnn.fsdd`); ``noise``: the noise added before
+    scoring (e.g. ``"babble 10 dB, seed 0"``; ``"none"``: the recordings as they are).
     """
 
     model: str
@@ -41,6 +43,7 @@ class EvaluationResult:
     predictions: np.ndarray
     logits: np.ndarray
     skipped: tuple = ()
+    noise: str = "none"
 
     @property
     def n(self):
@@ -77,6 +80,7 @@ class EvaluationResult:
         return {
             "model": self.model,
             "split": self.split,
+            "noise": self.noise,
             "n": self.n,
             "correct": self.correct,
             "accuracy": self.accuracy,
@@ -108,6 +112,7 @@ class EvaluationResult:
         lines = [
             f"model: {self.model}",
             f"split: {self.split} ({self.n} recordings)",
+            *([f"noise: {self.noise}"] if self.noise != "none" else []),
             f"accuracy: {100.0 * self.accuracy:.2f} % ({self.correct}/{self.n})",
             "per-class accuracy:",
         ]
@@ -183,7 +188,7 @@ def _read_all(recordings):
 
 
 def evaluate_model(model, data, split="test", speakers=None, backend="numba", batch_size=64,
-                   progress=False):
+                   progress=False, noise=None):
     """Run the integer engine on FSDD recordings and score it.
 
     ``model``: a :class:`fixedrnn.model.Model` or a model file path. ``data``: the FSDD directory
@@ -191,7 +196,8 @@ def evaluate_model(model, data, split="test", speakers=None, backend="numba", ba
     ``split``: "test" (index 0-4), "train" (5-49) or "all". ``speakers``: keep only these speakers
     (None: all). ``backend``: "numba", "numpy" or, for power-of-two models,
     "shift" (all bit-identical; numba is the fastest). ``progress``:
-    show a tqdm bar on stderr. Returns an :class:`EvaluationResult`.
+    show a tqdm bar on stderr. ``noise``: a :class:`fixedrnn.noise.NoiseSpec` to score noisy copies of
+    the recordings (None: as recorded). Returns an :class:`EvaluationResult`.
     """
     from fixedrnn import model as model_io
 
@@ -207,6 +213,8 @@ def evaluate_model(model, data, split="test", speakers=None, backend="numba", ba
     if not recordings:
         raise FixedRnnError(f"data: no recordings in split {split!r}")
     samples = _read_all(recordings)
+    if noise is not None:
+        samples = add_noise(samples, [r.name for r in recordings], [r.speaker for r in recordings], noise)
 
     logits = np.zeros((len(recordings), len(model.labels)), np.int8)
     bar = None
@@ -228,7 +236,8 @@ def evaluate_model(model, data, split="test", speakers=None, backend="numba", ba
     predictions = np.argmax(logits, axis=1).astype(np.int64)  # first maximum, as the device
     return EvaluationResult(model=name, split=split, labels=tuple(str(l) for l in model.labels),
                             names=tuple(r.name for r in recordings), targets=targets,
-                            predictions=predictions, logits=logits, skipped=skipped)
+                            predictions=predictions, logits=logits, skipped=skipped,
+                            noise="none" if noise is None else noise.describe())
 
 
 def _run(args):
@@ -242,8 +251,15 @@ def _run(args):
         if not (data_dir / "recordings").is_dir():
             raise FixedRnnError(f"data_dir: none given and FSDD not found at {data_dir} "
                                 f"(set FIXEDRNN_FSDD or give DATA_DIR)")
+    noise = None
+    if args.noise is not None:
+        if args.snr is None:
+            raise FixedRnnError(f"--noise {args.noise}: give --snr DB too")
+        noise = NoiseSpec(args.noise, args.snr, args.noise_seed)
+    elif args.snr is not None:
+        raise FixedRnnError("--snr: give --noise KIND too (white, pink or babble)")
     result = evaluate_model(args.model, data_dir, split=args.split, speakers=speakers,
-                            backend=args.backend, progress=progress)
+                            backend=args.backend, progress=progress, noise=noise)
     if result.skipped:
         names = ", ".join(repr(name) for name in result.skipped[:5]) + (", ..." if len(result.skipped) > 5 else "")
         print(f"fixedrnn evaluate: skipped {len(result.skipped)} WAV file(s) of recordings/ not named "
@@ -270,6 +286,13 @@ def add_parser(subparsers):
                         help="comma-separated speakers to keep (default: all)")
     parser.add_argument("--backend", choices=BACKENDS, default="numba",
                         help="engine path (bit-identical results; default numba)")
+    parser.add_argument("--noise", choices=NOISE_KINDS, default=None,
+                        help="score noisy copies of the recordings (babble: other recordings of the "
+                             "evaluated set); needs --snr")
+    parser.add_argument("--snr", type=float, default=None, metavar="DB",
+                        help="speech-to-noise power ratio of --noise, in dB")
+    parser.add_argument("--noise-seed", type=int, default=0, metavar="N",
+                        help="seed of the noise (default 0; the same seed gives the same noisy files)")
     parser.add_argument("--json", action="store_true",
                         help="print a JSON object instead of text (misclassified files included)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -146,6 +146,9 @@ def test_cli_finds_the_data_folder_as_verify_does(fake_fsdd, model_file, tmp_pat
     (["missing.npz", "{data}"], "missing.npz: no such model file"),
     (["{model}", "{data}/nope"], "no 'recordings' folder"),
     (["{model}", "{data}", "--speakers", "carol"], "speakers: unknown speaker(s) carol"),
+    (["{model}", "{data}", "--noise", "pink"], "--noise pink: give --snr DB too"),
+    (["{model}", "{data}", "--snr", "10"], "--snr: give --noise KIND too"),
+    (["{model}", "{data}", "--noise", "white", "--snr", "nan"], "snr: expected a finite number"),
 ])
 def test_cli_bad_input(fake_fsdd, model_file, tmp_path, args, message):
     args = [a.format(model=model_file, data=fake_fsdd) for a in args]
@@ -261,3 +264,24 @@ def test_skipped_wav_names_are_reported(fake_fsdd, model_file, tmp_path):
     assert json.loads(proc.stdout)["skipped"] == ["5-bob-0.wav", "five_bob_0.wav"]
     assert proc.stderr.count("\n") == 1
     assert "skipped 2 WAV file(s)" in proc.stderr and "'5-bob-0.wav', 'five_bob_0.wav'" in proc.stderr
+
+
+def test_noise_is_added_before_the_front_end(fake_fsdd, model_file):
+    """A negligible noise (300 dB SNR) rounds away: every logit as without noise; a loud one (-10 dB,
+    the WAVs of fixedrnn.noise.add_noise run one by one through the NumPy path) is what is scored."""
+    from fixedrnn import model as model_io, noise
+
+    clean = evaluate.evaluate_model(model_file, fake_fsdd, "test")
+    quiet = evaluate.evaluate_model(model_file, fake_fsdd, "test", noise=noise.NoiseSpec("white", 300.0))
+    np.testing.assert_array_equal(quiet.logits, clean.logits)
+    assert clean.noise == "none" and quiet.noise == "white at 300 dB SNR, seed 0"
+    spec = noise.NoiseSpec("babble", -10.0, seed=2)
+    loud = evaluate.evaluate_model(model_file, fake_fsdd, "test", noise=spec)
+    model = model_io.load(model_file)
+    paths = sorted((fake_fsdd / "recordings").glob("*_[0-4].wav"))
+    pcms = [scipy.io.wavfile.read(p)[1] for p in paths]
+    noisy = noise.add_noise(pcms, [p.name for p in paths], [p.name.split("_")[1] for p in paths], spec)
+    expected = {p.name: model.run(x, backend="numpy") for p, x in zip(paths, noisy)}
+    assert not np.array_equal(loud.logits, clean.logits)
+    for name, row in zip(loud.names, loud.logits):
+        np.testing.assert_array_equal(row, expected[name])

@@ -1,0 +1,79 @@
+"""Accuracy of models in noise: white, pink and babble at several SNRs, one Markdown table.
+
+    python tools/noise_eval.py [MODEL.npz ...] [--data-dir DIR] [--split test]
+        [--snr 30 20 10 5] [--noise white pink babble] [--seed 0] [--json FILE]
+
+Every model (default: every model of golden/models/) is scored by the integer engine end to end from
+the WAV files (:func:`fixedrnn.evaluate.evaluate_model`) on the recordings as they are and on noisy
+copies of them (:mod:`fixedrnn.noise`: the SNR is the recording's mean power over the noise power;
+babble is six other recordings of the evaluated set, by other speakers). Prints one Markdown row per
+model: clean accuracy, then one column per noise kind and SNR.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from fixedrnn import fsdd  # noqa: E402
+from fixedrnn.atomicfile import write_text  # noqa: E402
+from fixedrnn.cli import run  # noqa: E402
+from fixedrnn.evaluate import evaluate_model  # noqa: E402
+from fixedrnn.model import load  # noqa: E402
+from fixedrnn.noise import KINDS, TABLE_SNRS_DB, NoiseSpec  # noqa: E402
+
+GOLDEN_MODELS = Path(__file__).resolve().parents[1] / "golden" / "models"
+
+
+def noise_table(models, data_dir, split="test", kinds=KINDS, snrs=TABLE_SNRS_DB, seed=0):
+    """``[{"model", "clean", "<kind> <snr>": accuracy, ...}]`` for every model path."""
+    rows = []
+    for path in models:
+        model = load(path)
+        row = {"model": Path(path).stem, "clean": evaluate_model(model, data_dir, split).accuracy}
+        for kind in kinds:
+            for snr in snrs:
+                spec = NoiseSpec(kind, float(snr), seed)
+                row[f"{kind} {snr:g}"] = evaluate_model(model, data_dir, split, noise=spec).accuracy
+        rows.append(row)
+        print(f"{row['model']}: done", file=sys.stderr, flush=True)
+    return rows
+
+
+def markdown(rows, kinds, snrs):
+    columns = ["clean"] + [f"{kind} {snr:g}" for kind in kinds for snr in snrs]
+    head = "| model | " + " | ".join(c if c == "clean" else c + " dB" for c in columns) + " |"
+    lines = [head, "|" + "---|" * (len(columns) + 1)]
+    for row in rows:
+        lines.append(f"| {row['model']} | " + " | ".join(f"{100 * row[c]:.1f}" for c in columns) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="tools/noise_eval.py", description=__doc__.split("\n")[0])
+    p.add_argument("models", nargs="*", type=Path, help="model files (default: golden/models/*.npz)")
+    p.add_argument("--data-dir", type=Path, default=None, help="FSDD directory (default: as verify)")
+    p.add_argument("--split", choices=fsdd.SPLITS, default="test")
+    p.add_argument("--noise", nargs="+", choices=KINDS, default=list(KINDS))
+    p.add_argument("--snr", nargs="+", type=float, default=list(TABLE_SNRS_DB), metavar="DB")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
+    args = p.parse_args(argv)
+    return run(_run, args, prog="noise_eval")
+
+
+def _run(args):
+    models = args.models or sorted(GOLDEN_MODELS.glob("*.npz"))
+    data_dir = args.data_dir or fsdd.default_data_dir()
+    rows = noise_table(models, data_dir, args.split, args.noise, args.snr, args.seed)
+    print(markdown(rows, args.noise, args.snr))
+    if args.json:
+        write_text(args.json, json.dumps({"split": args.split, "seed": args.seed, "rows": rows},
+                                                indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
