@@ -196,6 +196,7 @@ def test_packed_weights_take_ceil_n_b_over_8_bytes(cell):
 # --- the engine against TFLM ---------------------------------------------------------------------
 
 
+@pytest.mark.slow  # 60 cases, 120 models through TFLM: about 14 s
 @pytest.mark.parametrize("form", FORMS, ids=lambda f: f.label.replace(" ", "-"))
 @pytest.mark.parametrize("cell, per_channel", [("rnn", False), ("rnn", True), ("lstm", False)])
 def test_engine_equals_tflm(form, cell, per_channel):
