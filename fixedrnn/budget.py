@@ -242,7 +242,7 @@ def audit(model, limits=Limits(), name="model"):
     return BudgetReport(
         model=str(name),
         cell=model.cell,
-        weights=model.weights,
+        weights=model.weight_form.label,
         precision=model.frontend.precision,
         flash=flash_items(arrays),
         ram=ram_items(arrays),

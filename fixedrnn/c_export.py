@@ -14,7 +14,9 @@ then moved in as one step: :func:`export_c`) the C of the package and the model'
   of each fully connected layer, an ``extern`` declaration per data object) and ``frnn_model.c``
   (every flash item of :func:`fixedrnn.layout.flash_items` as one ``const`` array with that symbol,
   C type and element count — weights: int8 as stored, or PoT two per byte as indices into the pair
-  table (:mod:`fixedrnn.pot_pairs`); the front
+  table (:mod:`fixedrnn.pot_pairs`), or packed 2- or 4-bit codes for a packed k-bit or minifloat
+  form (:mod:`fixedrnn.weight_forms`, computed on by ``frnn_packed.[ch]``, copied for such a model
+  only); the front
   end's tables from their generators in ``fixedrnn.frontend`` —, the two front-end instances as
   ``const`` initialisers, every RAM item of :func:`fixedrnn.layout.ram_items` as one
   static-duration array).
@@ -31,12 +33,15 @@ from fixedrnn.errors import FixedRnnError
 C_DIR = Path(__file__).resolve().parent / "c"
 #: The model-independent C of ``fixedrnn/c``: kernels and MFCC.
 LIBRARY_FILES = ("frnn_kernels.h", "frnn_kernels.c", "frnn_mfcc.h", "frnn_mfcc.c")
+#: The C of ``fixedrnn/c`` a model with packed k-bit or minifloat weights needs (frnn_cell.h includes it).
+PACKED_FILES = ("frnn_packed.h", "frnn_packed.c")
 #: The C of ``fixedrnn/c/model`` every model needs (it includes the generated ``frnn_model.h``).
 PIPELINE_FILES = ("frnn_api.h", "frnn_cell.h", "frnn_pipeline.c")
 #: The cell's C file in ``fixedrnn/c/model``, by the model's ``cell``.
 CELL_FILES = {"rnn": "frnn_rnn.c", "lstm": "frnn_lstm.c"}
 #: Every file name an export writes, for some model (the generated data and the package's C).
-EXPORTED_FILES = (*LIBRARY_FILES, *PIPELINE_FILES, *CELL_FILES.values(), "frnn_model.h", "frnn_model.c")
+EXPORTED_FILES = (*LIBRARY_FILES, *PACKED_FILES, *PIPELINE_FILES, *CELL_FILES.values(), "frnn_model.h",
+                  "frnn_model.c")
 #: C type of each front-end instance (the budget names CMSIS's ``arm_*_instance_*`` for its size;
 #: frnn_mfcc.h's structs have that layout).
 INSTANCE_TYPES = {f"{layout.SYMBOL_PREFIX}cfft_instance": "frnn_cfft_instance",
@@ -55,11 +60,12 @@ def _load(model_or_path):
     return model_or_path
 
 
-def source_files(cell):
-    """``{file name: path}`` of the package's C files a model with ``cell`` ("rnn" or "lstm") needs."""
+def source_files(cell, packed=False):
+    """``{file name: path}`` of the package's C files a model with ``cell`` ("rnn" or "lstm") needs
+    (with ``packed``: a packed k-bit or minifloat model's, :data:`PACKED_FILES` too)."""
     if cell not in CELL_FILES:
         raise FixedRnnError(f"cell must be one of {', '.join(CELL_FILES)}, got {cell!r}")
-    files = {name: C_DIR / name for name in LIBRARY_FILES}
+    files = {name: C_DIR / name for name in LIBRARY_FILES + (PACKED_FILES if packed else ())}
     files.update({name: C_DIR / "model" / name for name in (*PIPELINE_FILES, CELL_FILES[cell])})
     return files
 
@@ -166,14 +172,17 @@ def _scalar_macros(arrays):
     return lines
 
 
-def _fc_macros(arrays, block, per_channel):
+def _fc_macros(arrays, block, per_channel, form):
     """The data symbols of the fully connected layer ``block`` (e.g. "rnn.input_fc") as
     ``FRNN_<BLOCK>_{WEIGHTS,BIAS,MULTIPLIER,SHIFT}`` macros, and with ``per_channel``
-    ``FRNN_<BLOCK>_PER_CHANNEL`` (1: one multiplier/shift per output row, 0: one for the tensor)."""
+    ``FRNN_<BLOCK>_PER_CHANNEL`` (1: one multiplier/shift per output row, 0: one for the tensor);
+    ``form``: the model's :class:`fixedrnn.weight_forms.WeightForm`."""
     name = "FRNN_" + layout.symbol_for(block)[len(layout.SYMBOL_PREFIX):].upper()
     pot = f"{block}.pot" in arrays
     weights = f"{block}.pot" if pot else f"{block}.weight"
     kind = "power-of-two, two per byte (fr_pot_pair_table indices)" if pot else "int8"
+    if form.packed:
+        kind = f"{form.label}, packed {form.flash_code_bits}-bit codes (frnn_packed.h)"
     bias = "int32 bias" if f"{block}.bias" in arrays else "no bias"
     lines = [f"/* {block}: weights {kind}, row-major [out][in]; {bias}; requantization (multiplier, shift) */",
              f"#define {name}_WEIGHTS {layout.symbol_for(weights)}",
@@ -183,6 +192,20 @@ def _fc_macros(arrays, block, per_channel):
     if per_channel:
         lines.append(f"#define {name}_PER_CHANNEL {int(np.asarray(arrays[block + '.multiplier']).size > 1)}")
     return lines
+
+
+def _storage(form):
+    """How the firmware stores the weights of ``form``: ``INT8``, ``POT`` or ``PACKED``."""
+    return "PACKED" if form.packed else ("POT" if form.kind == "pot" else "INT8")
+
+
+def _packed_format(form):
+    """``FRNN_PACKED_FORMAT``: the initialiser of frnn_packed.h's ``frnn_packed_format`` (packed forms)."""
+    if not form.packed:
+        return []
+    minifloat = form.kind == "minifloat"
+    return [f"#define FRNN_PACKED_FORMAT {{{form.flash_code_bits}, {int(minifloat)}, {form.exponent_bits or 0}, "
+            f"{form.mantissa_bits or 0}}} /* frnn_packed_format: code bits, minifloat, e, m */"]
 
 
 def _c_declaration(item):
@@ -219,8 +242,9 @@ def _instances(arrays):
 def _header(model, arrays, items):
     """The text of ``frnn_model.h``: configuration macros, scalar integers, FC symbols, externs."""
     cell = model.cell
+    form = model.weight_form
     fc = [line for block in (f"{cell}.input_fc", f"{cell}.recurrent_fc")
-          for line in _fc_macros(arrays, block, per_channel=cell != "lstm")]
+          for line in _fc_macros(arrays, block, cell != "lstm", form)]
     return "\n".join([
         "/* Generated by fixedrnn.c_export: the data and configuration of one model, no code.",
         " * Do not edit. The API is frnn_api.h; the code frnn_pipeline.c and the cell's .c file. */",
@@ -232,8 +256,10 @@ def _header(model, arrays, items):
         '#include "frnn_mfcc.h" /* q15_t, q31_t, the front-end instance types */',
         "",
         f"#define FRNN_CELL_{cell.upper()} 1 /* the cell: FRNN_CELL_RNN (frnn_rnn.c) or FRNN_CELL_LSTM (frnn_lstm.c) */",
-        f"#define FRNN_WEIGHTS_{model.weights.upper()} 1 /* FRNN_WEIGHTS_INT8: int8 weights; FRNN_WEIGHTS_POT: "
-        "power-of-two weights, two per byte as fr_pot_pair_table indices */",
+        f"#define FRNN_WEIGHTS_{_storage(form)} 1 /* FRNN_WEIGHTS_INT8: int8 weights; FRNN_WEIGHTS_POT: "
+        "power-of-two weights, two per byte as fr_pot_pair_table indices; FRNN_WEIGHTS_PACKED: 2- or 4-bit "
+        f"codes (frnn_packed.h). Weights: {form.label} */",
+        *_packed_format(form),
         f"#define FRNN_FRONTEND_{model.frontend.precision.upper()} 1 /* MFCC precision: FRNN_FRONTEND_Q15 or "
         "FRNN_FRONTEND_Q31 */",
         f"#define FRNN_N_FEATURES {model.n_features} /* I: MFCC coefficients = int8 features per frame */",
@@ -249,7 +275,7 @@ def _header(model, arrays, items):
         "/* The data symbols of the fully connected layers (the FC's [out][in] matrix; an LSTM's input and",
         " * recurrent FCs hold the four gates i, f, g, o one after the other, one multiplier/shift each). */",
         *fc,
-        *_fc_macros(arrays, "head", per_channel=True),
+        *_fc_macros(arrays, "head", True, form),
         "",
         "/* Every data object of frnn_model.c: the items of fixedrnn.layout.flash_items (const) and",
         " * ram_items (zero-initialised), in that order: kind, [shape], what it holds. */",
@@ -262,7 +288,8 @@ def _header(model, arrays, items):
 
 def _flash_values(model, arrays, item, front, silence):
     """The values of the flash array ``item`` of ``model``: a model array (power-of-two weights as
-    :func:`fixedrnn.pot_pairs.encode` writes them), a front-end table (of ``front``,
+    :func:`fixedrnn.pot_pairs.encode` writes them, packed forms' weights as
+    :meth:`fixedrnn.weight_forms.WeightForm.flash_bytes` does), a front-end table (of ``front``,
     :func:`frontend_tables`) or an activation constant."""
     p = layout.SYMBOL_PREFIX
     if item.symbol in front:
@@ -279,6 +306,8 @@ def _flash_values(model, arrays, item, front, silence):
         raise FixedRnnError(f"{item.symbol}: no values for this flash item (source {item.source!r})")
     if item.source.endswith(".pot"):
         return pot_pairs.encode(arrays[item.source])  # each byte of two codes -> its pair-table index
+    if item.kind == "weights" and model.weight_form.packed:
+        return model.weight_form.flash_bytes(arrays[item.source])  # 2- or 4-bit codes, packed
     return arrays[item.source]
 
 
@@ -306,7 +335,7 @@ def generate(model, silence=None):
     body.append("/* ---- RAM: one array per item of fixedrnn.layout.ram_items ---- */")
     body += [f"{item.c_declaration()};" for item in ram]
     body.append("")
-    files = {name: path.read_text() for name, path in source_files(model.cell).items()}
+    files = {name: path.read_text() for name, path in source_files(model.cell, model.weight_form.packed).items()}
     files["frnn_model.h"] = _header(model, arrays, flash + ram)
     files["frnn_model.c"] = "\n".join(body)
     return files

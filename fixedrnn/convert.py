@@ -12,8 +12,9 @@ Float inputs (float64 or float32 arrays):
 - :class:`RnnRanges` / :class:`LstmRanges`: float ranges (min, max) of the quantized activations,
   as observed in training (or fake-quant ranges).
 
-Scale choice: weights symmetric int8, ``max|w| / 127`` per tensor (or per output channel, RNN and
-head only) or, for power-of-two weights, ``max|w| / 64`` (the top level ±64); activations by
+Scale choice: weights ``max|w| / top`` per tensor (or per output channel, RNN and head only), top
+the weight form's largest level (:attr:`fixedrnn.weight_forms.WeightForm.top`): 127 (int8),
+2**(k−1) − 1 (k-bit), 64 (power-of-two), 128 − 2**(6 − m) (minifloat); activations by
 TensorFlow's FakeQuant rule (:func:`fixedrnn.quant.activation_params`). Input and weight scales are
 rounded to 12 significant bits so that ``float32(s_in · s_W)`` is exact: any TFLM build, whether it
 multiplies in float32 or in double, then derives the same integers. Power-of-two cell-state scale
@@ -33,6 +34,7 @@ from fixedrnn.model import (AddParams, FrontendSpec, FullyConnected, InputQuant,
                             TanhParams)
 from fixedrnn.schema import (CELL_POWER_MAX, CELL_POWER_MIN, LSTM_GATE_INPUT_SCALE, LSTM_GATE_OUTPUT_SCALE,
                              RNN_HIDDEN_SCALE)
+from fixedrnn.weight_forms import WeightForm
 
 SCALE_BITS = 12  # significant bits kept in input and weight scales
 ADD_LEFT_SHIFT = 20
@@ -40,13 +42,23 @@ ADD_LEFT_SHIFT = 20
 
 @dataclass(frozen=True)
 class ConvertOptions:
-    """``cell`` "rnn"|"lstm"; ``weights`` "int8"|"pot"; ``per_channel`` (RNN FCs and head only:
-    TFLM's int8 LSTM takes per-tensor weights); ``pot_levels`` 1..7 (power-of-two levels used)."""
+    """``cell`` "rnn"|"lstm"; ``weights`` "int8"|"pot"|"intk"|"minifloat" with ``bits`` (intk: k in
+    2..8) or ``exponent_bits``, ``mantissa_bits`` (minifloat; :mod:`fixedrnn.weight_forms`);
+    ``per_channel`` (RNN FCs and head only: TFLM's int8 LSTM takes per-tensor weights);
+    ``pot_levels`` 1..7 (power-of-two levels used)."""
 
     cell: str = "lstm"
     weights: str = "int8"
     per_channel: bool = False
     pot_levels: int = quant.POT_MAX_LEVELS
+    bits: Optional[int] = None
+    exponent_bits: Optional[int] = None
+    mantissa_bits: Optional[int] = None
+
+    @property
+    def form(self):
+        """The :class:`fixedrnn.weight_forms.WeightForm` asked for (``FixedRnnError`` if invalid)."""
+        return WeightForm(self.weights, self.bits, self.exponent_bits, self.mantissa_bits)
 
 
 @dataclass(frozen=True)
@@ -175,18 +187,14 @@ def _floats(x, shape, name):
 
 
 def quantize_weight(w, options, per_channel):
-    """Float ``[out, in]`` (or ``[..., in]`` per tensor) → (int8 weights, float32 scales [1|out])."""
+    """Float ``[out, in]`` (or ``[..., in]`` per tensor) → (int8 levels of ``options.form``, float32
+    scales [1|out])."""
+    form = options.form
     axis = 0 if per_channel else None
     mag = np.max(np.abs(w), axis=tuple(range(1, w.ndim)) if per_channel else None)
     mag = np.maximum(np.atleast_1d(mag), 1e-12)
-    top = quant.POT_TOP_INT8 if options.weights == "pot" else 127
-    scale = short_scale(mag / top)
-    if options.weights == "pot":
-        codes = quant.quantize_pot(w, scale.astype(np.float64) if per_channel else float(scale[0]),
-                                   options.pot_levels, axis)
-        q = quant.pot_decode(codes)
-    else:
-        q = quant.quantize_symmetric(w, scale.astype(np.float64) if per_channel else float(scale[0]), axis)
+    scale = short_scale(mag / form.top)
+    q = form.quantize(w, scale.astype(np.float64) if per_channel else float(scale[0]), axis, options.pot_levels)
     return q.astype(np.int8), scale
 
 
@@ -288,8 +296,9 @@ def convert(cell_params, head_params: FloatHead, ranges, input_quant: InputQuant
             frontend: FrontendSpec, frames: int, labels, options: ConvertOptions,
             meta: Optional[dict] = None):
     """The quantized :class:`Model` (validated as :func:`fixedrnn.model.load` would)."""
-    if options.cell not in ("rnn", "lstm") or options.weights not in ("int8", "pot"):
-        raise FixedRnnError(f"options: cell must be rnn|lstm and weights int8|pot, got {options}")
+    if options.cell not in ("rnn", "lstm"):
+        raise FixedRnnError(f"options: cell must be rnn|lstm, got {options.cell!r}")
+    form = options.form
     if options.cell == "lstm" and options.per_channel:
         raise FixedRnnError("options.per_channel: TFLM's int8 LSTM supports per-tensor weights only")
     rnn = lstm = None
@@ -305,5 +314,6 @@ def convert(cell_params, head_params: FloatHead, ranges, input_quant: InputQuant
     head = make_fc(w, b, cell.hidden_scale, ranges.head, options, options.per_channel)
     model = Model(cell=options.cell, weights=options.weights, labels=labels, frontend=frontend,
                   frames=int(frames), input=input_quant, head=head, rnn=rnn, lstm=lstm,
-                  meta=dict(meta or {}))
+                  meta=dict(meta or {}), weight_bits=form.bits, exponent_bits=form.exponent_bits,
+                  mantissa_bits=form.mantissa_bits)
     return Model.from_arrays(model.to_arrays(), source="converted model")

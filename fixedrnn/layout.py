@@ -18,6 +18,7 @@ import numpy as np
 from fixedrnn import pot_pairs
 from fixedrnn.errors import FixedRnnError
 from fixedrnn.schema import SPECS, SYMBOL_PREFIX, keys_for, symbol_for
+from fixedrnn.weight_forms import WeightForm
 
 __all__ = [
     "C_TYPE_BYTES", "FrontendShape", "MemoryItem", "SIGMOID_TABLE_ENTRIES", "SQRT_LUT_ENTRIES", "SYMBOL_PREFIX",
@@ -228,7 +229,9 @@ def _int(arrays, key):
 
 def model_flash_items(arrays):
     """Flash items of the model: every device key of :mod:`fixedrnn.schema` in file order (weights:
-    int8, or power-of-two with ceil(N/2) bytes per tensor, two weights per byte; int32 biases;
+    int8, or power-of-two with ceil(N/2) bytes per tensor, two weights per byte, or for a packed
+    k-bit or minifloat form (:attr:`fixedrnn.weight_forms.WeightForm.packed`) ceil(N · b / 8)
+    bytes of b-bit codes, b = :attr:`~fixedrnn.weight_forms.WeightForm.flash_code_bits`; int32 biases;
     per-tensor/per-channel multipliers and shifts; the input normalisation), then the activation
     constants (LSTM: the int16 sigmoid table; RNN: its int8 TANH tabulated on the 256 inputs), for
     power-of-two weights the pair table their firmware bytes index (:mod:`fixedrnn.pot_pairs`), and
@@ -238,11 +241,17 @@ def model_flash_items(arrays):
     data objects; float32 scales, labels and ``meta.*`` do not go to the device.
     """
     cell = _text(arrays, "cell")
+    form = WeightForm.from_arrays(arrays)
     items = []
     for spec in keys_for(cell, _text(arrays, "weights")):
         if spec.device:
             arr = np.asarray(arrays[spec.name])
-            items.append(MemoryItem.of(spec.symbol, spec.c_type, arr.size, spec.role, "flash", spec.name, arr.shape))
+            if form.packed and spec.role == "weights":
+                items.append(MemoryItem.of(spec.symbol, "uint8_t", form.flash_count(arr.size), spec.role, "flash",
+                                           spec.name, (form.flash_count(arr.size),)))
+            else:
+                items.append(MemoryItem.of(spec.symbol, spec.c_type, arr.size, spec.role, "flash", spec.name,
+                                           arr.shape))
     if cell == "lstm":
         items.append(MemoryItem.of(f"{SYMBOL_PREFIX}sigmoid_table", "uint16_t", SIGMOID_TABLE_ENTRIES,
                                    "activation table", "flash", "TFLite sigmoid_table_uint16 (sigmoid16, tanh16)"))

@@ -18,6 +18,7 @@ from fixedrnn import atomicfile
 from fixedrnn.errors import FixedRnnError, InputFileError, require_regular_file
 
 from fixedrnn import npzfile
+from fixedrnn.weight_forms import FORM_KEYS, WeightForm
 from fixedrnn.schema import (CELLS, FORMAT, MAX_LABEL_LENGTH, MAX_LABELS, MAX_META_BYTES, MAX_META_KEYS, META_PREFIX,
                              MULTIPLIER_MIN, PRECISIONS, RNN_HIDDEN_SCALE, RNN_HIDDEN_ZERO_POINT, SCHEMA_VERSION, SPECS,
                              UNSUPPORTED_LSTM_KEYS, WEIGHT_KINDS, WINDOWS, fc_blocks, keys_for, max_data_bytes, max_elements,
@@ -171,6 +172,8 @@ class Model:
 
     ``meta``: free-form provenance (``meta.*`` keys of the file) — 0-d values as plain Python
     ``str``/``int``/``float``/``bool``, arrays of one or more dimensions as NumPy arrays.
+    ``weight_bits`` (``weights`` "intk") and ``exponent_bits``/``mantissa_bits`` ("minifloat"):
+    the parameters of the weight form (:attr:`weight_form`), None for the other kinds.
     """
 
     cell: str
@@ -183,6 +186,14 @@ class Model:
     rnn: Optional[RnnCell] = None
     lstm: Optional[LstmCell] = None
     meta: dict = field(default_factory=dict)
+    weight_bits: Optional[int] = None
+    exponent_bits: Optional[int] = None
+    mantissa_bits: Optional[int] = None
+
+    @property
+    def weight_form(self):
+        """The :class:`fixedrnn.weight_forms.WeightForm` of ``weights`` and its parameters."""
+        return WeightForm(self.weights, self.weight_bits, self.exponent_bits, self.mantissa_bits)
 
     @property
     def n_features(self):
@@ -284,7 +295,7 @@ class Model:
 
     def __repr__(self):
         labels = list(self.labels) if len(self.labels) <= 12 else [*self.labels[:10], f"... {len(self.labels)} in all"]
-        return (f"Model(cell={self.cell!r}, weights={self.weights!r}, units={self.units}, "
+        return (f"Model(cell={self.cell!r}, weights={self.weight_form.label!r}, units={self.units}, "
                 f"labels={labels}, bytes={self.device_bytes})")
 
     # -- arrays ----------------------------------------------------------------------------------
@@ -392,12 +403,18 @@ class _Reader:
         m, s = self.mult_shift(prefix)
         return int(m), int(s)
 
-    def weight(self, key, dims, pot):
-        """int8 weights from ``key.weight`` or decoded from ``key.pot``, and the packed codes."""
-        if not pot:
+    def weight(self, key, dims, form):
+        """int8 weights from ``key.weight`` (checked to be levels of ``form``) or decoded from
+        ``key.pot``, and the packed codes."""
+        if form.kind != "pot":
             if f"{key}.pot" in self.arrays:
-                self.fail(f"'{key}.pot' present but weights = 'int8'")
-            return self.get(f"{key}.weight", dims), None
+                self.fail(f"'{key}.pot' present but weights = '{form.kind}'")
+            weight = self.get(f"{key}.weight", dims)
+            try:
+                form.check_levels(weight, f"'{key}.weight'")
+            except FixedRnnError as exc:
+                self.fail(str(exc))
+            return weight, None
         if f"{key}.weight" in self.arrays:
             self.fail(f"'{key}.weight' present but weights = 'pot' (store '{key}.pot')")
         from fixedrnn import quant
@@ -410,7 +427,7 @@ class _Reader:
             self.fail(f"'{key}.pot': {exc}")
         return quant.pot_decode(codes).reshape(shape), packed
 
-    def block(self, block, pot):
+    def block(self, block, form):
         """The fields of the :class:`fixedrnn.schema.FcBlock` ``block`` as the keyword arguments of
         its dataclass (:class:`FullyConnected`, or the ``input_*``/``recurrent_*`` fields of
         :class:`LstmCell`)."""
@@ -421,7 +438,7 @@ class _Reader:
         scales = n_out if per_channel else 1
         dims = shape_dims(self.dims, block, scales)
         values = {}
-        values["weight"], values["pot"] = self.weight(key, dims, pot)
+        values["weight"], values["pot"] = self.weight(key, dims, form)
         values["weight_scale"] = self.get(f"{key}.weight_scale", dims)
         if block.has_bias:
             values["bias"] = self.get(f"{key}.bias", dims)
@@ -444,7 +461,11 @@ class _Reader:
             self.fail(f"unsupported schema_version {version} (this fixedrnn reads {SCHEMA_VERSION})")
         cell = self.choice("cell", CELLS)
         weights = self.choice("weights", WEIGHT_KINDS)
-        pot = weights == "pot"
+        form_values = {name: self.scalar(name) for name in FORM_KEYS if SPECS[name].belongs_to(None, weights)}
+        try:
+            form = WeightForm(weights, **{FORM_KEYS[name]: value for name, value in form_values.items()})
+        except FixedRnnError as exc:
+            self.fail(str(exc))
         labels_shape = self.arrays.header("labels").shape if "labels" in self.arrays else ()
         n_labels = labels_shape[0] if len(labels_shape) == 1 else -1
         if n_labels < 2:
@@ -488,7 +509,7 @@ class _Reader:
             for which in ("input1", "input2", "output"):
                 add[f"{which}_multiplier"], add[f"{which}_shift"] = self.scalar_pair(f"rnn.add.{which}_")
             tanh = TanhParams(*self.scalar_pair("rnn.tanh.input_"), self.scalar("rnn.tanh.input_range_radius"))
-            in_fc, rec_fc = (FullyConnected(**{"bias": None, **self.block(b, pot)}) for b in fc_blocks("rnn")[:2])
+            in_fc, rec_fc = (FullyConnected(**{"bias": None, **self.block(b, form)}) for b in fc_blocks("rnn")[:2])
             rnn = RnnCell(units=units, input_fc=in_fc, recurrent_fc=rec_fc, add=AddParams(**add), tanh=tanh)
         else:
             self._forbid_prefix("rnn.", cell)
@@ -499,12 +520,12 @@ class _Reader:
             units = self.dims["H"] = self.scalar("lstm.units")
             gate_fcs = {}
             for b in fc_blocks("lstm")[:2]:
-                gate_fcs.update(self.block(b, pot))
+                gate_fcs.update(self.block(b, form))
             muls = {name: self.scalar_pair(f"lstm.{name}.") for name in ("forget_mul", "input_mul", "output_mul")}
             lstm = LstmCell(units=units, hidden_scale=float(self.get("lstm.hidden.scale")),
                             hidden_zero_point=self.scalar("lstm.hidden.zero_point"),
                             cell_scale_power=self.scalar("lstm.cell.scale_power"), **gate_fcs, **muls)
-        head = FullyConnected(**self.block(fc_blocks(cell)[-1], pot))
+        head = FullyConnected(**self.block(fc_blocks(cell)[-1], form))
 
         meta, meta_bytes = {}, 0
         for key in self.arrays:
@@ -523,7 +544,8 @@ class _Reader:
         if extra:
             self.fail(f"unexpected key '{extra[0]}'" + (f" (and {len(extra) - 1} more)" if len(extra) > 1 else ""))
         return Model(cell=cell, weights=weights, labels=labels, frontend=frontend, frames=frames,
-                     input=inp, head=head, rnn=rnn, lstm=lstm, meta=meta)
+                     input=inp, head=head, rnn=rnn, lstm=lstm, meta=meta,
+                     **{SPECS[name].attr[0]: value for name, value in form_values.items()})
 
     def _forbid_prefix(self, prefix, cell):
         for key in self.arrays:

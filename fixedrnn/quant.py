@@ -5,17 +5,27 @@ computed in float64. Every scale must be finite and > 0; bad arguments raise
 :class:`fixedrnn.errors.FixedRnnError` (a ``ValueError``) naming the argument.
 
 Formats
-- int8 weights, symmetric: ``w ≈ q · scale``, q in [−127, 127], zero point 0; per tensor (one
-  scale) or per output channel (``axis=0``: one scale per row of a ``[out, in]`` matrix).
+- k-bit weights, symmetric (k = 2..8, default 8): ``w ≈ q · scale``, q in [−(2**(k−1) − 1),
+  2**(k−1) − 1] (int8 at k = 8: [−127, 127]), zero point 0; per tensor (one scale) or per output
+  channel (``axis=0``: one scale per row of a ``[out, in]`` matrix). The levels are held in int8.
 - int8 activations, asymmetric: ``x ≈ (q − zero_point) · scale``, q in [−128, 127], with the zero
   point nudged to an integer as TensorFlow's FakeQuant / TFLite converter do.
 - int32 bias: ``b ≈ q · input_scale · weight_scale``.
-- power-of-two weights, 4-bit codes: bit 3 is the sign (1 = negative), bits 0–2 are m. m = 0 is
-  the weight 0 (code 8, a "negative zero", is invalid); m in 1..7 is the int8 value ±2**(7 − m)
-  (±64, ±32, …, ±1). With ``scale`` the int8 scale, the float weight is ±2**−k · S for
-  k = m − 1 and S = 64 · scale, the largest level. ``levels`` (1..7) limits m to 1..levels.
-  Two codes per byte: element 2i in the low nibble, 2i+1 in the high nibble, row-major; an odd
-  length leaves the last high nibble 0.
+- minifloat weights (sign, e exponent bits, m mantissa bits; 1 + e + m bits a code): the code is
+  ``sign << (e + m) | E << m | M``. E in 1..2**e − 1 is an octave counted down from the top:
+  magnitude ``(2**m + M) · 2**(7 − m − E)``; E = 0 is the subnormal octave below the last one:
+  ``M · 2**(7 − m − (2**e − 1))`` (M = 0: the weight 0; with the sign set, a "negative zero",
+  which is invalid). Every level is an integer in [−127, 127] when e ≥ 1, m ≥ 0 and
+  2**e − 1 + m ≤ 7; the largest is ``128 − 2**(6 − m)``. Power-of-two weights are the case e = 3,
+  m = 0.
+- power-of-two weights, 4-bit codes (minifloat e = 3, m = 0): bit 3 is the sign (1 = negative),
+  bits 0–2 are m. m = 0 is the weight 0 (code 8, a "negative zero", is invalid); m in 1..7 is the
+  int8 value ±2**(7 − m) (±64, ±32, …, ±1). With ``scale`` the int8 scale, the float weight is
+  ±2**−k · S for k = m − 1 and S = 64 · scale, the largest level. ``levels`` (1..7) limits m to
+  1..levels.
+- packed codes (:func:`pack_codes`): 8 / b codes of b bits (b = 2 or 4) per byte, element i of the
+  flattened row-major array at bits ``b · (i mod 8/b)`` of byte ``i div 8/b`` (low bits first);
+  the bits after the last code are 0. Power-of-two codes: b = 4, element 2i in the low nibble.
 """
 
 from dataclasses import dataclass
@@ -27,6 +37,9 @@ from fixedrnn.fixedpoint import INT32_MAX, INT32_MIN, as_int_array
 
 POT_MAX_LEVELS = 7
 POT_TOP_INT8 = 64  # int8 value of the largest power-of-two level (m = 1)
+POT_EXPONENT_BITS, POT_MANTISSA_BITS = 3, 0  # the minifloat form of power-of-two codes
+WEIGHT_BITS_MIN, WEIGHT_BITS_MAX = 2, 8  # k of the symmetric k-bit weights
+PACKED_CODE_BITS = (2, 4)  # code widths pack_codes packs
 
 
 def round_half_away(x):
@@ -77,30 +90,45 @@ def _expand(scale, w, axis):
     return np.reshape(scale, shape)
 
 
-# --- symmetric int8 weights -------------------------------------------------------------------
+# --- symmetric k-bit weights -----------------------------------------------------------------
 
 
-def symmetric_scale(w, axis=None):
-    """Scale(s) of the symmetric int8 weight quantizer: ``max|w| / 127`` (per tensor, or per slice
-    along ``axis``). An all-zero tensor or channel gets scale 1.0 (its codes are all 0)."""
+def check_bits(bits, name="bits"):
+    """``bits`` as int; ``FixedRnnError`` unless an integer in 2..8."""
+    if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or not WEIGHT_BITS_MIN <= bits <= WEIGHT_BITS_MAX:
+        raise FixedRnnError(f"{name} must be an integer in {WEIGHT_BITS_MIN}..{WEIGHT_BITS_MAX}, got {bits!r}")
+    return int(bits)
+
+
+def symmetric_max(bits=8):
+    """The largest level of symmetric ``bits``-bit weights: 2**(bits − 1) − 1 (127 at 8 bits)."""
+    return (1 << (check_bits(bits) - 1)) - 1
+
+
+def symmetric_scale(w, axis=None, bits=8):
+    """Scale(s) of the symmetric ``bits``-bit weight quantizer: ``max|w| / (2**(bits−1) − 1)`` (per
+    tensor, or per slice along ``axis``). An all-zero tensor or channel gets scale 1.0 (its codes
+    are all 0)."""
     _, peak = _channel_max(w, axis, "w")
-    scale = np.asarray(peak, dtype=np.float64) / 127.0
+    scale = np.asarray(peak, dtype=np.float64) / symmetric_max(bits)
     return np.where(scale > 0, scale, 1.0)
 
 
-def quantize_symmetric(w, scale, axis=None):
-    """int8 codes ``clamp(round(w / scale), −127, 127)``; ``scale`` per tensor or per ``axis``."""
+def quantize_symmetric(w, scale, axis=None, bits=8):
+    """int8 levels ``clamp(round(w / scale), −q, q)``, q = 2**(bits−1) − 1; ``scale`` per tensor or
+    per ``axis``."""
+    top = symmetric_max(bits)
     w = _finite_floats(w, "w")
     scale = check_scale(scale)
     q = round_half_away(w / _expand(scale, w, axis))
-    return np.clip(q, -127, 127).astype(np.int8)
+    return np.clip(q, -top, top).astype(np.int8)
 
 
-def fake_quant_symmetric(w, scale, axis=None):
+def fake_quant_symmetric(w, scale, axis=None, bits=8):
     """Float form of :func:`quantize_symmetric`: ``q · scale`` (float64)."""
     scale = check_scale(scale)
     w = _finite_floats(w, "w")
-    return quantize_symmetric(w, scale, axis).astype(np.float64) * _expand(scale, w, axis)
+    return quantize_symmetric(w, scale, axis, bits).astype(np.float64) * _expand(scale, w, axis)
 
 
 # --- asymmetric int8 activations --------------------------------------------------------------
@@ -187,6 +215,86 @@ def fake_quant_bias(b, input_scale, weight_scale):
     return quantize_bias(b, input_scale, weight_scale).astype(np.float64) * scale
 
 
+# --- minifloat weights (power-of-two: e = 3, m = 0) ------------------------------------------
+
+
+def check_minifloat(exponent_bits, mantissa_bits):
+    """``(e, m)`` as ints; ``FixedRnnError`` unless e ≥ 1, m ≥ 0 and 2**e − 1 + m ≤ 7 (every level
+    an integer of int8)."""
+    e, m = exponent_bits, mantissa_bits
+    ok = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (e, m))
+    if not (ok and 1 <= e <= 3 and m >= 0 and (1 << int(e)) - 1 + m <= 7):
+        raise FixedRnnError(f"minifloat exponent_bits e = {e!r}, mantissa_bits m = {m!r}: need integers "
+                            f"e >= 1, m >= 0 with 2**e - 1 + m <= 7 (e 1: m <= 6; e 2: m <= 4; e 3: m = 0)")
+    return int(e), int(m)
+
+
+def minifloat_top(exponent_bits, mantissa_bits):
+    """The largest minifloat level, int8 units: ``128 − 2**(6 − m)`` (64 for power-of-two)."""
+    _, m = check_minifloat(exponent_bits, mantissa_bits)
+    return 128 - (1 << (6 - m))
+
+
+def check_minifloat_codes(codes, exponent_bits, mantissa_bits, name="codes"):
+    """Codes as int64; ``FixedRnnError`` if any is outside 0..2**(1+e+m) − 1 or is the negative
+    zero ``1 << (e + m)``."""
+    e, m = check_minifloat(exponent_bits, mantissa_bits)
+    codes = as_int_array(codes, name, 0, (2 << (e + m)) - 1)
+    if np.any(codes == 1 << (e + m)):
+        raise FixedRnnError(f"{name} holds code {1 << (e + m)} (negative zero), which is invalid")
+    return codes
+
+
+def minifloat_decode(codes, exponent_bits, mantissa_bits):
+    """int8 values of minifloat codes (module doc): by shifts and adds of the code's fields."""
+    e, m = check_minifloat(exponent_bits, mantissa_bits)
+    codes = check_minifloat_codes(codes, e, m)
+    octave = (codes >> m) & ((1 << e) - 1)
+    mantissa = codes & ((1 << m) - 1)
+    normal = ((1 << m) + mantissa) << np.maximum(7 - m - octave, 0)
+    subnormal = mantissa << (7 - m - ((1 << e) - 1))
+    magnitude = np.where(octave > 0, normal, subnormal)
+    return np.where(codes >> (e + m), -magnitude, magnitude).astype(np.int8)
+
+
+def minifloat_magnitudes(exponent_bits, mantissa_bits):
+    """Every non-negative minifloat level, ascending, int64 (0 first)."""
+    e, m = check_minifloat(exponent_bits, mantissa_bits)
+    return np.unique(minifloat_decode(np.arange(1 << (e + m)), e, m).astype(np.int64))
+
+
+def minifloat_encode_int8(values, exponent_bits, mantissa_bits):
+    """Codes (uint8) of int8 values that are minifloat levels (the inverse of
+    :func:`minifloat_decode`); ``FixedRnnError`` naming the first value that is not a level."""
+    e, m = check_minifloat(exponent_bits, mantissa_bits)
+    values = as_int_array(values, "values", -127, 127)
+    positive = np.arange(1 << (e + m))
+    index = np.full(128, -1, np.int64)
+    index[minifloat_decode(positive, e, m).astype(np.int64)] = positive
+    code = index[np.abs(values)]
+    if np.any(code < 0):
+        raise FixedRnnError(f"values must be minifloat (e={e}, m={m}) levels, got "
+                            f"{int(values[code < 0].ravel()[0])}")
+    return (code | ((values < 0).astype(np.int64) << (e + m))).astype(np.uint8)
+
+
+def nearest_level(w, scale, magnitudes, axis=None):
+    """int8 values ``sign(w) · L`` with L the level of ``magnitudes`` (non-negative int8 levels,
+    ascending, 0 first) nearest to ``|w| / scale`` in absolute difference; a tie goes to the larger
+    magnitude, and beyond the largest level it saturates there."""
+    w = _finite_floats(w, "w")
+    scale = check_scale(scale)
+    mag = np.abs(w) / _expand(scale, w, axis)
+    levels = np.asarray(magnitudes, np.float64)
+    level = levels[np.searchsorted((levels[:-1] + levels[1:]) / 2.0, mag, side="right")]
+    return (np.where(w < 0, -level, level)).astype(np.int8)
+
+
+def quantize_minifloat(w, scale, exponent_bits, mantissa_bits, axis=None):
+    """int8 minifloat levels of ``w`` at int8 ``scale``: :func:`nearest_level` of every level."""
+    return nearest_level(w, scale, minifloat_magnitudes(exponent_bits, mantissa_bits), axis)
+
+
 # --- power-of-two weights ---------------------------------------------------------------------
 
 
@@ -208,36 +316,23 @@ def quantize_pot(w, scale, levels=POT_MAX_LEVELS, axis=None):
     """4-bit power-of-two codes (uint8 values 0..15, same shape as ``w``): nearest level, linearly.
 
     The candidates are 0 and ±2**(7 − m) · scale for m in 1..levels. Each weight takes the
-    candidate nearest to it in absolute difference; a tie goes to the larger magnitude. So
-    |w| ≥ 64·scale saturates to the top level, and |w| < 2**(7−levels)·scale / 2 gives 0.
+    candidate nearest to it in absolute difference; a tie goes to the larger magnitude
+    (:func:`nearest_level`). So |w| ≥ 64·scale saturates to the top level, and
+    |w| < 2**(7−levels)·scale / 2 gives 0.
     """
     levels = _check_levels(levels)
-    w = _finite_floats(w, "w")
-    scale = check_scale(scale)
-    mag = np.abs(w) / _expand(scale, w, axis)  # in units of the int8 scale
-    m = np.zeros(w.shape, dtype=np.int64)  # 0 means the zero code
-    for level in range(levels, 0, -1):  # from the smallest magnitude up
-        value = 2.0 ** (7 - level)
-        lower = value / 2.0 if level == levels else value * 0.75  # midpoint to the next lower level
-        m = np.where(mag >= lower, level, m)
-    sign = (w < 0) & (m > 0)
-    return (m | (sign.astype(np.int64) << 3)).astype(np.uint8)
+    magnitudes = [0] + [1 << (7 - m) for m in range(levels, 0, -1)]
+    return pot_encode_int8(nearest_level(w, scale, magnitudes, axis))
 
 
 def check_pot_codes(codes, name="codes"):
     """Codes as int64; ``FixedRnnError`` if any is outside 0..15 or is 8 (negative zero)."""
-    codes = as_int_array(codes, name, 0, 15)
-    if np.any(codes == 8):
-        raise FixedRnnError(f"{name} holds code 8 (negative zero), which is invalid")
-    return codes
+    return check_minifloat_codes(codes, POT_EXPONENT_BITS, POT_MANTISSA_BITS, name)
 
 
 def pot_decode(codes):
-    """int8 values of power-of-two codes: 0, or ±2**(7 − m)."""
-    codes = check_pot_codes(codes)
-    m = codes & 7
-    magnitude = np.where(m > 0, np.int64(1) << np.maximum(7 - m, 0), 0)
-    return np.where(codes & 8, -magnitude, magnitude).astype(np.int8)
+    """int8 values of power-of-two codes: 0, or ±2**(7 − m) (:func:`minifloat_decode`, e = 3, m = 0)."""
+    return minifloat_decode(codes, POT_EXPONENT_BITS, POT_MANTISSA_BITS)
 
 
 def pot_encode_int8(values):
@@ -247,9 +342,7 @@ def pot_encode_int8(values):
     is_pot = (mag == 0) | ((mag & (mag - 1)) == 0)
     if not np.all(is_pot):
         raise FixedRnnError(f"values must be 0 or ±2**e (e in 0..6), got {int(values[~is_pot].ravel()[0])}")
-    exponent = np.where(mag > 0, np.log2(np.maximum(mag, 1)).astype(np.int64), 0)
-    m = np.where(mag > 0, 7 - exponent, 0)
-    return (m | ((values < 0).astype(np.int64) << 3)).astype(np.uint8)
+    return minifloat_encode_int8(values, POT_EXPONENT_BITS, POT_MANTISSA_BITS)
 
 
 def fake_quant_pot(w, scale, levels=POT_MAX_LEVELS, axis=None):
@@ -260,26 +353,50 @@ def fake_quant_pot(w, scale, levels=POT_MAX_LEVELS, axis=None):
     return q * _expand(scale, w, axis)
 
 
+# --- packed codes -----------------------------------------------------------------------------
+
+
+def _check_code_bits(bits):
+    if bits not in PACKED_CODE_BITS:
+        raise FixedRnnError(f"code bits must be one of {PACKED_CODE_BITS}, got {bits!r}")
+    return int(bits)
+
+
+def pack_codes(codes, bits):
+    """Pack ``bits``-bit codes (2 or 4; int values 0..2**bits − 1) 8 / bits per byte, flattened
+    row-major, element i at bits ``bits · (i mod 8/bits)`` (module doc) → uint8."""
+    bits = _check_code_bits(bits)
+    per = 8 // bits
+    flat = as_int_array(codes, "codes", 0, (1 << bits) - 1).ravel()
+    flat = np.concatenate([flat, np.zeros(-flat.size % per, np.int64)]).reshape(-1, per)
+    return np.bitwise_or.reduce(flat << (bits * np.arange(per)), axis=1).astype(np.uint8)
+
+
+def unpack_codes(packed, count, bits):
+    """The first ``count`` codes (int64, flat) of :func:`pack_codes` bytes; ``FixedRnnError`` if
+    the size is not ceil(count · bits / 8) or a padding bit after the last code is set."""
+    bits = _check_code_bits(bits)
+    per = 8 // bits
+    packed = as_int_array(packed, "packed", 0, 255).ravel()
+    if not isinstance(count, (int, np.integer)) or count < 0:
+        raise FixedRnnError(f"count must be a non-negative integer, got {count!r}")
+    need = -(-int(count) // per)
+    if packed.size != need:
+        raise FixedRnnError(f"packed has {packed.size} bytes; {count} codes need {need}")
+    codes = ((packed[:, None] >> (bits * np.arange(per))) & ((1 << bits) - 1)).ravel()
+    if np.any(codes[count:]):
+        raise FixedRnnError("packed has a non-zero padding " + ("nibble" if bits == 4 else "code")
+                            + " after the last code")
+    return codes[:count]
+
+
 def pot_pack(codes):
     """Pack codes two per byte (flattened row-major; element 2i low nibble, 2i+1 high) → uint8."""
-    flat = check_pot_codes(codes).ravel()
-    if flat.size % 2:
-        flat = np.concatenate([flat, np.zeros(1, dtype=np.int64)])
-    return (flat[0::2] | (flat[1::2] << 4)).astype(np.uint8)
+    return pack_codes(check_pot_codes(codes), 4)
 
 
 def pot_unpack(packed, count):
     """The first ``count`` codes of a packed uint8 array (uint8, flat); validates every code."""
-    packed = as_int_array(packed, "packed", 0, 255).ravel()
-    if not isinstance(count, (int, np.integer)) or count < 0:
-        raise FixedRnnError(f"count must be a non-negative integer, got {count!r}")
-    if packed.size != (count + 1) // 2:
-        raise FixedRnnError(f"packed has {packed.size} bytes; {count} codes need {(count + 1) // 2}")
-    codes = np.empty(packed.size * 2, dtype=np.int64)
-    codes[0::2] = packed & 15
-    codes[1::2] = packed >> 4
-    if count % 2 and codes[-1] != 0:
-        raise FixedRnnError("packed has a non-zero padding nibble after the last code")
-    codes = codes[:count]
+    codes = unpack_codes(packed, count, 4)
     check_pot_codes(codes, "packed")
     return codes.astype(np.uint8)

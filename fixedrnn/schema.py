@@ -23,7 +23,9 @@ from fixedrnn.frontend.config import FFT_LENGTHS
 FORMAT = "fixedrnn-model"
 SCHEMA_VERSION = 1
 CELLS = ("rnn", "lstm")
-WEIGHT_KINDS = ("int8", "pot")
+#: Weight kinds (fixedrnn.weight_forms): int8; power-of-two codes; symmetric k-bit (``weights.bits``);
+#: minifloat (``weights.exponent_bits``, ``weights.mantissa_bits``).
+WEIGHT_KINDS = ("int8", "pot", "intk", "minifloat")
 WINDOWS = ("hamming", "hann")
 PRECISIONS = ("q15", "q31")
 GATES = ("i", "f", "g", "o")  # order of the leading axis of every LSTM gate tensor
@@ -31,6 +33,8 @@ GATES = ("i", "f", "g", "o")  # order of the leading axis of every LSTM gate ten
 UNSUPPORTED_LSTM_KEYS = {"lstm.cell_clip": "cell clip", "lstm.proj_clip": "projection clip",
                          "lstm.projection.weight": "projection", "lstm.peephole.weight": "peephole",
                          "lstm.layer_norm.weight": "layer normalisation"}
+#: The weight kinds whose files store each weight matrix as int8 levels (``<fc>.weight``).
+INT8_STORED_KINDS = ("int8", "intk", "minifloat")
 MAX_UNITS = 1024
 MAX_FRAMES = 10000
 MAX_LABELS = 1024  # C
@@ -70,7 +74,8 @@ class KeySpec:
 
     ``dtype``: a NumPy dtype name, or ``"str"`` (unicode array). ``shape``: symbols (module doc).
     ``lo``/``hi``: inclusive range (None: unbounded); ``positive``: a float that must be > 0.
-    ``cell``/``weights``: the only cell / weight kind whose files hold the key (None: all).
+    ``cell``/``weights``: the only cell / weight kind (or tuple of kinds) whose files hold the key
+    (None: all).
     ``attr``: path of the value in :class:`fixedrnn.model.Model` (attribute names, tuple indices);
     ``packs``: for a ``.pot`` key, the path of the int8 weights its codes encode; ``const``: the
     value of a key every file holds the same (``attr`` None). ``role``: what a
@@ -87,7 +92,7 @@ class KeySpec:
     hi: object = None
     positive: bool = False
     cell: Optional[str] = None
-    weights: Optional[str] = None
+    weights: object = None
     role: Optional[str] = None
     packs: Optional[tuple] = None
     const: object = None
@@ -112,7 +117,8 @@ class KeySpec:
         return tuple(4 if s == "4" else int(dims[s]) for s in self.shape)
 
     def belongs_to(self, cell, weights):
-        return self.cell in (None, cell) and self.weights in (None, weights)
+        kinds = (self.weights,) if isinstance(self.weights, str) else self.weights
+        return self.cell in (None, cell) and (kinds is None or weights in kinds)
 
 
 @dataclass(frozen=True)
@@ -154,8 +160,8 @@ class FcBlock:
         """The block's :class:`KeySpec` of ``fields`` (a subset of ``attrs``), in that order."""
         w_shape = self.out + (self.inp,)
         spec = {
-            "weight": dict(dtype="int8", shape=w_shape, lo=-127, hi=127, weights="int8", role="weights",
-                           meaning="int8 weights W (zero point 0)"),
+            "weight": dict(dtype="int8", shape=w_shape, lo=-127, hi=127, weights=INT8_STORED_KINDS,
+                           role="weights", meaning="int8 weights W (zero point 0; levels of the weight kind)"),
             "pot": dict(dtype="uint8", shape=("P",), weights="pot", role="weights", packs=self.attrs["weight"],
                         meaning="power-of-two codes of W, two per byte (docs/CONTRACT.md)"),
             "weight_scale": dict(dtype="float32", shape=self.scales, positive=True, meaning="weight scale s_W"),
@@ -222,7 +228,13 @@ def _build_keys():
         _scalar("format", "str", None, f'"{FORMAT}"', const=FORMAT),
         _scalar("schema_version", "int32", None, f"{SCHEMA_VERSION}", const=SCHEMA_VERSION),
         _scalar("cell", "str", ("cell",), "rnn or lstm"),
-        _scalar("weights", "str", ("weights",), "int8 or pot"),
+        _scalar("weights", "str", ("weights",), " or ".join(WEIGHT_KINDS)),
+        _scalar("weights.bits", "int32", ("weight_bits",), "k of symmetric k-bit weights", lo=2, hi=8,
+                weights="intk"),
+        _scalar("weights.exponent_bits", "int32", ("exponent_bits",), "minifloat exponent bits e", lo=1, hi=3,
+                weights="minifloat"),
+        _scalar("weights.mantissa_bits", "int32", ("mantissa_bits",), "minifloat mantissa bits m", lo=0, hi=6,
+                weights="minifloat"),
         KeySpec("labels", "str", ("C",), ("labels",), "class labels, distinct, non-empty, C >= 2"),
         _scalar("sequence.frames", "int32", ("frames",), "T, frames per inference", lo=1, hi=MAX_FRAMES),
         KeySpec("input.offset", "int32", ("I",), ("input", "offset"), "offset subtracted from the MFCC",

@@ -12,16 +12,17 @@ def frontend(n_mfcc):
 
 
 def random_model(seed=0, cell="rnn", weights="int8", per_channel=False, n_in=4, units=6, n_cls=3,
-                 frames=8, wide=False):
+                 frames=8, wide=False, **form):
     """A converted model with random float weights; ``wide`` scales weights/ranges so that gates,
-    the cell and the outputs saturate often."""
+    the cell and the outputs saturate often; ``form``: the weight form's parameters (``bits``,
+    ``exponent_bits``, ``mantissa_bits``)."""
     rng = np.random.default_rng(seed)
     gain = 3.0 if wide else 0.4
     iq = cv.make_input_quant(rng.normal(0, 50, n_in), rng.uniform(20, 200, n_in),
                              x_scale=float(np.exp(rng.uniform(np.log(0.005), np.log(0.2)))),
                              x_zero_point=int(rng.integers(-128, 128)))
     opts = cv.ConvertOptions(cell=cell, weights=weights, per_channel=per_channel,
-                             pot_levels=int(rng.integers(1, 8)) if weights == "pot" else 7)
+                             pot_levels=int(rng.integers(1, 8)) if weights == "pot" else 7, **form)
     span = lambda lo, hi: (-float(rng.uniform(lo, hi)), float(rng.uniform(lo, hi)))
     if cell == "rnn":
         params = cv.FloatRnn(rng.normal(0, gain, (units, n_in)) * rng.uniform(0.1, 1, (units, 1)),

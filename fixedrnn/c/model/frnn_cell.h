@@ -9,18 +9,25 @@
 
 /* FULLY_CONNECTED y = requantize(W x + bias) of the model's weights: the [n_out][n_in] matrix that
  * starts at element `start` of `w` (an int8 array, or for a power-of-two model, FRNN_WEIGHTS_POT,
- * two weights per byte as indices into fr_pot_pair_table: frnn_kernels.h), int8 (FRNN_FC_S8) or
- * int16 (FRNN_FC_S16) out; p: frnn_fc_params. */
+ * two weights per byte as indices into fr_pot_pair_table: frnn_kernels.h, or for a packed k-bit or
+ * minifloat model, FRNN_WEIGHTS_PACKED, 2- or 4-bit codes of format FRNN_PACKED_FORMAT: frnn_packed.h),
+ * int8 (FRNN_FC_S8) or int16 (FRNN_FC_S16) out; p: frnn_fc_params. */
 #if defined(FRNN_WEIGHTS_POT)
 #define FRNN_FC_S8(x, w, start, bias, n_in, n_out, p, y) \
     frnn_fc_pot_s8(x, w, start, fr_pot_pair_table, bias, n_in, n_out, p, y)
 #define FRNN_FC_S16(x, w, start, bias, n_in, n_out, p, y) \
     frnn_fc_pot_s16(x, w, start, fr_pot_pair_table, bias, n_in, n_out, p, y)
+#elif defined(FRNN_WEIGHTS_PACKED)
+#include "frnn_packed.h"
+#define FRNN_FC_S8(x, w, start, bias, n_in, n_out, p, y) \
+    frnn_fc_packed_s8(x, w, start, &(const frnn_packed_format)FRNN_PACKED_FORMAT, bias, n_in, n_out, p, y)
+#define FRNN_FC_S16(x, w, start, bias, n_in, n_out, p, y) \
+    frnn_fc_packed_s16(x, w, start, &(const frnn_packed_format)FRNN_PACKED_FORMAT, bias, n_in, n_out, p, y)
 #elif defined(FRNN_WEIGHTS_INT8)
 #define FRNN_FC_S8(x, w, start, bias, n_in, n_out, p, y) frnn_fc_s8_s8(x, (w) + (start), bias, n_in, n_out, p, y)
 #define FRNN_FC_S16(x, w, start, bias, n_in, n_out, p, y) frnn_fc_s8_s16(x, (w) + (start), bias, n_in, n_out, p, y)
 #else
-#error "frnn_model.h defines neither FRNN_WEIGHTS_INT8 nor FRNN_WEIGHTS_POT"
+#error "frnn_model.h defines none of FRNN_WEIGHTS_INT8, FRNN_WEIGHTS_POT, FRNN_WEIGHTS_PACKED"
 #endif
 
 /* Zero point of the int8 hidden state fr_hidden (the head's input): the LSTM's
