@@ -388,6 +388,10 @@ def test_firmware_of_the_import_equals_the_engine(imported, target, tmp_path):
         wavs.append(tmp_path / f"u{seed}.wav")
         scipy.io.wavfile.write(wavs[-1], 8000, speechlike(seed, 4000 + 1500 * seed))
     for units in (16, 64):
-        path = M.save(imported[units], tmp_path / f"h{units}.npz")
+        model = imported[units]
+        cells = [model.run(speechlike(seed, 4000 + 1500 * seed), trace=True, backend="numpy")[1]["cell"]
+                 for seed in range(3)]
+        assert max(np.abs(c.astype(np.int64)).max() for c in cells) == model.lstm.cell_clip  # the C clips too
+        path = M.save(model, tmp_path / f"h{units}.npz")
         results = firmware.run_firmware(path, wavs, target=target, work_dir=tmp_path / f"fw{units}")
         assert all(r.equal for r in results), [r.to_dict() for r in results]
