@@ -322,6 +322,18 @@ def test_refusals_are_one_line_and_write_nothing(name, tmp_path):
     assert not any(out.iterdir())
 
 
+@pytest.mark.parametrize("name, fragment", [
+    ("refuse_float_lstm", "input tensor 0 .* is float32, a float model: convert with full-integer quantisation"),
+    ("refuse_keras3_while", r"operator 1 \(WHILE\) of subgraph 0: .*convert with unroll=True and batch_size=1")])
+def test_converter_made_files_that_are_refused(name, fragment, tmp_path):
+    """Real converter output (tools/make_tflite_fixtures.py): a tf-keras float LSTM, a Keras 3 LSTM."""
+    path = FIXTURES / f"{name}.tflite"
+    code, err = _cli(["import", "tflite", str(path), str(tmp_path / "m.npz"), "--norm",
+                      str(fixture(16, ".norm.json"))])
+    assert code == 2 and len(err.strip().splitlines()) == 1 and re.search(fragment, err), err
+    assert not any(tmp_path.iterdir())
+
+
 def test_cli_imports_and_names_bad_arguments(tmp_path):
     out = tmp_path / "m.npz"
     code, err = _cli(["import", "tflite", str(fixture(16, ".tflite")), str(out),

@@ -21,6 +21,10 @@ repository on PYTHONPATH), the middle one here:
    recordings quantized at the file's input scale and zero point, and uniformly random int8
    sequences — and its logits are saved beside them.
 
+Also two files the import must refuse, as the converter writes them (untrained, ``[1, 20, 13]`` →
+``LSTM(8)`` → ``Dense(4)``, float conversion): ``refuse_float_lstm.tflite`` (tf-keras: a float
+UNIDIRECTIONAL_SEQUENCE_LSTM) and ``refuse_keras3_while.tflite`` (Keras 3: a WHILE loop).
+
 Writes, per H: ``lstm_h<H>.tflite``, ``lstm_h<H>.norm.json`` (``{"mean": [...], "std": [...]}``,
 the ``--norm`` file of ``fixedrnn import tflite``) and ``lstm_h<H>.tflm.npz`` (``x`` int8
 ``[N, T, I]``, ``logits`` int8 ``[N, C]``). Quality is not the point (a few epochs); realistic
@@ -135,6 +139,23 @@ def train_and_convert(features_path, units, seed, epochs, out_dir):
     return name
 
 
+def refusal_fixture(keras_version, out):
+    """A float conversion of an untrained ``LSTM(8) → Dense(4)`` with Keras ``keras_version`` (2:
+    tf-keras, 3: Keras 3); run in its own process (the Keras version is chosen at import)."""
+    if keras_version == 2:
+        os.environ["TF_USE_LEGACY_KERAS"] = "1"
+    import tensorflow as tf
+
+    if keras_version == 2:
+        import tf_keras as keras
+    else:
+        import keras
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input(shape=(20, 13), batch_size=1), keras.layers.LSTM(8),
+                              keras.layers.Dense(4)])
+    Path(out).write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--units", type=int, nargs="+", default=[16, 32, 64])
@@ -146,6 +167,9 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="stage")
     s = sub.add_parser("features")
     s.add_argument("out")
+    s = sub.add_parser("refusal")
+    s.add_argument("keras_version", type=int, choices=(2, 3))
+    s.add_argument("out")
     s = sub.add_parser("tflm")
     s.add_argument("tflite")
     s.add_argument("features")
@@ -154,6 +178,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.stage == "features":
         return stage_features(args.out)
+    if args.stage == "refusal":
+        return refusal_fixture(args.keras_version, args.out)
     if args.stage == "tflm":
         return stage_tflm(args.tflite, args.features, args.norm, args.out)
 
@@ -168,6 +194,9 @@ def main(argv=None):
                             str(features), str(args.out / f"{name}.norm.json"),
                             str(args.out / f"{name}.tflm.npz")], check=True, env=env)
             print(f"wrote {name}: .tflite, .norm.json, .tflm.npz in {args.out}")
+    for version, name in ((2, "refuse_float_lstm.tflite"), (3, "refuse_keras3_while.tflite")):
+        subprocess.run([sys.executable, __file__, "refusal", str(version), str(args.out / name)], check=True)
+        print(f"wrote {name} in {args.out}")
 
 
 if __name__ == "__main__":
