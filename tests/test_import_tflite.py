@@ -355,6 +355,7 @@ def test_cli_imports_and_names_bad_arguments(tmp_path):
     assert code == 2 and "no such .tflite file" in err
 
 
+@pytest.mark.slow  # a fuzz suite: left out of the quick subset
 @settings(max_examples=40, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_damaged_files_through_the_cli(data, tmp_path):

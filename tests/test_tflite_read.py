@@ -229,6 +229,7 @@ def test_overlapping_tables_are_refused_in_bounded_time():
     _expect_refusal(bytes(builder.Output()), "far more data than it holds")
 
 
+@pytest.mark.slow  # a fuzz suite: left out of the quick subset
 @settings(max_examples=150, derandomize=True, deadline=None)
 @given(data=st.data())
 def test_bit_flips_read_or_refuse(data):
