@@ -210,11 +210,16 @@ def make_input_quant(mean, std, x_scale, x_zero_point=0, mfcc_lsb=2.0**-7):
     ``offset = round(mean / mfcc_lsb)``; ``multiplier, shift = QuantizeMultiplier(mfcc_lsb / (std ·
     s_x))``. ``x_scale`` is rounded to 12 significant bits.
     """
+    return input_quant_at(mean, std, float(short_scale(x_scale)), x_zero_point, mfcc_lsb)
+
+
+def input_quant_at(mean, std, x_scale, x_zero_point=0, mfcc_lsb=2.0**-7):
+    """:func:`make_input_quant` at exactly the float32 ``x_scale`` (an imported model's input scale)."""
     mean = np.atleast_1d(np.asarray(mean, np.float64))
     std = np.atleast_1d(np.asarray(std, np.float64))
     if mean.shape != std.shape or mean.ndim != 1 or not np.all(np.isfinite(mean)) or not np.all(std > 0):
         raise FixedRnnError("mean and std must be finite 1-d arrays of one length, std > 0")
-    s_x = float(short_scale(x_scale))
+    s_x = float(np.float32(x_scale))
     offset = quant.round_half_away(mean / mfcc_lsb).astype(np.int32)
     pairs = [quantize_multiplier(mfcc_lsb / (sd * s_x)) for sd in std]
     return InputQuant(offset=offset, multiplier=np.array([p[0] for p in pairs], np.int32),
