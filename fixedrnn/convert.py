@@ -105,22 +105,30 @@ def short_scale(scale, bits=SCALE_BITS):
     return (np.round(mant * 2.0**bits) * 2.0 ** (exp - bits)).astype(np.float32)
 
 
-def fc_multiplier(input_scale, weight_scale, output_scale):
-    """TFLM's FC requantization ``QuantizeMultiplier(s_in · s_W / s_out)`` (double), per element of
-    ``weight_scale``; returns int32 arrays (multiplier, shift). Raises if a float32 product of
-    ``s_in · s_W`` would give a different result (never for scales from :func:`short_scale`)."""
+def tflm_fc_multiplier(input_scale, weight_scale, output_scale):
+    """TFLM's FC requantization (``GetQuantizedConvolutionMultipler`` per tensor,
+    ``PopulateConvolutionQuantizationParams`` per channel, the LSTM's gate FCs too):
+    ``QuantizeMultiplier(double(s_in) · double(s_W) / double(s_out))`` of the float32 scales, per
+    element of ``weight_scale``; returns int32 arrays (multiplier, shift). Older TFLite builds
+    multiplied ``s_in · s_W`` in float32: :func:`fc_multiplier` refuses scales where that matters."""
     s_in = float(np.float32(input_scale))
     s_out = float(np.float32(output_scale))
-    ms, ss = [], []
+    pairs = [quantize_multiplier(s_in * float(s_w) / s_out) for s_w in np.asarray(weight_scale, np.float32).ravel()]
+    return np.array([p[0] for p in pairs], np.int32), np.array([p[1] for p in pairs], np.int32)
+
+
+def fc_multiplier(input_scale, weight_scale, output_scale):
+    """:func:`tflm_fc_multiplier`, raising if a float32 product of ``s_in · s_W`` would give a
+    different result (never for scales from :func:`short_scale`): the integers of the models this
+    module makes are the same in every TFLite build."""
+    s_in = float(np.float32(input_scale))
+    s_out = float(np.float32(output_scale))
     for s_w in np.asarray(weight_scale, np.float32).ravel():
-        exact = quantize_multiplier(s_in * float(s_w) / s_out)
         single = quantize_multiplier(float(np.float32(s_in) * np.float32(s_w)) / s_out)
-        if exact != single:
+        if quantize_multiplier(s_in * float(s_w) / s_out) != single:
             raise FixedRnnError(
                 f"scales {s_in!r} · {float(s_w)!r} differ in float32 and double: round them with short_scale")
-        ms.append(exact[0])
-        ss.append(exact[1])
-    return np.array(ms, np.int32), np.array(ss, np.int32)
+    return tflm_fc_multiplier(input_scale, weight_scale, output_scale)
 
 
 def mul_multiplier(scale1, scale2, output_scale):
@@ -203,23 +211,20 @@ def make_fc(w, b, input_scale, output_range, options, per_channel):
                           output_zero_point=z_out, multiplier=m, shift=s)
 
 
-def make_input_quant(mean, std, x_scale, x_zero_point=0, mfcc_lsb=2.0**-7):
+def make_input_quant(mean, std, x_scale, x_zero_point=0, mfcc_lsb=2.0**-7, scale_bits=SCALE_BITS):
     """Input normalisation: feature = (mfcc_real − mean) / std, quantized at (x_scale, zero point).
 
     ``mean``, ``std``: float ``[n_mfcc]`` in MFCC units (q8.7 output: ``mfcc_lsb`` 2**−7 per LSB).
     ``offset = round(mean / mfcc_lsb)``; ``multiplier, shift = QuantizeMultiplier(mfcc_lsb / (std ·
-    s_x))``. ``x_scale`` is rounded to 12 significant bits.
+    s_x))``. ``x_scale`` is rounded to ``scale_bits`` significant bits (None: kept as its float32
+    value, e.g. the input scale of an imported ``.tflite``).
     """
-    return input_quant_at(mean, std, float(short_scale(x_scale)), x_zero_point, mfcc_lsb)
-
-
-def input_quant_at(mean, std, x_scale, x_zero_point=0, mfcc_lsb=2.0**-7):
-    """:func:`make_input_quant` at exactly the float32 ``x_scale`` (an imported model's input scale)."""
     mean = np.atleast_1d(np.asarray(mean, np.float64))
     std = np.atleast_1d(np.asarray(std, np.float64))
     if mean.shape != std.shape or mean.ndim != 1 or not np.all(np.isfinite(mean)) or not np.all(std > 0):
         raise FixedRnnError("mean and std must be finite 1-d arrays of one length, std > 0")
-    s_x = float(np.float32(x_scale))
+    s_x = float(short_scale(x_scale, scale_bits) if scale_bits is not None
+                else np.float32(quant.check_scale(x_scale, "x_scale")))
     offset = quant.round_half_away(mean / mfcc_lsb).astype(np.int32)
     pairs = [quantize_multiplier(mfcc_lsb / (sd * s_x)) for sd in std]
     return InputQuant(offset=offset, multiplier=np.array([p[0] for p in pairs], np.int32),

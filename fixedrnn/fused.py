@@ -79,6 +79,9 @@ def _lstm_one(x, mode, fx, fh, p, scratch, h_out, status):
             return False
         for u in range(units):
             c[u] = add_s16_saturating_nb(fc_[u], ig[u])
+        if inter.cell_clip > 0:
+            for u in range(units):
+                c[u] = min(max(c[u], -inter.cell_clip), inter.cell_clip)
         for u in range(units):
             fc_[u] = lookup_nb(inter.cell_tanh.table, LUT_S16_OFFSET, c[u])
         if not muls_nb(inter.output_mul, fc_, act[3], h, status, 4, t):

@@ -35,7 +35,6 @@ import numpy as np
 
 from fixedrnn import convert
 from fixedrnn.errors import FixedRnnError
-from fixedrnn.fixedpoint import quantize_multiplier
 from fixedrnn.ops import arith_s8, data_move, elementwise, float_island, fully_connected, logistic_s8, tanh_s8
 
 MAX_RANK = 6
@@ -151,27 +150,13 @@ class Graph:
 # -- TFLM's Prepare: the integers of each op ------------------------------------------------------
 
 
-def fc_requantization(input_scale, weight_scales, output_scale):
-    """TFLM FULLY_CONNECTED multipliers (int32 ``[C]`` pairs): per channel ``QuantizeMultiplier(
-    double(s_in) · double(s_W[c]) / double(s_out))`` (``PopulateConvolutionQuantizationParams``);
-    per tensor the product ``s_in · s_W`` in float32 first (``GetQuantizedConvolutionMultipler``)."""
-    s_in, s_out = np.float32(input_scale), np.float32(output_scale)
-    weight_scales = np.asarray(weight_scales, np.float32).reshape(-1)
-    if weight_scales.shape[0] == 1:
-        reals = [float(np.float32(s_in * weight_scales[0])) / float(s_out)]
-    else:
-        reals = [float(s_in) * float(s) / float(s_out) for s in weight_scales]
-    pairs = [quantize_multiplier(r) for r in reals]
-    return [m for m, _ in pairs], [s for _, s in pairs]
-
-
 def derive_params(graph, k):
     """Op ``k``'s stored integers (module doc) derived from the tensors' scales by TFLM's Prepare."""
     name, ins, outs = graph.op_name(k), graph.inputs(k), graph.outputs(k)
     if name == "FULLY_CONNECTED":
         rows = graph.shape(ins[1])[0]
-        m, s = fc_requantization(graph.scale(ins[0]), graph.tensor_scales(ins[1]), graph.scale(outs[0]))
-        return (m * rows if len(m) == 1 else m) + (s * rows if len(s) == 1 else s)
+        m, s = convert.tflm_fc_multiplier(graph.scale(ins[0]), graph.tensor_scales(ins[1]), graph.scale(outs[0]))
+        return list(np.broadcast_to(m, rows)) + list(np.broadcast_to(s, rows))
     if name == "ADD":
         p = convert.add_params(graph.scale(ins[0]), graph.scale(ins[1]), graph.scale(outs[0]), 0)
         return [p.input1_multiplier, p.input1_shift, p.input2_multiplier, p.input2_shift, p.output_multiplier,

@@ -192,16 +192,17 @@ def from_tflite(model, frontend, mean, std, labels=None, meta=None):
     is unrolled (:func:`fixedrnn.graph_import.graph_from_tflite`), with the MFCC front end
     ``frontend`` (:class:`fixedrnn.model.FrontendSpec`) and the per-coefficient normalisation the
     model was trained on, float feature = (MFCC − ``mean``) / ``std`` (float ``[n_mfcc]``, MFCC
-    units), quantised to the graph's int8 input (:func:`fixedrnn.convert.input_quant_at`).
+    units), quantised to the graph's exact int8 input quantisation
+    (:func:`fixedrnn.convert.make_input_quant` with ``scale_bits=None``).
     ``labels``: one per output (default ``"0"``, ``"1"``, ...). Checked as :func:`fixedrnn.model.load`
     checks a file."""
-    from fixedrnn.convert import input_quant_at
+    from fixedrnn.convert import make_input_quant
     from fixedrnn.graph_import import graph_from_tflite
     from fixedrnn.model import Model
 
     graph = graph_from_tflite(model)
     labels = tuple(str(v) for v in range(graph.n_outputs)) if labels is None else tuple(labels)
-    inp = input_quant_at(mean, std, graph.scale(graph.input), int(graph.zero_point[graph.input]))
+    inp = make_input_quant(mean, std, graph.scale(graph.input), int(graph.zero_point[graph.input]), scale_bits=None)
     built = GraphModel(labels=labels, frontend=frontend, frames=graph.frames, input=inp, graph=graph,
                        meta=dict(meta or {}))
     return Model.from_arrays(built.to_arrays(), source=model.path)

@@ -5,7 +5,8 @@ Shapes: ``x`` int8 ``[B, T, I]``; gate tensors on axis ``[..., 4, H]`` in order 
 Per step and gate (:class:`GateParameters`): ``gx = FC_s8→s16(x − z_x)`` (with bias), ``gh =
 FC_s8→s16(h − z_h)``, ``z = ADD_s16_sat(gx, gh)`` (Q3.12); i, f, o = LOGISTIC_s16(z), g =
 TANH_s16(z) (Q0.15). Between gates (:class:`InterGateParameters`): ``c = ADD_s16_sat(MUL_s16(f, c),
-MUL_s16(i, g))`` (scale 2**P); ``h = MUL_s16→s8(o, TANH_s16(c))`` (zero point z_h). No cell clip.
+MUL_s16(i, g))`` (scale 2**P), then, with a cell clip q > 0, ``c = clamp(c, −q, q)`` (TFLM's
+``Clipping``); ``h = MUL_s16→s8(o, TANH_s16(c))`` (zero point z_h).
 Initial state c = 0, h = z_h. Returns the last hidden int8 ``[B, H]`` and, on the NumPy path if
 asked, a trace: ``gate_x``, ``gate_h``, ``gate_pre``, ``gates`` int16 ``[B, T, 4, H]``, ``cell`` int16
 ``[B, T, H]``, ``hidden`` int8 ``[B, T, H]``.
@@ -39,13 +40,15 @@ class GateParameters(NamedTuple):
 
 class InterGateParameters(NamedTuple):
     """The products between gates: ``forget_cell_mul`` (f·c → s16 at 2**P), ``input_cell_gate_mul``
-    (i·g → s16 at 2**P), ``output_mul`` (o·tanh(c) → s8 hidden state), and ``cell_tanh`` (TANH s16
-    of the cell state at 2**P)."""
+    (i·g → s16 at 2**P), ``output_mul`` (o·tanh(c) → s8 hidden state), ``cell_tanh`` (TANH s16
+    of the cell state at 2**P) and ``cell_clip`` (the quantized cell clip q: the new cell state is
+    clamped to [−q, q]; 0: no clip)."""
 
     forget_cell_mul: MulParams
     input_cell_gate_mul: MulParams
     output_mul: MulParams
     cell_tanh: LutS16Params
+    cell_clip: int
 
 
 class LstmParams(NamedTuple):
@@ -72,7 +75,7 @@ def prepare(cell, input_zero_point, pot_weights):
     inter = InterGateParameters(
         elementwise.prepare_mul(cell.forget_mul, 0, INT16_MIN, INT16_MAX),
         elementwise.prepare_mul(cell.input_mul, 0, INT16_MIN, INT16_MAX),
-        elementwise.prepare_mul(cell.output_mul, zh, -128, 127), cell_tanh)
+        elementwise.prepare_mul(cell.output_mul, zh, -128, 127), cell_tanh, int(cell.cell_clip or 0))
     return LstmParams(tuple(gates), inter)
 
 
@@ -113,6 +116,8 @@ def step_from_input_fc(params, gx, state):
     c = elementwise.add_s16_saturating_reference(
         None, elementwise.mul_reference(inter.forget_cell_mul, f, state.c, TENSORS[2]),
         elementwise.mul_reference(inter.input_cell_gate_mul, i, g, TENSORS[3]))
+    if inter.cell_clip:
+        c = np.clip(c, -inter.cell_clip, inter.cell_clip).astype(np.int16)
     h = elementwise.mul_reference(inter.output_mul, lut_s16.reference(inter.cell_tanh, c), o,
                                   TENSORS[4]).astype(np.int8)
     return gh, pre, act, LstmState(h, c)

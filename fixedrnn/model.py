@@ -142,7 +142,8 @@ class LstmCell:
     power-of-two; ``input_pot``/``recurrent_pot`` hold the packed codes), ``bias`` int32 ``[4, H]``,
     scales float32 ``[4]``, multipliers/shifts int32 ``[4]`` (gate FCs to int16 Q3.12); hidden state
     int8 (``hidden_scale``, ``hidden_zero_point``); cell state int16 at ``2**cell_scale_power``;
-    inter-gate multiplications as ``(multiplier, shift)`` int pairs.
+    inter-gate multiplications as ``(multiplier, shift)`` int pairs; ``cell_clip``: the quantized
+    cell clip q (the cell state is clamped to [−q, q] after each update), None for no clip.
     """
 
     units: int
@@ -163,6 +164,7 @@ class LstmCell:
     output_mul: tuple
     input_pot: Optional[np.ndarray] = None
     recurrent_pot: Optional[np.ndarray] = None
+    cell_clip: Optional[int] = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -297,7 +299,7 @@ class Model:
             if value is None and spec.packs is not None:
                 value = _pack(value_at(self, spec.packs))
             if value is None:
-                continue  # a block without that key: load() names what is missing
+                continue  # an optional key left out, or a block without that key: load() names what is missing
             if spec.dtype == "str":
                 out[spec.name] = np.array(list(value), dtype=str) if spec.shape else np.array(value)
             else:
@@ -535,7 +537,9 @@ class _Reader:
             muls = {name: self.scalar_pair(f"lstm.{name}.") for name in ("forget_mul", "input_mul", "output_mul")}
             lstm = LstmCell(units=units, hidden_scale=float(self.get("lstm.hidden.scale")),
                             hidden_zero_point=self.scalar("lstm.hidden.zero_point"),
-                            cell_scale_power=self.scalar("lstm.cell.scale_power"), **gate_fcs, **muls)
+                            cell_scale_power=self.scalar("lstm.cell.scale_power"),
+                            cell_clip=self.scalar("lstm.cell_clip") if "lstm.cell_clip" in self.arrays else None,
+                            **gate_fcs, **muls)
         head = FullyConnected(**self.block(fc_blocks(cell)[-1], pot))
 
         meta = self.meta()

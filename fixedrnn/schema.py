@@ -31,7 +31,7 @@ WINDOWS = ("hamming", "hann")
 PRECISIONS = ("q15", "q31")
 GATES = ("i", "f", "g", "o")  # order of the leading axis of every LSTM gate tensor
 # LSTM options TFLM has and fixedrnn does not run: a file asking for one is refused by name
-UNSUPPORTED_LSTM_KEYS = {"lstm.cell_clip": "cell clip", "lstm.proj_clip": "projection clip",
+UNSUPPORTED_LSTM_KEYS = {"lstm.proj_clip": "projection clip",
                          "lstm.projection.weight": "projection", "lstm.peephole.weight": "peephole",
                          "lstm.layer_norm.weight": "layer normalisation"}
 MAX_UNITS = 1024
@@ -45,6 +45,7 @@ MAX_META_BYTES = 64 << 20
 MULTIPLIER_MIN = 1 << 30
 SHIFT_MIN, SHIFT_MAX = -31, 30
 CELL_POWER_MIN, CELL_POWER_MAX = -15, 0
+CELL_CLIP_MAX = 32767  # the quantized cell clip is an int16 bound
 
 #: The RNN hidden state is the int8 TANH's output, whose quantization TFLM fixes: scale 2**-7,
 #: zero point 0 (not stored in the file).
@@ -76,7 +77,8 @@ class KeySpec:
     ``cell``/``weights``: the only cell / weight kind whose files hold the key (None: all).
     ``attr``: path of the value in :class:`fixedrnn.model.Model` (attribute names, tuple indices);
     ``packs``: for a ``.pot`` key, the path of the int8 weights its codes encode; ``const``: the
-    value of a key every file holds the same (``attr`` None). ``role``: what a
+    value of a key every file holds the same (``attr`` None); ``optional``: a file may leave the
+    key out (its value in the :class:`fixedrnn.model.Model` is then None). ``role``: what a
     device key is in the memory report ("weights", "bias", "requantization", "input requant");
     None: the key stays on the host (float scales, strings, 0-d integers compiled into the code).
     """
@@ -94,6 +96,7 @@ class KeySpec:
     role: Optional[str] = None
     packs: Optional[tuple] = None
     const: object = None
+    optional: bool = False
 
     @property
     def device(self):
@@ -279,6 +282,10 @@ def _build_keys():
                         "hidden state zero point z_h", lo=-128, hi=127, cell="lstm"))
     keys.append(_scalar("lstm.cell.scale_power", "int32", ("lstm", "cell_scale_power"),
                         "P: cell state scale 2**P", lo=CELL_POWER_MIN, hi=CELL_POWER_MAX, cell="lstm"))
+    keys.append(_scalar("lstm.cell_clip", "int32", ("lstm", "cell_clip"),
+                        "quantized cell clip q: c = clamp(c, −q, q) after each cell update (TFLM: "
+                        "trunc(cell_clip / 2**P)); absent: no clip", lo=1, hi=CELL_CLIP_MAX, cell="lstm",
+                        optional=True))
     for name, meaning in (("forget_mul", "f · c → c"), ("input_mul", "i · g → c"),
                           ("output_mul", "o · tanh(c) → h")):
         keys += _mult_shift(f"lstm.{name}.", (("lstm", name, 0), ("lstm", name, 1)), meaning, "lstm")

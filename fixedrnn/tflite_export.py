@@ -6,7 +6,8 @@ Graph (input int8 ``[1, T, I]`` at the model's input scale/zero point, output in
 - ``"rnn"``: UNPACK (axis 1) into T steps; per step FULLY_CONNECTED(x_t, W, b),
   FULLY_CONNECTED(h_{t−1}, U, no bias), ADD, TANH (output 1/128, zero point 0); h_{−1} is a constant
   zero tensor; FULLY_CONNECTED head on h_{T−1}.
-- ``"lstm"``: UNIDIRECTIONAL_SEQUENCE_LSTM (batch major, cell activation TANH, no clip; hidden state
+- ``"lstm"``: UNIDIRECTIONAL_SEQUENCE_LSTM (batch major, cell activation TANH, cell clip
+  ``q · 2**P`` for a model with a quantized cell clip q (else none), no projection clip; hidden state
   int8 and cell state int16 at 2**P as variable tensors), STRIDED_SLICE of the last step,
   FULLY_CONNECTED head.
 
@@ -48,7 +49,7 @@ def check_integers(model):
         s_out = block.fixed_output_scale
         if s_out is None:
             s_out = value_at(model, block.attrs["output_scale"])
-        m, s = convert.fc_multiplier(value_at(model, block.input[0]),
+        m, s = convert.tflm_fc_multiplier(value_at(model, block.input[0]),
                                      value_at(model, block.attrs["weight_scale"]), s_out)
         same(f"{block.name}.multiplier", m, value_at(model, block.attrs["multiplier"]))
         same(f"{block.name}.shift", s, value_at(model, block.attrs["shift"]))
@@ -208,7 +209,9 @@ def tflite_bytes(model, frames=None):
         seq = g.tensor("lstm/output", (1, steps, units), np.int8, c.hidden_scale, c.hidden_zero_point)
         opt = s.UnidirectionalSequenceLSTMOptionsT()
         opt.fusedActivationFunction = s.ActivationFunctionType.TANH
-        opt.cellClip, opt.projClip, opt.timeMajor = 0.0, 0.0, False
+        # TFLM quantizes the clip as trunc(cellClip / 2**P): q · 2**P (exact in float32) gives q back
+        opt.cellClip = float(c.cell_clip or 0) * 2.0**c.cell_scale_power
+        opt.projClip, opt.timeMajor = 0.0, False
         g.op(s.BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_LSTM, ins, [seq],
              s.BuiltinOptions.UnidirectionalSequenceLSTMOptions, opt)
         begin = g.tensor("last/begin", (3,), np.int32, data=np.array([0, steps - 1, 0], np.int32))

@@ -103,12 +103,26 @@ def test_each_malformed_variant_gives_its_error(model, tmp_path):
         assert "\n" not in message
 
 
-def test_lstm_cell_clip_is_refused(tmp_path):
+def test_lstm_projection_clip_is_refused(tmp_path):
     arrays = random_model(3, "lstm", "int8", False, 3, 4, 2, 5, False).to_arrays()
-    for key, what in (("lstm.cell_clip", "cell clip"), ("lstm.proj_clip", "projection clip")):
-        path = write(tmp_path, {**arrays, key: np.array(4.0, np.float32)}, f"{what}.npz")
-        with pytest.raises(InputFileError, match=rf"'{key}': LSTM {what} is not supported"):
-            M.load(path)
+    path = write(tmp_path, {**arrays, "lstm.proj_clip": np.array(4.0, np.float32)}, "projection clip.npz")
+    with pytest.raises(InputFileError, match=r"'lstm.proj_clip': LSTM projection clip is not supported"):
+        M.load(path)
+
+
+def test_lstm_cell_clip_is_an_optional_int16_bound(tmp_path):
+    """``lstm.cell_clip``: the quantized clip q (int32 scalar, 1..32767) or absent (no clip)."""
+    arrays = random_model(3, "lstm", "int8", False, 3, 4, 2, 5, False).to_arrays()
+    assert "lstm.cell_clip" not in arrays and M.Model.from_arrays(arrays).lstm.cell_clip is None
+    for value, fragment in ((np.array(4.0, np.float32), "must have dtype int32"),
+                            (np.array(0, np.int32), "must be >= 1"), (np.array(32768, np.int32), "must be <= 32767")):
+        with pytest.raises(InputFileError, match=fragment):
+            M.load(write(tmp_path, {**arrays, "lstm.cell_clip": value}, "bad_clip.npz"))
+    model = M.load(write(tmp_path, {**arrays, "lstm.cell_clip": np.array(300, np.int32)}, "clip.npz"))
+    assert model.lstm.cell_clip == 300
+    saved = dict(np.load(M.save(model, tmp_path / "again.npz")))
+    assert int(saved["lstm.cell_clip"]) == 300
+    assert list(saved) == [s.name for s in schema.keys_for("lstm", "int8")]  # file order, optional key in place
 
 
 def test_pot_padding_nibble_and_invalid_code(tmp_path):
@@ -160,7 +174,7 @@ def test_schema_declares_exactly_the_saved_keys(tmp_path, cell, weights, per_cha
 
     model = random_model(5, cell, weights, per_channel, 3, 5, 4, 6, False)
     arrays = dict(np.load(M.save(model, tmp_path / "m.npz")))
-    specs = schema.keys_for(cell, weights)
+    specs = [s for s in schema.keys_for(cell, weights) if not s.optional]  # optional keys: left out
     assert [s.name for s in specs] == list(arrays)
     dims = {"I": 3, "H": 5, "C": 4}
     for spec in specs:

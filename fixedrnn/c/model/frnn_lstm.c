@@ -2,7 +2,8 @@
  * (the leading axis of the weights, biases, multipliers and shifts).
  *   gate k = act_k(FC_k(x_t) (+) FC_k(h_{t-1})), int16 Q3.12; act: sigmoid (i, f, o), tanh (g), by
  *            the int16 LUT kernels on fr_sigmoid_table; (+) saturating int16 add;
- *   c_t = f * c_{t-1} (+) i * g          int16 at scale 2^FR_LSTM_CELL_SCALE_POWER (fr_cell_state);
+ *   c_t = f * c_{t-1} (+) i * g          int16 at scale 2^FR_LSTM_CELL_SCALE_POWER (fr_cell_state),
+ *                                        clamped to [-FR_LSTM_CELL_CLIP, FR_LSTM_CELL_CLIP] if defined;
  *   h_t = o * tanh(c_t)                  int8, zero point FR_LSTM_HIDDEN_ZERO_POINT (fr_hidden).
  * Each FC: int8 x (or h) in, int16 out (zero point 0) requantized by the gate's multiplier/shift;
  * weights int8 or power-of-two codes (frnn_cell.h); only the input FC has a bias ([4][FRNN_UNITS]).
@@ -56,6 +57,15 @@ void frnn_cell_step(const int8_t *x)
     frnn_mul_s16_s16(b0, fr_cell_state, FRNN_UNITS, &forget_mul, fr_cell_state);
     frnn_mul_s16_s16(b1, b2, FRNN_UNITS, &input_mul, b3);
     frnn_add_s16_sat(fr_cell_state, b3, FRNN_UNITS, fr_cell_state);
+#if defined(FR_LSTM_CELL_CLIP)
+    for (int u = 0; u < FRNN_UNITS; ++u) { /* TFLM's cell clip: the cell state within [-q, q] */
+        if (fr_cell_state[u] > FR_LSTM_CELL_CLIP) {
+            fr_cell_state[u] = FR_LSTM_CELL_CLIP;
+        } else if (fr_cell_state[u] < -(FR_LSTM_CELL_CLIP)) {
+            fr_cell_state[u] = -(FR_LSTM_CELL_CLIP);
+        }
+    }
+#endif
     gate(3, x, b0, b1); /* output */
     {
         /* TFLM's int16 TANH input rescale for the cell scale 2^P: shift = 12 + P; shift >= 0:
