@@ -187,22 +187,24 @@ def read(reader):
     return GraphModel(labels=labels, frontend=frontend, frames=frames, input=inp, graph=graph, meta=meta)
 
 
-def from_tflite(model, frontend, mean, std, labels=None, meta=None):
+def from_tflite(model, frontend, labels=None, meta=None):
     """The :class:`GraphModel` of a :class:`fixedrnn.tflite_read.TfliteModel` whose recurrent layer
-    is unrolled (:func:`fixedrnn.graph_import.graph_from_tflite`), with the MFCC front end
-    ``frontend`` (:class:`fixedrnn.model.FrontendSpec`) and the per-coefficient normalisation the
-    model was trained on, float feature = (MFCC − ``mean``) / ``std`` (float ``[n_mfcc]``, MFCC
-    units), quantised to the graph's exact int8 input quantisation
-    (:func:`fixedrnn.convert.make_input_quant` with ``scale_bits=None``).
-    ``labels``: one per output (default ``"0"``, ``"1"``, ...). Checked as :func:`fixedrnn.model.load`
-    checks a file."""
-    from fixedrnn.convert import make_input_quant
+    is unrolled (:func:`fixedrnn.graph_import.graph_from_tflite`) with the front end it was trained
+    on, ``frontend`` (:class:`fixedrnn.import_tflite.FrontEnd`: MFCC settings, per-coefficient mean
+    and std, the integer normalisation to the graph's exact input quantisation). ``labels``: one per
+    output (default ``"0"``, ``"1"``, ...). Checked as :func:`fixedrnn.model.load` checks a file; the
+    ``import tflite`` command comes here for every graph without a fused LSTM."""
     from fixedrnn.graph_import import graph_from_tflite
     from fixedrnn.model import Model
 
     graph = graph_from_tflite(model)
+    if graph.n_features != frontend.spec.n_mfcc:
+        raise FixedRnnError(f"front end: {frontend.spec.n_mfcc} MFCC coefficients, but {model.path} takes "
+                            f"{graph.n_features} features per frame")
     labels = tuple(str(v) for v in range(graph.n_outputs)) if labels is None else tuple(labels)
-    inp = make_input_quant(mean, std, graph.scale(graph.input), int(graph.zero_point[graph.input]), scale_bits=None)
-    built = GraphModel(labels=labels, frontend=frontend, frames=graph.frames, input=inp, graph=graph,
+    if len(labels) != graph.n_outputs:
+        raise FixedRnnError(f"labels: {len(labels)} given, {model.path} has {graph.n_outputs} outputs")
+    inp = frontend.input_quant(graph.scale(graph.input), int(graph.zero_point[graph.input]))
+    built = GraphModel(labels=labels, frontend=frontend.spec, frames=graph.frames, input=inp, graph=graph,
                        meta=dict(meta or {}))
-    return Model.from_arrays(built.to_arrays(), source=model.path)
+    return Model.from_arrays(built.to_arrays(), source=f"{model.path} (imported)")

@@ -12,6 +12,7 @@ import fixedrnn
 from fixedrnn import graph_model
 from fixedrnn.errors import FixedRnnError, InputFileError
 from fixedrnn.graph_import import graph_from_tflite
+from fixedrnn.import_tflite import FrontEnd
 from fixedrnn.tflite_read import parse_tflite, read_tflite
 from tests.tflite_graphs import edit, tflm_run
 
@@ -61,10 +62,14 @@ def test_what_the_converter_makes_is_imported():
     assert graph.constants.nbytes < weight_bytes / 4  # each weight matrix once, not once per step
 
 
+def _frontend(name):
+    data = fixture(name)[1]
+    return FrontEnd(fixedrnn.load(FRONTEND_MODEL).frontend, data["mean"].astype(np.float64),
+                    data["std"].astype(np.float64))
+
+
 def _model(name):
-    path, data = fixture(name)
-    frontend = fixedrnn.load(FRONTEND_MODEL).frontend
-    return graph_model.from_tflite(read_tflite(path), frontend, data["mean"], data["std"], meta={"source": name})
+    return graph_model.from_tflite(read_tflite(fixture(name)[0]), _frontend(name), meta={"source": name})
 
 
 @pytest.mark.parametrize("name", ["keras3_gru_h24", "keras3_lstm_h32"])
@@ -144,3 +149,21 @@ def test_refusals_name_the_file_and_the_op():
     assert "2 inputs" in _refusal(edit(blob, two_inputs))
     assert "bad.tflite" in _refusal(blob[: len(blob) // 3])
     assert "bad.tflite" in _refusal(b"PK\x03\x04" + bytes(100))
+
+
+def test_import_tflite_command_takes_an_unrolled_graph(tmp_path):
+    """``python -m fixedrnn import tflite`` sends a graph without a fused LSTM here; the written model
+    equals TFLM."""
+    import json
+
+    from fixedrnn import cli
+
+    path, data = fixture("tfkeras_gru_h16")
+    norm = tmp_path / "norm.json"
+    norm.write_text(json.dumps({"mean": data["mean"].tolist(), "std": data["std"].tolist()}))
+    out = tmp_path / "gru.npz"
+    assert cli.main(["import", "tflite", str(path), str(out), "--mfcc", "n_mels=20", "n_mfcc=13",
+                     "--norm", str(norm)]) in (0, None)
+    model = fixedrnn.load(out)
+    assert isinstance(model, graph_model.GraphModel) and model.meta["source"] == path.name
+    assert np.array_equal(model.run_features_batch(data["x"]), data["y"])
