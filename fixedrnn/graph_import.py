@@ -136,6 +136,8 @@ def _structure(op, fail, data_offset):
         fail(f"operator {op.index} {name}: {len(op.inputs)} inputs and {len(op.outputs)} outputs are not "
              f"TFLite's form of the op")
     if name in ("UNPACK", "CONCATENATION"):
+        if "axis" not in options:
+            fail(f"operator {op.index} {name}: no {name.title()}Options (its axis)")
         return [int(options["axis"])]
     if name == "SPLIT":
         return [_constant(op, 0, data_offset, fail, "the axis")]
@@ -143,6 +145,8 @@ def _structure(op, fail, data_offset):
         _constant(op, 1, data_offset, fail, "the sizes")
         return [_constant(op, 2, data_offset, fail, "the axis")]
     if name == "STRIDED_SLICE":
+        if "begin_mask" not in options:
+            fail(f"operator {op.index} STRIDED_SLICE: no StridedSliceOptions")
         if options["ellipsis_mask"] or options["new_axis_mask"] or options["offset"]:
             fail(f"operator {op.index} STRIDED_SLICE: ellipsis, new-axis and offset forms are not supported")
         for position in (1, 2, 3):

@@ -7,7 +7,8 @@ and the ``graph.*`` keys of :mod:`fixedrnn.schema` (no ``head.*``: the head is p
 :func:`fixedrnn.model.load` reads it through :func:`read`, which checks every key against the
 schema, the graph's structure (indices, offsets, op codes), that the graph's input is int8 ``[1,
 T, I]`` and its output int8 ``[1, C]``, and that every stored integer is TFLM's derivation from the
-stored scales (:func:`fixedrnn.graph.check_params`).
+stored scales (:func:`fixedrnn.graph.check_params`); it prepares every op and runs the graph once
+on a zero input (shapes).
 """
 
 import functools
@@ -178,6 +179,7 @@ def read(reader):
     try:
         check_params(graph)
         graph.prepared  # every op's Prepare: tables, headroom checks, the constants it needs
+        graph.run(np.zeros((frames, frontend.n_mfcc), np.int8))  # every op's shapes, once
     except FixedRnnError as exc:
         reader.fail(f"graph: {exc}")
     except (IndexError, ValueError, TypeError) as exc:

@@ -167,3 +167,20 @@ def test_import_tflite_command_takes_an_unrolled_graph(tmp_path):
     model = fixedrnn.load(out)
     assert isinstance(model, graph_model.GraphModel) and model.meta["source"] == path.name
     assert np.array_equal(model.run_features_batch(data["x"]), data["y"])
+
+
+def test_damaged_graphs_are_imported_or_refused_in_one_line():
+    """Bit flips of a fixture: the import succeeds (a graph that still runs) or raises one line."""
+    blob = fixture("keras3_rnn_h16")[0].read_bytes()
+    rng = np.random.default_rng(11)
+    refused = 0
+    for _ in range(30):
+        damaged = bytearray(blob)
+        for pos in rng.integers(len(blob), size=3):
+            damaged[pos] ^= 1 << int(rng.integers(8))
+        try:
+            graph_model.from_tflite(parse_tflite(bytes(damaged), "bad.tflite"), _frontend("keras3_rnn_h16"))
+        except FixedRnnError as exc:
+            assert "\n" not in str(exc)
+            refused += 1
+    assert refused > 0
