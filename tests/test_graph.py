@@ -184,3 +184,12 @@ def test_damaged_graphs_are_imported_or_refused_in_one_line():
             assert "\n" not in str(exc)
             refused += 1
     assert refused > 0
+
+
+def test_budget_refuses_a_graph_model_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    path = fixedrnn.save(_model("keras3_rnn_h16"), tmp_path / "g.npz")
+    run = subprocess.run([sys.executable, "-m", "fixedrnn", "budget", str(path)], capture_output=True, text=True)
+    assert run.returncode == 2 and "graph model" in run.stderr and len(run.stderr.strip().splitlines()) == 1
