@@ -204,7 +204,8 @@ def _prepare_op(graph, k):
         weight = graph.constant(ins[1])
         bias = graph.constant(ins[2]) if len(ins) > 2 and ins[2] >= 0 else None
         rows = weight.shape[0]
-        fc = fully_connected.prepare(weight, bias, p[:rows], p[rows:], z[0], zo[0], -128, 127, f"op {k} FULLY_CONNECTED")
+        fc = fully_connected.prepare(weight, bias, p[:rows], p[rows:], z[0], zo[0], -128, 127,
+                                     f"op {k} FULLY_CONNECTED")
         shape = graph.shape(outs[0])
         return (lambda x: [fully_connected.reference(fc, np.asarray(x).reshape(-1, weight.shape[1])).astype(
             np.int8).reshape(shape)]), ins[:1]

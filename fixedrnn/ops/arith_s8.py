@@ -76,5 +76,6 @@ def prepare_mul(scale1, zero_point1, scale2, zero_point2, output_scale, output_z
 def mul_s8_reference(params, a, b, name="mul"):
     """The definition of int8 MUL on int8 arrays (broadcast) → int8; ``FixedRnnError`` naming
     ``name`` if the requantization input leaves int32."""
-    product = (np.asarray(a, np.int64) - params.input1_zero_point) * (np.asarray(b, np.int64) - params.input2_zero_point)
+    product = ((np.asarray(a, np.int64) - params.input1_zero_point)
+               * (np.asarray(b, np.int64) - params.input2_zero_point))
     return requantize.reference(params, product, name).astype(np.int8)
