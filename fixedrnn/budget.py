@@ -26,7 +26,7 @@ from fixedrnn.fixedpoint import INT32_MAX, INT32_MIN
 from fixedrnn.layout import MemoryItem, flash_items, ram_items
 from fixedrnn.model import Model
 from fixedrnn.overflow import WHAT_ACCUMULATOR, OverflowCheck, overflow_audit
-from fixedrnn.schema import fc_blocks, value_at
+from fixedrnn.schema import GRAPH_CELL, fc_blocks, value_at
 
 #: The default combined (flash + RAM) budget, bytes: 36 KiB.
 DEFAULT_BUDGET = 36 * 1024
@@ -101,8 +101,14 @@ class Cost:
 
 
 def as_model(model):
-    """A :class:`fixedrnn.model.Model` as is, or a mapping of a model file's arrays validated into one."""
-    return model if isinstance(model, Model) else Model.from_arrays(model)
+    """A :class:`fixedrnn.model.Model` as is, or a mapping of a model file's arrays validated into one.
+    A graph model (an imported unrolled graph) is refused: its memory layout is not defined yet."""
+    if not isinstance(model, Model) and getattr(model, "cell", None) != GRAPH_CELL:
+        model = Model.from_arrays(model)
+    if model.cell == GRAPH_CELL:
+        raise FixedRnnError("model: a graph model (an imported unrolled Keras graph) has no firmware layout yet, "
+                            "so the budget cannot audit it (docs/import_graphs.md)")
+    return model
 
 
 def model_cost(model):

@@ -10,8 +10,8 @@ as in gemmlowp's ``fixedpoint.h``:
 - constants: ``round(value · 2**(31 − k))`` computed here from their defining formulas (e.g.
   exp(−1/8), 1/3, 48/17, −32/17, exp(−2**e)).
 
-TFLM's int8 TANH kernel calls :func:`tanh` on a Q4 input (Q4.27). (gemmlowp's ``logistic`` is not
-here: no kernel of the engine uses it, so nothing would test it.)
+TFLM's int8 TANH kernel calls :func:`tanh` and its int8 LOGISTIC kernel :func:`logistic` on a Q4
+input (Q4.27); the tests check both against TFLM on every int8 input.
 These scalar functions are the definition; kernels tabulate them per model (an int8 input has 256
 values), see :mod:`fixedrnn.ops.tanh_s8`.
 """
@@ -121,3 +121,18 @@ def tanh(a, integer_bits):
     # neg_tanh_on_negative_values: ExactMulByPot<1> reinterprets n as Q(integer_bits + 1)
     t = _one_minus_x_over_one_plus_x_for_x_in_0_1(exp_on_negative_values(n, integer_bits + 1))
     return -t if a < 0 else t
+
+
+def _one_over_one_plus_x_for_x_in_0_1(a):
+    """1 / (1 + a) for a Q0 raw in [0, 1]: the Q2 reciprocal of (1 + a)/2, halved (ExactMulByPot<-1>
+    makes it Q1) and rescaled to Q0 (a saturating doubling)."""
+    return mul_pot(_reciprocal_of_half_denominator_q2(_rounding_half_sum(a, Q31_ONE)), 1)
+
+
+def logistic(a, integer_bits):
+    """gemmlowp ``logistic`` of a Q(integer_bits) int32 raw; result Q0 raw: 1/2 (``2**30``) at 0,
+    ``1 / (1 + exp(−|a|))`` for a > 0 and One (``2**31 − 1``) minus it for a < 0."""
+    if a == 0:
+        return 1 << 30
+    positive = _one_over_one_plus_x_for_x_in_0_1(exp_on_negative_values(-abs(a), integer_bits))
+    return positive if a > 0 else _wrap32(Q31_ONE - positive)

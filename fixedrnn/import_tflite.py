@@ -382,6 +382,10 @@ def import_tflite(path, frontend, labels=None):
     graph = tflite.main
     _refuse_loops(tflite, refuse)
     _check_graph_edges(graph, refuse)
+    if not any(op.op == "UNIDIRECTIONAL_SEQUENCE_LSTM" for op in graph.operators):
+        from fixedrnn import graph_model  # an unrolled Keras graph (SimpleRNN, LSTM, GRU): a graph model
+
+        return graph_model.from_tflite(tflite, frontend, labels, meta=_provenance(path, tflite))
     lstm_op, last_op, head_op = _fused_ops(graph, refuse)
     cell, (s_x, z_x), frames = _lstm(graph, lstm_op, refuse)
     _check_last_step(graph, last_op, frames, cell.units, refuse)
@@ -394,12 +398,16 @@ def import_tflite(path, frontend, labels=None):
     labels = tuple(str(v) for v in range(n_out)) if labels is None else tuple(labels)
     if len(labels) != n_out:
         raise FixedRnnError(f"labels: {len(labels)} given, {path} has {n_out} outputs")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
     model = Model(cell="lstm", weights="int8", labels=labels, frontend=frontend.spec, frames=int(frames),
-                  input=frontend.input_quant(s_x, z_x), head=head, lstm=cell,
-                  meta={"source": np.array(path.name), "source_sha256": np.array(digest),
-                        "source_description": np.array(tflite.description)})
+                  input=frontend.input_quant(s_x, z_x), head=head, lstm=cell, meta=_provenance(path, tflite))
     return Model.from_arrays(model.to_arrays(), source=f"{path} (imported)")
+
+
+def _provenance(path, tflite):
+    """The ``meta.*`` of an imported model: the file's name, SHA-256 and description."""
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return {"source": np.array(Path(path).name), "source_sha256": np.array(digest),
+            "source_description": np.array(tflite.description)}
 
 
 # -- command line ------------------------------------------------------------------------------
@@ -446,9 +454,10 @@ def add_parser(subparsers):
     formats = parser.add_subparsers(dest="format", metavar="FORMAT")
     formats.required = True
     sub = formats.add_parser(
-        "tflite", help="a TensorFlow-converted int8 .tflite (tf-keras LSTM + Dense)",
+        "tflite", help="a TensorFlow-converted int8 .tflite (tf-keras LSTM, or an unrolled Keras RNN/LSTM/GRU)",
         description="Import a full-integer .tflite of a tf-keras LSTM (batch_size=1) and a Dense head "
-                    "(UNIDIRECTIONAL_SEQUENCE_LSTM -> STRIDED_SLICE -> FULLY_CONNECTED). The front end it was "
+                    "(UNIDIRECTIONAL_SEQUENCE_LSTM -> STRIDED_SLICE -> FULLY_CONNECTED), or of a Keras SimpleRNN, "
+                    "LSTM or GRU converted with unroll=True and batch_size=1 (a graph model). The front end it was "
                     "trained on comes from --frontend-from, or from --mfcc and --norm (docs/import.md).")
     sub.add_argument("model", help="the .tflite file")
     sub.add_argument("out", help="output model file (.npz)")

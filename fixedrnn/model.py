@@ -19,10 +19,10 @@ from fixedrnn.errors import FixedRnnError, InputFileError, require_regular_file
 
 from fixedrnn import npzfile
 from fixedrnn.weight_forms import FORM_KEYS, WeightForm
-from fixedrnn.schema import (CELLS, FORMAT, MAX_LABEL_LENGTH, MAX_LABELS, MAX_META_BYTES, MAX_META_KEYS, META_PREFIX,
-                             MULTIPLIER_MIN, PRECISIONS, RNN_HIDDEN_SCALE, RNN_HIDDEN_ZERO_POINT, SCHEMA_VERSION, SPECS,
-                             UNSUPPORTED_LSTM_KEYS, WEIGHT_KINDS, WINDOWS, fc_blocks, keys_for, max_data_bytes, max_elements,
-                             shape_dims, value_at)
+from fixedrnn.schema import (CELLS, FORMAT, GRAPH_CELL, MAX_LABEL_LENGTH, MAX_LABELS, MAX_META_BYTES, MAX_META_KEYS,
+                             META_PREFIX, MULTIPLIER_MIN, PRECISIONS, RNN_HIDDEN_SCALE, RNN_HIDDEN_ZERO_POINT,
+                             SCHEMA_VERSION, SPECS, UNSUPPORTED_LSTM_KEYS, WEIGHT_KINDS, WINDOWS, fc_blocks,
+                             keys_for, max_data_bytes, max_elements, shape_dims, value_at)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -452,22 +452,8 @@ class _Reader:
             values["output_zero_point"] = self.scalar(f"{key}.output_zero_point")
         return {block.attrs[name][-1]: value for name, value in values.items()}
 
-    def model(self):
-        if "format" not in self.arrays:
-            self.fail("not a fixedrnn model (no 'format' key)")
-        fmt = self.scalar("format")
-        if fmt != FORMAT:
-            self.fail(f"not a fixedrnn model ('format' is '{fmt}', expected '{FORMAT}')")
-        version = self.scalar("schema_version")
-        if version != SCHEMA_VERSION:
-            self.fail(f"unsupported schema_version {version} (this fixedrnn reads {SCHEMA_VERSION})")
-        cell = self.choice("cell", CELLS)
-        weights = self.choice("weights", WEIGHT_KINDS)
-        form_values = {name: self.scalar(name) for name in FORM_KEYS if SPECS[name].belongs_to(None, weights)}
-        try:
-            form = WeightForm(weights, **{FORM_KEYS[name]: value for name, value in form_values.items()})
-        except FixedRnnError as exc:
-            self.fail(str(exc))
+    def common(self):
+        """The keys every model has: ``(labels, FrontendSpec, frames, InputQuant)``."""
         labels_shape = self.arrays.header("labels").shape if "labels" in self.arrays else ()
         n_labels = labels_shape[0] if len(labels_shape) == 1 else -1
         if n_labels < 2:
@@ -501,6 +487,52 @@ class _Reader:
         mult, shift = self.mult_shift("input.")
         inp = InputQuant(offset=self.get("input.offset"), multiplier=mult, shift=shift,
                          scale=float(self.get("input.scale")), zero_point=self.scalar("input.zero_point"))
+        return labels, frontend, frames, inp
+
+    def meta(self):
+        """The ``meta.*`` keys as a dict (0-d values as plain Python values)."""
+        meta, meta_bytes = {}, 0
+        for key in self.arrays:
+            if key.startswith(META_PREFIX):
+                self.used.add(key)
+                if self.arrays.header(key).dtype.kind == "O":
+                    self.fail(f"'{key}' must be a plain (non-object) array")
+                value = self.arrays.read(key)
+                meta_bytes += value.nbytes
+                meta[key[len(META_PREFIX):]] = value.item() if value.ndim == 0 else value
+        if len(meta) > MAX_META_KEYS:
+            self.fail(f"{len(meta)} 'meta.*' keys, more than {MAX_META_KEYS}")
+        if meta_bytes > MAX_META_BYTES:
+            self.fail(f"'meta.*' keys hold {meta_bytes} bytes, more than {MAX_META_BYTES}")
+        return meta
+
+    def no_extra_keys(self):
+        """Fail on a key of the file that no reader used."""
+        extra = sorted(set(self.arrays) - self.used)
+        if extra:
+            self.fail(f"unexpected key '{extra[0]}'" + (f" (and {len(extra) - 1} more)" if len(extra) > 1 else ""))
+
+    def model(self):
+        if "format" not in self.arrays:
+            self.fail("not a fixedrnn model (no 'format' key)")
+        fmt = self.scalar("format")
+        if fmt != FORMAT:
+            self.fail(f"not a fixedrnn model ('format' is '{fmt}', expected '{FORMAT}')")
+        version = self.scalar("schema_version")
+        if version != SCHEMA_VERSION:
+            self.fail(f"unsupported schema_version {version} (this fixedrnn reads {SCHEMA_VERSION})")
+        if "cell" in self.arrays and self.scalar("cell") == GRAPH_CELL:
+            from fixedrnn import graph_model
+
+            return graph_model.read(self)
+        cell = self.choice("cell", CELLS)
+        weights = self.choice("weights", WEIGHT_KINDS)
+        form_values = {name: self.scalar(name) for name in FORM_KEYS if SPECS[name].belongs_to(None, weights)}
+        try:
+            form = WeightForm(weights, **{FORM_KEYS[name]: value for name, value in form_values.items()})
+        except FixedRnnError as exc:
+            self.fail(str(exc))
+        labels, frontend, frames, inp = self.common()
 
         rnn = lstm = None
         if cell == "rnn":
@@ -531,22 +563,8 @@ class _Reader:
                             **gate_fcs, **muls)
         head = FullyConnected(**self.block(fc_blocks(cell)[-1], form))
 
-        meta, meta_bytes = {}, 0
-        for key in self.arrays:
-            if key.startswith(META_PREFIX):
-                self.used.add(key)
-                if self.arrays.header(key).dtype.kind == "O":
-                    self.fail(f"'{key}' must be a plain (non-object) array")
-                value = self.arrays.read(key)
-                meta_bytes += value.nbytes
-                meta[key[len(META_PREFIX):]] = value.item() if value.ndim == 0 else value
-        if len(meta) > MAX_META_KEYS:
-            self.fail(f"{len(meta)} 'meta.*' keys, more than {MAX_META_KEYS}")
-        if meta_bytes > MAX_META_BYTES:
-            self.fail(f"'meta.*' keys hold {meta_bytes} bytes, more than {MAX_META_BYTES}")
-        extra = sorted(set(self.arrays) - self.used)
-        if extra:
-            self.fail(f"unexpected key '{extra[0]}'" + (f" (and {len(extra) - 1} more)" if len(extra) > 1 else ""))
+        meta = self.meta()
+        self.no_extra_keys()
         return Model(cell=cell, weights=weights, labels=labels, frontend=frontend, frames=frames,
                      input=inp, head=head, rnn=rnn, lstm=lstm, meta=meta,
                      **{SPECS[name].attr[0]: value for name, value in form_values.items()})

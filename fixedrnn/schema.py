@@ -23,6 +23,9 @@ from fixedrnn.frontend.config import FFT_LENGTHS
 FORMAT = "fixedrnn-model"
 SCHEMA_VERSION = 1
 CELLS = ("rnn", "lstm")
+#: The ``cell`` of a graph model (an imported unrolled graph: fixedrnn.graph_model), whose keys are
+#: the common ones (head aside) and ``graph.*``.
+GRAPH_CELL = "graph"
 #: Weight kinds (fixedrnn.weight_forms): int8; power-of-two codes; symmetric k-bit (``weights.bits``);
 #: minifloat (``weights.exponent_bits``, ``weights.mantissa_bits``).
 WEIGHT_KINDS = ("int8", "pot", "intk", "minifloat")
@@ -226,6 +229,16 @@ def _mult_shift(prefix, attr, meaning, cell, shift_hi=SHIFT_MAX):
             _scalar(f"{prefix}shift", "int32", s_attr, f"{meaning}: shift", lo=SHIFT_MIN, hi=shift_hi, cell=cell)]
 
 
+GRAPH_MAX_RANK = 6
+GRAPH_MAX_TENSORS = 1 << 16
+GRAPH_MAX_OPS = 1 << 16
+#: The graph keys' shape symbols and their largest values: ``N`` tensors (``N1`` = N + 1), ``R`` the
+#: largest rank, ``G`` scales, ``B`` constant bytes, ``K`` ops (``K1`` = K + 1), ``E`` op tensor
+#: references, ``Q`` op integers.
+GRAPH_DIMS = {"N": GRAPH_MAX_TENSORS, "N1": GRAPH_MAX_TENSORS + 1, "R": GRAPH_MAX_RANK, "G": 1 << 20,
+              "B": 16 << 20, "K": GRAPH_MAX_OPS, "K1": GRAPH_MAX_OPS + 1, "E": 1 << 20, "Q": 1 << 20}
+
+
 def _build_keys():
     keys = [
         _scalar("format", "str", None, f'"{FORMAT}"', const=FORMAT),
@@ -289,7 +302,42 @@ def _build_keys():
                           ("output_mul", "o · tanh(c) → h")):
         keys += _mult_shift(f"lstm.{name}.", (("lstm", name, 0), ("lstm", name, 1)), meaning, "lstm")
     keys += HEAD.keys(_FC_FIELDS)
+    keys += _graph_keys()
     return tuple(keys)
+
+
+def _graph_keys():
+    """The ``graph.*`` keys of a graph model (fixedrnn.graph's stored form; shape symbols
+    :data:`GRAPH_DIMS`)."""
+    g = GRAPH_CELL
+
+    def key(name, dtype, shape, meaning, **kw):
+        return KeySpec(f"graph.{name}", dtype, shape, ("graph", name),
+                       meaning, cell=g, **kw)
+
+    return [
+        key("tensor_type", "int32", ("N",), "TFLite TensorType of each tensor (0 float32, 2 int32, 7 int16, 9 int8)",
+            lo=0, hi=9),
+        key("tensor_rank", "int32", ("N",), "rank of each tensor", lo=0, hi=GRAPH_MAX_RANK),
+        key("tensor_shape", "int32", ("N", "R"), "dims of each tensor, zero-padded", lo=0),
+        key("scale_start", "int32", ("N1",), "start of each tensor's scales in graph.scales", lo=0),
+        key("scales", "float32", ("G",), "tensor scales (per tensor, or per channel of axis 0)", positive=True),
+        key("zero_point", "int32", ("N",), "zero point of each tensor", lo=-32768, hi=32767),
+        key("data_offset", "int32", ("N",), "byte offset of a constant's data in graph.constants, -1: computed",
+            lo=-1),
+        key("constants", "uint8", ("B",), "constant tensors' little-endian data, one copy per shared buffer",
+            role="weights"),
+        key("op_code", "int32", ("K",), "TFLite BuiltinOperator of each op", lo=0),
+        key("io_start", "int32", ("K1",), "start of each op's tensors in graph.io", lo=0),
+        key("input_count", "int32", ("K",), "inputs of each op (its outputs follow them in graph.io)", lo=0),
+        key("io", "int32", ("E",), "each op's input then output tensor indices (-1: omitted input)", lo=-1),
+        key("param_start", "int32", ("K1",), "start of each op's integers in graph.params", lo=0),
+        key("params", "int32", ("Q",), "each op's integers: TFLM's Prepare of its scales (fixedrnn.graph)",
+            role="requantization"),
+        key("input", "int32", (), "the graph's input tensor, int8 [1, T, I]", lo=0),
+        key("output", "int32", (), "the graph's output tensor, int8 [1, C]", lo=0),
+    ]
+
 
 
 #: Every key of schema version 1 (``meta.*`` aside), in file order.
@@ -320,7 +368,7 @@ def value_at(model, path):
 
 #: The largest value of each shape symbol in a legal file.
 MAX_DIMS = {"I": MAX_FEATURES, "H": MAX_UNITS, "C": MAX_LABELS, "S": max(MAX_UNITS, MAX_LABELS),
-            "P": (4 * MAX_UNITS * max(MAX_FEATURES, MAX_UNITS) + 1) // 2}
+            "P": (4 * MAX_UNITS * max(MAX_FEATURES, MAX_UNITS) + 1) // 2, **GRAPH_DIMS}
 
 
 def max_elements(spec):

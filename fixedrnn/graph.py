@@ -1,0 +1,277 @@
+"""A graph model's integer program: an ordered list of TFLite ops over tensors with per-tensor
+quantisation, run by fixedrnn's ops exactly as TFLM runs the original ``.tflite``.
+
+This is the form of the unrolled Keras graphs (SimpleRNN, LSTM, GRU with ``unroll=True``): per step a
+FULLY_CONNECTED, ADD / SUB / MUL, LOGISTIC / TANH, the data moves between them, and a different
+quantisation at every step (docs/import.md, "Unrolled Keras graphs"). :mod:`fixedrnn.graph_import`
+builds a :class:`Graph` from a ``.tflite``; :mod:`fixedrnn.graph_model` stores it in the ``.npz``
+model format.
+
+Stored form (:class:`Graph`, every array as in the file; N tensors, K ops):
+
+- ``tensor_type`` int32 ``[N]``: TFLite ``TensorType`` codes (:data:`TENSOR_TYPES`);
+  ``tensor_rank`` int32 ``[N]`` and ``tensor_shape`` int32 ``[N, MAX_RANK]`` (dims, zero-padded);
+- ``scale_start`` int32 ``[N + 1]`` into ``scales`` float32: a tensor's scales (none: not quantised,
+  one: per tensor, several: per channel of axis 0 — FULLY_CONNECTED weights and biases);
+  ``zero_point`` int32 ``[N]``;
+- ``data_offset`` int32 ``[N]`` (−1: computed, else the byte offset of the constant's little-endian
+  data in ``constants`` uint8; constants that share a ``.tflite`` buffer share these bytes, so
+  weights used at every step are stored once);
+- ``op_code`` int32 ``[K]`` (TFLite ``BuiltinOperator``: :data:`OP_NAMES`), ``io_start`` int32
+  ``[K + 1]`` into ``io`` int32 (op k's inputs then outputs, tensor indices, −1 an omitted optional
+  input), ``input_count`` int32 ``[K]``;
+- ``param_start`` int32 ``[K + 1]`` into ``params`` int32: each op's integers, derived from the
+  scales by TFLM's Prepare (:func:`derive_params`, which the loader re-runs and compares):
+  FULLY_CONNECTED ``m[out], s[out]``; ADD / SUB ``m1, s1, m2, s2, m_out, s_out``; MUL ``m, s``;
+  TANH / LOGISTIC ``m, s, radius``; UNPACK / SPLIT / SPLIT_V / CONCATENATION ``axis``;
+  STRIDED_SLICE ``begin_mask, end_mask, shrink_axis_mask``; RESHAPE / QUANTIZE / DEQUANTIZE none;
+- ``input``, ``output``: the graph's int8 input ``[1, T, I]`` and int8 output ``[1, C]``.
+"""
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from fixedrnn import convert
+from fixedrnn.errors import FixedRnnError
+from fixedrnn.ops import arith_s8, data_move, elementwise, float_island, fully_connected, logistic_s8, tanh_s8
+
+MAX_RANK = 6
+#: TFLite TensorType codes a graph may hold → NumPy dtype.
+TENSOR_TYPES = {0: np.float32, 2: np.int32, 7: np.int16, 9: np.int8}
+#: TFLite BuiltinOperator codes the graph engine runs → name.
+OP_NAMES = {0: "ADD", 2: "CONCATENATION", 6: "DEQUANTIZE", 9: "FULLY_CONNECTED", 14: "LOGISTIC", 18: "MUL",
+            22: "RESHAPE", 28: "TANH", 41: "SUB", 45: "STRIDED_SLICE", 49: "SPLIT", 88: "UNPACK",
+            102: "SPLIT_V", 114: "QUANTIZE"}
+OP_CODES = {name: code for code, name in OP_NAMES.items()}
+INT8 = 9
+
+
+@dataclass(frozen=True, eq=False)
+class Graph:
+    """The stored graph (module doc): int32 / float32 / uint8 arrays as in the model file."""
+
+    tensor_type: np.ndarray
+    tensor_rank: np.ndarray
+    tensor_shape: np.ndarray
+    scale_start: np.ndarray
+    scales: np.ndarray
+    zero_point: np.ndarray
+    data_offset: np.ndarray
+    constants: np.ndarray
+    op_code: np.ndarray
+    io_start: np.ndarray
+    input_count: np.ndarray
+    io: np.ndarray
+    param_start: np.ndarray
+    params: np.ndarray
+    input: int
+    output: int
+
+    # -- structure -------------------------------------------------------------------------------
+
+    @property
+    def n_tensors(self):
+        return int(self.tensor_type.shape[0])
+
+    @property
+    def n_ops(self):
+        return int(self.op_code.shape[0])
+
+    def shape(self, t):
+        """Tensor ``t``'s shape (a tuple of ints)."""
+        return tuple(int(d) for d in self.tensor_shape[t, :self.tensor_rank[t]])
+
+    def dtype(self, t):
+        return TENSOR_TYPES[int(self.tensor_type[t])]
+
+    def tensor_scales(self, t):
+        """float32 ``[0 | 1 | channels]``: tensor ``t``'s scales."""
+        return self.scales[self.scale_start[t]:self.scale_start[t + 1]]
+
+    def scale(self, t):
+        """Tensor ``t``'s per-tensor scale (a float32 value as float); ``FixedRnnError`` if it has
+        none or several."""
+        s = self.tensor_scales(t)
+        if s.shape[0] != 1:
+            raise FixedRnnError(f"tensor {t}: expected one scale, has {s.shape[0]}")
+        return float(s[0])
+
+    def inputs(self, k):
+        """Op ``k``'s input tensor indices (−1: an omitted optional input)."""
+        start = self.io_start[k]
+        return [int(v) for v in self.io[start:start + self.input_count[k]]]
+
+    def outputs(self, k):
+        return [int(v) for v in self.io[self.io_start[k] + self.input_count[k]:self.io_start[k + 1]]]
+
+    def op_params(self, k):
+        return [int(v) for v in self.params[self.param_start[k]:self.param_start[k + 1]]]
+
+    def op_name(self, k):
+        return OP_NAMES[int(self.op_code[k])]
+
+    def constant(self, t):
+        """Constant tensor ``t``'s value (its dtype and shape); None for a computed tensor."""
+        offset = int(self.data_offset[t])
+        if offset < 0:
+            return None
+        dtype = np.dtype(self.dtype(t)).newbyteorder("<")
+        count = int(np.prod(self.shape(t), dtype=np.int64))
+        raw = self.constants[offset:offset + count * dtype.itemsize]
+        if raw.shape[0] != count * dtype.itemsize:
+            raise FixedRnnError(f"tensor {t}: constant data runs past the end of the constants")
+        return raw.view(dtype).astype(self.dtype(t)).reshape(self.shape(t))
+
+    @property
+    def frames(self):
+        """T of the input ``[1, T, I]``."""
+        return self.shape(self.input)[1]
+
+    @property
+    def n_features(self):
+        return self.shape(self.input)[2]
+
+    @property
+    def n_outputs(self):
+        return self.shape(self.output)[-1]
+
+    @functools.cached_property
+    def prepared(self):
+        """Every op's prepared params (tables built once): :func:`prepare`."""
+        return prepare(self)
+
+    def run(self, x, trace=False):
+        """int8 ``[T, I]`` → int8 ``[C]``, the ops in order (:func:`run`)."""
+        return run(self, x, trace=trace)
+
+
+# -- TFLM's Prepare: the integers of each op ------------------------------------------------------
+
+
+def derive_params(graph, k):
+    """Op ``k``'s stored integers (module doc) derived from the tensors' scales by TFLM's Prepare."""
+    name, ins, outs = graph.op_name(k), graph.inputs(k), graph.outputs(k)
+    if name == "FULLY_CONNECTED":
+        rows = graph.shape(ins[1])[0]
+        m, s = convert.tflm_fc_multiplier(graph.scale(ins[0]), graph.tensor_scales(ins[1]), graph.scale(outs[0]))
+        return list(np.broadcast_to(m, rows)) + list(np.broadcast_to(s, rows))
+    if name == "ADD":
+        p = convert.add_params(graph.scale(ins[0]), graph.scale(ins[1]), graph.scale(outs[0]), 0)
+        return [p.input1_multiplier, p.input1_shift, p.input2_multiplier, p.input2_shift, p.output_multiplier,
+                p.output_shift]
+    if name == "SUB":
+        p = arith_s8.prepare_sub(graph.scale(ins[0]), 0, graph.scale(ins[1]), 0, graph.scale(outs[0]), 0)
+        return [p.input1_multiplier, p.input1_shift, p.input2_multiplier, p.input2_shift, p.output_multiplier,
+                p.output_shift]
+    if name == "MUL":
+        return list(convert.mul_multiplier(graph.scale(ins[0]), graph.scale(ins[1]), graph.scale(outs[0])))
+    if name in ("TANH", "LOGISTIC"):
+        p = convert.tanh_params(graph.scale(ins[0]))  # the same 4-integer-bit rescale for both
+        return [p.input_multiplier, p.input_shift, p.input_range_radius]
+    if name in ("UNPACK", "CONCATENATION", "SPLIT", "SPLIT_V", "STRIDED_SLICE"):
+        return graph.op_params(k)  # structural: taken from the .tflite's options as they are
+    return []
+
+
+def check_params(graph):
+    """``FixedRnnError`` unless every op's stored integers are TFLM's derivation from the scales."""
+    for k in range(graph.n_ops):
+        expected = [int(v) for v in derive_params(graph, k)]
+        if graph.op_params(k) != expected:
+            raise FixedRnnError(f"op {k} ({graph.op_name(k)}): stored integers differ from TFLM's derivation "
+                                f"from the tensors' scales")
+
+
+# -- prepare and run ------------------------------------------------------------------------------
+
+
+class _Rescale:
+    """(input_multiplier, input_shift, input_range_radius) as the activation ops' prepare wants."""
+
+    def __init__(self, m, s, radius):
+        self.input_multiplier, self.input_shift, self.input_range_radius = m, s, radius
+
+
+def _prepare_op(graph, k):
+    """``(function, input tensors)`` of op ``k``: the function maps the input values to the list of
+    output values."""
+    name, ins, outs, p = graph.op_name(k), graph.inputs(k), graph.outputs(k), graph.op_params(k)
+    z = [int(graph.zero_point[t]) if t >= 0 else 0 for t in ins]
+    zo = [int(graph.zero_point[t]) for t in outs]
+    if name == "FULLY_CONNECTED":
+        weight = graph.constant(ins[1])
+        bias = graph.constant(ins[2]) if len(ins) > 2 and ins[2] >= 0 else None
+        rows = weight.shape[0]
+        fc = fully_connected.prepare(weight, bias, p[:rows], p[rows:], z[0], zo[0], -128, 127,
+                                     f"op {k} FULLY_CONNECTED")
+        shape = graph.shape(outs[0])
+        return (lambda x: [fully_connected.reference(fc, np.asarray(x).reshape(-1, weight.shape[1])).astype(
+            np.int8).reshape(shape)]), ins[:1]
+    if name in ("ADD", "SUB"):
+        params = elementwise.AddS8Params(z[0], p[0], p[1], z[1], p[2], p[3], zo[0], p[4], p[5])
+        op = elementwise.add_s8_reference if name == "ADD" else arith_s8.sub_s8_reference
+        shape = graph.shape(outs[0])
+        return (lambda a, b: [op(params, a, b).reshape(shape)]), ins
+    if name == "MUL":
+        params = arith_s8.MulS8Params(z[0], z[1], p[0], p[1], zo[0], -128, 127)
+        shape = graph.shape(outs[0])
+        return (lambda a, b: [arith_s8.mul_s8_reference(params, a, b, f"op {k} MUL").reshape(shape)]), ins
+    if name == "TANH":
+        params = tanh_s8.prepare(z[0], _Rescale(*p))
+        return (lambda x: [tanh_s8.lookup(params, x)]), ins
+    if name == "LOGISTIC":
+        params = logistic_s8.prepare(z[0], _Rescale(*p))
+        return (lambda x: [logistic_s8.lookup(params, x)]), ins
+    if name == "DEQUANTIZE":
+        scale = graph.scale(ins[0])
+        return (lambda x: [float_island.dequantize_reference(scale, z[0], x)]), ins
+    if name == "QUANTIZE":
+        scale = graph.scale(outs[0])
+        return (lambda x: [float_island.quantize_reference(scale, zo[0], x)]), ins
+    if name == "RESHAPE":
+        shape = graph.shape(outs[0])
+        return (lambda x: [data_move.reshape(x, shape)]), ins[:1]
+    if name == "UNPACK":
+        return (lambda x: data_move.unpack(x, p[0])), ins
+    if name == "SPLIT":
+        return (lambda x: data_move.split(x, p[0], len(outs))), ins[1:2]
+    if name == "SPLIT_V":
+        sizes = graph.constant(ins[1]).reshape(-1)
+        return (lambda x: data_move.split_v(x, p[0], sizes)), ins[:1]
+    if name == "STRIDED_SLICE":
+        begin, end, strides = (graph.constant(t).reshape(-1) for t in ins[1:4])
+        shape = graph.shape(outs[0])
+        return (lambda x: [data_move.strided_slice(x, begin, end, strides, *p).reshape(shape)]), ins[:1]
+    if name == "CONCATENATION":
+        return (lambda *xs: [data_move.concatenation(xs, p[0])]), ins
+    raise FixedRnnError(f"op {k}: {name} is not run by the graph engine")
+
+
+def prepare(graph):
+    """The graph's ops as a list of ``(function, input tensors, output tensors)`` and its constant
+    tensors' values (``{tensor: array}``); TFLM's Prepare of each op."""
+    steps = []
+    for k in range(graph.n_ops):
+        fn, ins = _prepare_op(graph, k)
+        steps.append((fn, ins, graph.outputs(k)))
+    constants = {t: graph.constant(t) for t in range(graph.n_tensors) if graph.data_offset[t] >= 0}
+    return steps, constants
+
+
+def run(graph, x, trace=False):
+    """int8 ``[T, I]`` → int8 ``[C]``: the graph's ops in order on ``x[None]``. With ``trace`` also
+    returns ``{tensor index: value}`` of every computed tensor."""
+    x = np.asarray(x)
+    if x.dtype != np.int8 or x.shape != graph.shape(graph.input)[1:]:
+        raise FixedRnnError(f"x must be int8 of shape {graph.shape(graph.input)[1:]}, got {x.dtype} {x.shape}")
+    steps, constants = graph.prepared
+    values = dict(constants)
+    values[graph.input] = x[None]
+    for fn, ins, outs in steps:
+        results = fn(*(values[t] for t in ins))
+        for t, v in zip(outs, results):
+            values[t] = v
+    out = np.asarray(values[graph.output], np.int8).reshape(-1)
+    return (out, values) if trace else out

@@ -1,0 +1,195 @@
+"""Unrolled Keras graphs (issue #11): every converter-made fixture of tests/fixtures/tflite_graph
+(tools/make_tflite_graph_fixtures.py: Keras 3 SimpleRNN / LSTM / GRU, tf-keras SimpleRNN / GRU) runs
+in the graph engine equal to TFLM's outputs on the original file (committed, and recomputed by TFLM
+here), through the .npz model file too; the file's checks; refusals name the file and the op."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fixedrnn
+from fixedrnn import graph_model
+from fixedrnn.errors import FixedRnnError, InputFileError
+from fixedrnn.graph_import import graph_from_tflite
+from fixedrnn.import_tflite import FrontEnd
+from fixedrnn.tflite_read import parse_tflite, read_tflite
+from tests.tflite_graphs import edit, tflm_run
+
+FIXTURES = Path(__file__).parent / "fixtures" / "tflite_graph"
+NAMES = sorted(p.stem for p in FIXTURES.glob("*.tflite"))
+FRONTEND_MODEL = Path(__file__).parents[1] / "golden" / "models" / "lstm_int8.npz"
+
+
+def fixture(name):
+    return FIXTURES / f"{name}.tflite", np.load(FIXTURES / f"{name}.npz")
+
+
+def test_every_kind_is_a_fixture():
+    assert NAMES == ["keras3_gru_h24", "keras3_lstm_h32", "keras3_rnn_h16", "tfkeras_gru_h16", "tfkeras_rnn_h64"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_graph_engine_equals_tflm(name):
+    path, data = fixture(name)
+    graph = graph_from_tflite(read_tflite(path))
+    assert graph.frames == int(data["frames"]) and graph.n_outputs == data["y"].shape[1]
+    got = np.stack([graph.run(x) for x in data["x"]])
+    assert np.array_equal(got, data["y"])
+    assert len({tuple(row) for row in data["y"]}) > len(data["y"]) // 2  # outputs that tell inputs apart
+
+
+@pytest.mark.parametrize("name", NAMES[:2])
+def test_committed_outputs_are_tflms(name):
+    """The fixture's outputs are what TFLM computes on the original file (the oracle, run here)."""
+    path, data = fixture(name)
+    blob = path.read_bytes()
+    for x, y in zip(data["x"][::5], data["y"][::5]):
+        assert np.array_equal(tflm_run(blob, [x[None]]).reshape(-1), y)
+
+
+def test_what_the_converter_makes_is_imported():
+    """The op lists the issue describes: per-step quantisation, the float island, shared weights."""
+    ops = {name: [op.op for op in read_tflite(fixture(name)[0]).main.operators] for name in NAMES}
+    assert {"DEQUANTIZE", "QUANTIZE", "SPLIT", "LOGISTIC", "MUL"} <= set(ops["keras3_lstm_h32"])
+    assert {"SUB", "STRIDED_SLICE", "SPLIT"} <= set(ops["keras3_gru_h24"])
+    assert "SPLIT_V" in ops["tfkeras_gru_h16"]
+    graph = graph_from_tflite(read_tflite(fixture("keras3_rnn_h16")[0]))
+    add_scales = {graph.scale(graph.outputs(k)[0]) for k in range(graph.n_ops) if graph.op_name(k) == "ADD"}
+    assert len(add_scales) > 5  # a different quantisation at every step
+    weight_bytes = sum(graph.constant(t).nbytes for k in range(graph.n_ops) if graph.op_name(k) == "FULLY_CONNECTED"
+                       for t in graph.inputs(k)[1:2])
+    assert graph.constants.nbytes < weight_bytes / 4  # each weight matrix once, not once per step
+
+
+def _frontend(name):
+    data = fixture(name)[1]
+    return FrontEnd(fixedrnn.load(FRONTEND_MODEL).frontend, data["mean"].astype(np.float64),
+                    data["std"].astype(np.float64))
+
+
+def _model(name):
+    return graph_model.from_tflite(read_tflite(fixture(name)[0]), _frontend(name), meta={"source": name})
+
+
+@pytest.mark.parametrize("name", ["keras3_gru_h24", "keras3_lstm_h32"])
+def test_model_file_round_trip(tmp_path, name):
+    model = _model(name)
+    loaded = fixedrnn.load(fixedrnn.save(model, tmp_path / "m.npz"))
+    assert isinstance(loaded, graph_model.GraphModel) and loaded.meta == {"source": name}
+    data = fixture(name)[1]
+    assert np.array_equal(loaded.run_features_batch(data["x"]), data["y"])
+    pcm = (np.sin(np.arange(6000) * 0.05) * 6000).astype(np.int16)
+    x = loaded.features(pcm)
+    assert x.shape == (loaded.frames, 13) and x.dtype == np.int8
+    assert np.array_equal(loaded.run(pcm), tflm_run(fixture(name)[0].read_bytes(), [x[None]]).reshape(-1))
+
+
+def _tampered(tmp_path, change):
+    arrays = _model("keras3_rnn_h16").to_arrays()
+    change(arrays)
+    path = tmp_path / "bad.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(InputFileError) as info:
+        fixedrnn.load(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+    return str(info.value)
+
+
+def test_load_refuses_integers_that_are_not_tflms_derivation(tmp_path):
+    def change(arrays):
+        first_fc = list(arrays["graph.op_code"]).index(9)
+        arrays["graph.params"] = arrays["graph.params"].copy()
+        arrays["graph.params"][arrays["graph.param_start"][first_fc]] += 1
+    assert "TFLM's derivation" in _tampered(tmp_path, change)
+
+
+def test_load_refuses_a_broken_structure(tmp_path):
+    def index_out(arrays):
+        arrays["graph.io"] = arrays["graph.io"].copy()
+        arrays["graph.io"][-1] = 10**6
+    assert "graph.io" in _tampered(tmp_path, index_out)
+
+    def unknown_op(arrays):
+        arrays["graph.op_code"] = arrays["graph.op_code"].copy()
+        arrays["graph.op_code"][3] = 119
+    assert "operator 119" in _tampered(tmp_path, unknown_op)
+
+    def past_the_end(arrays):
+        arrays["graph.constants"] = arrays["graph.constants"][:100]
+    assert "past the end" in _tampered(tmp_path, past_the_end)
+
+
+def _refusal(data, name="bad.tflite"):
+    with pytest.raises(FixedRnnError) as info:
+        graph_from_tflite(parse_tflite(data, name))
+    assert name in str(info.value) and "\n" not in str(info.value)
+    return str(info.value)
+
+
+def _with_op(code):
+    def change(model, schema):
+        model.operatorCodes[model.subgraphs[0].operators[2].opcodeIndex].builtinCode = code
+        model.operatorCodes[model.subgraphs[0].operators[2].opcodeIndex].deprecatedBuiltinCode = min(code, 127)
+    return change
+
+
+def test_refusals_name_the_file_and_the_op():
+    blob = fixture("keras3_rnn_h16")[0].read_bytes()
+    assert "WHILE: not supported (convert with unroll=True and batch_size=1)" in _refusal(edit(blob, _with_op(119)))
+    assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in _refusal(edit(blob, _with_op(44)))
+    assert "SQUARED_DIFFERENCE: not supported" in _refusal(edit(blob, _with_op(99)))
+
+    def float_input(model, schema):
+        model.subgraphs[0].tensors[model.subgraphs[0].inputs[0]].type = schema.TensorType.FLOAT32
+    assert "input tensor" in _refusal(edit(blob, float_input))
+
+    def two_inputs(model, schema):
+        model.subgraphs[0].inputs = np.array([0, 1], np.int32)
+    assert "2 inputs" in _refusal(edit(blob, two_inputs))
+    assert "bad.tflite" in _refusal(blob[: len(blob) // 3])
+    assert "bad.tflite" in _refusal(b"PK\x03\x04" + bytes(100))
+
+
+def test_import_tflite_command_takes_an_unrolled_graph(tmp_path):
+    """``python -m fixedrnn import tflite`` sends a graph without a fused LSTM here; the written model
+    equals TFLM."""
+    import json
+
+    from fixedrnn import cli
+
+    path, data = fixture("tfkeras_gru_h16")
+    norm = tmp_path / "norm.json"
+    norm.write_text(json.dumps({"mean": data["mean"].tolist(), "std": data["std"].tolist()}))
+    out = tmp_path / "gru.npz"
+    assert cli.main(["import", "tflite", str(path), str(out), "--mfcc", "n_mels=20", "n_mfcc=13",
+                     "--norm", str(norm)]) in (0, None)
+    model = fixedrnn.load(out)
+    assert isinstance(model, graph_model.GraphModel) and model.meta["source"] == path.name
+    assert np.array_equal(model.run_features_batch(data["x"]), data["y"])
+
+
+def test_damaged_graphs_are_imported_or_refused_in_one_line():
+    """Bit flips of a fixture: the import succeeds (a graph that still runs) or raises one line."""
+    blob = fixture("keras3_rnn_h16")[0].read_bytes()
+    rng = np.random.default_rng(11)
+    refused = 0
+    for _ in range(30):
+        damaged = bytearray(blob)
+        for pos in rng.integers(len(blob), size=3):
+            damaged[pos] ^= 1 << int(rng.integers(8))
+        try:
+            graph_model.from_tflite(parse_tflite(bytes(damaged), "bad.tflite"), _frontend("keras3_rnn_h16"))
+        except FixedRnnError as exc:
+            assert "\n" not in str(exc)
+            refused += 1
+    assert refused > 0
+
+
+def test_budget_refuses_a_graph_model_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    path = fixedrnn.save(_model("keras3_rnn_h16"), tmp_path / "g.npz")
+    run = subprocess.run([sys.executable, "-m", "fixedrnn", "budget", str(path)], capture_output=True, text=True)
+    assert run.returncode == 2 and "graph model" in run.stderr and len(run.stderr.strip().splitlines()) == 1
