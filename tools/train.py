@@ -10,8 +10,9 @@ Pipeline (PyTorch, CPU; the ``train`` extra):
 2. Per-coefficient int8 normalisation (offset = training mean, scale = std / x_scale⁻¹) exactly as
    the device computes it; the model trains on the dequantized int8 features.
 3. Float training (AdamW, one-cycle cosine LR, dropout, label smoothing, gradient clipping).
-4. Calibration of the activation ranges, then quantization-aware fine-tuning whose fake
-   quantization rounds as the integer engine does (tools/train_qat.py), int8 or power-of-two.
+4. Calibration of the activation ranges (:func:`fixedrnn.calibrate.activation_ranges`), then
+   quantization-aware fine-tuning whose fake quantization rounds as the integer engine does
+   (tools/train_qat.py), int8 or power-of-two.
 5. :func:`fixedrnn.convert.convert` → model file (atomic save), then the memory budget and, when
    the integer engine is available, its accuracy end to end from the WAV files.
 
@@ -38,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import train_data  # noqa: E402
 from fixedrnn import convert as conv  # noqa: E402
+from fixedrnn.calibrate import activation_ranges  # noqa: E402
 from fixedrnn.cli import run  # noqa: E402
 from fixedrnn.errors import FixedRnnError  # noqa: E402
 from fixedrnn.frontend.config import MfccConfig  # noqa: E402
@@ -257,7 +259,7 @@ def run_training(args):
 
     # calibration on the fitted originals, then QAT
     calib = np.flatnonzero(fit & (feats.copy == 0))
-    ranges = train_qat.calibrate(model, x_all[calib[:2048]])
+    ranges = train_qat.qat_ranges(activation_ranges(model.torch_cell, model.head, x_all[calib[:2048]]))
     model.qat = replace(model.qat, weights=args.weights, active=True, **ranges)
     log(phase="calibrate", **{k: (json.dumps([round(float(x), 4) for x in np.atleast_1d(v)])) for k, v in ranges.items()})
     log(phase="qat-start", val=accuracy(val))
