@@ -15,7 +15,7 @@ or :class:`fixedrnn.convert.LstmRanges`:
   hidden state; widened to contain 0).
 
 A tensor of more than 10**6 values is subsampled to 10**6 (a fixed seed) before its percentiles.
-``tools/train.py`` and :func:`fixedrnn.from_torch.from_torch` both calibrate with
+``tools/train.py`` and :func:`fixedrnn.import_torch.from_torch` both calibrate with
 :func:`activation_ranges`. PyTorch is imported inside the function (the ``train`` extra).
 """
 

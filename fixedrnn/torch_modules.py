@@ -129,9 +129,9 @@ def inspect_head(head, hidden_size):
 
 # --- state_dict ---------------------------------------------------------------------------------
 
-#: Keys a one-layer forward cell without projection has (after its prefix).
-_CELL_KEYS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
-#: The layer suffix of PyTorch's recurrent parameter names: ``_l<k>`` or ``_l<k>_reverse``.
+#: PyTorch's recurrent parameter names (after the layer's prefix), e.g. ``bias_hh_l0``, ``weight_hr_l1_reverse``.
+_RECURRENT_KEY = re.compile(r"^(weight|bias)_(ih|hh|hr)_l[0-9]+(_reverse)?$")
+#: The layer suffix of those names: ``_l<k>`` or ``_l<k>_reverse``.
 _LAYER_KEY = re.compile(r"_l(?P<layer>[0-9]+)(?P<reverse>_reverse)?$")
 
 
@@ -209,7 +209,8 @@ def modules_from_state_dict(state_dict, cell=None, recurrent_prefix=None, head_p
 
     arrays = read_state_dict(state_dict)
     prefix = _unique_prefix(arrays, "weight_ih_l0", "recurrent", recurrent_prefix)
-    own = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+    own = {k[len(prefix):]: v for k, v in arrays.items()
+           if k.startswith(prefix) and _RECURRENT_KEY.match(k[len(prefix):])}
     for key in sorted(own):
         layer = _LAYER_KEY.search(key)
         if layer is not None and layer["reverse"]:
@@ -236,9 +237,6 @@ def modules_from_state_dict(state_dict, cell=None, recurrent_prefix=None, head_p
                             f"([4H, H]) nor an RNN ([H, H]) (a GRU's [3H, H] is not supported)")
     if cell is not None and cell != found:
         raise FixedRnnError(f"cell: {cell!r}, but {prefix}weight_hh_l0 of shape {w_hh.shape} is an {found}")
-    extra = sorted(set(own) - set(_CELL_KEYS))
-    if extra:
-        raise FixedRnnError(f"state_dict: {prefix + extra[0]} is not a parameter of a one-layer {found}")
     if found == "lstm":
         recurrent = nn.LSTM(w_ih.shape[1], hidden, bias=has[0], batch_first=True)
     else:

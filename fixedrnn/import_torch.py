@@ -1,4 +1,6 @@
-"""A trained PyTorch model as a fixedrnn model: :func:`from_torch` and :func:`from_torch_state_dict`.
+"""A trained PyTorch model as a fixedrnn model: :func:`from_torch` and :func:`from_torch_state_dict`
+(also ``fixedrnn.from_torch``, ``fixedrnn.from_torch_state_dict``; the module is not called
+``from_torch`` so that the package attribute stays the function).
 
     import fixedrnn
     model = fixedrnn.from_torch(net.lstm, net.fc, calibration_features,
