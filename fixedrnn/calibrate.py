@@ -119,7 +119,7 @@ def _ranges(cell, head, x, percentile):
             h = torch.sigmoid(zo) * torch.tanh(cs)
             peak = max(peak, float(torch.quantile(cs.abs().flatten(), percentile / 100)))
         ranges = dict(cell_abs=max(peak, 1.0))
-    head_range = _range(head(out[:, -1]), 100.0)
+    head_range = _range(head(out[:, -1].to(head.weight.dtype)), 100.0)
     if cell.kind == "rnn":
         return RnnRanges(head=head_range, **ranges)
     return LstmRanges(head=head_range, **ranges)

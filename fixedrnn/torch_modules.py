@@ -161,7 +161,8 @@ def _head_prefix(arrays, recurrent_prefix, given):
 
 
 def read_state_dict(state_dict):
-    """A state_dict as ``{name: float64 ndarray}``: a mapping (tensors or arrays), or a path to a
+    """A state_dict as ``{name: float ndarray}`` (float32 or float64, as stored; other dtypes as
+    float64): a mapping (tensors or arrays), or a path to a
     ``.npz`` (NumPy arrays) or ``.pt``/``.pth`` file (``torch.save`` of a state_dict, loaded with
     ``weights_only=True``)."""
     from pathlib import Path
@@ -189,15 +190,16 @@ def read_state_dict(state_dict):
     arrays = {}
     for key, value in state_dict.items():
         if hasattr(value, "detach"):
-            value = value.detach().cpu().double().numpy()
-        arrays[str(key)] = np.asarray(value, np.float64)
+            value = value.detach().cpu().numpy()
+        value = np.asarray(value)
+        arrays[str(key)] = value if value.dtype in (np.float32, np.float64) else value.astype(np.float64)
     return arrays
 
 
 def modules_from_state_dict(state_dict, cell=None, recurrent_prefix=None, head_prefix=None,
                             nonlinearity="tanh"):
     """``(recurrent, head)``: a batch-first ``nn.LSTM`` / ``nn.RNN`` and an ``nn.Linear`` holding the
-    state_dict's parameters (float32, as PyTorch stores them).
+    state_dict's parameters (float32, or float64 when any of them is float64).
 
     ``state_dict``: see :func:`read_state_dict`. ``cell`` "lstm"|"rnn" or None (from the shapes:
     ``weight_hh_l0`` ``[4H, H]`` is an LSTM, ``[H, H]`` an RNN). ``recurrent_prefix`` /
@@ -237,27 +239,30 @@ def modules_from_state_dict(state_dict, cell=None, recurrent_prefix=None, head_p
                             f"([4H, H]) nor an RNN ([H, H]) (a GRU's [3H, H] is not supported)")
     if cell is not None and cell != found:
         raise FixedRnnError(f"cell: {cell!r}, but {prefix}weight_hh_l0 of shape {w_hh.shape} is an {found}")
-    if found == "lstm":
-        recurrent = nn.LSTM(w_ih.shape[1], hidden, bias=has[0], batch_first=True)
-    else:
-        if nonlinearity != "tanh":
-            raise FixedRnnError(f"nonlinearity: {nonlinearity!r} is not supported (tanh only: the int8 TANH op)")
-        recurrent = nn.RNN(w_ih.shape[1], hidden, bias=has[0], batch_first=True)
     hp = _head_prefix(arrays, prefix, head_prefix)
     w = arrays[hp + "weight"]
     if w.ndim != 2:
         raise FixedRnnError(f"state_dict: {hp}weight must be 2-d, got shape {w.shape}")
-    head = nn.Linear(w.shape[1], w.shape[0], bias=hp + "bias" in arrays)
+    head_values = {k: arrays[hp + k] for k in ("weight", "bias") if hp + k in arrays}
+    wide = any(v.dtype == np.float64 for v in list(own.values()) + list(head_values.values()))
+    dtype = torch.float64 if wide else torch.float32
+    if found == "lstm":
+        recurrent = nn.LSTM(w_ih.shape[1], hidden, bias=has[0], batch_first=True, dtype=dtype)
+    else:
+        if nonlinearity != "tanh":
+            raise FixedRnnError(f"nonlinearity: {nonlinearity!r} is not supported (tanh only: the int8 TANH op)")
+        recurrent = nn.RNN(w_ih.shape[1], hidden, bias=has[0], batch_first=True, dtype=dtype)
+    head = nn.Linear(w.shape[1], w.shape[0], bias=hp + "bias" in arrays, dtype=dtype)
 
     def load(module, values, name):
         try:
-            module.load_state_dict({k: torch.tensor(v, dtype=torch.float32) for k, v in values.items()})
+            module.load_state_dict({k: torch.tensor(v, dtype=dtype) for k, v in values.items()})
         except RuntimeError as exc:
             first = str(exc).strip().splitlines()
             raise FixedRnnError(f"state_dict: {name}: {' '.join(s.strip() for s in first[:2])}") from None
 
     load(recurrent, own, prefix.rstrip(".") or "recurrent")
-    load(head, {k: arrays[hp + k] for k in ("weight", "bias") if hp + k in arrays}, hp.rstrip(".") or "head")
+    load(head, head_values, hp.rstrip(".") or "head")
     return recurrent, head
 
 

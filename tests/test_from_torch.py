@@ -32,6 +32,15 @@ STATE_DICTS = {"lstm16": ("lstm16.npz", True), "rnn24": ("rnn24.pt", False),
 MIN_AGREEMENT = {"int8": 0.95, "pot": 0.85}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """Single-threaded torch (as tools/train.py): on a shared machine its thread pool is 10-50x slower."""
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(saved)
+
+
 @pytest.fixture(scope="module")
 def data():
     with np.load(FIXTURES / "data.npz") as d:
@@ -191,6 +200,30 @@ def test_state_dict_module_and_file_forms_agree(tmp_path):
     want = ft.from_torch(recurrent, head, x, GOLDEN_LSTM)
     for source in (state, tmp_path / "sd.pt", tmp_path / "sd.npz"):
         same_arrays(ft.from_torch_state_dict(source, x, GOLDEN_LSTM), want)
+
+
+def test_float64_state_dict_keeps_its_precision():
+    rng = np.random.default_rng(10)
+    state = {"weight_ih_l0": rng.normal(0, 0.3, (6, 13)), "weight_hh_l0": rng.normal(0, 0.3, (6, 6)),
+             "bias_ih_l0": rng.normal(0, 0.1, 6), "bias_hh_l0": rng.normal(0, 0.1, 6),
+             "head.weight": rng.normal(0, 0.3, (10, 6)), "head.bias": rng.normal(0, 0.1, 10)}
+    recurrent, head = modules_from_state_dict(state)
+    assert recurrent.weight_ih_l0.dtype == torch.float64 and head.weight.dtype == torch.float64
+    np.testing.assert_array_equal(recurrent.weight_hh_l0.detach().numpy(), state["weight_hh_l0"])
+    model = ft.from_torch(recurrent, head, calibration_features(seed=10), GOLDEN_LSTM)
+    assert model.cell == "rnn"
+
+
+def test_per_channel_rnn_equals_live_tflm():
+    pytest.importorskip("tflite_micro")
+    from fixedrnn.tflm_runner import TflmRunner
+
+    torch.manual_seed(11)
+    recurrent, head = nn.RNN(13, 7, batch_first=True), nn.Linear(7, 10)
+    model = ft.from_torch(recurrent, head, calibration_features(seed=11), GOLDEN_LSTM, per_channel=True)
+    assert model.head.per_channel and model.rnn.input_fc.per_channel
+    x = np.random.default_rng(11).integers(-128, 128, (12, model.frames, 13)).astype(np.int8)
+    np.testing.assert_array_equal(TflmRunner(model)(x), model.run_features_batch(x, backend="numpy"))
 
 
 def test_no_bias_gives_zero_biases():
