@@ -206,3 +206,18 @@ def test_train_on_the_tree(tree, tmp_path, monkeypatch, task):
     assert model.frontend.sample_rate == 16000 and model.frames == sc.FRAMES
     want = evaluate.evaluate_model(model, root, split="test").accuracy
     assert result["integer_test"] == want == model.meta["integer_test_accuracy"]
+
+
+def test_stream_evaluation_takes_the_tree(tree, tmp_path, capsys):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+    import stream_eval
+
+    root, _ = tree
+    path = tmp_path / "kws12.npz"
+    save(speech_model(sc.LABELS_12), path)
+    out = tmp_path / "rows.jsonl"
+    assert stream_eval.main([str(path), "--speech-commands", str(root), "--limit", "4", "--snr", "20",
+                             "--json", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and "kws12.npz` | 20 dB | 4 |" in lines[2]
+    assert '"words": 4' in out.read_text()
