@@ -217,7 +217,7 @@ def _labelled(model, data, split, speakers, dataset):
 
 def evaluate_model(model, data, split="test", speakers=None, backend="numba", batch_size=64,
                    progress=False, dataset=None):
-    """Run the integer engine on FSDD recordings and score it.
+    """Run the integer engine on FSDD (or Speech Commands) recordings and score it.
 
     ``model``: a :class:`fixedrnn.model.Model` or a model file path. ``data``: the FSDD directory
     (with ``recordings/``) or an iterable of WAV paths named ``{digit}_{speaker}_{index}.wav``.
