@@ -414,3 +414,27 @@ def test_firmware_under_qemu_equals_engine(converted, tmp_path):
     got = firmware.read_logits((tmp_path / "out.bin").read_bytes(), model, len(pcms))
     want = model.run_features_batch(model.features_batch(pcms), backend="numpy")
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("kind, units, bias, batch_first, weights, gain, seed", [
+    ("lstm", 5, True, False, "int8", 1.0, 20),
+    ("lstm", 20, False, True, "pot", 2.0, 21),
+    ("lstm", 32, True, True, "int8", 0.5, 22),
+    ("rnn", 33, True, True, "pot", 1.0, 23),
+    ("rnn", 9, False, False, "int8", 2.0, 24),
+])
+def test_random_modules_equal_live_tflm(kind, units, bias, batch_first, weights, gain, seed):
+    """Modules of other sizes, seeds and weight scales than the fixtures: engine = TFLM, 0 LSB."""
+    pytest.importorskip("tflite_micro")
+    from fixedrnn.tflm_runner import TflmRunner
+
+    torch.manual_seed(seed)
+    recurrent = (nn.LSTM if kind == "lstm" else nn.RNN)(13, units, bias=bias, batch_first=batch_first)
+    head = nn.Linear(units, 10)
+    with torch.no_grad():
+        for p in recurrent.parameters():
+            p.mul_(gain)
+    model = ft.from_torch(recurrent, head, calibration_features(seed=seed, n=32, frames=30), GOLDEN_LSTM,
+                          weights=weights, frames=30)
+    x = np.random.default_rng(seed).integers(-128, 128, (10, 30, 13)).astype(np.int8)
+    np.testing.assert_array_equal(TflmRunner(model)(x), model.run_features_batch(x, backend="numpy"))
