@@ -12,7 +12,10 @@ dataset is a keyword class; ``_unknown_`` collects every other word; ``_silence_
 segments of the ``_background_noise_`` recordings (segment k of a file is test for k mod 10 = 0,
 validation for 1, training otherwise). :data:`KEYWORDS` is the 10-word task of the seed work (Hello
 Edge), :data:`LABELS_12` the same with ``_unknown_`` and ``_silence_``. Words that are no class (and
-no ``_unknown_`` class) are left out. A file named in a list that is not there is not an error: the
+no ``_unknown_`` class) are left out. As in the seed work (TensorFlow's speech_commands example:
+10 % silence, 10 % unknown), each split keeps ``_unknown_`` and ``_silence_`` clips up to
+:data:`BALANCE_PERCENT` % of its keyword clips each (rounded up): those whose names' SHA-256 come
+first, so the choice is the same on every machine (``balance=None`` keeps them all). A file named in a list that is not there is not an error: the
 dataset is the files present.
 
 A clip is referred to by its :attr:`Clip.name` (``"<word>/<file>.wav"``, ``@<offset>`` appended for
@@ -21,6 +24,8 @@ a silence segment). :data:`FRONTEND` is the front end for 16 kHz: 32 ms frames (
 frames.
 """
 
+import hashlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -47,6 +52,8 @@ FRONTEND = MfccConfig(sample_rate=SAMPLE_RATE, fft_length=512, hop=320, n_mels=4
 FRAMES = 1 + (SAMPLE_RATE - FRONTEND.fft_length) // FRONTEND.hop
 #: Silence segments: one second each; segment k is test for k % 10 == 0, validation for 1.
 SILENCE_SECONDS = 1
+#: ``_unknown_`` and ``_silence_`` clips kept per split, each in % of the split's keyword clips.
+BALANCE_PERCENT = 10
 
 
 @dataclass(frozen=True, order=True)
@@ -114,9 +121,10 @@ def _check_labels(labels):
     return labels
 
 
-def scan(data_dir, split="all", labels=LABELS_12, speakers=None):
+def scan(data_dir, split="all", labels=LABELS_12, speakers=None, balance=BALANCE_PERCENT):
     """The :class:`Clip` s of ``split`` ("train", "validation", "test" or "all") for the task whose
     classes are ``labels`` (see the module docstring), sorted by (label, word, file, offset).
+    ``balance``: the % of ``_unknown_`` and ``_silence_`` clips kept per split (None: all).
 
     ``speakers``: keep only these speakers (None: all). Raises :class:`InputFileError` when
     ``data_dir`` is not the Speech Commands layout or holds no clip of the task, and
@@ -149,6 +157,8 @@ def scan(data_dir, split="all", labels=LABELS_12, speakers=None):
             clips.append(Clip(label, word, which, path.name.split("_nohash_")[0], path))
     if SILENCE in labels:
         clips += _silence_segments(data_dir)
+    if balance is not None:
+        clips = _balanced(clips, balance)
     if split != "all":
         clips = [c for c in clips if c.split == split]
     if speakers is not None:
@@ -160,6 +170,24 @@ def scan(data_dir, split="all", labels=LABELS_12, speakers=None):
     if not clips:
         raise InputFileError(data_dir, f"holds no clip of the classes {list(labels)} in split {split!r}")
     return sorted(clips)
+
+
+def _balanced(clips, percent):
+    """``clips`` with, per split, at most ``ceil(percent / 100 · keyword clips)`` of each of
+    ``_unknown_`` and ``_silence_`` (those whose names' SHA-256 hex digests sort first)."""
+    if isinstance(percent, bool) or not isinstance(percent, (int, float)) or not 0 <= percent <= 100:
+        raise FixedRnnError(f"balance: expected a percentage in 0..100 or None, got {percent!r}")
+    kept = []
+    for which in ("train", "validation", "test"):
+        in_split = [c for c in clips if c.split == which]
+        keywords = [c for c in in_split if c.label not in (UNKNOWN, SILENCE)]
+        limit = math.ceil(len(keywords) * percent / 100)
+        kept += keywords
+        for label in (UNKNOWN, SILENCE):
+            pool = sorted((c for c in in_split if c.label == label),
+                          key=lambda c: hashlib.sha256(c.name.encode()).hexdigest())
+            kept += pool[:limit]
+    return kept
 
 
 def _silence_segments(data_dir):

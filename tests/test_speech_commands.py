@@ -75,7 +75,7 @@ def test_splits_follow_the_lists(tree):
 
 def test_twelve_classes_add_unknown_words_and_silence_segments(tree):
     root, pcms = tree
-    clips = sc.scan(root, labels=sc.LABELS_12)
+    clips = sc.scan(root, labels=sc.LABELS_12, balance=None)
     unknown = [c for c in clips if c.label == sc.UNKNOWN]
     assert sorted(c.word for c in unknown) == sorted(OTHER_WORDS * 3)
     silence = [c for c in clips if c.label == sc.SILENCE]
@@ -84,6 +84,26 @@ def test_twelve_classes_add_unknown_words_and_silence_segments(tree):
     for k, clip in enumerate(sorted(silence, key=lambda c: c.offset)):
         assert clip.split == ("test" if k % 10 == 0 else "validation" if k % 10 == 1 else "train")
         np.testing.assert_array_equal(clip.samples(), noise[k * 16000:(k + 1) * 16000])
+
+
+def test_unknown_and_silence_are_balanced_per_split(tree):
+    """10 % of each split's 10 keyword clips, rounded up: one unknown and one silence clip per split,
+    the ones whose names' SHA-256 sort first."""
+    import hashlib
+
+    root, _ = tree
+    everything = sc.scan(root, labels=sc.LABELS_12, balance=None)
+    for split in ("train", "validation", "test"):
+        clips = sc.scan(root, split, labels=sc.LABELS_12)
+        assert sum(c.label in sc.KEYWORDS for c in clips) == 10
+        for label in (sc.UNKNOWN, sc.SILENCE):
+            pool = [c.name for c in everything if c.split == split and c.label == label]
+            first = min(pool, key=lambda name: hashlib.sha256(name.encode()).hexdigest())
+            assert [c.name for c in clips if c.label == label] == [first]
+    assert len(sc.scan(root, "test", labels=sc.LABELS_12, balance=100)) == 10 + 2 + 2
+    with pytest.raises(FixedRnnError) as exc:
+        sc.scan(root, labels=sc.LABELS_12, balance=150)
+    assert "balance" in one_line(exc)
 
 
 def test_samples_are_the_written_pcm(tree):
