@@ -241,3 +241,32 @@ def test_stream_evaluation_takes_the_tree(tree, tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 3 and "kws12.npz` | 20 dB | 4 |" in lines[2]
     assert '"words": 4' in out.read_text()
+
+
+def test_front_end_preset_equals_cmsisdsp():
+    """The 16 kHz preset's tables are CMSIS-DSP's own (cmsisdsp.mfcc helpers) and its MFCC equals
+    arm_mfcc_q15 / arm_mfcc_q31 on random, tone and silent frames."""
+    pytest.importorskip("cmsisdsp")
+    import cmsisdsp.datatype as dt
+    import cmsisdsp.mfcc as cmsis_mfcc
+    from test_mfcc import Oracle
+
+    from fixedrnn.mfcc import MfccFrontEnd, make_tables
+
+    c = sc.FRONTEND
+    tables = make_tables(c)
+    lengths, positions, packed = cmsis_mfcc.melFilterMatrix(dt.Q15, c.fmin, c.fmax, c.n_mels, c.sample_rate,
+                                                            c.fft_length)
+    np.testing.assert_array_equal(tables.filter_lengths, lengths)
+    np.testing.assert_array_equal(tables.filter_pos, positions)
+    np.testing.assert_array_equal(tables.filter_coefs_q15, packed)
+    np.testing.assert_array_equal(tables.dct_q15, cmsis_mfcc.dctMatrix(dt.Q15, c.n_mfcc, c.n_mels))
+    rng = np.random.default_rng(12)
+    t = np.arange(c.fft_length) / c.sample_rate
+    frames16 = np.stack([rng.integers(-32768, 32768, c.fft_length), np.zeros(c.fft_length),
+                         8000 * np.sin(2 * np.pi * 440 * t), 20000 * np.sin(2 * np.pi * 3100 * t),
+                         rng.normal(0, 200, c.fft_length)]).astype(np.int16)
+    front_end, oracle = MfccFrontEnd(c), Oracle(c)
+    np.testing.assert_array_equal(front_end.mfcc_q15(frames16), oracle.mfcc_q15(frames16))
+    frames31 = frames16.astype(np.int32) << 16
+    np.testing.assert_array_equal(front_end.mfcc_q31(frames31), oracle.mfcc_q31(frames31))
