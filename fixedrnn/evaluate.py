@@ -1,10 +1,13 @@
-"""``fixedrnn evaluate MODEL.npz [DATA_DIR]``: accuracy of the integer engine on FSDD.
+"""``fixedrnn evaluate MODEL.npz [DATA_DIR]``: accuracy of the integer engine on FSDD or Speech Commands.
 
 Every recording is read from its WAV file and run end to end by the integer engine (front end,
 int8 normalisation, cell, head); the prediction is the first maximal int8 logit. Reported: the
 accuracy, the accuracy per class, the confusion matrix (rows: true label, columns: predicted) and
 the misclassified files. DATA_DIR defaults to the FSDD folder ``verify`` uses
 (:func:`fixedrnn.fsdd.default_data_dir`: ``$FIXEDRNN_FSDD``, else ``../shared/data/fsdd``). The split is the dataset's own (index 0-4 test, 5-49 train; see :mod:`fixedrnn.fsdd`).
+A directory in the Speech Commands layout (:mod:`fixedrnn.speech_commands`: ``validation_list.txt``
+and ``testing_list.txt``) is read as that dataset, split by its lists, with the model's labels as the
+task's classes (keywords, ``_unknown_``, ``_silence_``).
 
 :func:`evaluate_model` is the library entry point (used by tools/train.py and the tests).
 """
@@ -16,12 +19,16 @@ from pathlib import Path
 
 import numpy as np
 
-from fixedrnn import fsdd
+from fixedrnn import fsdd, speech_commands
 from fixedrnn.errors import FixedRnnError, InputFileError
 from fixedrnn.noise import KINDS as NOISE_KINDS, NoiseSpec, add_noise
 
 #: Engine backends :func:`evaluate_model` accepts.
 BACKENDS = ("numba", "numpy", "shift")
+#: Datasets :func:`evaluate_model` reads (None there: detected from the directory's layout).
+DATASETS = ("fsdd", "speech_commands")
+#: Every split name of the datasets (each dataset refuses the ones it does not have).
+SPLITS = ("test", "train", "validation", "all")
 
 
 @dataclass(frozen=True, eq=False)
@@ -187,17 +194,46 @@ def _read_all(recordings):
     return samples
 
 
+def detect_dataset(data):
+    """``"speech_commands"`` for a directory in that layout, else ``"fsdd"``."""
+    if isinstance(data, (str, Path)) and speech_commands.is_layout(data):
+        return "speech_commands"
+    return "fsdd"
+
+
+def _labelled(model, data, split, speakers, dataset):
+    """``(recordings, target class indices, skipped names)`` of ``data`` in ``dataset``."""
+    if dataset == "speech_commands":
+        if isinstance(data, (str, Path)):
+            clips = speech_commands.scan(data, split, labels=model.labels, speakers=speakers)
+        else:
+            clips = [c for c in data if (split == "all" or c.split == split)
+                     and (speakers is None or c.speaker in set(speakers))]
+            if not all(isinstance(c, speech_commands.Clip) for c in clips):
+                raise FixedRnnError("data: expected a Speech Commands directory or fixedrnn.speech_commands.Clip items")
+            missing = sorted({c.label for c in clips} - set(model.labels))
+            if missing:
+                raise FixedRnnError(f"model: its labels {list(model.labels)} lack the classes {missing}")
+        return clips, [model.labels.index(c.label) for c in clips], ()
+    digit_to_class = _label_index(model)
+    recordings, skipped = _recordings(data, split, speakers)
+    return recordings, [digit_to_class[r.digit] for r in recordings], skipped
+
+
 def evaluate_model(model, data, split="test", speakers=None, backend="numba", batch_size=64,
-                   progress=False, noise=None):
-    """Run the integer engine on FSDD recordings and score it.
+                   progress=False, dataset=None, noise=None):
+    """Run the integer engine on FSDD (or Speech Commands) recordings and score it.
 
     ``model``: a :class:`fixedrnn.model.Model` or a model file path. ``data``: the FSDD directory
     (with ``recordings/``) or an iterable of WAV paths named ``{digit}_{speaker}_{index}.wav``.
     ``split``: "test" (index 0-4), "train" (5-49) or "all". ``speakers``: keep only these speakers
     (None: all). ``backend``: "numba", "numpy" or, for power-of-two models,
     "shift" (all bit-identical; numba is the fastest). ``progress``:
-    show a tqdm bar on stderr. ``noise``: a :class:`fixedrnn.noise.NoiseSpec` to score noisy copies of
-    the recordings (None: as recorded). Returns an :class:`EvaluationResult`.
+    show a tqdm bar on stderr. ``dataset``: "fsdd", "speech_commands" (``data`` its directory, or
+    :class:`fixedrnn.speech_commands.Clip` items; ``split`` also "validation"; the model's labels are
+    the task's classes) or None (detected: :func:`detect_dataset`). ``noise``: a
+    :class:`fixedrnn.noise.NoiseSpec` to score noisy copies of the recordings (None: as recorded).
+    Returns an :class:`EvaluationResult`.
     """
     from fixedrnn import model as model_io
 
@@ -208,8 +244,10 @@ def evaluate_model(model, data, split="test", speakers=None, backend="numba", ba
     name = str(model) if isinstance(model, (str, Path)) else str(model.meta.get("name", "model"))
     if isinstance(model, (str, Path)):
         model = model_io.load(model)
-    digit_to_class = _label_index(model)
-    recordings, skipped = _recordings(data, split, speakers)
+    dataset = detect_dataset(data) if dataset is None else dataset
+    if dataset not in DATASETS:
+        raise FixedRnnError(f"dataset: {dataset!r} is not one of {', '.join(DATASETS)}")
+    recordings, targets, skipped = _labelled(model, data, split, speakers, dataset)
     if not recordings:
         raise FixedRnnError(f"data: no recordings in split {split!r}")
     samples = _read_all(recordings)
@@ -232,7 +270,7 @@ def evaluate_model(model, data, split="test", speakers=None, backend="numba", ba
     finally:
         if bar is not None:
             bar.close()
-    targets = np.array([digit_to_class[r.digit] for r in recordings], np.int64)
+    targets = np.array(targets, np.int64)
     predictions = np.argmax(logits, axis=1).astype(np.int64)  # first maximum, as the device
     return EvaluationResult(model=name, split=split, labels=tuple(str(l) for l in model.labels),
                             names=tuple(r.name for r in recordings), targets=targets,
@@ -259,7 +297,8 @@ def _run(args):
     elif args.snr is not None:
         raise FixedRnnError("--snr: give --noise KIND too (white, pink or babble)")
     result = evaluate_model(args.model, data_dir, split=args.split, speakers=speakers,
-                            backend=args.backend, progress=progress, noise=noise)
+                            backend=args.backend, progress=progress, noise=noise,
+                            dataset=None if args.dataset == "auto" else args.dataset)
     if result.skipped:
         names = ", ".join(repr(name) for name in result.skipped[:5]) + (", ..." if len(result.skipped) > 5 else "")
         print(f"fixedrnn evaluate: skipped {len(result.skipped)} WAV file(s) of recordings/ not named "
@@ -273,15 +312,20 @@ def _run(args):
 
 def add_parser(subparsers):
     parser = subparsers.add_parser(
-        "evaluate", help="accuracy of a model on the FSDD recordings",
-        description="Run the integer engine end to end on FSDD WAV files and report the accuracy, "
-                    "the per-class accuracy, the confusion matrix and the misclassified files.")
+        "evaluate", help="accuracy of a model on the FSDD or Speech Commands recordings",
+        description="Run the integer engine end to end on FSDD (or Speech Commands) WAV files and "
+                    "report the accuracy, the per-class accuracy, the confusion matrix and the "
+                    "misclassified files.")
     parser.add_argument("model", help="model file (.npz)")
     parser.add_argument("data_dir", nargs="?", default=None,
-                        help="FSDD directory holding recordings/ (default: $FIXEDRNN_FSDD, else "
-                             "../shared/data/fsdd, as verify)")
-    parser.add_argument("--split", choices=fsdd.SPLITS, default="test",
-                        help="the dataset's split: test = index 0-4 (default), train = 5-49, all")
+                        help="FSDD directory holding recordings/, or a Speech Commands directory "
+                             "(default: FSDD at $FIXEDRNN_FSDD, else ../shared/data/fsdd, as verify)")
+    parser.add_argument("--split", choices=SPLITS, default="test",
+                        help="the dataset's split: FSDD test = index 0-4 (default), train = 5-49, all; "
+                             "Speech Commands test, validation (its lists), train, all")
+    parser.add_argument("--dataset", choices=("auto",) + DATASETS, default="auto",
+                        help="how DATA_DIR is laid out (default auto: Speech Commands when it has "
+                             "validation_list.txt and testing_list.txt, else FSDD)")
     parser.add_argument("--speakers", metavar="NAMES", default=None,
                         help="comma-separated speakers to keep (default: all)")
     parser.add_argument("--backend", choices=BACKENDS, default="numba",

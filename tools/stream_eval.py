@@ -13,6 +13,10 @@ blocks of 1024 samples; detections are scored by :func:`fixedrnn.streams.score_d
 the 30 ms frame holding its centre is). ``--noise-minutes M``: also M minutes of the condition's
 noise alone, through the front end, VAD and decision rule: the segments it would decide (an upper
 bound on false alarms there). Prints one Markdown row per model and condition.
+
+``--speech-commands DIR``: the stream is built from the test clips (testing_list.txt) of a Speech
+Commands folder instead, at 16 kHz, for each model the words of its task (its labels:
+:mod:`fixedrnn.speech_commands`; ``_silence_`` clips are left out, the gaps are the silence).
 """
 
 import argparse
@@ -25,7 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fixedrnn import engine, fsdd  # noqa: E402
+from fixedrnn import engine, fsdd, speech_commands  # noqa: E402
 from fixedrnn.decision import Decider  # noqa: E402
 from fixedrnn.model import load  # noqa: E402
 from fixedrnn.stream import KeywordStream, StreamConfig  # noqa: E402
@@ -42,6 +46,16 @@ def test_items(data_dir, limit=None):
     if limit:
         order = order[:limit]
     return [(recs[i].digit, recs[i].name, recs[i].samples()) for i in order]
+
+
+def speech_commands_items(data_dir, labels, limit=None):
+    """``(class index, name, pcm)`` of the Speech Commands test clips of the task ``labels``
+    (``_silence_`` left out), in a seeded random order."""
+    clips = [c for c in speech_commands.scan(data_dir, "test", labels=labels) if c.label != speech_commands.SILENCE]
+    order = np.random.default_rng(SEED).permutation(len(clips))
+    if limit:
+        order = order[:limit]
+    return [(labels.index(clips[i].label), clips[i].name, clips[i].samples()) for i in order]
 
 
 def run_stream(model, pcm, config):
@@ -90,6 +104,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("models", nargs="+")
     parser.add_argument("--fsdd", default=None, help="FSDD folder (default: $FIXEDRNN_FSDD or ../shared/data/fsdd)")
+    parser.add_argument("--speech-commands", default=None, metavar="DIR",
+                        help="build the streams from this Speech Commands folder's test clips instead of FSDD")
     parser.add_argument("--snr", nargs="+", default=["clean", "30", "20", "10"])
     parser.add_argument("--limit", type=int, default=None, help="use only the first N recordings (smoke runs)")
     parser.add_argument("--webrtc", action="store_true", help="also report agreement with WebRTC's VAD")
@@ -98,22 +114,34 @@ def main(argv=None):
                         help="also count the segments the VAD opens in this many minutes of noise alone")
     parser.add_argument("--json", default=None, help="also write the results as JSON lines to FILE")
     args = parser.parse_args(argv)
-    items = test_items(args.fsdd, args.limit)
     config = StreamConfig(reset=not args.no_reset)
-    streams = {snr: build_stream(items, seed=SEED, snr_db=None if snr == "clean" else float(snr))
-               for snr in args.snr}
+
+    def make_streams(items, sample_rate):
+        return {snr: build_stream(items, seed=SEED, snr_db=None if snr == "clean" else float(snr),
+                                  sample_rate=sample_rate) for snr in args.snr}
+
+    if args.speech_commands is None:
+        items = test_items(args.fsdd, args.limit)
+        fsdd_streams = make_streams(items, fsdd.SAMPLE_RATE)
     print("| model | condition | words | detected | substitutions | false alarms (/h) | median latency | "
           "VAD = WebRTC | real time × |")
     print("|---|---|---|---|---|---|---|---|---|")
     rows = []
     for path in args.models:
         model = load(path)
+        if args.speech_commands is None:
+            streams = fsdd_streams
+        else:
+            items = speech_commands_items(args.speech_commands, model.labels, args.limit)
+            streams = make_streams(items, speech_commands.SAMPLE_RATE)
         for snr, st in streams.items():
             t0 = time.perf_counter()
             stream, active, found = run_stream(model, st.pcm, config)
             speed = st.seconds / (time.perf_counter() - t0)
             score = score_detections(st, [(d.label, stream.frame_end_seconds(d.decided)) for d in found])
-            agree = webrtc_agreement(st.pcm, active) if args.webrtc else None
+            fe = model.frontend
+            agree = (webrtc_agreement(st.pcm, active, fe.hop, fe.fft_length, fe.sample_rate) if args.webrtc
+                     else None)
             condition = "clean" if snr == "clean" else f"{snr} dB"
             row = dict(model=Path(path).name, condition=condition, words=score.words,
                        detection_rate=score.detection_rate, substitutions=score.substitutions,

@@ -10,8 +10,9 @@ Pipeline (PyTorch, CPU; the ``train`` extra):
 2. Per-coefficient int8 normalisation (offset = training mean, scale = std / x_scale⁻¹) exactly as
    the device computes it; the model trains on the dequantized int8 features.
 3. Float training (AdamW, one-cycle cosine LR, dropout, label smoothing, gradient clipping).
-4. Calibration of the activation ranges, then quantization-aware fine-tuning whose fake
-   quantization rounds as the integer engine does (tools/train_qat.py), int8 or power-of-two.
+4. Calibration of the activation ranges (:func:`fixedrnn.calibrate.activation_ranges`), then
+   quantization-aware fine-tuning whose fake quantization rounds as the integer engine does
+   (tools/train_qat.py), int8 or power-of-two.
 5. :func:`fixedrnn.convert.convert` → model file (atomic save), then the memory budget and, when
    the integer engine is available, its accuracy end to end from the WAV files.
 
@@ -37,13 +38,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import train_data  # noqa: E402
-from fixedrnn import convert as conv  # noqa: E402
+from fixedrnn import convert as conv, speech_commands  # noqa: E402
+from fixedrnn.calibrate import activation_ranges  # noqa: E402
 from fixedrnn.cli import run  # noqa: E402
 from fixedrnn.errors import FixedRnnError  # noqa: E402
 from fixedrnn.frontend.config import MfccConfig  # noqa: E402
 from fixedrnn.model import FrontendSpec, save  # noqa: E402
 
-LABELS = tuple(str(d) for d in range(10))
+#: The class labels of each dataset's task (Speech Commands: --task 10 or 12).
+TASK_LABELS = {"fsdd": train_data.FSDD_LABELS, "10": speech_commands.KEYWORDS, "12": speech_commands.LABELS_12}
+#: Default sequence length T per dataset (FSDD: 61 frames ≈ 1 s; Speech Commands: a 1 s clip).
+DEFAULT_FRAMES = {"fsdd": 61, "speech_commands": speech_commands.FRAMES}
 MFCC_LSB = 2.0**-7  # q8.7
 # the teacher is trained with the LSTM defaults, so it is the float model of the golden LSTM
 TEACHER_EPOCHS, TEACHER_LR, TEACHER_CLIP = 100, 3e-3, 1.0
@@ -55,8 +60,14 @@ def parse_args(argv=None):
     p.add_argument("--units", type=int, default=64, help="hidden size H")
     p.add_argument("--weights", choices=("int8", "pot"), default="int8")
     p.add_argument("--out", type=Path, required=True, help="model file to write (.npz)")
-    p.add_argument("--data-dir", type=Path, default=None, help="FSDD folder (default ../shared/data/fsdd)")
-    p.add_argument("--frames", type=int, default=61, help="sequence length T")
+    p.add_argument("--data-dir", "--data", dest="data_dir", type=Path, default=None,
+                   help="dataset folder (default: FSDD at ../shared/data/fsdd)")
+    p.add_argument("--dataset", choices=("fsdd", "speech_commands"), default=None,
+                   help="default: speech_commands when the folder has its split lists, else fsdd")
+    p.add_argument("--task", choices=("10", "12"), default="10",
+                   help="Speech Commands: the 10 keywords, or 12 classes with _unknown_ and _silence_")
+    p.add_argument("--frames", type=int, default=None,
+                   help="sequence length T (default: 61 for FSDD, 49 for Speech Commands)")
     p.add_argument("--x-scale", type=float, default=1.0 / 32, help="int8 input scale (std units)")
     p.add_argument("--epochs", type=int, default=100, help="float epochs")
     p.add_argument("--qat-epochs", type=int, default=20)
@@ -81,6 +92,13 @@ def parse_args(argv=None):
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--log", type=Path, default=None, help="also write the log lines (JSON) here")
     args = p.parse_args(argv)
+    if args.dataset is None:
+        args.dataset = ("speech_commands" if args.data_dir is not None and speech_commands.is_layout(args.data_dir)
+                        else "fsdd")
+    if args.frames is None:
+        args.frames = DEFAULT_FRAMES[args.dataset]
+    if args.dataset == "speech_commands" and (args.holdout or args.data_dir is None):
+        p.error("--dataset speech_commands: needs --data DIR and takes no --holdout")
     if args.units < 1 or args.frames < 1 or args.epochs < 0 or args.qat_epochs < 0:
         p.error("--units and --frames must be >= 1, epochs >= 0")
     for name in ("copies", "subset", "teacher_units"):
@@ -113,6 +131,10 @@ class Log:
 
 def split_masks(features, args):
     """Boolean masks over the feature set: (fit, validation, test), originals and copies."""
+    if args.dataset == "speech_commands":  # the dataset's lists
+        original = features.copy == 0
+        return (features.split == "train", (features.split == "validation") & original,
+                (features.split == "test") & original)
     idx, spk = features.index, features.speaker
     if args.holdout:
         if args.holdout not in set(spk):
@@ -141,10 +163,11 @@ def run_training(args):
     torch.set_num_threads(1)
     log = Log(args.log)
     progress = not args.no_progress
-    recs = train_data.recordings_for(args.data_dir, args.subset)
-    config = MfccConfig()
+    labels = TASK_LABELS[args.task if args.dataset == "speech_commands" else "fsdd"]
+    recs = train_data.recordings_for(args.data_dir, args.subset, args.dataset, labels)
+    config = speech_commands.FRONTEND if args.dataset == "speech_commands" else MfccConfig()
     aug = train_data.AugmentConfig(copies=args.copies)
-    feats = train_data.cached_features(recs, config, aug, seed=args.seed, progress=progress)
+    feats = train_data.cached_features(recs, config, aug, seed=args.seed, progress=progress, labels=labels)
     fit, val, test = split_masks(feats, args)
 
     stats_mask = fit & (feats.copy == 0)
@@ -162,7 +185,7 @@ def run_training(args):
 
     def new_model(cell, units):
         torch.manual_seed(args.seed)
-        net = train_qat.RecurrentClassifier(cell, config.n_mfcc, units, len(LABELS), args.dropout,
+        net = train_qat.RecurrentClassifier(cell, config.n_mfcc, units, len(labels), args.dropout,
                                             identity_mix=args.identity_mix if cell == "rnn" else 0.0)
         net.qat.x_scale = float(input_quant.scale)
         net.qat.x_zero_point = int(input_quant.zero_point)
@@ -257,7 +280,7 @@ def run_training(args):
 
     # calibration on the fitted originals, then QAT
     calib = np.flatnonzero(fit & (feats.copy == 0))
-    ranges = train_qat.calibrate(model, x_all[calib[:2048]])
+    ranges = train_qat.qat_ranges(activation_ranges(model.torch_cell, model.head, x_all[calib[:2048]]))
     model.qat = replace(model.qat, weights=args.weights, active=True, **ranges)
     log(phase="calibrate", **{k: (json.dumps([round(float(x), 4) for x in np.atleast_1d(v)])) for k, v in ranges.items()})
     log(phase="qat-start", val=accuracy(val))
@@ -283,8 +306,10 @@ def run_training(args):
             "float_test_accuracy": float_test, "qat_val_accuracy": qat_val, "qat_test_accuracy": qat_test,
             "split": "test = index 0-4; validation = index 5-9; fit = index 10-49"
             if not args.holdout else f"holdout speaker {args.holdout}"}
+    if args.dataset == "speech_commands":
+        meta["split"] = "Speech Commands: testing_list.txt, validation_list.txt, the rest fitted"
     meta.update(float_state)
-    model_q = conv.convert(cell_params, head, ranges, input_quant, frontend, args.frames, LABELS,
+    model_q = conv.convert(cell_params, head, ranges, input_quant, frontend, args.frames, labels,
                            conv.ConvertOptions(cell=args.cell, weights=args.weights), meta=meta)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save(model_q, args.out)
@@ -299,8 +324,12 @@ def run_training(args):
         from fixedrnn.evaluate import evaluate_model
 
         names = set(str(n) for n in feats.names[test])
-        paths = [r.path for r in recs if r.name in names]
-        res = evaluate_model(model_q, paths, split="all", progress=progress)
+        if args.dataset == "speech_commands":
+            res = evaluate_model(model_q, [r for r in recs if r.name in names], split="test", progress=progress,
+                                 dataset="speech_commands")
+        else:
+            paths = [r.path for r in recs if r.name in names]
+            res = evaluate_model(model_q, paths, split="all", progress=progress)
         result["integer_test"] = res.accuracy
         log(phase="evaluate", integer_test=res.accuracy, n=res.n)
         meta["integer_test_accuracy"] = res.accuracy

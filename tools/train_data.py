@@ -1,4 +1,4 @@
-"""Training data for tools/train.py: FSDD through fixedrnn's own fixed-point front end.
+"""Training data for tools/train.py: FSDD or Speech Commands through fixedrnn's own fixed-point front end.
 
 - PCM augmentation (before the integer front end, so training sees what the device would see):
   speed perturbation (polyphase resampling), gain (saturated to int16), white noise at a random
@@ -23,10 +23,12 @@ from pathlib import Path
 import numpy as np
 import scipy.signal
 
-from fixedrnn import fsdd
+from fixedrnn import fsdd, speech_commands
 from fixedrnn.fixedpoint import multiply_by_quantized_multiplier
 from fixedrnn.mfcc import MfccConfig, MfccFrontEnd, frames
 
+#: The class names of FSDD's task: the digits.
+FSDD_LABELS = tuple(str(d) for d in range(10))
 #: Where feature caches go (override with $FIXEDRNN_TRAIN_CACHE).
 CACHE_DIR = Path(os.environ.get("FIXEDRNN_TRAIN_CACHE", Path(tempfile.gettempdir()) / "fixedrnn-train-cache"))
 
@@ -83,9 +85,11 @@ def silent_mfcc(frontend):
 @dataclass
 class FeatureSet:
     """Ragged raw features: ``mfcc`` int16 ``[sum(lengths), n_mfcc]``, ``lengths`` int ``[N]``,
-    ``labels`` int ``[N]`` (digit), ``names`` str ``[N]`` (file name), ``copy`` int ``[N]``
-    (0 = original recording, k ≥ 1 = k-th augmented copy), ``index`` int ``[N]`` (FSDD index),
-    ``speaker`` str ``[N]``, ``silent`` int16 ``[n_mfcc]``."""
+    ``labels`` int ``[N]`` (class index: the digit for FSDD), ``names`` str ``[N]`` (file name;
+    Speech Commands: ``word/file.wav``), ``copy`` int ``[N]`` (0 = original recording, k ≥ 1 = k-th
+    augmented copy), ``index`` int ``[N]`` (FSDD index, −1 for Speech Commands), ``speaker`` str
+    ``[N]``, ``split`` str ``[N]`` (the recording's split: FSDD "train"/"test", Speech Commands
+    "train"/"validation"/"test"), ``silent`` int16 ``[n_mfcc]``."""
 
     mfcc: np.ndarray
     lengths: np.ndarray
@@ -94,6 +98,7 @@ class FeatureSet:
     copy: np.ndarray
     index: np.ndarray
     speaker: np.ndarray
+    split: np.ndarray
     silent: np.ndarray
 
     def __post_init__(self):
@@ -106,7 +111,7 @@ class FeatureSet:
         path = Path(path)
         tmp = path.with_name(path.name + ".part.npz")
         np.savez(tmp, **{k: getattr(self, k) for k in
-                         ("mfcc", "lengths", "labels", "names", "copy", "index", "speaker", "silent")})
+                         ("mfcc", "lengths", "labels", "names", "copy", "index", "speaker", "split", "silent")})
         os.replace(tmp, path)
 
     @classmethod
@@ -115,11 +120,18 @@ class FeatureSet:
             return cls(**{k: data[k] for k in data.files})
 
 
-def build_features(recordings, config=MfccConfig(), aug=AugmentConfig(), seed=0, progress=False):
-    """A :class:`FeatureSet` of ``recordings``: each original, plus ``aug.copies`` augmented copies
-    of each training-split recording (random streams seeded by (seed, file name, copy))."""
+def class_name(rec):
+    """The class name of a recording: an FSDD digit as "0".."9", a Speech Commands clip's label."""
+    return rec.label if isinstance(rec, speech_commands.Clip) else str(rec.digit)
+
+
+def build_features(recordings, config=MfccConfig(), aug=AugmentConfig(), seed=0, progress=False,
+                   labels=FSDD_LABELS):
+    """A :class:`FeatureSet` of ``recordings`` (FSDD recordings or Speech Commands clips): each
+    original, plus ``aug.copies`` augmented copies of each training-split recording (random streams
+    seeded by (seed, file name, copy)); class indices into ``labels``."""
     frontend = MfccFrontEnd(config)
-    mfcc, lengths, labels, names, copies, indices, speakers = [], [], [], [], [], [], []
+    mfcc, lengths, classes, names, copies, indices, speakers, splits = [], [], [], [], [], [], [], []
     items = recordings
     if progress:
         from tqdm import tqdm
@@ -134,21 +146,25 @@ def build_features(recordings, config=MfccConfig(), aug=AugmentConfig(), seed=0,
             seq = mfcc_sequence(frontend, x)
             mfcc.append(seq)
             lengths.append(len(seq))
-            labels.append(rec.digit)
+            classes.append(labels.index(class_name(rec)))
             names.append(rec.name)
             copies.append(k)
-            indices.append(rec.index)
+            indices.append(rec.index if isinstance(rec, fsdd.Recording) else -1)
             speakers.append(rec.speaker)
+            splits.append(rec.split)
     return FeatureSet(mfcc=np.concatenate(mfcc).astype(np.int16), lengths=np.array(lengths),
-                      labels=np.array(labels), names=np.array(names), copy=np.array(copies),
-                      index=np.array(indices), speaker=np.array(speakers), silent=silent_mfcc(frontend))
+                      labels=np.array(classes), names=np.array(names), copy=np.array(copies),
+                      index=np.array(indices), speaker=np.array(speakers), split=np.array(splits),
+                      silent=silent_mfcc(frontend))
 
 
-def cached_features(recordings, config=MfccConfig(), aug=AugmentConfig(), seed=0, progress=False):
+def cached_features(recordings, config=MfccConfig(), aug=AugmentConfig(), seed=0, progress=False,
+                    labels=FSDD_LABELS):
     """:func:`build_features`, cached in :data:`CACHE_DIR` under a hash of all its inputs (the
-    recordings' names and sample checksums included)."""
+    recordings' names, sizes and modification times, the labels, the cache format)."""
     key = hashlib.sha256()
-    key.update(json.dumps([asdict(config), asdict(aug), seed], sort_keys=True, default=str).encode())
+    key.update(json.dumps([asdict(config), asdict(aug), seed, list(labels), "featureset-2"], sort_keys=True,
+                          default=str).encode())
     for rec in recordings:
         key.update(rec.name.encode())
         key.update(str(rec.path.stat().st_size).encode())
@@ -156,7 +172,7 @@ def cached_features(recordings, config=MfccConfig(), aug=AugmentConfig(), seed=0
     path = CACHE_DIR / f"features-{key.hexdigest()[:20]}.npz"
     if path.exists():
         return FeatureSet.load(path)
-    features = build_features(recordings, config, aug, seed, progress)
+    features = build_features(recordings, config, aug, seed, progress, labels)
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     features.save(path)
     return features
@@ -197,9 +213,22 @@ def mfcc_statistics(features, mask):
     return sel.mean(axis=0), np.maximum(sel.std(axis=0), 1.0)
 
 
-def recordings_for(data_dir, subset=None):
-    """All FSDD recordings of ``data_dir``; ``subset`` keeps only the first ``subset`` file indices
-    of each split (a small deterministic subset for smoke tests)."""
+def recordings_for(data_dir, subset=None, dataset="fsdd", labels=None):
+    """All recordings of ``data_dir``: FSDD's, or (``dataset`` "speech_commands") the clips of the
+    task whose classes are ``labels``. ``subset`` keeps a small deterministic subset for smoke
+    tests: FSDD the first ``subset`` file indices of each split; Speech Commands the first
+    ``2 · subset`` clips of each class in each split."""
+    if dataset == "speech_commands":
+        clips = speech_commands.scan(data_dir, "all", labels=labels)
+        if subset:
+            kept, seen = [], {}
+            for clip in clips:
+                key = (clip.label, clip.split)
+                seen[key] = seen.get(key, 0) + 1
+                if seen[key] <= 2 * subset:
+                    kept.append(clip)
+            clips = kept
+        return clips
     recs = fsdd.list_recordings(data_dir, "all")
     if subset:
         recs = [r for r in recs if r.index < subset or 5 <= r.index < 5 + subset * 2

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from fixedrnn import quant
-from fixedrnn.convert import cell_scale_power, short_scale
+from fixedrnn.convert import LstmRanges, cell_scale_power, short_scale
 from fixedrnn.schema import LSTM_GATE_INPUT_SCALE, LSTM_GATE_OUTPUT_SCALE, RNN_HIDDEN_SCALE
 
 
@@ -231,50 +231,10 @@ class RecurrentClassifier(nn.Module):
         return h
 
 
-@torch.no_grad()
-def calibrate(model, x, percentile=99.99):
-    """Activation ranges of the float model on inputs ``x`` (float ``[B, T, I]``): RNN FC outputs
-    and their sum (clipped to ±3, where int8 tanh saturates), LSTM |cell|, head logits."""
-    model.eval()
-    saved = model.qat
-    model.qat = QatSettings(x_scale=saved.x_scale, x_zero_point=saved.x_zero_point)
-    ranges = {}
-    c = model.torch_cell
-    if model.cell == "rnn":
-        out, _ = c(x)
-        h_prev = torch.cat([torch.zeros_like(out[:, :1]), out[:, :-1]], 1)
-        a = x @ c.weight_ih_l0.t() + c.bias_ih_l0 + c.bias_hh_l0
-        r = h_prev @ c.weight_hh_l0.t()
-        ranges["input_fc_range"] = _range(a, percentile)
-        ranges["recurrent_fc_range"] = _range(r, percentile)
-        lo, hi = _range(a + r, percentile)
-        ranges["add_range"] = (max(lo, -3.0), min(hi, 3.0))
-        last = out[:, -1]
-    else:
-        out, _ = c(x)
-        # recompute the cell state to find its range
-        hdim = model.units
-        h = torch.zeros(x.shape[0], hdim)
-        cs = torch.zeros(x.shape[0], hdim)
-        peak = 0.0
-        for t in range(x.shape[1]):
-            z = x[:, t] @ c.weight_ih_l0.t() + h @ c.weight_hh_l0.t() + c.bias_ih_l0 + c.bias_hh_l0
-            zi, zf, zg, zo = z.split(hdim, 1)
-            cs = torch.sigmoid(zf) * cs + torch.sigmoid(zi) * torch.tanh(zg)
-            h = torch.sigmoid(zo) * torch.tanh(cs)
-            peak = max(peak, float(torch.quantile(cs.abs().flatten(), percentile / 100)))
-        ranges["cell_abs"] = max(peak, 1.0)
-        last = out[:, -1]
-    logits = model.head(last)
-    ranges["head_range"] = _range(logits, 100.0)
-    model.qat = saved
-    return ranges
-
-
-def _range(v, percentile):
-    flat = v.flatten()
-    if flat.numel() > 1_000_000:
-        flat = flat[torch.randperm(flat.numel(), generator=torch.Generator().manual_seed(0))[:1_000_000]]
-    lo = float(torch.quantile(flat, 1 - percentile / 100))
-    hi = float(torch.quantile(flat, percentile / 100))
-    return (min(lo, 0.0), max(hi, 0.0))
+def qat_ranges(ranges):
+    """The :class:`QatSettings` fields of calibrated ranges (:func:`fixedrnn.calibrate.activation_ranges`:
+    ``RnnRanges`` or ``LstmRanges``), as a dict for ``dataclasses.replace``."""
+    if isinstance(ranges, LstmRanges):
+        return {"cell_abs": ranges.cell_abs, "head_range": ranges.head}
+    return {"input_fc_range": ranges.input_fc, "recurrent_fc_range": ranges.recurrent_fc,
+            "add_range": ranges.add, "head_range": ranges.head}
