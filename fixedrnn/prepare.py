@@ -2,9 +2,9 @@
 
 :func:`prepare_model` turns a stored :class:`fixedrnn.model.Model` into a :class:`PreparedModel`:
 the input normalisation, the cell's typed parameter blocks (:class:`fixedrnn.rnn.RnnParams` or
-:class:`fixedrnn.lstm.LstmParams`: weight forms, PoT shift tables, sparse models' compressed rows, LUT and TANH tables), the head, the
-product-headroom checks (``FixedRnnError`` naming the tensor), and, on first use, the silent-frame
-features. ``Model.prepared`` caches it: every inference call of the model uses that one object.
+:class:`fixedrnn.lstm.LstmParams`: weight forms, PoT shift tables, sparse models' compressed rows,
+LUT and TANH tables), the head, the product-headroom checks (``FixedRnnError`` naming the tensor),
+and, on first use, the silent-frame features. ``Model.prepared`` caches it: every inference call of the model uses that one object.
 """
 
 import functools

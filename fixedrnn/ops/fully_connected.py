@@ -138,7 +138,8 @@ def stack_rows(fcs):
     if first.sparse:
         offsets = np.cumsum([0] + [fc.sparse_values.size for fc in fcs[:-1]])
         sparse_fields = dict(
-            sparse=True, sparse_values=rows(lambda fc: fc.sparse_values), sparse_columns=rows(lambda fc: fc.sparse_columns),
+            sparse=True, sparse_values=rows(lambda fc: fc.sparse_values),
+            sparse_columns=rows(lambda fc: fc.sparse_columns),
             sparse_row_start=frozen(np.concatenate([fcs[0].sparse_row_start[:1]] + [
                 fc.sparse_row_start[1:] + off for fc, off in zip(fcs, offsets)]), np.int64))
     return FullyConnectedParams(
