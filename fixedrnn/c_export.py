@@ -16,7 +16,8 @@ then moved in as one step: :func:`export_c`) the C of the package and the model'
   C type and element count — weights: int8 as stored, or PoT two per byte as indices into the pair
   table (:mod:`fixedrnn.pot_pairs`), or packed 2- or 4-bit codes for a packed k-bit or minifloat
   form (:mod:`fixedrnn.weight_forms`, computed on by ``frnn_packed.[ch]``, copied for such a model
-  only); the front
+  only), or for sparse storage each matrix as three arrays (:mod:`fixedrnn.sparse`: values, columns,
+  row offsets; computed on by ``frnn_sparse.[ch]``, copied for such a model only); the front
   end's tables from their generators in ``fixedrnn.frontend`` —, the two front-end instances as
   ``const`` initialisers, every RAM item of :func:`fixedrnn.layout.ram_items` as one
   static-duration array).
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fixedrnn import atomicfile, layout, overflow, pot_pairs
+from fixedrnn import atomicfile, layout, overflow, pot_pairs, sparse
 from fixedrnn.errors import FixedRnnError
 
 C_DIR = Path(__file__).resolve().parent / "c"
@@ -35,13 +36,15 @@ C_DIR = Path(__file__).resolve().parent / "c"
 LIBRARY_FILES = ("frnn_kernels.h", "frnn_kernels.c", "frnn_mfcc.h", "frnn_mfcc.c")
 #: The C of ``fixedrnn/c`` a model with packed k-bit or minifloat weights needs (frnn_cell.h includes it).
 PACKED_FILES = ("frnn_packed.h", "frnn_packed.c")
+#: The C of ``fixedrnn/c`` a model with sparse storage needs (frnn_cell.h includes it).
+SPARSE_FILES = ("frnn_sparse.h", "frnn_sparse.c")
 #: The C of ``fixedrnn/c/model`` every model needs (it includes the generated ``frnn_model.h``).
 PIPELINE_FILES = ("frnn_api.h", "frnn_cell.h", "frnn_pipeline.c")
 #: The cell's C file in ``fixedrnn/c/model``, by the model's ``cell``.
 CELL_FILES = {"rnn": "frnn_rnn.c", "lstm": "frnn_lstm.c"}
 #: Every file name an export writes, for some model (the generated data and the package's C).
-EXPORTED_FILES = (*LIBRARY_FILES, *PACKED_FILES, *PIPELINE_FILES, *CELL_FILES.values(), "frnn_model.h",
-                  "frnn_model.c")
+EXPORTED_FILES = (*LIBRARY_FILES, *PACKED_FILES, *SPARSE_FILES, *PIPELINE_FILES, *CELL_FILES.values(),
+                  "frnn_model.h", "frnn_model.c")
 #: C type of each front-end instance (the budget names CMSIS's ``arm_*_instance_*`` for its size;
 #: frnn_mfcc.h's structs have that layout).
 INSTANCE_TYPES = {f"{layout.SYMBOL_PREFIX}cfft_instance": "frnn_cfft_instance",
@@ -60,12 +63,14 @@ def _load(model_or_path):
     return model_or_path
 
 
-def source_files(cell, packed=False):
+def source_files(cell, packed=False, sparse=False):
     """``{file name: path}`` of the package's C files a model with ``cell`` ("rnn" or "lstm") needs
-    (with ``packed``: a packed k-bit or minifloat model's, :data:`PACKED_FILES` too)."""
+    (with ``packed``: a packed k-bit or minifloat model's, :data:`PACKED_FILES` too; with ``sparse``:
+    a sparse-storage model's, :data:`SPARSE_FILES` too)."""
     if cell not in CELL_FILES:
         raise FixedRnnError(f"cell must be one of {', '.join(CELL_FILES)}, got {cell!r}")
-    files = {name: C_DIR / name for name in LIBRARY_FILES + (PACKED_FILES if packed else ())}
+    extra = (PACKED_FILES if packed else ()) + (SPARSE_FILES if sparse else ())
+    files = {name: C_DIR / name for name in LIBRARY_FILES + extra}
     files.update({name: C_DIR / "model" / name for name in (*PIPELINE_FILES, CELL_FILES[cell])})
     return files
 
@@ -183,9 +188,14 @@ def _fc_macros(arrays, block, per_channel, form):
     kind = "power-of-two, two per byte (fr_pot_pair_table indices)" if pot else "int8"
     if form.packed:
         kind = f"{form.label}, packed {form.flash_code_bits}-bit codes (frnn_packed.h)"
+    weights_symbol = layout.symbol_for(weights)
+    if form.sparse:
+        kind = f"{form.label}: the nonzero int8 values in compressed rows (frnn_sparse.h)"
+        parts = ", ".join(layout.sparse_symbol(weights, part) for part in sparse.C_TYPES)
+        weights_symbol = f"(&(const frnn_sparse_matrix){{{parts}}})"
     bias = "int32 bias" if f"{block}.bias" in arrays else "no bias"
     lines = [f"/* {block}: weights {kind}, row-major [out][in]; {bias}; requantization (multiplier, shift) */",
-             f"#define {name}_WEIGHTS {layout.symbol_for(weights)}",
+             f"#define {name}_WEIGHTS {weights_symbol}",
              f"#define {name}_BIAS {layout.symbol_for(block + '.bias') if bias == 'int32 bias' else NO_BIAS}",
              f"#define {name}_MULTIPLIER {layout.symbol_for(block + '.multiplier')}",
              f"#define {name}_SHIFT {layout.symbol_for(block + '.shift')}"]
@@ -195,7 +205,9 @@ def _fc_macros(arrays, block, per_channel, form):
 
 
 def _storage(form):
-    """How the firmware stores the weights of ``form``: ``INT8``, ``POT`` or ``PACKED``."""
+    """How the firmware stores the weights of ``form``: ``INT8``, ``POT``, ``PACKED`` or ``SPARSE``."""
+    if form.sparse:
+        return "SPARSE"
     return "PACKED" if form.packed else ("POT" if form.kind == "pot" else "INT8")
 
 
@@ -258,7 +270,8 @@ def _header(model, arrays, items):
         f"#define FRNN_CELL_{cell.upper()} 1 /* the cell: FRNN_CELL_RNN (frnn_rnn.c) or FRNN_CELL_LSTM (frnn_lstm.c) */",
         f"#define FRNN_WEIGHTS_{_storage(form)} 1 /* FRNN_WEIGHTS_INT8: int8 weights; FRNN_WEIGHTS_POT: "
         "power-of-two weights, two per byte as fr_pot_pair_table indices; FRNN_WEIGHTS_PACKED: 2- or 4-bit "
-        f"codes (frnn_packed.h). Weights: {form.label} */",
+        "codes (frnn_packed.h); FRNN_WEIGHTS_SPARSE: compressed rows of the nonzero weights (frnn_sparse.h). "
+        f"Weights: {form.label} */",
         *_packed_format(form),
         f"#define FRNN_FRONTEND_{model.frontend.precision.upper()} 1 /* MFCC precision: FRNN_FRONTEND_Q15 or "
         "FRNN_FRONTEND_Q31 */",
@@ -286,14 +299,17 @@ def _header(model, arrays, items):
     ])
 
 
-def _flash_values(model, arrays, item, front, silence):
+def _flash_values(model, arrays, item, front, silence, sparse_arrays):
     """The values of the flash array ``item`` of ``model``: a model array (power-of-two weights as
     :func:`fixedrnn.pot_pairs.encode` writes them, packed forms' weights as
-    :meth:`fixedrnn.weight_forms.WeightForm.flash_bytes` does), a front-end table (of ``front``,
+    :meth:`fixedrnn.weight_forms.WeightForm.flash_bytes` does, sparse storage's arrays of
+    ``sparse_arrays``, :func:`sparse_tables`), a front-end table (of ``front``,
     :func:`frontend_tables`) or an activation constant."""
     p = layout.SYMBOL_PREFIX
     if item.symbol in front:
         return front[item.symbol]
+    if item.symbol in sparse_arrays:
+        return sparse_arrays[item.symbol]
     if item.symbol == f"{p}sigmoid_table":
         return sigmoid_table()
     if item.symbol == f"{p}pot_pair_table":
@@ -311,6 +327,19 @@ def _flash_values(model, arrays, item, front, silence):
     return arrays[item.source]
 
 
+def sparse_tables(model, arrays):
+    """``{symbol: values}`` of the sparse storage's flash arrays of ``model`` (:mod:`fixedrnn.sparse`;
+    empty for dense storage): each weight matrix's values, columns and row offsets."""
+    if not model.weight_form.sparse:
+        return {}
+    out = {}
+    for key, value in arrays.items():
+        if key.endswith(".weight"):
+            for part, values in sparse.from_dense(value, key).arrays().items():
+                out[layout.sparse_symbol(key, part)] = values
+    return out
+
+
 def generate(model, silence=None):
     """``{file name: text}`` of every source of the firmware for ``model`` (a
     :class:`fixedrnn.model.Model`): the package's C files it needs and the generated
@@ -321,6 +350,7 @@ def generate(model, silence=None):
     ram = layout.ram_items(arrays)
     instances = _instances(arrays)
     front = frontend_tables(model)
+    sparse_arrays = sparse_tables(model, arrays)
     body = [
         "/* Generated by fixedrnn.c_export: the data of one model (declared in frnn_model.h). Do not edit. */",
         '#include "frnn_model.h"',
@@ -331,11 +361,12 @@ def generate(model, silence=None):
         if item.is_instance:
             body.append(f"{_c_declaration(item)} = {instances[item.symbol]};\n")
         else:
-            body.append(_c_array(item, _flash_values(model, arrays, item, front, silence)))
+            body.append(_c_array(item, _flash_values(model, arrays, item, front, silence, sparse_arrays)))
     body.append("/* ---- RAM: one array per item of fixedrnn.layout.ram_items ---- */")
     body += [f"{item.c_declaration()};" for item in ram]
     body.append("")
-    files = {name: path.read_text() for name, path in source_files(model.cell, model.weight_form.packed).items()}
+    form = model.weight_form
+    files = {name: path.read_text() for name, path in source_files(model.cell, form.packed, form.sparse).items()}
     files["frnn_model.h"] = _header(model, arrays, flash + ram)
     files["frnn_model.c"] = "\n".join(body)
     return files

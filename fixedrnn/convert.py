@@ -27,7 +27,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from fixedrnn import quant
+from fixedrnn import quant, sparse
 from fixedrnn.errors import FixedRnnError
 from fixedrnn.fixedpoint import quantize_multiplier
 from fixedrnn.model import (AddParams, FrontendSpec, FullyConnected, InputQuant, LstmCell, Model, RnnCell,
@@ -45,7 +45,10 @@ class ConvertOptions:
     """``cell`` "rnn"|"lstm"; ``weights`` "int8"|"pot"|"intk"|"minifloat" with ``bits`` (intk: k in
     2..8) or ``exponent_bits``, ``mantissa_bits`` (minifloat; :mod:`fixedrnn.weight_forms`);
     ``per_channel`` (RNN FCs and head only: TFLM's int8 LSTM takes per-tensor weights);
-    ``pot_levels`` 1..7 (power-of-two levels used)."""
+    ``pot_levels`` 1..7 (power-of-two levels used); ``storage`` "dense", "sparse" (compressed rows of
+    the nonzero weights, :mod:`fixedrnn.sparse`) or "auto": sparse when the converted int8 weights'
+    density (nonzeros / weights, every matrix together: pruned float weights and those rounding to
+    0) is below ``sparse_density``."""
 
     cell: str = "lstm"
     weights: str = "int8"
@@ -54,11 +57,23 @@ class ConvertOptions:
     bits: Optional[int] = None
     exponent_bits: Optional[int] = None
     mantissa_bits: Optional[int] = None
+    storage: str = "dense"
+    sparse_density: float = 0.5
 
     @property
     def form(self):
-        """The :class:`fixedrnn.weight_forms.WeightForm` asked for (``FixedRnnError`` if invalid)."""
-        return WeightForm(self.weights, self.bits, self.exponent_bits, self.mantissa_bits)
+        """The :class:`fixedrnn.weight_forms.WeightForm` asked for (``FixedRnnError`` if invalid; "auto"
+        storage is checked as "sparse")."""
+        if self.storage == "auto" and not 0 < self.sparse_density <= 1:
+            raise FixedRnnError(f"options.sparse_density must be in (0, 1], got {self.sparse_density!r}")
+        storage = "sparse" if self.storage == "auto" else self.storage
+        return WeightForm(self.weights, self.bits, self.exponent_bits, self.mantissa_bits, storage)
+
+    def storage_for(self, weights):
+        """The storage of a model whose int8 weight matrices are ``weights`` ("auto" resolved)."""
+        if self.storage != "auto":
+            return self.storage
+        return "sparse" if sparse.density(weights) < self.sparse_density else "dense"
 
 
 @dataclass(frozen=True)
@@ -322,8 +337,9 @@ def convert(cell_params, head_params: FloatHead, ranges, input_quant: InputQuant
     w = _floats(head_params.w, (len(labels), cell.units), "head.w")
     b = _floats(head_params.b, (len(labels),), "head.b")
     head = make_fc(w, b, cell.hidden_scale, ranges.head, options, options.per_channel)
+    weights = ([rnn.input_fc.weight, rnn.recurrent_fc.weight] if rnn else [lstm.input_weight, lstm.recurrent_weight])
     model = Model(cell=options.cell, weights=options.weights, labels=labels, frontend=frontend,
                   frames=int(frames), input=input_quant, head=head, rnn=rnn, lstm=lstm,
                   meta=dict(meta or {}), weight_bits=form.bits, exponent_bits=form.exponent_bits,
-                  mantissa_bits=form.mantissa_bits)
+                  mantissa_bits=form.mantissa_bits, weight_storage=options.storage_for(weights + [head.weight]))
     return Model.from_arrays(model.to_arrays(), source="converted model")

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from fixedrnn import pot_pairs
+from fixedrnn import pot_pairs, sparse
 from fixedrnn.errors import FixedRnnError
 from fixedrnn.schema import SPECS, SYMBOL_PREFIX, keys_for, symbol_for
 from fixedrnn.weight_forms import WeightForm
@@ -24,7 +24,7 @@ __all__ = [
     "C_TYPE_BYTES", "FrontendShape", "MemoryItem", "SIGMOID_TABLE_ENTRIES", "SQRT_LUT_ENTRIES", "SYMBOL_PREFIX",
     "TANH_TABLE_ENTRIES", "bitrev_table_length", "cfft_twiddle_count", "flash_items", "frontend_flash_items",
     "frontend_ram_items", "frontend_shape", "mfcc_scratch_count", "model_flash_items", "model_ram_items",
-    "ram_items", "rfft_coef_count", "symbol_for",
+    "ram_items", "rfft_coef_count", "sparse_items", "sparse_symbol", "symbol_for",
 ]
 
 #: C element types and their sizes on the target (ARMv7-M, AAPCS: 4-byte pointers).
@@ -231,7 +231,8 @@ def model_flash_items(arrays):
     """Flash items of the model: every device key of :mod:`fixedrnn.schema` in file order (weights:
     int8, or power-of-two with ceil(N/2) bytes per tensor, two weights per byte, or for a packed
     k-bit or minifloat form (:attr:`fixedrnn.weight_forms.WeightForm.packed`) ceil(N · b / 8)
-    bytes of b-bit codes, b = :attr:`~fixedrnn.weight_forms.WeightForm.flash_code_bits`; int32 biases;
+    bytes of b-bit codes, b = :attr:`~fixedrnn.weight_forms.WeightForm.flash_code_bits`, or for sparse
+    storage the three arrays of :func:`sparse_items` in place of each matrix; int32 biases;
     per-tensor/per-channel multipliers and shifts; the input normalisation), then the activation
     constants (LSTM: the int16 sigmoid table; RNN: its int8 TANH tabulated on the 256 inputs), for
     power-of-two weights the pair table their firmware bytes index (:mod:`fixedrnn.pot_pairs`), and
@@ -246,7 +247,9 @@ def model_flash_items(arrays):
     for spec in keys_for(cell, _text(arrays, "weights")):
         if spec.device:
             arr = np.asarray(arrays[spec.name])
-            if form.packed and spec.role == "weights":
+            if form.sparse and spec.role == "weights":
+                items += sparse_items(spec, arr)
+            elif form.packed and spec.role == "weights":
                 items.append(MemoryItem.of(spec.symbol, "uint8_t", form.flash_count(arr.size), spec.role, "flash",
                                            spec.name, (form.flash_count(arr.size),)))
             else:
@@ -265,6 +268,23 @@ def model_flash_items(arrays):
     items.append(MemoryItem.of(f"{SYMBOL_PREFIX}silence_features", "int8_t", _int(arrays, "frontend.n_mfcc"),
                                "model constant", "flash", "int8 features of an all-zero frame (left padding)"))
     return items
+
+
+def sparse_symbol(weight_key, part):
+    """The C symbol of one array of a sparse matrix: ``rnn.input_fc.weight``, ``"values"`` →
+    ``fr_rnn_input_fc_values`` (``part``: a key of :data:`fixedrnn.sparse.C_TYPES`)."""
+    return symbol_for(weight_key.rsplit(".", 1)[0] + "." + part)
+
+
+def sparse_items(spec, weight):
+    """The flash items of the int8 matrix ``weight`` (the model key ``spec``) in sparse storage
+    (:mod:`fixedrnn.sparse`): its nonzero values (int8 ``[nnz]``), their columns (uint8 ``[nnz]``)
+    and the row offsets (uint16 ``[rows + 1]``)."""
+    rows = sparse.as_rows(weight)
+    nnz = int(np.count_nonzero(rows))
+    counts = {"values": nnz, "columns": nnz, "row_start": rows.shape[0] + 1}
+    return [MemoryItem.of(sparse_symbol(spec.name, part), c_type, counts[part], spec.role, "flash",
+                          f"{spec.name} ({part}, sparse)") for part, c_type in sparse.C_TYPES.items()]
 
 
 def frontend_tables(arrays):
@@ -294,7 +314,8 @@ def model_ram_items(arrays):
     """RAM items of the model: the int8 feature window it reads (the last T vectors, [T, I]), the
     hidden state (int8 [H]), for the LSTM the cell state (int16 [H]) and TFLM's four int16 gate
     buffers ([4, H]), for the RNN the two FC outputs (int8 [2, H]; ADD writes in place into the
-    first, TANH into the hidden state), and the int8 logits [C]."""
+    first, TANH into the hidden state), for sparse storage the int16 input scratch of its FCs
+    ([max(I, H)]), and the int8 logits [C]."""
     cell = _text(arrays, "cell")
     units = _int(arrays, f"{cell}.units")
     n_in = _int(arrays, "frontend.n_mfcc")
@@ -313,6 +334,9 @@ def model_ram_items(arrays):
         items.append(MemoryItem.of(f"{SYMBOL_PREFIX}gate_scratch", "int8_t", 2 * units, "gate scratch", "ram",
                                    "input FC output (then ADD output) and recurrent FC output, int8 [2, H]",
                                    (2, units)))
+    if WeightForm.from_arrays(arrays).sparse:
+        items.append(MemoryItem.of(f"{SYMBOL_PREFIX}sparse_input", "int16_t", max(n_in, units), "gate scratch", "ram",
+                                   "a sparse FC's int8 input plus its offset, int16 [max(I, H)] (frnn_sparse.c)"))
     items.append(MemoryItem.of(f"{SYMBOL_PREFIX}logits", "int8_t", n_classes, "logits", "ram", "head output [C]"))
     return items
 

@@ -58,19 +58,19 @@ class LstmParams(NamedTuple):
     inter_gate: InterGateParameters
 
 
-def prepare(cell, input_zero_point, pot_weights):
+def prepare(cell, input_zero_point, pot_weights, sparse_weights=False):
     """:class:`LstmParams` of a stored :class:`fixedrnn.model.LstmCell` (product headroom checked,
-    LUTs tabulated)."""
+    LUTs tabulated; ``sparse_weights``: each gate FC's compressed rows too, :mod:`fixedrnn.sparse`)."""
     sigmoid, gate_tanh, cell_tanh = lut_s16.prepare_lstm(cell.cell_scale_power)
     zh = cell.hidden_zero_point
     gates = []
     for k in range(4):
         fx = fully_connected.prepare(cell.input_weight[k], cell.bias[k], cell.input_multiplier[k],
                                      cell.input_shift[k], input_zero_point, 0, INT16_MIN, INT16_MAX,
-                                     TENSORS[0], pot_weights)
+                                     TENSORS[0], pot_weights, sparse_weights)
         fh = fully_connected.prepare(cell.recurrent_weight[k], None, cell.recurrent_multiplier[k],
                                      cell.recurrent_shift[k], zh, 0, INT16_MIN, INT16_MAX,
-                                     TENSORS[1], pot_weights)
+                                     TENSORS[1], pot_weights, sparse_weights)
         gates.append(GateParameters(fx, fh, gate_tanh if k == 2 else sigmoid))
     inter = InterGateParameters(
         elementwise.prepare_mul(cell.forget_mul, 0, INT16_MIN, INT16_MAX),

@@ -17,8 +17,8 @@ import numpy as np
 from fixedrnn import atomicfile
 from fixedrnn.errors import FixedRnnError, InputFileError, require_regular_file
 
-from fixedrnn import npzfile
-from fixedrnn.weight_forms import FORM_KEYS, WeightForm
+from fixedrnn import npzfile, sparse
+from fixedrnn.weight_forms import FORM_KEYS, STORAGE_KEY, WeightForm
 from fixedrnn.schema import (CELLS, FORMAT, GRAPH_CELL, MAX_LABEL_LENGTH, MAX_LABELS, MAX_META_BYTES, MAX_META_KEYS,
                              META_PREFIX, MULTIPLIER_MIN, PRECISIONS, RNN_HIDDEN_SCALE, RNN_HIDDEN_ZERO_POINT,
                              SCHEMA_VERSION, SPECS, UNSUPPORTED_LSTM_KEYS, WEIGHT_KINDS, WINDOWS, fc_blocks,
@@ -175,7 +175,9 @@ class Model:
     ``meta``: free-form provenance (``meta.*`` keys of the file) — 0-d values as plain Python
     ``str``/``int``/``float``/``bool``, arrays of one or more dimensions as NumPy arrays.
     ``weight_bits`` (``weights`` "intk") and ``exponent_bits``/``mantissa_bits`` ("minifloat"):
-    the parameters of the weight form (:attr:`weight_form`), None for the other kinds.
+    the parameters of the weight form (:attr:`weight_form`), None for the other kinds;
+    ``weight_storage``: the firmware's storage of the weight matrices, "dense" or "sparse"
+    (:mod:`fixedrnn.sparse`; the file's optional ``weights.storage``).
     """
 
     cell: str
@@ -191,11 +193,13 @@ class Model:
     weight_bits: Optional[int] = None
     exponent_bits: Optional[int] = None
     mantissa_bits: Optional[int] = None
+    weight_storage: str = "dense"
 
     @property
     def weight_form(self):
-        """The :class:`fixedrnn.weight_forms.WeightForm` of ``weights`` and its parameters."""
-        return WeightForm(self.weights, self.weight_bits, self.exponent_bits, self.mantissa_bits)
+        """The :class:`fixedrnn.weight_forms.WeightForm` of ``weights``, its parameters and storage."""
+        return WeightForm(self.weights, self.weight_bits, self.exponent_bits, self.mantissa_bits,
+                          self.weight_storage)
 
     @property
     def n_features(self):
@@ -305,8 +309,10 @@ class Model:
     def to_arrays(self):
         """The flat ``{key: array}`` dict of the file (the keys of :mod:`fixedrnn.schema`, in order)."""
         out = {}
-        for spec in keys_for(self.cell, self.weights):
+        for spec in keys_for(self.cell, self.weights, with_optional=True):
             value = spec.const if spec.attr is None else value_at(self, spec.attr)
+            if spec.default is not None and value == spec.default:
+                continue  # an optional key at its default is not written
             if value is None and spec.packs is not None:
                 value = _pack(value_at(self, spec.packs))
             if value is None:
@@ -528,8 +534,10 @@ class _Reader:
         cell = self.choice("cell", CELLS)
         weights = self.choice("weights", WEIGHT_KINDS)
         form_values = {name: self.scalar(name) for name in FORM_KEYS if SPECS[name].belongs_to(None, weights)}
+        storage = self.scalar(STORAGE_KEY) if STORAGE_KEY in self.arrays else SPECS[STORAGE_KEY].default
         try:
-            form = WeightForm(weights, **{FORM_KEYS[name]: value for name, value in form_values.items()})
+            form = WeightForm(weights, **{FORM_KEYS[name]: value for name, value in form_values.items()},
+                              storage=storage)
         except FixedRnnError as exc:
             self.fail(str(exc))
         labels, frontend, frames, inp = self.common()
@@ -565,9 +573,15 @@ class _Reader:
 
         meta = self.meta()
         self.no_extra_keys()
-        return Model(cell=cell, weights=weights, labels=labels, frontend=frontend, frames=frames,
-                     input=inp, head=head, rnn=rnn, lstm=lstm, meta=meta,
-                     **{SPECS[name].attr[0]: value for name, value in form_values.items()})
+        model = Model(cell=cell, weights=weights, labels=labels, frontend=frontend, frames=frames,
+                      input=inp, head=head, rnn=rnn, lstm=lstm, meta=meta, weight_storage=storage,
+                      **{SPECS[name].attr[0]: value for name, value in form_values.items()})
+        for block in fc_blocks(cell) if form.sparse else ():
+            try:
+                sparse.check(value_at(model, block.attrs["weight"]), f"'{block.name}.weight'")
+            except FixedRnnError as exc:
+                self.fail(str(exc))
+        return model
 
     def _forbid_prefix(self, prefix, cell):
         for key in self.arrays:

@@ -2,9 +2,9 @@
 
 :func:`prepare_model` turns a stored :class:`fixedrnn.model.Model` into a :class:`PreparedModel`:
 the input normalisation, the cell's typed parameter blocks (:class:`fixedrnn.rnn.RnnParams` or
-:class:`fixedrnn.lstm.LstmParams`: weight forms, PoT shift tables, LUT and TANH tables), the head, the
-product-headroom checks (``FixedRnnError`` naming the tensor), and, on first use, the silent-frame
-features. ``Model.prepared`` caches it: every inference call of the model uses that one object.
+:class:`fixedrnn.lstm.LstmParams`: weight forms, PoT shift tables, sparse models' compressed rows,
+LUT and TANH tables), the head, the product-headroom checks (``FixedRnnError`` naming the tensor),
+and, on first use, the silent-frame features. ``Model.prepared`` caches it: every inference call of the model uses that one object.
 """
 
 import functools
@@ -46,10 +46,11 @@ class PreparedModel:
 def prepare_model(model):
     """The :class:`PreparedModel` of ``model`` (use ``model.prepared``, which builds it once)."""
     pot_weights = model.weights == "pot"
+    sparse_weights = model.weight_form.sparse
     z = model.input.zero_point
     if model.cell == "rnn":
-        cell = rnn.prepare(model.rnn, z, pot_weights)
+        cell = rnn.prepare(model.rnn, z, pot_weights, sparse_weights)
     else:
-        cell = lstm.prepare(model.lstm, z, pot_weights)
-    head = dense.prepare(model.head, model.hidden_zero_point, pot_weights)
+        cell = lstm.prepare(model.lstm, z, pot_weights, sparse_weights)
+    head = dense.prepare(model.head, model.hidden_zero_point, pot_weights, sparse_weights)
     return PreparedModel(model, normalise.prepare(model.input), cell, head)

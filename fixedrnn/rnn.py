@@ -32,14 +32,15 @@ class RnnParams(NamedTuple):
     tanh: TanhS8Params
 
 
-def prepare(cell, input_zero_point, pot_weights):
-    """:class:`RnnParams` of a stored :class:`fixedrnn.model.RnnCell` (product headroom checked)."""
+def prepare(cell, input_zero_point, pot_weights, sparse_weights=False):
+    """:class:`RnnParams` of a stored :class:`fixedrnn.model.RnnCell` (product headroom checked;
+    ``sparse_weights``: the FCs' compressed rows too, :mod:`fixedrnn.sparse`)."""
     fx, fh = cell.input_fc, cell.recurrent_fc
     return RnnParams(
         fully_connected.prepare(fx.weight, fx.bias, fx.multiplier, fx.shift, input_zero_point,
-                                fx.output_zero_point, -128, 127, TENSORS[0], pot_weights),
+                                fx.output_zero_point, -128, 127, TENSORS[0], pot_weights, sparse_weights),
         fully_connected.prepare(fh.weight, None, fh.multiplier, fh.shift, cell.hidden_zero_point,
-                                fh.output_zero_point, -128, 127, TENSORS[1], pot_weights),
+                                fh.output_zero_point, -128, 127, TENSORS[1], pot_weights, sparse_weights),
         elementwise.prepare_add_s8(cell.add, fx.output_zero_point, fh.output_zero_point),
         tanh_s8.prepare(cell.add.output_zero_point, cell.tanh))
 

@@ -29,6 +29,9 @@ GRAPH_CELL = "graph"
 #: Weight kinds (fixedrnn.weight_forms): int8; power-of-two codes; symmetric k-bit (``weights.bits``);
 #: minifloat (``weights.exponent_bits``, ``weights.mantissa_bits``).
 WEIGHT_KINDS = ("int8", "pot", "intk", "minifloat")
+#: How the firmware stores the weight matrices (``weights.storage``): int8 / packed codes as the kind
+#: says, or compressed rows of the nonzero weights (fixedrnn.sparse; int8-stored kinds only).
+STORAGES = ("dense", "sparse")
 WINDOWS = ("hamming", "hann")
 PRECISIONS = ("q15", "q31")
 GATES = ("i", "f", "g", "o")  # order of the leading axis of every LSTM gate tensor
@@ -83,7 +86,9 @@ class KeySpec:
     ``attr``: path of the value in :class:`fixedrnn.model.Model` (attribute names, tuple indices);
     ``packs``: for a ``.pot`` key, the path of the int8 weights its codes encode; ``const``: the
     value of a key every file holds the same (``attr`` None); ``optional``: a file may leave the
-    key out (its value in the :class:`fixedrnn.model.Model` is then None). ``role``: what a
+    key out; ``default``: an optional key's value in the :class:`fixedrnn.model.Model` when the file
+    does not hold it (None: the attribute is None; a model at a non-None default is written without
+    the key). ``role``: what a
     device key is in the memory report ("weights", "bias", "requantization", "input requant");
     None: the key stays on the host (float scales, strings, 0-d integers compiled into the code).
     """
@@ -102,6 +107,7 @@ class KeySpec:
     packs: Optional[tuple] = None
     const: object = None
     optional: bool = False
+    default: object = None
 
     @property
     def device(self):
@@ -251,6 +257,8 @@ def _build_keys():
                 weights="minifloat"),
         _scalar("weights.mantissa_bits", "int32", ("mantissa_bits",), "minifloat mantissa bits m", lo=0, hi=6,
                 weights="minifloat"),
+        _scalar("weights.storage", "str", ("weight_storage",), " or ".join(STORAGES) + " (optional, default "
+                "dense): the firmware's storage of the weight matrices", optional=True, default="dense"),
         KeySpec("labels", "str", ("C",), ("labels",), "class labels, distinct, non-empty, C >= 2"),
         _scalar("sequence.frames", "int32", ("frames",), "T, frames per inference", lo=1, hi=MAX_FRAMES),
         KeySpec("input.offset", "int32", ("I",), ("input", "offset"), "offset subtracted from the MFCC",
@@ -348,9 +356,10 @@ SPECS = {spec.name: spec for spec in KEYS}
 META_PREFIX = "meta."
 
 
-def keys_for(cell, weights):
-    """The :class:`KeySpec` of a ``cell`` / ``weights`` model's file, in file order."""
-    return [spec for spec in KEYS if spec.belongs_to(cell, weights)]
+def keys_for(cell, weights, with_optional=False):
+    """The :class:`KeySpec` of a ``cell`` / ``weights`` model's file, in file order: the keys every
+    such file holds, and with ``with_optional`` the optional ones too."""
+    return [spec for spec in KEYS if spec.belongs_to(cell, weights) and (with_optional or not spec.optional)]
 
 
 def fc_blocks(cell):

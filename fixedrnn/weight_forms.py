@@ -14,6 +14,10 @@ int8 weights: only the set of levels and the storage differ (docs/compression.md
   flash: packed minifloat codes of 2 (1 + e + m ≤ 2) or 4 (≤ 4) bits, decoded by the firmware with
   shifts and adds, else int8.
 
+Storage (``weights.storage``): ``"dense"`` (as above) or ``"sparse"``: compressed rows of the
+nonzero int8 levels (:mod:`fixedrnn.sparse`, the int8-stored kinds only: int8, intk, minifloat; the
+values stay int8, none packed).
+
 Packed flash codes: :func:`fixedrnn.quant.pack_codes` (element i of the row-major matrix at bits
 ``b · (i mod 8/b)`` of byte ``i div 8/b``), ``ceil(N · b / 8)`` bytes for N weights.
 """
@@ -25,24 +29,28 @@ import numpy as np
 
 from fixedrnn import quant
 from fixedrnn.errors import FixedRnnError
-from fixedrnn.schema import WEIGHT_KINDS
+from fixedrnn.schema import INT8_STORED_KINDS, STORAGES, WEIGHT_KINDS
 
 #: Which parameter fields each kind takes.
 PARAMETERS = {"int8": (), "pot": (), "intk": ("bits",), "minifloat": ("exponent_bits", "mantissa_bits")}
 #: The model file's parameter keys (fixedrnn.schema) and the :class:`WeightForm` field each holds.
 FORM_KEYS = {"weights.bits": "bits", "weights.exponent_bits": "exponent_bits",
              "weights.mantissa_bits": "mantissa_bits"}
+#: The model file's optional storage key (absent: ``"dense"``).
+STORAGE_KEY = "weights.storage"
 
 
 @dataclass(frozen=True)
 class WeightForm:
     """``kind`` (one of :data:`fixedrnn.schema.WEIGHT_KINDS`) and its parameters: ``bits`` (intk),
-    ``exponent_bits`` and ``mantissa_bits`` (minifloat); the others None. Invalid: ``FixedRnnError``."""
+    ``exponent_bits`` and ``mantissa_bits`` (minifloat); the others None; ``storage`` (one of
+    :data:`fixedrnn.schema.STORAGES`). Invalid: ``FixedRnnError``."""
 
     kind: str = "int8"
     bits: Optional[int] = None
     exponent_bits: Optional[int] = None
     mantissa_bits: Optional[int] = None
+    storage: str = "dense"
 
     def __post_init__(self):
         if self.kind not in WEIGHT_KINDS:
@@ -52,6 +60,11 @@ class WeightForm:
             if given != (name in PARAMETERS[self.kind]):
                 raise FixedRnnError(f"{name}: weights '{self.kind}' " + ("takes no " + name if given
                                                                         else f"needs {name}"))
+        if self.storage not in STORAGES:
+            raise FixedRnnError(f"weights.storage must be one of {', '.join(STORAGES)}, got {self.storage!r}")
+        if self.sparse and self.kind not in INT8_STORED_KINDS:
+            raise FixedRnnError(f"weights.storage 'sparse': the sparse kernels take int8 levels "
+                                f"({', '.join(INT8_STORED_KINDS)}), not weights '{self.kind}'")
         if self.kind == "intk":
             object.__setattr__(self, "bits", quant.check_bits(self.bits))
         elif self.kind == "minifloat":
@@ -63,16 +76,23 @@ class WeightForm:
     def from_arrays(cls, arrays):
         """The form of a model file's ``{key: array}`` mapping (``weights`` and its parameter keys)."""
         params = {field: int(np.asarray(arrays[key]).item()) for key, field in FORM_KEYS.items() if key in arrays}
-        return cls(str(np.asarray(arrays["weights"]).item()), **params)
+        storage = str(np.asarray(arrays.get(STORAGE_KEY, "dense")).item())
+        return cls(str(np.asarray(arrays["weights"]).item()), **params, storage=storage)
+
+    @property
+    def sparse(self):
+        """True when the firmware stores the weight matrices as compressed rows (:mod:`fixedrnn.sparse`)."""
+        return self.storage == "sparse"
 
     @property
     def label(self):
-        """A short name: ``int8``, ``int4``, ``pot``, ``minifloat e2m1``."""
+        """A short name: ``int8``, ``int4``, ``pot``, ``minifloat e2m1``; ``int8 sparse`` when sparse."""
+        sparse = " sparse" if self.sparse else ""
         if self.kind == "intk":
-            return f"int{self.bits}"
+            return f"int{self.bits}{sparse}"
         if self.kind == "minifloat":
-            return f"minifloat e{self.exponent_bits}m{self.mantissa_bits}"
-        return self.kind
+            return f"minifloat e{self.exponent_bits}m{self.mantissa_bits}{sparse}"
+        return self.kind + sparse
 
     @property
     def code_bits(self):
@@ -83,8 +103,9 @@ class WeightForm:
     @property
     def flash_code_bits(self):
         """Bits one weight takes in the firmware's flash: 8 (int8), 4 (pot: pair-table indices, two
-        weights a byte) or, for intk and minifloat, 2 (code ≤ 2 bits), 4 (≤ 4) or 8 (int8)."""
-        if self.kind in ("int8", "pot"):
+        weights a byte) or, for intk and minifloat, 2 (code ≤ 2 bits), 4 (≤ 4) or 8 (int8); 8 for
+        the nonzero values of sparse storage (their indices aside: :func:`fixedrnn.sparse.flash_bytes`)."""
+        if self.kind in ("int8", "pot") or self.sparse:
             return 8 if self.kind == "int8" else 4
         return next(b for b in (2, 4, 8) if self.code_bits <= b)
 

@@ -13,15 +13,18 @@ FRONTEND = FrontendSpec(sample_rate=8000, fft_length=256, hop=128, n_mels=20, n_
 LABELS = tuple(str(d) for d in range(10))
 
 
-def random_model(cell="lstm", weights="int8", units=12, frames=24, seed=0, per_channel=False, **form):
+def random_model(cell="lstm", weights="int8", units=12, frames=24, seed=0, per_channel=False, sparsity=0.0,
+                 storage="dense", **form):
     """A converted :class:`fixedrnn.model.Model` with random weights (deterministic in ``seed``);
-    ``form``: the weight form's parameters (``bits``, ``exponent_bits``, ``mantissa_bits``)."""
+    ``form``: the weight form's parameters (``bits``, ``exponent_bits``, ``mantissa_bits``);
+    ``sparsity``: the float weights magnitude-pruned per matrix first (:func:`fixedrnn.prune.prune_magnitude`);
+    ``storage``: the converter's ``storage`` option."""
     rng = np.random.default_rng(seed)
     n_in = FRONTEND.n_mfcc
     # MFCC q8.7 values of speech lie within about ±300 (real units): normalise roughly.
     input_quant = convert.make_input_quant(mean=rng.normal(0.0, 5.0, n_in),
                                            std=rng.uniform(10.0, 60.0, n_in), x_scale=4.0 / 128)
-    options = convert.ConvertOptions(cell=cell, weights=weights, per_channel=per_channel, **form)
+    options = convert.ConvertOptions(cell=cell, weights=weights, per_channel=per_channel, storage=storage, **form)
     if cell == "rnn":
         params = convert.FloatRnn(w_x=rng.normal(0, 0.4, (units, n_in)),
                                   w_h=rng.normal(0, 0.3, (units, units)),
@@ -34,6 +37,10 @@ def random_model(cell="lstm", weights="int8", units=12, frames=24, seed=0, per_c
                                    b=rng.normal(0, 0.2, (4, units)))
         ranges = convert.LstmRanges(head=(-8.0, 8.0), cell_abs=8.0)
     head = convert.FloatHead(w=rng.normal(0, 0.5, (len(LABELS), units)), b=rng.normal(0, 0.1, len(LABELS)))
+    if sparsity:
+        from fixedrnn import prune
+
+        params, head = prune.prune_magnitude(params, head, sparsity)
     return convert.convert(params, head, ranges, input_quant, FRONTEND, frames, LABELS, options,
                            meta={"name": np.array(f"throwaway_{cell}_{weights}")})
 

@@ -9,10 +9,13 @@ s[o]), lo, hi)`` (:mod:`fixedrnn.ops.requantize`). Shapes: ``x`` int8 ``[B, in]`
 −32768, 32767 (s8 → s16, the LSTM gates). C: ``frnn_fc_s8_s8`` / ``frnn_fc_s8_s16`` (int8 weights),
 ``frnn_fc_pot_s8`` / ``frnn_fc_pot_s16`` (power-of-two codes, :mod:`fixedrnn.ops.pot`).
 
-Three ways to form the accumulator, equal bit for bit: :func:`fc_accumulate` (int64 NumPy, the
-reference), :func:`fc_accumulate_exact_float` (float64 BLAS: every partial sum is an integer below
-2**53, so exact) and the numba MAC :func:`accumulate_nb` (one input vector, every output row at
-once: float32, int32 or PoT shifts).
+Four ways to form the accumulator, equal bit for bit: :func:`fc_accumulate` (int64 NumPy, the
+reference), :func:`fc_accumulate_sparse` (int64 NumPy over the compressed rows of a sparse model,
+:mod:`fixedrnn.sparse`: the same sum with its zero terms left out), :func:`fc_accumulate_exact_float`
+(float64 BLAS: every partial sum is an integer below 2**53, so exact) and the numba MAC
+:func:`accumulate_nb` (one input vector, every output row at once: float32, int32 or PoT shifts; or
+row by row over the nonzeros of a sparse model, int32). C: ``frnn_fc_sparse_s8`` / ``_s16``
+(fixedrnn/c/frnn_sparse.h) for sparse storage.
 
 Why float32 is exact where :attr:`FullyConnectedParams.float32_exact` holds: a partial sum of ``Σ_j
 W[o, j] · (x[j] − z)``, taken in any order or grouping (SIMD lanes, FMA), is the full sum at another
@@ -27,6 +30,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from fixedrnn import sparse
 from fixedrnn.fixedpoint import INT32_MAX, INT32_MIN
 from fixedrnn.ops import pot, requantize
 from fixedrnn.ops import status as st
@@ -38,7 +42,10 @@ _NO_TABLE.flags.writeable = False
 
 
 FLOAT32_EXACT_LIMIT = 2**24  # every integer of magnitude <= 2**24 is a float32
-MAC_INT32, MAC_FLOAT32, MAC_SHIFT = 0, 1, 2  # how accumulate_nb forms the sums of products
+MAC_INT32, MAC_FLOAT32, MAC_SHIFT, MAC_SPARSE = 0, 1, 2, 3  # how accumulate_nb forms the sums of products
+_NO_SPARSE = (np.zeros(1, np.int32), np.zeros(1, np.int32), np.zeros(2, np.int64))
+for _placeholder in _NO_SPARSE:
+    _placeholder.flags.writeable = False
 
 
 class FullyConnectedParams(NamedTuple):
@@ -50,7 +57,10 @@ class FullyConnectedParams(NamedTuple):
     ``pot_shift``, ``pot_nonzero``, ``pot_negative`` int32 ``[in, out]`` (transposed
     :func:`fixedrnn.ops.pot.shift_masks`; ``[1, 1]`` placeholders for an int8 model), ``bias`` int64
     ``[out]`` (zeros when the layer has none), ``input_zero_point`` and the output stage
-    ``requantize`` (per output row)."""
+    ``requantize`` (per output row); ``sparse`` (the model stores compressed rows) with their
+    ``sparse_values`` int32 ``[nnz]``, ``sparse_columns`` int32 ``[nnz]`` and ``sparse_row_start``
+    int64 ``[out + 1]`` (:class:`fixedrnn.sparse.SparseMatrix`; 1- and 2-element placeholders when
+    dense)."""
 
     weight: np.ndarray
     weight_t: np.ndarray
@@ -62,13 +72,25 @@ class FullyConnectedParams(NamedTuple):
     bias: np.ndarray
     input_zero_point: int
     requantize: RequantizeParams
+    sparse: bool = False
+    sparse_values: np.ndarray = _NO_SPARSE[0]
+    sparse_columns: np.ndarray = _NO_SPARSE[1]
+    sparse_row_start: np.ndarray = _NO_SPARSE[2]
+
+
+def _sparse_fields(weight, name):
+    """The ``sparse*`` fields of :class:`FullyConnectedParams` for int8 ``weight`` ``[out, in]``."""
+    matrix = sparse.from_dense(weight, name)
+    return dict(sparse=True, sparse_values=frozen(matrix.values, np.int32),
+                sparse_columns=frozen(matrix.columns, np.int32), sparse_row_start=frozen(matrix.row_start, np.int64))
 
 
 def prepare(weight, bias, multiplier, shift, input_zero_point, output_zero_point, lo, hi, name,
-            pot_weights=False):
+            pot_weights=False, sparse_weights=False):
     """:class:`FullyConnectedParams` from the stored integers (``weight`` int8 ``[out, in]``, ``bias``
     int32 ``[out]`` or None, multiplier/shift per tensor or per row). Checks the product headroom
-    (``FixedRnnError`` naming ``name``); ``pot_weights``: also build the shift tables."""
+    (``FixedRnnError`` naming ``name``); ``pot_weights``: also build the shift tables;
+    ``sparse_weights``: also the compressed rows (:mod:`fixedrnn.sparse`, its bounds checked)."""
     weight = np.asarray(weight)
     check_product_headroom(weight, name)
     out = weight.shape[0]
@@ -81,7 +103,8 @@ def prepare(weight, bias, multiplier, shift, input_zero_point, output_zero_point
         pot_nonzero=frozen(tables[1], np.int32), pot_negative=frozen(tables[2], np.int32),
         bias=frozen(np.zeros(out) if bias is None else bias, np.int64),
         input_zero_point=int(input_zero_point),
-        requantize=requantize.prepare(multiplier, shift, output_zero_point, lo, hi, out))
+        requantize=requantize.prepare(multiplier, shift, output_zero_point, lo, hi, out),
+        **(_sparse_fields(weight, name) if sparse_weights else {}))
 
 
 def float32_exact(weight, input_zero_point, name="fully_connected"):
@@ -111,13 +134,21 @@ def stack_rows(fcs):
 
     tables = [rows(lambda fc, i=i: (fc.pot_shift, fc.pot_nonzero, fc.pot_negative)[i], axis=1)
               for i in range(3)] if first.pot_shift is not _NO_TABLE else (_NO_TABLE,) * 3
+    sparse_fields = {}
+    if first.sparse:
+        offsets = np.cumsum([0] + [fc.sparse_values.size for fc in fcs[:-1]])
+        sparse_fields = dict(
+            sparse=True, sparse_values=rows(lambda fc: fc.sparse_values),
+            sparse_columns=rows(lambda fc: fc.sparse_columns),
+            sparse_row_start=frozen(np.concatenate([fcs[0].sparse_row_start[:1]] + [
+                fc.sparse_row_start[1:] + off for fc, off in zip(fcs, offsets)]), np.int64))
     return FullyConnectedParams(
         weight=rows(lambda fc: fc.weight), weight_t=rows(lambda fc: fc.weight_t, axis=1),
         float32_exact=all(fc.float32_exact for fc in fcs), overflow_free=all(fc.overflow_free for fc in fcs),
         pot_shift=tables[0], pot_nonzero=tables[1], pot_negative=tables[2], bias=rows(lambda fc: fc.bias),
         input_zero_point=first.input_zero_point,
         requantize=RequantizeParams(rows(lambda fc: fc.requantize.multiplier), rows(lambda fc: fc.requantize.shift),
-                                    q.zero_point, q.lo, q.hi))
+                                    q.zero_point, q.lo, q.hi), **sparse_fields)
 
 
 def _add_bias(acc, bias, name):
@@ -131,6 +162,17 @@ def fc_accumulate(x, weight, input_zero_point, bias=None, name="fully_connected"
     (exact; raises if it leaves int32)."""
     acc = (np.asarray(x, np.int64) - int(input_zero_point)) @ np.asarray(weight, np.int64).T
     return _add_bias(acc, bias, name)
+
+
+def fc_accumulate_sparse(x, values, columns, row_start, input_zero_point, bias=None, name="fully_connected"):
+    """As :func:`fc_accumulate` over compressed rows (:mod:`fixedrnn.sparse`: ``values``, ``columns``
+    ``[nnz]``, ``row_start`` ``[out + 1]``): ``acc[b, r] = Σ values[k] · (x[b, columns[k]] − z)`` over
+    row r's k (an empty row sums to 0), int64 exact."""
+    xs = np.asarray(x, np.int64) - int(input_zero_point)
+    terms = xs[:, np.asarray(columns, np.int64)] * np.asarray(values, np.int64)
+    running = np.concatenate([np.zeros((xs.shape[0], 1), np.int64), np.cumsum(terms, axis=1)], axis=1)
+    row_start = np.asarray(row_start, np.int64)
+    return _add_bias(running[:, row_start[1:]] - running[:, row_start[:-1]], bias, name)
 
 
 def fc_accumulate_exact_float(x, weight_t_f64, input_zero_point, bias=None, name="fully_connected"):
@@ -150,8 +192,13 @@ def fc_accumulate_pot_shift(x, shift, sign, input_zero_point, bias=None, name="f
 
 
 def reference(params, x, name="fully_connected"):
-    """The definition: int8 ``x [B, in]`` → int64 ``[B, out]`` in ``[lo, hi]`` (exact int64 NumPy)."""
-    acc = fc_accumulate(x, params.weight, params.input_zero_point, params.bias, name)
+    """The definition: int8 ``x [B, in]`` → int64 ``[B, out]`` in ``[lo, hi]`` (exact int64 NumPy;
+    over the compressed rows for a sparse model: the same integers)."""
+    if params.sparse:
+        acc = fc_accumulate_sparse(x, params.sparse_values, params.sparse_columns, params.sparse_row_start,
+                                   params.input_zero_point, params.bias, name)
+    else:
+        acc = fc_accumulate(x, params.weight, params.input_zero_point, params.bias, name)
     return requantize.reference(params.requantize, acc, name)
 
 
@@ -160,9 +207,18 @@ def accumulate_nb(fc, mode, xs, facc, acc):
     """``acc[o] = Σ_j W[o, j] · xs[j]`` for every row o: ``xs`` int32 ``[in]`` (one input vector
     minus the zero point), ``acc`` int32 ``[out]``; the rows are the inner loop (SIMD over o).
     ``mode``: :data:`MAC_FLOAT32` (float32 ``weight_t``, scratch ``facc`` float32 ``[out]``; only
-    where ``fc.float32_exact``), :data:`MAC_INT32` or :data:`MAC_SHIFT` (the PoT tables)."""
+    where ``fc.float32_exact``), :data:`MAC_INT32`, :data:`MAC_SHIFT` (the PoT tables) or
+    :data:`MAC_SPARSE` (row by row over the stored nonzeros, int32)."""
     n_out, n_in = acc.shape[0], xs.shape[0]
     w = fc.weight_t
+    if mode == MAC_SPARSE:
+        values, columns, starts = fc.sparse_values, fc.sparse_columns, fc.sparse_row_start
+        for o in range(n_out):
+            total = np.int32(0)
+            for k in range(starts[o], starts[o + 1]):
+                total += values[k] * xs[columns[k]]
+            acc[o] = total
+        return
     if mode == MAC_FLOAT32:
         facc[:n_out] = 0
         body = n_in - n_in % 4
@@ -241,10 +297,13 @@ def _fully_connected_batch(fc, mode, x, out, status):
 
 
 def mac_mode(fcs, shift_mode):
-    """The :func:`accumulate_nb` mode for the blocks ``fcs``: shifts if asked, else float32 where
-    every block is :attr:`~FullyConnectedParams.float32_exact`, else int32."""
+    """The :func:`accumulate_nb` mode for the blocks ``fcs``: shifts if asked, the compressed rows
+    where the blocks are sparse, else float32 where every block is
+    :attr:`~FullyConnectedParams.float32_exact`, else int32."""
     if shift_mode:
         return MAC_SHIFT
+    if all(fc.sparse for fc in fcs):
+        return MAC_SPARSE
     return MAC_FLOAT32 if all(fc.float32_exact for fc in fcs) else MAC_INT32
 
 

@@ -10,7 +10,9 @@
 /* FULLY_CONNECTED y = requantize(W x + bias) of the model's weights: the [n_out][n_in] matrix that
  * starts at element `start` of `w` (an int8 array, or for a power-of-two model, FRNN_WEIGHTS_POT,
  * two weights per byte as indices into fr_pot_pair_table: frnn_kernels.h, or for a packed k-bit or
- * minifloat model, FRNN_WEIGHTS_PACKED, 2- or 4-bit codes of format FRNN_PACKED_FORMAT: frnn_packed.h),
+ * minifloat model, FRNN_WEIGHTS_PACKED, 2- or 4-bit codes of format FRNN_PACKED_FORMAT: frnn_packed.h,
+ * or for sparse storage, FRNN_WEIGHTS_SPARSE, a frnn_sparse_matrix whose rows start at row
+ * start / n_in, the inputs offset into the RAM scratch fr_sparse_input: frnn_sparse.h),
  * int8 (FRNN_FC_S8) or int16 (FRNN_FC_S16) out; p: frnn_fc_params. */
 #if defined(FRNN_WEIGHTS_POT)
 #define FRNN_FC_S8(x, w, start, bias, n_in, n_out, p, y) \
@@ -23,11 +25,17 @@
     frnn_fc_packed_s8(x, w, start, &(const frnn_packed_format)FRNN_PACKED_FORMAT, bias, n_in, n_out, p, y)
 #define FRNN_FC_S16(x, w, start, bias, n_in, n_out, p, y) \
     frnn_fc_packed_s16(x, w, start, &(const frnn_packed_format)FRNN_PACKED_FORMAT, bias, n_in, n_out, p, y)
+#elif defined(FRNN_WEIGHTS_SPARSE)
+#include "frnn_sparse.h"
+#define FRNN_FC_S8(x, w, start, bias, n_in, n_out, p, y) \
+    frnn_fc_sparse_s8(x, w, (start) / (n_in), bias, n_in, n_out, p, fr_sparse_input, y)
+#define FRNN_FC_S16(x, w, start, bias, n_in, n_out, p, y) \
+    frnn_fc_sparse_s16(x, w, (start) / (n_in), bias, n_in, n_out, p, fr_sparse_input, y)
 #elif defined(FRNN_WEIGHTS_INT8)
 #define FRNN_FC_S8(x, w, start, bias, n_in, n_out, p, y) frnn_fc_s8_s8(x, (w) + (start), bias, n_in, n_out, p, y)
 #define FRNN_FC_S16(x, w, start, bias, n_in, n_out, p, y) frnn_fc_s8_s16(x, (w) + (start), bias, n_in, n_out, p, y)
 #else
-#error "frnn_model.h defines none of FRNN_WEIGHTS_INT8, FRNN_WEIGHTS_POT, FRNN_WEIGHTS_PACKED"
+#error "frnn_model.h defines none of FRNN_WEIGHTS_INT8, FRNN_WEIGHTS_POT, FRNN_WEIGHTS_PACKED, FRNN_WEIGHTS_SPARSE"
 #endif
 
 /* Zero point of the int8 hidden state fr_hidden (the head's input): the LSTM's
