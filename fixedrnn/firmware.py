@@ -167,7 +167,8 @@ def first_difference(got, want):
     if len(got.records) != len(want.records):
         return f"{len(got.records)} frames, expected {len(want.records)}"
     for name in want.records.dtype.names:
-        differs = np.flatnonzero((got.records[name] != want.records[name]).reshape(len(want.records), -1).any(axis=1))
+        unequal = got.records[name] != want.records[name]
+        differs = np.flatnonzero(unequal.reshape(len(unequal), int(np.prod(unequal.shape[1:]))).any(axis=1))
         if differs.size:
             t = int(differs[0])
             return f"frame {t}: {name} {got.records[name][t].tolist()}, expected {want.records[name][t].tolist()}"
