@@ -338,6 +338,23 @@ def test_firmware_run_stream_difference_exits_1(model_file, long_wav, monkeypatc
     assert "1 of 1 stream(s) differ from listen" in captured.err
 
 
-def test_firmware_run_stream_bad_block_is_one_line(model_file, long_wav):
-    proc = _cli("firmware", "run", model_file, long_wav, "--stream", "--target", "host", "--block", "0")
-    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "--block" in proc.stderr
+def test_firmware_run_stream_bad_block_is_one_line(model_file, long_wav, capsys):
+    from fixedrnn import cli
+
+    assert cli.main(["firmware", "run", str(model_file), str(long_wav), "--stream", "--target", "host",
+                     "--block", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--block" in err
+
+
+def test_export_c_stream_option(model_file, tmp_path, capsys):
+    """'fixedrnn export c MODEL OUTDIR --stream' writes the streaming firmware of the default
+    StreamConfig (the files and header of c_export.generate with it)."""
+    from fixedrnn import cli
+    from fixedrnn.model import load
+
+    assert cli.main(["export", "c", str(model_file), str(tmp_path / "src"), "--stream"]) == 0
+    want = c_export.generate(load(model_file), stream=StreamConfig())
+    assert sorted(p.name for p in (tmp_path / "src").iterdir()) == sorted(want)
+    assert (tmp_path / "src" / "frnn_model.h").read_text() == want["frnn_model.h"]
+    assert "frnn_stream.c" in want
