@@ -7,7 +7,10 @@ Counts, item by item, the bytes a C firmware for the model holds: flash (constan
 docs/budget.md.
 
 The items are the firmware's layout, :mod:`fixedrnn.layout` (one C object each, as the C exporter
-writes them; ``nm -S`` shows the same size for the same symbol).
+writes them; ``nm -S`` shows the same size for the same symbol). ``--mode window`` (the default) is
+the firmware that classifies a window of T frames; ``--mode streaming`` the streaming firmware
+(``export_c(..., stream=StreamConfig())``, docs/streaming.md) with the default
+:class:`fixedrnn.stream.StreamConfig`.
 
 Sizes on the command line are plain bytes or a K / KB / KiB (or M / MB / MiB) suffix; the embedded
 convention is used throughout: 1 K = 1 KB = 1 KiB = 1024 bytes.
@@ -165,6 +168,7 @@ class BudgetReport:
     limits: Limits
     cost: Cost
     overflow: list
+    mode: str = "window"
 
     @property
     def flash_total(self):
@@ -210,6 +214,7 @@ class BudgetReport:
     def to_dict(self):
         return {
             "model": self.model,
+            "mode": self.mode,
             "cell": self.cell,
             "weights": self.weights,
             "precision": self.precision,
@@ -238,11 +243,29 @@ class BudgetReport:
             limits=Limits(**data["budget"]),
             cost=Cost.from_dict(data["cost"]),
             overflow=[OverflowCheck.from_dict(d) for d in data["overflow"]["accumulations"]],
+            mode=data["mode"],
         )
 
 
-def audit(model, limits=Limits(), name="model"):
-    """The :class:`BudgetReport` of a :class:`fixedrnn.model.Model` (or a mapping of its arrays)."""
+#: ``--mode``: the firmware whose layout is counted.
+MODES = ("window", "streaming")
+
+
+def stream_config(mode):
+    """The :class:`fixedrnn.stream.StreamConfig` of a ``mode`` (None for "window")."""
+    if mode not in MODES:
+        raise FixedRnnError(f"mode: must be one of {', '.join(MODES)}, got {mode!r}")
+    if mode == "window":
+        return None
+    from fixedrnn.stream import StreamConfig
+
+    return StreamConfig()
+
+
+def audit(model, limits=Limits(), name="model", mode="window"):
+    """The :class:`BudgetReport` of a :class:`fixedrnn.model.Model` (or a mapping of its arrays) for
+    the firmware of ``mode`` (:data:`MODES`)."""
+    stream = stream_config(mode)
     model = as_model(model)
     arrays = model.to_arrays()
     return BudgetReport(
@@ -250,21 +273,22 @@ def audit(model, limits=Limits(), name="model"):
         cell=model.cell,
         weights=model.weight_form.label,
         precision=model.frontend.precision,
-        flash=flash_items(arrays),
-        ram=ram_items(arrays),
+        flash=flash_items(arrays, stream),
+        ram=ram_items(arrays, stream),
         limits=limits,
         cost=model_cost(model),
         overflow=overflow_audit(model),
+        mode=mode,
     )
 
 
-def audit_file(path, limits=Limits()):
+def audit_file(path, limits=Limits(), mode="window"):
     """:func:`audit` of the model file at ``path`` (loaded and validated by :func:`fixedrnn.model.load`)."""
     from fixedrnn import model as model_file
 
     loaded = model_file.load(path)
     try:
-        return audit(loaded, limits=limits, name=path)
+        return audit(loaded, limits=limits, name=path, mode=mode)
     except InputFileError:
         raise
     except FixedRnnError as exc:  # e.g. a front-end configuration the tables cannot be made for
@@ -277,8 +301,11 @@ def _kib(nbytes):
 
 def format_report(report):
     """The human-readable table."""
+    firmware = ("the streaming firmware (default StreamConfig)" if report.mode == "streaming"
+                else f"the window firmware ({report.cost.frames} frames)")
     lines = [
-        f"model {report.model}: {report.cell} cell, {report.weights} weights, MFCC {report.precision}",
+        f"model {report.model}: {report.cell} cell, {report.weights} weights, MFCC {report.precision}; "
+        f"layout of {firmware}",
         "",
     ]
     width = max([len(i.symbol) for i in report.flash + report.ram] + [24])
@@ -350,6 +377,9 @@ def _configure(parser):
                         help=f"combined flash + RAM budget (default {DEFAULT_BUDGET} = 36 KiB); {_SIZE_HELP}")
     parser.add_argument("--flash", default=None, metavar="SIZE", help=f"separate flash limit; {_SIZE_HELP}")
     parser.add_argument("--ram", default=None, metavar="SIZE", help=f"separate RAM limit; {_SIZE_HELP}")
+    parser.add_argument("--mode", choices=MODES, default="window",
+                        help="window: the firmware that classifies a window of T frames (default); streaming: "
+                             "the streaming firmware (VAD, pre-roll, decisions; docs/streaming.md)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     parser.set_defaults(func=run_budget)
     return parser
@@ -379,7 +409,7 @@ def run_budget(args):
         flash=None if args.flash is None else parse_size(args.flash, "--flash"),
         ram=None if args.ram is None else parse_size(args.ram, "--ram"),
     )
-    report = audit_file(args.model, limits=limits)
+    report = audit_file(args.model, limits=limits, mode=args.mode)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:

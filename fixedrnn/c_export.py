@@ -21,6 +21,13 @@ then moved in as one step: :func:`export_c`) the C of the package and the model'
   end's tables from their generators in ``fixedrnn.frontend`` —, the two front-end instances as
   ``const`` initialisers, every RAM item of :func:`fixedrnn.layout.ram_items` as one
   static-duration array).
+
+A streaming export (``stream``: a :class:`fixedrnn.stream.StreamConfig`) adds
+``fixedrnn/c/model/frnn_stream.c`` (samples in, per-frame VAD, cell reset with pre-roll, scores,
+decisions: docs/streaming.md), writes the configuration's integers as ``FRNN_STREAM_*``,
+``FRNN_VAD_*`` and ``FRNN_DECISION_*`` macros (with ``FRNN_STREAM`` defined, which leaves the
+window's functions out of ``frnn_pipeline.c``) and lays out RAM and flash as
+:func:`fixedrnn.layout.ram_items` / :func:`~fixedrnn.layout.flash_items` with that ``stream``.
 """
 
 import os
@@ -42,9 +49,11 @@ SPARSE_FILES = ("frnn_sparse.h", "frnn_sparse.c")
 PIPELINE_FILES = ("frnn_api.h", "frnn_cell.h", "frnn_pipeline.c")
 #: The cell's C file in ``fixedrnn/c/model``, by the model's ``cell``.
 CELL_FILES = {"rnn": "frnn_rnn.c", "lstm": "frnn_lstm.c"}
+#: The C of ``fixedrnn/c/model`` a streaming export adds.
+STREAM_FILES = ("frnn_stream.c",)
 #: Every file name an export writes, for some model (the generated data and the package's C).
 EXPORTED_FILES = (*LIBRARY_FILES, *PACKED_FILES, *SPARSE_FILES, *PIPELINE_FILES, *CELL_FILES.values(),
-                  "frnn_model.h", "frnn_model.c")
+                  *STREAM_FILES, "frnn_model.h", "frnn_model.c")
 #: C type of each front-end instance (the budget names CMSIS's ``arm_*_instance_*`` for its size;
 #: frnn_mfcc.h's structs have that layout).
 INSTANCE_TYPES = {f"{layout.SYMBOL_PREFIX}cfft_instance": "frnn_cfft_instance",
@@ -63,15 +72,17 @@ def _load(model_or_path):
     return model_or_path
 
 
-def source_files(cell, packed=False, sparse=False):
+def source_files(cell, packed=False, sparse=False, stream=False):
     """``{file name: path}`` of the package's C files a model with ``cell`` ("rnn" or "lstm") needs
     (with ``packed``: a packed k-bit or minifloat model's, :data:`PACKED_FILES` too; with ``sparse``:
-    a sparse-storage model's, :data:`SPARSE_FILES` too)."""
+    a sparse-storage model's, :data:`SPARSE_FILES` too; with ``stream``: a streaming export's,
+    :data:`STREAM_FILES` too)."""
     if cell not in CELL_FILES:
         raise FixedRnnError(f"cell must be one of {', '.join(CELL_FILES)}, got {cell!r}")
     extra = (PACKED_FILES if packed else ()) + (SPARSE_FILES if sparse else ())
     files = {name: C_DIR / name for name in LIBRARY_FILES + extra}
-    files.update({name: C_DIR / "model" / name for name in (*PIPELINE_FILES, CELL_FILES[cell])})
+    model_files = (*PIPELINE_FILES, CELL_FILES[cell], *(STREAM_FILES if stream else ()))
+    files.update({name: C_DIR / "model" / name for name in model_files})
     return files
 
 
@@ -220,6 +231,26 @@ def _packed_format(form):
             f"{form.mantissa_bits or 0}}} /* frnn_packed_format: code bits, minifloat, e, m */"]
 
 
+def _stream_macros(stream):
+    """The streaming configuration as macros: ``FRNN_STREAM``, ``FRNN_STREAM_RESET``,
+    ``FRNN_STREAM_PREROLL`` (the pre-roll ring's frames: 0 without the reset), ``FRNN_VAD_FLOOR_FRAC``
+    (:data:`fixedrnn.vad.FLOOR_FRAC`) and one ``FRNN_VAD_<FIELD>`` / ``FRNN_DECISION_<FIELD>`` per
+    field of the :class:`~fixedrnn.vad.VadConfig` / :class:`~fixedrnn.decision.DecisionConfig`."""
+    from dataclasses import fields
+
+    from fixedrnn import vad
+
+    lines = ["#define FRNN_STREAM 1 /* a streaming export: frnn_stream.c, no feature window */",
+             f"#define FRNN_STREAM_RESET ({int(bool(stream.reset))}) /* StreamConfig.reset */",
+             f"#define FRNN_STREAM_PREROLL ({layout.stream_preroll(stream)}) /* pre-roll frames re-run at a reset */",
+             f"#define FRNN_VAD_FLOOR_FRAC ({vad.FLOOR_FRAC}) /* fixedrnn.vad.FLOOR_FRAC */"]
+    for prefix, config in (("VAD", stream.vad), ("DECISION", stream.decision)):
+        for f in fields(config):
+            lines.append(f"#define FRNN_{prefix}_{f.name.upper()} ({int(getattr(config, f.name))}) "
+                         f"/* {type(config).__name__}.{f.name} */")
+    return lines
+
+
 def _c_declaration(item):
     """The C declaration of a budget item (no initializer, no ';')."""
     if item.is_instance:
@@ -251,8 +282,9 @@ def _instances(arrays):
     }
 
 
-def _header(model, arrays, items):
-    """The text of ``frnn_model.h``: configuration macros, scalar integers, FC symbols, externs."""
+def _header(model, arrays, items, stream=None):
+    """The text of ``frnn_model.h``: configuration macros (with ``stream``, the streaming ones),
+    scalar integers, FC symbols, externs."""
     cell = model.cell
     form = model.weight_form
     fc = [line for block in (f"{cell}.input_fc", f"{cell}.recurrent_fc")
@@ -281,6 +313,8 @@ def _header(model, arrays, items):
         f"#define FRNN_N_CLASSES {len(model.labels)} /* C: logits */",
         f"#define FRNN_FFT_LENGTH {model.frontend.fft_length} /* N: PCM samples per frame */",
         f"#define FRNN_HOP {model.frontend.hop} /* PCM samples between frame starts */",
+        *(["", "/* The streaming configuration (fixedrnn.stream.StreamConfig), docs/streaming.md. */",
+           *_stream_macros(stream)] if stream is not None else []),
         "",
         "/* The model's scalar integers: FR_ + each 0-d integer key of the model file (docs/model-format.md). */",
         *_scalar_macros(arrays),
@@ -340,14 +374,15 @@ def sparse_tables(model, arrays):
     return out
 
 
-def generate(model, silence=None):
+def generate(model, silence=None, stream=None):
     """``{file name: text}`` of every source of the firmware for ``model`` (a
     :class:`fixedrnn.model.Model`): the package's C files it needs and the generated
     ``frnn_model.h`` / ``frnn_model.c``. ``silence``: the int8 ``[I]`` features of an all-zero frame;
-    None computes them with the engine's front end."""
+    None computes them with the engine's front end. ``stream``: a
+    :class:`fixedrnn.stream.StreamConfig` for the streaming firmware (module docstring)."""
     arrays = model.to_arrays()
-    flash = layout.flash_items(arrays)
-    ram = layout.ram_items(arrays)
+    flash = layout.flash_items(arrays, stream)
+    ram = layout.ram_items(arrays, stream)
     instances = _instances(arrays)
     front = frontend_tables(model)
     sparse_arrays = sparse_tables(model, arrays)
@@ -366,15 +401,16 @@ def generate(model, silence=None):
     body += [f"{item.c_declaration()};" for item in ram]
     body.append("")
     form = model.weight_form
-    files = {name: path.read_text() for name, path in source_files(model.cell, form.packed, form.sparse).items()}
-    files["frnn_model.h"] = _header(model, arrays, flash + ram)
+    files = {name: path.read_text()
+             for name, path in source_files(model.cell, form.packed, form.sparse, stream is not None).items()}
+    files["frnn_model.h"] = _header(model, arrays, flash + ram, stream)
     files["frnn_model.c"] = "\n".join(body)
     return files
 
 
-def export_c(model_or_path, outdir, silence=None, allow_overflow=False):
+def export_c(model_or_path, outdir, silence=None, allow_overflow=False, stream=None):
     """Write the C sources of a model (a Model or a model file path) into ``outdir``; returns the
-    list of written paths. ``silence`` as for :func:`generate`. A model that fails the overflow
+    list of written paths. ``silence`` and ``stream`` (the streaming firmware) as for :func:`generate`. A model that fails the overflow
     audit is refused unless ``allow_overflow`` (the caller reports the failing rows).
 
     The set is written as one step (:func:`fixedrnn.atomicfile.write_directory`): into a temporary
@@ -387,7 +423,7 @@ def export_c(model_or_path, outdir, silence=None, allow_overflow=False):
     outdir = Path(outdir)
     if outdir.exists() and not outdir.is_dir():
         raise FixedRnnError(f"outdir {outdir} exists and is not a directory")
-    files = generate(model, silence)
+    files = generate(model, silence, stream)
     outdir.parent.mkdir(parents=True, exist_ok=True)
     return atomicfile.write_directory(outdir, {name: text.encode("utf-8") for name, text in files.items()},
                                       owned=EXPORTED_FILES)

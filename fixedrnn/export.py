@@ -3,8 +3,9 @@
 - ``export tflite MODEL.npz OUT.tflite [--frames T]``: a TFLite flatbuffer of the recurrent part and
   the head (int8 feature sequence in, int8 logits out) that TFLite Micro runs unmodified
   (:mod:`fixedrnn.tflite_export`).
-- ``export c MODEL.npz OUTDIR``: C99 sources of the whole pipeline for a Cortex-M4 firmware
-  (:mod:`fixedrnn.c_export`).
+- ``export c MODEL.npz OUTDIR [--stream]``: C99 sources of the whole pipeline for a Cortex-M4 firmware
+  (:mod:`fixedrnn.c_export`); ``--stream``: the streaming firmware of the default
+  :class:`fixedrnn.stream.StreamConfig` (docs/streaming.md).
 
 Both refuse a model that fails the overflow audit (:func:`fixedrnn.overflow.require_no_overflow`:
 exit 2, one line, nothing written); ``--allow-overflow`` writes it anyway and prints each failing
@@ -50,8 +51,11 @@ def _tflite(args):
 def _c(args):
     from fixedrnn.c_export import export_c
 
+    from fixedrnn.stream import StreamConfig
+
     model = _model_for_export(args, "export c")
-    written = export_c(model, args.outdir, allow_overflow=args.allow_overflow)
+    written = export_c(model, args.outdir, allow_overflow=args.allow_overflow,
+                       stream=StreamConfig() if args.stream else None)
     for path in written or ():
         print(f"wrote {path}")
     return 0
@@ -94,5 +98,9 @@ def add_parser(subparsers):
         if name == "tflite":
             sub.add_argument("--frames", type=_positive_int, default=None, metavar="T",
                              help="sequence length of the graph (default: the model's sequence.frames)")
+        else:
+            sub.add_argument("--stream", action="store_true",
+                             help="the streaming firmware (VAD, cell reset, decisions: docs/streaming.md) with "
+                                  "the default configuration of 'fixedrnn listen'")
         sub.add_argument("--allow-overflow", action="store_true", help=ALLOW_OVERFLOW_HELP)
         sub.set_defaults(func=func)

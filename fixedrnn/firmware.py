@@ -9,6 +9,12 @@ recording in one run (``main.c``'s input kind 4: one utterance of int16 PCM per 
 ``frnn_push_samples`` and ``frnn_end_utterance``) and its int8 logits are compared with the
 engine's (the NumPy reference path) on every element.
 
+With ``--stream`` the streaming firmware (:func:`fixedrnn.c_export.export_c` with a
+:class:`fixedrnn.stream.StreamConfig`, ``tools/firmware/stream_main.c``, input kind 6) listens to each
+WAV as one long stream, in blocks of ``--block`` samples, and its per-frame records (energy, VAD
+flags, reset, features, hidden and cell state, scores) and detections are compared with
+:class:`fixedrnn.stream.KeywordStream`'s (what ``fixedrnn listen`` runs) on every frame.
+
 ``tools/firmware`` belongs to the repository, not to the installed package: this command needs an
 install from a clone (``pip install -e .``). Exit codes: 0 equal, 1 a difference, 2 bad input
 (model, WAV, missing toolchain or ``tools/firmware``, a build that fails).
@@ -20,6 +26,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -31,6 +38,12 @@ FIRMWARE_DIR = Path(__file__).resolve().parents[1] / "tools" / "firmware"
 INPUT_MAGIC = 0x494E5246
 #: main.c's input kind: one utterance of int16 PCM per item.
 KIND_PCM = 4
+#: stream_main.c's input kind: one long stream of int16 PCM per item, with its block sizes.
+KIND_STREAM = 6
+#: stream_main.c's limits: samples per block, block sizes per stream.
+MAX_BLOCK, MAX_SIZES = 8192, 4096
+#: Seconds one streaming firmware run may take per second of audio (QEMU, the larger models).
+SECONDS_PER_STREAM_SECOND = 2.0
 #: ``--target`` → the runner's build target.
 TARGETS = {"qemu": "arm", "host": "host"}
 #: Seconds one firmware run may take per recording (QEMU emulates about 10^8 instructions a second).
@@ -55,6 +68,113 @@ def pcm_input(pcms):
     for pcm in pcms:
         parts.append(np.array([len(pcm)], "<i4").tobytes() + np.asarray(pcm, "<i2").tobytes())
     return b"".join(parts)
+
+
+def stream_input(streams):
+    """stream_main.c's input file (kind 6) for ``streams``: ``(pcm, sizes)`` pairs, int16 samples
+    and the block sizes (samples per ``frnn_push_samples`` call, cycled; 1..:data:`MAX_BLOCK`)."""
+    parts = [np.array([INPUT_MAGIC, KIND_STREAM, len(streams)], "<i4").tobytes()]
+    for pcm, sizes in streams:
+        sizes = [int(v) for v in sizes]
+        if not 1 <= len(sizes) <= MAX_SIZES or not all(1 <= v <= MAX_BLOCK for v in sizes):
+            raise FixedRnnError(f"block sizes: 1..{MAX_SIZES} sizes of 1..{MAX_BLOCK} samples, got {sizes[:8]}")
+        parts.append(np.array([len(pcm), len(sizes), *sizes], "<i4").tobytes() + np.asarray(pcm, "<i2").tobytes())
+    return b"".join(parts)
+
+
+def stream_record_dtype(model):
+    """The NumPy dtype of one frame record of stream_main.c's output (packed, little-endian)."""
+    fields = [("index", "<i4"), ("energy", "<i4"), ("raw", "u1"), ("active", "u1"), ("reset", "u1"),
+              ("detected", "u1"), ("detection", "<i4", (5,)), ("features", "i1", (model.n_features,)),
+              ("hidden", "i1", (model.units,))]
+    if model.cell == "lstm":
+        fields.append(("cell", "<i2", (model.units,)))
+    return np.dtype(fields + [("scores", "i1", (len(model.labels),))])
+
+
+def stream_frames(n_samples, model):
+    """Frames a stream of ``n_samples`` gives: complete frames only (:class:`fixedrnn.mfcc.StreamingMfcc`)."""
+    import dataclasses
+
+    from fixedrnn.frontend.framing import frame_count
+
+    config = dataclasses.replace(model.frontend.mfcc_config(), pad_end=False, too_short="empty")
+    return frame_count(n_samples, config)
+
+
+class StreamOutput(NamedTuple):
+    """One stream's output: ``records`` (a structured array of :func:`stream_record_dtype`, one per
+    frame) and ``detections`` (:class:`fixedrnn.decision.Detection` s, the frames' and the finish's)."""
+
+    records: np.ndarray
+    detections: list
+
+
+def read_stream_output(data, model, n_samples):
+    """stream_main.c's output for streams of ``n_samples`` samples each: a :class:`StreamOutput` per stream."""
+    from fixedrnn.decision import Detection
+
+    dtype = stream_record_dtype(model)
+    out, pos = [], 0
+    for n in n_samples:
+        count = stream_frames(n, model)
+        size = count * dtype.itemsize + 24
+        if pos + size > len(data):
+            raise FixedRnnError(f"firmware: wrote {len(data)} bytes, fewer than the records of {len(n_samples)} "
+                                f"stream(s)")
+        records = np.frombuffer(data, dtype, count, pos)
+        finish = np.frombuffer(data, "<i4", 6, pos + count * dtype.itemsize)
+        pos += size
+        found = [Detection(*(int(v) for v in r["detection"])) for r in records if r["detected"]]
+        if finish[0]:
+            found.append(Detection(*(int(v) for v in finish[1:])))
+        out.append(StreamOutput(records, found))
+    if pos != len(data):
+        raise FixedRnnError(f"firmware: wrote {len(data)} bytes, expected {pos}")
+    return out
+
+
+def python_stream(model, pcm, sizes, config=None):
+    """:class:`fixedrnn.stream.KeywordStream` on ``pcm`` in blocks of ``sizes`` (cycled): the
+    :class:`StreamOutput` the firmware must give (records of :func:`stream_record_dtype`)."""
+    from fixedrnn.stream import KeywordStream
+
+    stream = KeywordStream(model, config)
+    records = np.zeros(stream_frames(len(pcm), model), stream_record_dtype(model))
+    detections, pos, k = [], 0, 0
+    while pos < len(pcm):
+        size = int(sizes[k % len(sizes)])
+        frames, found = stream.push(np.asarray(pcm[pos:pos + size], np.int16))
+        rows = records[frames.index]
+        for name in ("index", "energy", "raw", "active", "reset", "features", "hidden", "scores"):
+            rows[name] = getattr(frames, name)
+        if frames.cell is not None:
+            rows["cell"] = frames.cell
+        for d in found:
+            row = np.searchsorted(frames.index, d.decided)
+            rows["detected"][row] = 1
+            rows["detection"][row] = tuple(d)
+        records[frames.index] = rows
+        detections += found
+        pos += size
+        k += 1
+    return StreamOutput(records, detections + stream.finish())
+
+
+def first_difference(got, want):
+    """``None`` when two :class:`StreamOutput` s are equal, else one line naming the first frame and
+    field (or the detection) that differs."""
+    if len(got.records) != len(want.records):
+        return f"{len(got.records)} frames, expected {len(want.records)}"
+    for name in want.records.dtype.names:
+        unequal = got.records[name] != want.records[name]
+        differs = np.flatnonzero(unequal.reshape(len(unequal), int(np.prod(unequal.shape[1:]))).any(axis=1))
+        if differs.size:
+            t = int(differs[0])
+            return f"frame {t}: {name} {got.records[name][t].tolist()}, expected {want.records[name][t].tolist()}"
+    if list(got.detections) != list(want.detections):
+        return f"detections {list(got.detections)}, expected {list(want.detections)}"
+    return None
 
 
 def read_logits(data, model, count):
@@ -123,7 +243,82 @@ def run_firmware(model_path, wavs, target="host", opt="O2", work_dir=None):
             for path, row, want in zip(wavs, logits, engine)]
 
 
+def build_stream_firmware(model, work, target="host", opt="O2", config=None):
+    """Export ``model`` as the streaming firmware of ``config`` (a
+    :class:`fixedrnn.stream.StreamConfig`, None: the default) into ``work/src`` and build it with
+    ``stream_main.c`` for ``target`` ("qemu" or "host", ``-O2``/``-Os``, or a runner
+    ``BuildConfig``); returns ``(runner module, build config, executable)``."""
+    from fixedrnn.c_export import export_c
+    from fixedrnn.stream import StreamConfig
+
+    runner = load_runner()
+    if isinstance(target, str):
+        if target not in TARGETS:
+            raise FixedRnnError(f"target: must be one of {', '.join(TARGETS)}, got {target!r}")
+        if opt not in ("O2", "Os"):
+            raise FixedRnnError(f"opt: must be O2 or Os, got {opt!r}")
+        target = runner.BuildConfig(TARGETS[target], f"-{opt}")
+    missing = runner.toolchain_missing(target.target)
+    if missing:
+        raise FixedRnnError(f"firmware: cannot build for {target.target}: {missing}")
+    work = Path(work)
+    export_c(model, work / "src", stream=StreamConfig() if config is None else config)
+    exe = runner.build(target, work / f"build-{target.name}", main="stream_main.c", src_dir=work / "src")
+    return runner, target, exe
+
+
+def run_stream_firmware(model, streams, target="host", opt="O2", config=None, work_dir=None):
+    """The streaming firmware of ``model`` (:func:`build_stream_firmware`) on ``streams``
+    (``(pcm, block sizes)`` pairs): a :class:`StreamOutput` per stream."""
+    with tempfile.TemporaryDirectory(prefix="fixedrnn-stream-") as tmp:
+        work = Path(work_dir) if work_dir is not None else Path(tmp)
+        runner, build, exe = build_stream_firmware(model, work, target, opt, config)
+        (work / "in.bin").write_bytes(stream_input(streams))
+        seconds = sum(len(pcm) for pcm, _ in streams) / model.frontend.sample_rate
+        runner.run(exe, build, [(work / "in.bin").resolve(), (work / "out.bin").resolve()],
+                   timeout=60.0 + SECONDS_PER_STREAM_SECOND * seconds)
+        return read_stream_output((work / "out.bin").read_bytes(), model, [len(pcm) for pcm, _ in streams])
+
+
+def _run_stream(args):
+    from fixedrnn.listen import format_detection
+    from fixedrnn.mfcc import read_wav
+    from fixedrnn.model import load
+    from fixedrnn.stream import KeywordStream
+
+    if not 1 <= args.block <= MAX_BLOCK:
+        raise FixedRnnError(f"--block: must be 1..{MAX_BLOCK} samples, got {args.block}")
+    model = load(args.model)
+    pcms = [read_wav(path, model.frontend.mfcc_config()) for path in args.wavs]
+    streams = [(pcm, [args.block]) for pcm in pcms]
+    outputs = run_stream_firmware(model, streams, target=args.target, opt=args.opt)
+    clock = KeywordStream(model)  # for frame times only
+    bad = 0
+    for path, (pcm, sizes), got in zip(args.wavs, streams, outputs):
+        difference = first_difference(got, python_stream(model, pcm, sizes))
+        bad += difference is not None
+        if args.json:
+            print(json.dumps({"file": str(path), "frames": len(got.records), "equal": difference is None,
+                              "difference": difference,
+                              "detections": [json.loads(format_detection(clock, model, d, True))
+                                             for d in got.detections]}))
+            continue
+        for d in got.detections:
+            print(f"{path}\t{format_detection(clock, model, d, False)}")
+        verdict = "equal to listen" if difference is None else f"DIFFERENT from listen: {difference}"
+        print(f"# {path}: {len(got.records)} frames, {len(got.detections)} detection(s), {verdict}")
+    if bad:
+        print(f"firmware: {bad} of {len(outputs)} stream(s) differ from listen", file=sys.stderr)
+        return 1
+    if not args.json:
+        print(f"firmware ({args.target}, -{args.opt}, streaming, blocks of {args.block}): all {len(outputs)} "
+              f"stream(s) equal listen frame for frame (0 LSB)")
+    return 0
+
+
 def _run(args):
+    if args.stream:
+        return _run_stream(args)
     results = run_firmware(args.model, args.wavs, target=args.target, opt=args.opt)
     if not args.json:
         print("file\tlabel\tlogits\tengine")
@@ -161,5 +356,11 @@ def add_parser(subparsers):
                      help="qemu: Cortex-M4 under qemu-system-arm (default); host: the system gcc")
     run.add_argument("--opt", choices=("O2", "Os"), default="O2", help="optimisation (default O2)")
     run.add_argument("--json", action="store_true", help="one JSON object per file instead")
+    run.add_argument("--stream", action="store_true",
+                     help="the streaming firmware: listen to each WAV as one stream and compare every "
+                          "frame and detection with 'fixedrnn listen' (its default configuration); prints "
+                          "the firmware's detections as listen does, after the file name")
+    run.add_argument("--block", type=int, default=1024,
+                     help=f"with --stream: samples per frnn_push_samples call (1..{MAX_BLOCK}, default 1024)")
     run.set_defaults(func=_run)
     return parser

@@ -24,7 +24,8 @@ __all__ = [
     "C_TYPE_BYTES", "FrontendShape", "MemoryItem", "SIGMOID_TABLE_ENTRIES", "SQRT_LUT_ENTRIES", "SYMBOL_PREFIX",
     "TANH_TABLE_ENTRIES", "bitrev_table_length", "cfft_twiddle_count", "flash_items", "frontend_flash_items",
     "frontend_ram_items", "frontend_shape", "mfcc_scratch_count", "model_flash_items", "model_ram_items",
-    "ram_items", "rfft_coef_count", "sparse_items", "sparse_symbol", "symbol_for",
+    "model_stream_ram_items", "ram_items", "rfft_coef_count", "sparse_items", "sparse_symbol", "stream_preroll",
+    "stream_ram_items", "symbol_for",
 ]
 
 #: C element types and their sizes on the target (ARMv7-M, AAPCS: 4-byte pointers).
@@ -54,7 +55,7 @@ class MemoryItem:
 
     ``region`` is "flash" (``const``, in .rodata) or "ram" (.bss); ``kind`` groups items in the
     report (weights, bias, requantization, activation table, weight table, front-end table, front-end instance,
-    audio, front-end scratch, features, state, gate scratch, logits); ``source`` says where the
+    audio, front-end scratch, features, state, gate scratch, logits, stream state); ``source`` says where the
     contents come from (a model key, a CMSIS-DSP table, or a buffer's role).
     """
 
@@ -196,7 +197,7 @@ def frontend_ram_items(shape):
         MemoryItem.of(f"{SYMBOL_PREFIX}audio_frame", "int16_t", n, "audio", "ram",
                       "last fft_length PCM samples (slides by hop)"),
         MemoryItem.of(f"{SYMBOL_PREFIX}audio_count", "uint32_t", 1, "audio", "ram",
-                      "PCM samples pushed since init (framing position)"),
+                      "framing position: PCM samples pushed since init, fft_length again after each frame"),
         MemoryItem.of(f"{SYMBOL_PREFIX}mfcc_input", qt, n, "front-end scratch", "ram",
                       "frame handed to arm_mfcc (overwritten in place)"),
         MemoryItem.of(f"{SYMBOL_PREFIX}mfcc_tmp", "q31_t", mfcc_scratch_count(n, q), "front-end scratch", "ram",
@@ -310,20 +311,14 @@ def frontend_shape(arrays):
     )
 
 
-def model_ram_items(arrays):
-    """RAM items of the model: the int8 feature window it reads (the last T vectors, [T, I]), the
-    hidden state (int8 [H]), for the LSTM the cell state (int16 [H]) and TFLM's four int16 gate
-    buffers ([4, H]), for the RNN the two FC outputs (int8 [2, H]; ADD writes in place into the
+def _cell_ram_items(arrays):
+    """The hidden state (int8 [H]), for the LSTM the cell state (int16 [H]) and TFLM's four int16
+    gate buffers ([4, H]), for the RNN the two FC outputs (int8 [2, H]; ADD writes in place into the
     first, TANH into the hidden state), for sparse storage the int16 input scratch of its FCs
-    ([max(I, H)]), and the int8 logits [C]."""
+    ([max(I, H)])."""
     cell = _text(arrays, "cell")
     units = _int(arrays, f"{cell}.units")
-    n_in = _int(arrays, "frontend.n_mfcc")
-    frames = _int(arrays, "sequence.frames")
-    n_classes = int(np.asarray(arrays["labels"]).size)
-    items = [MemoryItem.of(f"{SYMBOL_PREFIX}features", "int8_t", frames * n_in, "features", "ram",
-                           "int8 feature window [T, I] (ring of the last T frames)", (frames, n_in)),
-             MemoryItem.of(f"{SYMBOL_PREFIX}hidden", "int8_t", units, "state", "ram", "hidden state h [H]")]
+    items = [MemoryItem.of(f"{SYMBOL_PREFIX}hidden", "int8_t", units, "state", "ram", "hidden state h [H]")]
     if cell == "lstm":
         items += [
             MemoryItem.of(f"{SYMBOL_PREFIX}cell_state", "int16_t", units, "state", "ram", "cell state c [H], scale 2^P"),
@@ -335,18 +330,86 @@ def model_ram_items(arrays):
                                    "input FC output (then ADD output) and recurrent FC output, int8 [2, H]",
                                    (2, units)))
     if WeightForm.from_arrays(arrays).sparse:
+        n_in = _int(arrays, "frontend.n_mfcc")
         items.append(MemoryItem.of(f"{SYMBOL_PREFIX}sparse_input", "int16_t", max(n_in, units), "gate scratch", "ram",
                                    "a sparse FC's int8 input plus its offset, int16 [max(I, H)] (frnn_sparse.c)"))
-    items.append(MemoryItem.of(f"{SYMBOL_PREFIX}logits", "int8_t", n_classes, "logits", "ram", "head output [C]"))
     return items
 
 
-def flash_items(arrays):
-    """Every flash item of the firmware for the model: the model's then the front end's."""
-    return model_flash_items(arrays) + frontend_flash_items(frontend_shape(arrays))
+def _logits_item(arrays, source="head output [C]"):
+    return MemoryItem.of(f"{SYMBOL_PREFIX}logits", "int8_t", int(np.asarray(arrays["labels"]).size), "logits",
+                         "ram", source)
 
 
-def ram_items(arrays):
-    """Every RAM item of the firmware for the model. All are static buffers, so the RAM total is
-    their sum (the peak: nothing is allocated at run time)."""
-    return frontend_ram_items(frontend_shape(arrays)) + model_ram_items(arrays)
+def model_ram_items(arrays):
+    """RAM items of the model: the int8 feature window it reads (the last T vectors, [T, I]), the
+    cell's state and scratch (hidden state int8 [H]; LSTM: cell state int16 [H] and TFLM's four
+    int16 gate buffers [4, H]; RNN: the two FC outputs int8 [2, H]), and the int8 logits [C]."""
+    n_in = _int(arrays, "frontend.n_mfcc")
+    frames = _int(arrays, "sequence.frames")
+    return ([MemoryItem.of(f"{SYMBOL_PREFIX}features", "int8_t", frames * n_in, "features", "ram",
+                           "int8 feature window [T, I] (ring of the last T frames)", (frames, n_in))]
+            + _cell_ram_items(arrays) + [_logits_item(arrays)])
+
+
+def stream_preroll(stream):
+    """Frames of the pre-roll ring a streaming firmware keeps for ``stream`` (a
+    :class:`fixedrnn.stream.StreamConfig`): ``preroll``, or 0 without the cell reset."""
+    return int(stream.preroll) if stream.reset else 0
+
+
+def stream_ram_items(arrays, stream):
+    """RAM items of the streaming pipeline (``frnn_stream.c``) for ``stream`` (a
+    :class:`fixedrnn.stream.StreamConfig`), the cell's and the front end's apart: the frame counter,
+    the pre-roll ring of int8 features ([P, I], none for P = 0), the VAD's noise floor and hangover,
+    the decision's ring of the segment's last W int8 scores ([W, C]), the segment's start and loud
+    count, the last detection's label and frame, and the current frame's scores (``fr_logits``).
+    docs/streaming.md lists them with the Python state they mirror."""
+    p = SYMBOL_PREFIX
+    n_in = _int(arrays, "frontend.n_mfcc")
+    n_classes = int(np.asarray(arrays["labels"]).size)
+    preroll, window = stream_preroll(stream), int(stream.decision.window)
+    kind = "stream state"
+    items = [MemoryItem.of(f"{p}stream_frames", "int32_t", 1, kind, "ram",
+                           "frames since frnn_stream_init (the next frame's index)")]
+    if preroll:
+        items.append(MemoryItem.of(f"{p}preroll", "int8_t", preroll * n_in, "features", "ram",
+                                   "pre-roll ring: int8 features of the last P frames [P, I], slot t mod P",
+                                   (preroll, n_in)))
+    items += [
+        MemoryItem.of(f"{p}vad_floor", "int32_t", 1, kind, "ram", "VAD noise floor, q8.7 with FLOOR_FRAC more bits"),
+        MemoryItem.of(f"{p}vad_hang", "uint8_t", 1, kind, "ram", "VAD hangover counter"),
+        MemoryItem.of(f"{p}decision_scores", "int8_t", window * n_classes, kind, "ram",
+                      "the segment's last W int8 scores [W, C], slot (t - start) mod W", (window, n_classes)),
+        MemoryItem.of(f"{p}segment_start", "int32_t", 1, kind, "ram", "first frame of the open segment (-1: none)"),
+        MemoryItem.of(f"{p}segment_loud", "int32_t", 1, kind, "ram", "loud frames of the open segment"),
+        MemoryItem.of(f"{p}last_label", "int32_t", 1, kind, "ram", "label of the last detection (-1: none)"),
+        MemoryItem.of(f"{p}last_decided", "int32_t", 1, kind, "ram", "frame at which it was decided"),
+    ]
+    return items
+
+
+def model_stream_ram_items(arrays, stream):
+    """RAM items of the model in a streaming firmware: the cell's state and scratch (as
+    :func:`model_ram_items`, no feature window), the head's scores of the current frame [C], and
+    :func:`stream_ram_items`."""
+    return (_cell_ram_items(arrays) + [_logits_item(arrays, "head scores of the current frame [C]")]
+            + stream_ram_items(arrays, stream))
+
+
+def flash_items(arrays, stream=None):
+    """Every flash item of the firmware for the model: the model's then the front end's. ``stream``
+    (a :class:`fixedrnn.stream.StreamConfig`): the streaming firmware's, which has no window to
+    pad (no ``fr_silence_features``)."""
+    items = model_flash_items(arrays)
+    if stream is not None:
+        items = [item for item in items if item.symbol != f"{SYMBOL_PREFIX}silence_features"]
+    return items + frontend_flash_items(frontend_shape(arrays))
+
+
+def ram_items(arrays, stream=None):
+    """Every RAM item of the firmware for the model; with ``stream`` (a
+    :class:`fixedrnn.stream.StreamConfig`), of the streaming firmware (:func:`model_stream_ram_items`).
+    All are static buffers, so the RAM total is their sum (the peak: nothing is allocated at run time)."""
+    model = model_ram_items(arrays) if stream is None else model_stream_ram_items(arrays, stream)
+    return frontend_ram_items(frontend_shape(arrays)) + model

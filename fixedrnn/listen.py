@@ -21,7 +21,9 @@ from fixedrnn.errors import FixedRnnError
 READ_BYTES = 4096
 
 
-def _format(stream, model, d, as_json):
+def format_detection(stream, model, d, as_json):
+    """One detection ``d`` as a line: ``LABEL<TAB>START<TAB>END<TAB>SCORE`` or, ``as_json``, a JSON
+    object; times in seconds from the stream's frame times (a :class:`fixedrnn.stream.KeywordStream`)."""
     start, end = stream.frame_start_seconds(d.start), stream.frame_end_seconds(d.end)
     if as_json:
         return json.dumps({"label": model.labels[d.label], "start": round(start, 4), "end": round(end, 4),
@@ -76,9 +78,9 @@ def _listen(args):
     try:
         for block in blocks:
             for d in stream.push(block)[1]:
-                print(_format(stream, model, d, args.json), flush=True)
+                print(format_detection(stream, model, d, args.json), flush=True)
         for d in stream.finish():
-            print(_format(stream, model, d, args.json), flush=True)
+            print(format_detection(stream, model, d, args.json), flush=True)
     except BrokenPipeError:
         # Nobody reads our output any more: say so once, and keep Python from failing at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

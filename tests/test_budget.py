@@ -314,15 +314,25 @@ def test_flash_and_ram_flags(tmp_path, capsys):
     assert code == 2 and out == "" and err.startswith("fixedrnn.budget: error: --flash:") and err.count("\n") == 1
 
 
-def test_feature_window_is_t_frames_and_mode_is_gone(tmp_path, capsys):
-    """The one RAM layout is the exporter's: the T x I int8 feature window and the silent-frame
-    features (the removed --mode streaming is refused as an unknown option)."""
+def test_feature_window_is_t_frames_and_streaming_mode_has_none(tmp_path, capsys):
+    """The default layout is the window firmware's: the T x I int8 feature window and the
+    silent-frame features. --mode streaming is the streaming firmware's: no window and no silent
+    frame, a pre-roll ring of P x I int8 features and the decision's W x C int8 scores (the default
+    StreamConfig: P = 16, W = 4); an unknown mode is refused."""
     path = _save(tmp_path, make_model("rnn", False, frames=100, n_mfcc=13))
     report = budget.audit_file(str(path))
     items = {item.symbol: item for item in report.flash + report.ram}
     assert items["fr_features"].nbytes == 100 * 13 and items["fr_silence_features"].nbytes == 13
+    stream = budget.audit_file(str(path), mode="streaming")
+    stream_items = {item.symbol: item for item in stream.flash + stream.ram}
+    assert "fr_features" not in stream_items and "fr_silence_features" not in stream_items
+    assert stream_items["fr_preroll"].nbytes == 16 * 13
+    assert stream_items["fr_decision_scores"].nbytes == 4 * 10  # C = 10 classes
+    assert stream.flash_total == report.flash_total - 13
+    code, out, _ = _run(capsys, path, "--mode", "streaming", "--json")
+    assert code == 0 and json.loads(out)["ram"]["total"] == stream.ram_total
     with pytest.raises(SystemExit) as exc:
-        budget.main([str(path), "--mode", "streaming"])
+        budget.main([str(path), "--mode", "sideways"])
     assert exc.value.code == 2 and "--mode" in capsys.readouterr().err
 
 

@@ -5,6 +5,8 @@
  *   frnn_model.h/.c  generated: the model's sizes and integers as macros, its tables and buffers;
  *   frnn_pipeline.c  framing, MFCC -> int8 normalisation, feature window, head, init, result;
  *   frnn_rnn.c or frnn_lstm.c (the model's cell) and frnn_cell.h (what they share);
+ *   frnn_stream.c    a streaming export only (export_c(..., stream=StreamConfig)): the streaming
+ *                    pipeline, FRNN_STREAM defined, the window API below left out;
  *   frnn_kernels.h/.c (the integer kernels), frnn_mfcc.h/.c (the fixed-point MFCC).
  * In the package: fixedrnn/c/ holds the kernels and the MFCC (they compile alone), fixedrnn/c/model/
  * the code that needs a model's frnn_model.h (this file, the pipeline, the cells).
@@ -19,7 +21,8 @@
  * end), widened to int32 by frnn_mfcc_frame; features int8 with the model's input zero point
  * (FR_INPUT_ZERO_POINT); logits int8 with FR_HEAD_OUTPUT_ZERO_POINT (argmax = the class).
  *
- * Call order, streaming PCM (docs/CONTRACT.md; equals fixedrnn.engine.features + run_features):
+ * Call order of a window export, PCM in chunks (docs/CONTRACT.md; equals fixedrnn.engine.features +
+ * run_features):
  *   frnn_init();                          once per utterance
  *   frnn_push_samples(pcm, n);            any number of times, chunks of any size
  *   frnn_end_utterance();                 the utterance is over
@@ -38,21 +41,27 @@
 
 #include "frnn_model.h"
 
+#if !defined(FRNN_STREAM)
 /* Window = T silent-frame feature vectors, cell state reset, framing restarted. */
 void frnn_init(void);
+#endif
 /* PCM in, n >= 0 samples: every time N samples of a frame are there (the first N, then every hop),
  * that frame goes through frnn_push_frame. */
 void frnn_push_samples(const int16_t *samples, int32_t n);
+#if !defined(FRNN_STREAM)
 /* End of an utterance: one zero-padded frame if fewer than N samples came since frnn_init; the
  * framing restarts (the window is kept). */
 void frnn_end_utterance(void);
-/* One frame[FRNN_FFT_LENGTH] -> MFCC -> int8 features -> window. */
+#endif
+/* One frame[FRNN_FFT_LENGTH] -> MFCC -> int8 features -> window (a streaming export: the whole
+ * per-frame streaming pipeline, below). */
 void frnn_push_frame(const int16_t *frame);
 /* MFCC only: frame[FRNN_FFT_LENGTH] -> mfcc[FRNN_N_FEATURES] (q8.7 or q31 values, as int32). */
 void frnn_mfcc_frame(const int16_t *frame, int32_t *mfcc);
 /* docs/CONTRACT.md step 3: mfcc[FRNN_N_FEATURES] -> int8 x[FRNN_N_FEATURES]; per coefficient c,
  * clamp(FR_INPUT_ZERO_POINT + frnn_mbqm(mfcc[c] - offset[c], multiplier[c], shift[c]), -128, 127). */
 void frnn_normalize(const int32_t *mfcc, int8_t *x);
+#if !defined(FRNN_STREAM)
 /* Slide the window by one frame: x[FRNN_N_FEATURES] becomes its last row. */
 void frnn_push_features(const int8_t *x);
 /* The window, int8 [FRNN_FRAMES][FRNN_N_FEATURES], oldest frame first. */
@@ -61,6 +70,7 @@ const int8_t *frnn_window(void);
 void frnn_result(int8_t *logits);
 /* The same on a window x[FRNN_FRAMES][FRNN_N_FEATURES] given by the caller. */
 void frnn_run_features(const int8_t *x, int8_t *logits);
+#endif
 
 /* The pieces of frnn_run_features: cell state reset (hidden state = its zero point, LSTM cell state
  * = 0), one cell step on x[FRNN_N_FEATURES] (RNN or LSTM, TFLM int8 semantics,
@@ -68,5 +78,47 @@ void frnn_run_features(const int8_t *x, int8_t *logits);
 void frnn_cell_reset(void);
 void frnn_cell_step(const int8_t *x);
 void frnn_head(int8_t *logits);
+
+#if defined(FRNN_STREAM)
+/* Streaming keyword spotting (docs/streaming.md; equals fixedrnn.stream.KeywordStream with the
+ * exported StreamConfig, whose integers are the FRNN_VAD_*, FRNN_DECISION_* and FRNN_STREAM_* macros
+ * of frnn_model.h). Call order:
+ *   frnn_stream_init();                   once per stream
+ *   frnn_push_samples(pcm, n);            any number of times, blocks of any size (n >= 0)
+ *   frnn_stream_finish(&detection);       the stream is over: decides a segment still open
+ * Frame t holds samples [t*FRNN_HOP, t*FRNN_HOP + FRNN_FFT_LENGTH); as its last sample arrives,
+ * frnn_push_frame runs MFCC -> int8 features -> VAD -> (cell reset and pre-roll at a segment start)
+ * -> cell step -> head -> decision, then calls frnn_stream_frame_done, which the application
+ * defines. Frame numbers are int32 (2^31 frames: about a year at 16 ms per frame). */
+typedef struct {
+    int32_t label;   /* class index, 0 .. FRNN_N_CLASSES - 1 */
+    int32_t start;   /* first frame of the speech segment */
+    int32_t end;     /* last frame of the segment */
+    int32_t decided; /* frame at which it was decided */
+    int32_t score;   /* floor of the mean int8 score of the label over the segment's last frames */
+} frnn_detection;
+
+typedef struct {
+    int32_t index;           /* frame number since frnn_stream_init */
+    int32_t energy;          /* the VAD's energy e, q8.7 */
+    uint8_t raw;             /* 1: loud against the noise floor */
+    uint8_t active;          /* 1: speech (a loud frame or its hangover) */
+    uint8_t reset;           /* 1: this frame started a segment: cell reset and pre-roll re-run */
+    uint8_t detected;        /* 1: `detection` holds a detection decided at this frame */
+    const int8_t *features;  /* int8 features [FRNN_N_FEATURES] of the frame */
+    const int8_t *hidden;    /* int8 hidden state [FRNN_UNITS] after the step */
+    const int8_t *scores;    /* int8 head scores [FRNN_N_CLASSES] */
+    frnn_detection detection;
+} frnn_stream_frame;
+
+/* Start a stream: framing, VAD, decision and cell state back to their initial values. */
+void frnn_stream_init(void);
+/* Defined by the application: called once per frame, in order; the record and what it points to
+ * are valid until it returns. */
+void frnn_stream_frame_done(const frnn_stream_frame *frame);
+/* End of the stream: 1 and *detection if the segment still open gives one (decided as if a frame
+ * that is not speech followed the last one), else 0. */
+int32_t frnn_stream_finish(frnn_detection *detection);
+#endif
 
 #endif

@@ -1,6 +1,8 @@
 /* The pipeline around the cell (frnn_api.h): PCM framing, MFCC of a frame, int8 normalisation, the
  * feature window, the head, init and result. The model's tables and buffers are the fr_* objects of
- * the generated frnn_model.c (declared in frnn_model.h).
+ * the generated frnn_model.c (declared in frnn_model.h). A streaming export (FRNN_STREAM) uses the
+ * framing, MFCC, normalisation and head of this file; frnn_stream.c defines its frnn_push_frame, and
+ * the window's functions are left out.
  */
 #include <string.h>
 
@@ -32,6 +34,7 @@ void frnn_mfcc_frame(const int16_t *frame, int32_t *mfcc)
     }
 }
 
+#if !defined(FRNN_STREAM)
 void frnn_push_frame(const int16_t *frame)
 {
     int32_t mfcc[FRNN_N_FEATURES];
@@ -40,9 +43,11 @@ void frnn_push_frame(const int16_t *frame)
     frnn_normalize(mfcc, x);
     frnn_push_features(x);
 }
+#endif
 
 /* Samples held in the audio frame: all pushed ones before the first frame; afterwards the
-   fft_length - hop overlap plus those pushed since the last frame. */
+   fft_length - hop overlap plus those pushed since the last frame. fr_audio_count restarts at
+   fft_length after each frame (the same position modulo hop), so it never wraps on a long stream. */
 static uint32_t audio_fill(void)
 {
     const uint32_t seen = fr_audio_count[0];
@@ -59,10 +64,12 @@ void frnn_push_samples(const int16_t *samples, int32_t n)
             frnn_push_frame(fr_audio_frame);
             memmove(fr_audio_frame, fr_audio_frame + FRNN_HOP, (FRNN_FFT_LENGTH - FRNN_HOP) * sizeof(int16_t));
             fill = FRNN_FFT_LENGTH - FRNN_HOP;
+            fr_audio_count[0] = FRNN_FFT_LENGTH;
         }
     }
 }
 
+#if !defined(FRNN_STREAM)
 void frnn_end_utterance(void)
 {
     if (fr_audio_count[0] < FRNN_FFT_LENGTH) { /* too short: one zero-padded frame */
@@ -72,6 +79,7 @@ void frnn_end_utterance(void)
     }
     fr_audio_count[0] = 0;
 }
+#endif
 
 void frnn_head(int8_t *logits)
 {
@@ -86,6 +94,7 @@ void frnn_normalize(const int32_t *mfcc, int8_t *x)
     }
 }
 
+#if !defined(FRNN_STREAM)
 void frnn_init(void)
 {
     for (int t = 0; t < FRNN_FRAMES; ++t) {
@@ -120,3 +129,4 @@ void frnn_result(int8_t *logits)
     frnn_run_features(fr_features, fr_logits);
     memcpy(logits, fr_logits, FRNN_N_CLASSES);
 }
+#endif
