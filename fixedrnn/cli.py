@@ -31,6 +31,7 @@ SUBCOMMAND_MODULES = (
     "fixedrnn.budget",
     "fixedrnn.listen",
     "fixedrnn.firmware",
+    "fixedrnn.study",
 )
 
 
