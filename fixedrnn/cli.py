@@ -32,6 +32,7 @@ SUBCOMMAND_MODULES = (
     "fixedrnn.listen",
     "fixedrnn.firmware",
     "fixedrnn.import_tflite",
+    "fixedrnn.study",
 )
 
 

@@ -18,15 +18,53 @@ import train  # noqa: E402
 import train_data  # noqa: E402
 import train_qat  # noqa: E402
 from fixedrnn import budget, convert, model as model_io, quant  # noqa: E402
+from fixedrnn.weight_forms import WeightForm  # noqa: E402
 
 
-@pytest.mark.parametrize("kind", ["int8", "pot"])
-def test_fake_quant_weight_equals_converter(kind):
+#: Every weight form: int8, power of two, k = 2..8, every minifloat (e, m).
+FORMS = ([WeightForm("int8"), WeightForm("pot")] + [WeightForm("intk", bits=k) for k in range(2, 9)]
+         + [WeightForm("minifloat", exponent_bits=e, mantissa_bits=m)
+            for e in (1, 2, 3) for m in range(0, 8 - (1 << e) + 1)])
+
+
+@pytest.mark.parametrize("form", FORMS, ids=lambda f: f.label)
+def test_fake_quant_weight_equals_converter(form):
     rng = np.random.default_rng(1)
     w = rng.normal(0, 0.3, (16, 13))
-    got = train_qat.fake_quant_weight(torch.tensor(w), kind).numpy()
-    q, scale = convert.quantize_weight(w, convert.ConvertOptions(weights=kind), per_channel=False)
+    got = train_qat.fake_quant_weight(torch.tensor(w), form).numpy()
+    options = convert.ConvertOptions(weights=form.kind, bits=form.bits, exponent_bits=form.exponent_bits,
+                                     mantissa_bits=form.mantissa_bits)
+    q, scale = convert.quantize_weight(w, options, per_channel=False)
     np.testing.assert_array_equal(got, q.astype(np.float64) * float(scale[0]))
+
+
+def form_levels(form):
+    """The non-negative levels of ``form`` (int8 units) from its definition: k-bit 0..2**(k-1)-1,
+    power of two 0 and 2**j (j = 0..6), minifloat every decoded code."""
+    if form.kind in ("int8", "intk"):
+        return list(range(0, (1 << ((form.bits or 8) - 1)) - 1 + 1))
+    if form.kind == "pot":
+        return [0] + [1 << j for j in range(7)]
+    return [int(v) for v in quant.minifloat_magnitudes(form.exponent_bits, form.mantissa_bits)]
+
+
+@pytest.mark.parametrize("form", FORMS, ids=lambda f: f.label)
+def test_fake_quant_weight_on_every_level_and_midpoint(form):
+    """With max|w| = top · 2**-4 the scale is 2**-4 exactly, so w / scale is exact in float32: every
+    level maps to itself and every midpoint between two levels to the larger one (k-bit: half away
+    from zero; pot and minifloat: ties to the larger magnitude), both signs, with a straight-through
+    gradient of 1 everywhere."""
+    levels = form_levels(form)
+    assert max(levels) == form.top
+    mids = [(a + b) / 2 for a, b in zip(levels, levels[1:])]
+    units = np.array(levels + mids + [-v for v in levels + mids], np.float64)
+    want = np.array(levels + levels[1:] + [-v for v in levels + levels[1:]], np.float64)
+    w = torch.tensor(units * 2.0**-4, dtype=torch.float32, requires_grad=True)
+    got = train_qat.fake_quant_weight(w, form)
+    assert train_qat.weight_scale(w, form) == 2.0**-4
+    np.testing.assert_array_equal(got.detach().numpy().astype(np.float64) * 16, want)
+    got.sum().backward()
+    assert w.grad.tolist() == [1.0] * len(units)
 
 
 def test_fake_quant_activation_equals_quant():
@@ -48,16 +86,31 @@ def test_fit_length_pads_left_and_keeps_last():
     np.testing.assert_array_equal(train_data.fit_length(x, 4, [9, 8]), [[9, 8], [0, 1], [2, 3], [4, 5]])
 
 
-def test_bad_arguments_exit_cleanly(capsys):
+@pytest.mark.parametrize("argv, named", [
+    (["--out", "model.txt"], "--out"),
+    (["--out", "m.npz", "--weights", "intk"], "needs bits"),
+    (["--out", "m.npz", "--weights", "intk", "--bits", "9"], "2..8"),
+    (["--out", "m.npz", "--weights", "minifloat", "--exponent-bits", "2", "--mantissa-bits", "5"], "2**e - 1 + m"),
+    (["--out", "m.npz", "--bits", "4"], "takes no bits"),
+    (["--out", "m.npz", "--prune-sparsity", "1.0"], "--prune-sparsity"),
+    (["--out", "m.npz", "--prune-units", "65"], "--prune-units"),
+    (["--out", "m.npz", "--prune-units", "4", "--prune-sparsity", "0.5"], "one of them"),
+    (["--out", "m.npz", "--finetune-epochs", "3"], "--finetune-epochs"),
+])
+def test_bad_arguments_exit_cleanly(capsys, argv, named):
     with pytest.raises(SystemExit) as exc:
-        train.parse_args(["--out", "model.txt"])
+        train.parse_args(argv)
     assert exc.value.code == 2
-    assert "--out" in capsys.readouterr().err
+    assert named in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("cell, weights, extra", [
     ("lstm", "int8", []),
     ("rnn", "pot", ["--teacher-units", "4", "--identity-mix", "0.5"]),
+    ("lstm", "intk", ["--bits", "3", "--prune-sparsity", "0.5", "--prune-scope", "global",
+                      "--finetune-epochs", "1"]),
+    ("rnn", "minifloat", ["--exponent-bits", "2", "--mantissa-bits", "1", "--prune-units", "5",
+                          "--prune-norm", "linf", "--finetune-epochs", "1"]),
 ])
 def test_smoke_two_epochs_export_budget(fsdd_dir, tmp_path, monkeypatch, cell, weights, extra):
     monkeypatch.setattr(train_data, "CACHE_DIR", tmp_path / "cache")
@@ -68,6 +121,14 @@ def test_smoke_two_epochs_export_budget(fsdd_dir, tmp_path, monkeypatch, cell, w
     result = train.run_training(args)
     model = model_io.load(out)  # validated by the model module
     assert model.cell == cell and model.weights == weights and model.frames == 61
+    form = WeightForm.from_arrays(model.to_arrays())
+    assert form.bits == (3 if weights == "intk" else None)
+    assert form.exponent_bits == (2 if weights == "minifloat" else None)
+    assert model.units == (5 if "--prune-units" in extra else 8)
+    if "--prune-sparsity" in extra:  # the pruned half stays 0 through fine-tuning and QAT
+        weights = [model.lstm.input_weight, model.lstm.recurrent_weight, model.head.weight]
+        zeros = sum(int(np.count_nonzero(w == 0)) for w in weights)
+        assert zeros >= np.floor(0.5 * sum(w.size for w in weights) + 0.5)
     report = budget.audit(model, name=str(out))
     assert report.total == result["budget_total"] and report.total <= budget.DEFAULT_BUDGET
     # the int8 features training saw are the ones the engine computes from the WAV file

@@ -10,10 +10,16 @@ Pipeline (PyTorch, CPU; the ``train`` extra):
 2. Per-coefficient int8 normalisation (offset = training mean, scale = std / x_scale⁻¹) exactly as
    the device computes it; the model trains on the dequantized int8 features.
 3. Float training (AdamW, one-cycle cosine LR, dropout, label smoothing, gradient clipping).
-4. Calibration of the activation ranges (:func:`fixedrnn.calibrate.activation_ranges`), then
-   quantization-aware fine-tuning whose fake quantization rounds as the integer engine does
-   (tools/train_qat.py), int8 or power-of-two.
-5. :func:`fixedrnn.convert.convert` → model file (atomic save), then the memory budget and, when
+4. Optional pruning of the float model (:mod:`fixedrnn.prune`): ``--prune-sparsity S``
+   (unstructured magnitude, ``--prune-scope`` layer|global) or ``--prune-units KEEP`` (structured,
+   ``--prune-norm`` l1|l2|linf), then ``--finetune-epochs`` of float fine-tuning; pruned weights
+   stay 0 through fine-tuning and QAT (a mask re-applied after every step).
+5. Calibration of the activation ranges (:func:`fixedrnn.calibrate.activation_ranges`), then quantization-aware fine-tuning whose fake
+   quantization rounds as the integer engine does (tools/train_qat.py), in any weight form
+   (``--weights int8|pot|intk --bits K|minifloat --exponent-bits E --mantissa-bits M``, the levels
+   of :mod:`fixedrnn.weight_forms`). ``--qat-epochs 0`` is post-training quantization: the
+   converter rounds the float model.
+6. :func:`fixedrnn.convert.convert` → model file (atomic save), then the memory budget and, when
    the integer engine is available, its accuracy end to end from the WAV files.
 
 Split: the dataset's own (index 0-4 test, 5-49 train); validation = index 5-9 (training speakers'
@@ -38,12 +44,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import train_data  # noqa: E402
-from fixedrnn import convert as conv, speech_commands  # noqa: E402
+from fixedrnn import convert as conv, prune, speech_commands  # noqa: E402
 from fixedrnn.calibrate import activation_ranges  # noqa: E402
 from fixedrnn.cli import run  # noqa: E402
 from fixedrnn.errors import FixedRnnError  # noqa: E402
 from fixedrnn.frontend.config import MfccConfig  # noqa: E402
 from fixedrnn.model import FrontendSpec, save  # noqa: E402
+from fixedrnn.weight_forms import WeightForm  # noqa: E402
 
 #: The class labels of each dataset's task (Speech Commands: --task 10 or 12).
 TASK_LABELS = {"fsdd": train_data.FSDD_LABELS, "10": speech_commands.KEYWORDS, "12": speech_commands.LABELS_12}
@@ -58,7 +65,12 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="tools/train.py", description=__doc__.split("\n")[1])
     p.add_argument("--cell", choices=("lstm", "rnn"), default="lstm")
     p.add_argument("--units", type=int, default=64, help="hidden size H")
-    p.add_argument("--weights", choices=("int8", "pot"), default="int8")
+    p.add_argument("--weights", choices=("int8", "pot", "intk", "minifloat"), default="int8",
+                   help="weight form (fixedrnn.weight_forms); intk needs --bits, minifloat --exponent-bits "
+                        "and --mantissa-bits")
+    p.add_argument("--bits", type=int, default=None, help="intk: bits per weight, 2..8")
+    p.add_argument("--exponent-bits", type=int, default=None, help="minifloat: exponent bits e")
+    p.add_argument("--mantissa-bits", type=int, default=None, help="minifloat: mantissa bits m")
     p.add_argument("--out", type=Path, required=True, help="model file to write (.npz)")
     p.add_argument("--data-dir", "--data", dest="data_dir", type=Path, default=None,
                    help="dataset folder (default: FSDD at ../shared/data/fsdd)")
@@ -85,6 +97,15 @@ def parse_args(argv=None):
                    help="distil from the float LSTM of this size trained with the default settings (0: no)")
     p.add_argument("--kd-weight", type=float, default=0.7, help="weight of the distillation loss")
     p.add_argument("--kd-temperature", type=float, default=2.0)
+    p.add_argument("--prune-sparsity", type=float, default=None,
+                   help="unstructured magnitude pruning of the float model: this fraction of the weights")
+    p.add_argument("--prune-scope", choices=prune.SCOPES, default="layer",
+                   help="--prune-sparsity per weight matrix (layer) or over all of them (global)")
+    p.add_argument("--prune-units", type=int, default=None,
+                   help="structured pruning of the float model: keep this many hidden units")
+    p.add_argument("--prune-norm", choices=prune.NORMS, default="l2", help="--prune-units' unit score")
+    p.add_argument("--finetune-epochs", type=int, default=0, help="float epochs after pruning")
+    p.add_argument("--finetune-lr", type=float, default=1e-3)
     p.add_argument("--subset", type=int, default=0, help="smoke test: a few files per split only")
     p.add_argument("--holdout", default=None, help="speaker-independent run: leave SPEAKER out")
     p.add_argument("--fit-validation", action="store_true", help="also fit on the validation files")
@@ -101,18 +122,72 @@ def parse_args(argv=None):
         p.error("--dataset speech_commands: needs --data DIR and takes no --holdout")
     if args.units < 1 or args.frames < 1 or args.epochs < 0 or args.qat_epochs < 0:
         p.error("--units and --frames must be >= 1, epochs >= 0")
-    for name in ("copies", "subset", "teacher_units"):
+    for name in ("copies", "subset", "teacher_units", "finetune_epochs"):
         if getattr(args, name) < 0:
             p.error(f"--{name.replace('_', '-')} must be >= 0, got {getattr(args, name)}")
     if not 0.0 <= args.kd_weight <= 1.0 or not 0.0 <= args.identity_mix <= 1.0:
         p.error("--kd-weight and --identity-mix must be in [0, 1]")
     if not (args.x_scale > 0 and args.kd_temperature > 0 and args.lr > 0 and args.qat_lr > 0):
         p.error("--x-scale, --kd-temperature, --lr and --qat-lr must be > 0")
+    try:
+        weight_form(args)
+    except FixedRnnError as exc:
+        p.error(f"--weights {args.weights}: {exc}")
+    if args.prune_sparsity is not None and args.prune_units is not None:
+        p.error("--prune-sparsity and --prune-units: give one of them")
+    if args.prune_sparsity is not None and not 0.0 <= args.prune_sparsity < 1.0:
+        p.error(f"--prune-sparsity must be in [0, 1), got {args.prune_sparsity}")
+    if args.prune_units is not None and not 1 <= args.prune_units <= args.units:
+        p.error(f"--prune-units must be in 1..{args.units} (--units), got {args.prune_units}")
+    if args.finetune_epochs and args.prune_sparsity is None and args.prune_units is None:
+        p.error("--finetune-epochs: give --prune-sparsity or --prune-units too")
+    if not args.finetune_lr > 0:
+        p.error("--finetune-lr must be > 0")
     if args.out.suffix != ".npz":
         p.error(f"--out: {args.out} must end in .npz")
     if args.log is not None and not args.log.parent.is_dir():
         p.error(f"--log: {args.log.parent} is not a directory")
     return args
+
+
+def weight_form(args):
+    """The :class:`fixedrnn.weight_forms.WeightForm` of ``--weights`` and its parameters
+    (``FixedRnnError`` if they do not make one)."""
+    return WeightForm(args.weights, args.bits, args.exponent_bits, args.mantissa_bits)
+
+
+def float_model(net):
+    """The converter's float model ``(FloatLstm | FloatRnn, FloatHead)`` of a
+    :class:`train_qat.RecurrentClassifier`."""
+    w_x, w_h, b = net.float_params()
+    cell = (conv.FloatLstm if net.cell == "lstm" else conv.FloatRnn)(w_x=w_x, w_h=w_h, b=b)
+    head = conv.FloatHead(w=net.head.weight.detach().double().numpy(), b=net.head.bias.detach().double().numpy())
+    return cell, head
+
+
+def load_float_model(net, cell, head):
+    """Set ``net``'s weights (same H) to the float model ``(cell, head)``: the combined bias goes to
+    ``bias_ih``, ``bias_hh`` is 0."""
+    import torch
+
+    c = net.torch_cell
+    units = net.units
+    with torch.no_grad():
+        c.weight_ih_l0.copy_(torch.tensor(np.reshape(cell.w_x, (-1, np.shape(cell.w_x)[-1]))))
+        c.weight_hh_l0.copy_(torch.tensor(np.reshape(cell.w_h, (-1, units))))
+        c.bias_ih_l0.copy_(torch.tensor(np.reshape(cell.b, -1)))
+        c.bias_hh_l0.zero_()
+        net.head.weight.copy_(torch.tensor(head.w))
+        net.head.bias.copy_(torch.tensor(head.b))
+
+
+def pruned(args, cell, head):
+    """The float model pruned as ``args`` ask (:mod:`fixedrnn.prune`), or as it is."""
+    if args.prune_sparsity is not None:
+        return prune.prune_magnitude(cell, head, args.prune_sparsity, args.prune_scope)
+    if args.prune_units is not None:
+        return prune.prune_units(cell, head, args.prune_units, args.prune_norm)
+    return cell, head
 
 
 class Log:
@@ -193,6 +268,7 @@ def run_training(args):
 
     model = new_model(args.cell, args.units)
     teacher_logits = None
+    masks = []  # (parameter, 0/1 tensor): pruned weights held at 0 after every optimiser step
 
     def accuracy(mask):
         model.eval()
@@ -236,6 +312,9 @@ def run_training(args):
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
                 opt.step()
+                with torch.no_grad():
+                    for param, mask in masks:
+                        param.mul_(mask)
                 sched.step()
                 total += float(loss.detach()) * len(j)
             if epoch % 10 == 9 or epoch == n_epochs - 1:
@@ -273,6 +352,17 @@ def run_training(args):
     float_checkpoint(args.cell, args.units, args.epochs, args.lr, args.clip)
     float_val, float_test = accuracy(val), accuracy(test)
     log(phase="float", val=float_val, test=float_test)
+    if args.prune_sparsity is not None or args.prune_units is not None:
+        cell_params, head = pruned(args, *float_model(model))
+        model = new_model(args.cell, int(np.shape(cell_params.w_h)[-1]))
+        load_float_model(model, cell_params, head)
+        if args.prune_sparsity is not None:
+            c = model.torch_cell
+            masks = [(p, (p != 0).to(p.dtype)) for p in (c.weight_ih_l0, c.weight_hh_l0, model.head.weight)]
+        log(phase="prune", units=model.units, val=accuracy(val), test=accuracy(test))
+        train_epochs(args.finetune_epochs, args.finetune_lr, "finetune", args.clip)
+        float_val, float_test = accuracy(val), accuracy(test)
+        log(phase="pruned", val=float_val, test=float_test)
     # the float model, kept in the model file (meta.float.<state_dict key>, float32) so that
     # tools/make_golden.py can compute its logits for the golden inputs
     float_state = {f"float.{k}": v.detach().cpu().numpy().astype(np.float32)
@@ -281,18 +371,16 @@ def run_training(args):
     # calibration on the fitted originals, then QAT
     calib = np.flatnonzero(fit & (feats.copy == 0))
     ranges = train_qat.qat_ranges(activation_ranges(model.torch_cell, model.head, x_all[calib[:2048]]))
-    model.qat = replace(model.qat, weights=args.weights, active=True, **ranges)
+    model.qat = replace(model.qat, weights=weight_form(args), active=True, **ranges)
     log(phase="calibrate", **{k: (json.dumps([round(float(x), 4) for x in np.atleast_1d(v)])) for k, v in ranges.items()})
     log(phase="qat-start", val=accuracy(val))
-    train_epochs(args.qat_epochs, args.qat_lr, f"qat-{args.weights}", args.clip)
+    train_epochs(args.qat_epochs, args.qat_lr, f"qat-{weight_form(args).label.replace(' ', '-')}", args.clip)
     qat_val, qat_test = accuracy(val), accuracy(test)
     log(phase="qat", val=qat_val, test=qat_test)
 
     # export
-    w_x, w_h, b = model.float_params()
     q = model.qat
-    cell_params = (conv.FloatLstm if args.cell == "lstm" else conv.FloatRnn)(w_x=w_x, w_h=w_h, b=b)
-    head = conv.FloatHead(w=model.head.weight.detach().double().numpy(), b=model.head.bias.detach().double().numpy())
+    cell_params, head = float_model(model)
     if args.cell == "lstm":
         ranges = conv.LstmRanges(head=q.head_range, cell_abs=q.cell_abs, hidden=q.hidden_range)
     else:
@@ -310,7 +398,9 @@ def run_training(args):
         meta["split"] = "Speech Commands: testing_list.txt, validation_list.txt, the rest fitted"
     meta.update(float_state)
     model_q = conv.convert(cell_params, head, ranges, input_quant, frontend, args.frames, labels,
-                           conv.ConvertOptions(cell=args.cell, weights=args.weights), meta=meta)
+                           conv.ConvertOptions(cell=args.cell, weights=args.weights, bits=args.bits,
+                                               exponent_bits=args.exponent_bits,
+                                               mantissa_bits=args.mantissa_bits), meta=meta)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save(model_q, args.out)
     log(phase="export", out=str(args.out))

@@ -8,7 +8,8 @@ holding the dequantized int8 features ``(q − z_x) · s_x``; logits ``[B, C]``.
 LSTM (TFLM 8x8→16), per gate k in i, f, g, o: ``gx = q16(W_k x + b_k)`` and ``gh = q16(U_k h)`` at
 2^−12 (int16), ``z = sat16(gx + gh)``; sigmoid/tanh outputs at 2^−15; cell products and cell state
 at 2^P (int16); ``h = q8(o · q15(tanh c))`` at (s_h, z_h). Weights per tensor (one scale per gate
-matrix), int8 symmetric (max/127) or power-of-two (max/64), scales rounded to 12 significant bits;
+matrix), of any weight form (:mod:`fixedrnn.weight_forms`: int8 max/127, power-of-two max/64, k-bit
+max/(2**(k−1) − 1), minifloat max/(128 − 2**(6 − m))), scales rounded to 12 significant bits;
 biases at s_x · s_W.
 
 Vanilla RNN (TFLM FC, FC, ADD, TANH): ``a = q8(W x + b)``, ``r = q8(U h)``, ``p = q8(a + r)``,
@@ -42,11 +43,12 @@ def fake_quant(v, scale, zero_point=0, qmin=-128, qmax=127):
     return torch.where(inside, v + (out - v).detach(), out.detach())
 
 
-def weight_scale(w, kind):
-    """The converter's per-tensor weight scale: short_scale(max|w| / 127) (int8) or / 64 (pot)."""
-    top = quant.POT_TOP_INT8 if kind == "pot" else 127
+def weight_scale(w, form):
+    """The converter's per-tensor weight scale: short_scale(max|w| / top), top the largest level of
+    ``form`` (a :class:`fixedrnn.weight_forms.WeightForm`: 127 int8, 64 pot, 2**(k−1) − 1 k-bit,
+    128 − 2**(6 − m) minifloat)."""
     mag = max(float(w.detach().abs().max()), 1e-12)
-    return float(short_scale(mag / top))
+    return float(short_scale(mag / form.top))
 
 
 def pot_values(mag_units, levels=quant.POT_MAX_LEVELS):
@@ -60,15 +62,20 @@ def pot_values(mag_units, levels=quant.POT_MAX_LEVELS):
     return out
 
 
-def fake_quant_weight(w, kind):
-    """Fake-quantized weight tensor (per tensor): int8 symmetric or power-of-two (STE)."""
-    if kind is None:
+def fake_quant_weight(w, form):
+    """Fake-quantized weight tensor (per tensor, straight-through gradient) of weight form ``form``
+    (a :class:`fixedrnn.weight_forms.WeightForm`; None: float). int8 and power-of-two: torch ports of
+    the converter's rounding; k-bit and minifloat: the converter's own rule,
+    :meth:`fixedrnn.weight_forms.WeightForm.quantize` of the float64 weights."""
+    if form is None:
         return w
-    s = weight_scale(w, kind)
-    if kind == "pot":
+    s = weight_scale(w, form)
+    if form.kind == "pot":
         q = torch.sign(w) * pot_values(torch.abs(w) / s)
-    else:
+    elif form.kind == "int8":
         q = torch.clamp(round_half_away(w / s), -127, 127)
+    else:
+        q = torch.as_tensor(form.quantize(w.detach().double().cpu().numpy(), s), dtype=w.dtype)
     return w + (q * s - w).detach()
 
 
@@ -85,8 +92,9 @@ def activation_quant(rng):
 
 @dataclass
 class QatSettings:
-    """What the fake quantization uses: ``weights`` None (float) | "int8" | "pot"; ``x_scale`` the
-    input scale; the activation ranges (set by calibration)."""
+    """What the fake quantization uses: ``weights`` None (float) or the
+    :class:`fixedrnn.weight_forms.WeightForm` of the weights; ``x_scale`` the input scale; the
+    activation ranges (set by calibration)."""
 
     weights: object = None
     x_scale: float = 1.0 / 32
