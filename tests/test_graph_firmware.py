@@ -158,3 +158,15 @@ def test_graph_export_refuses_streaming(models, tmp_path):
         c_export.export_c(model_of(models, "keras3_rnn_h16"), tmp_path / "src", stream=StreamConfig())
     assert not (tmp_path / "src").exists()
 
+
+
+def test_export_tflite_refuses_a_graph_model_in_one_line(models, tmp_path):
+    import subprocess
+
+    import fixedrnn
+
+    path = fixedrnn.save(model_of(models, "keras3_rnn_h16"), tmp_path / "g.npz")
+    run = subprocess.run([sys.executable, "-m", "fixedrnn", "export", "tflite", str(path), str(tmp_path / "g.tflite")],
+                         capture_output=True, text=True)
+    assert run.returncode == 2 and "graph model" in run.stderr and len(run.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "g.tflite").exists()
