@@ -24,6 +24,8 @@ import re
 import sys
 from dataclasses import asdict, dataclass, fields
 
+import numpy as np
+
 from fixedrnn.errors import FixedRnnError, InputFileError
 from fixedrnn.fixedpoint import INT32_MAX, INT32_MIN
 from fixedrnn.layout import MemoryItem, flash_items, ram_items
@@ -104,21 +106,48 @@ class Cost:
 
 
 def as_model(model):
-    """A :class:`fixedrnn.model.Model` as is, or a mapping of a model file's arrays validated into one.
-    A graph model (an imported unrolled graph) is refused: its memory layout is not defined yet."""
+    """A :class:`fixedrnn.model.Model` (or a graph model, :class:`fixedrnn.graph_model.GraphModel`)
+    as is, or a mapping of a model file's arrays validated into one."""
     if not isinstance(model, Model) and getattr(model, "cell", None) != GRAPH_CELL:
         model = Model.from_arrays(model)
-    if model.cell == GRAPH_CELL:
-        raise FixedRnnError("model: a graph model (an imported unrolled Keras graph) has no firmware layout yet, "
-                            "so the budget cannot audit it (docs/import_graphs.md)")
     return model
+
+
+def graph_cost(model):
+    """The :class:`Cost` of a graph model: its FULLY_CONNECTED ops' products (weight elements × input
+    rows); the one writing the graph's output is the head, the others the unrolled steps. The steps'
+    total is split into ``frames`` equal parts, its remainder (an unrolled graph's first step often has
+    no recurrent FC) counted with the head, so ``per_inference`` is the exact total. ``parameters``:
+    the FCs' weights and biases, each constant once."""
+    graph = model.graph
+    steps = head = 0
+    constants = {}
+    for k in range(graph.n_ops):
+        if graph.op_name(k) != "FULLY_CONNECTED":
+            continue
+        ins = graph.inputs(k)
+        weights = graph.constant(ins[1])
+        macs = weights.size * (int(np.prod(graph.shape(ins[0]))) // weights.shape[1])
+        if graph.output in graph.outputs(k):
+            head += macs
+        else:
+            steps += macs
+        for t in ins[1:]:
+            if t >= 0:
+                constants[int(graph.data_offset[t])] = int(np.prod(graph.shape(t)))
+    frames = model.frames
+    return Cost(macs_per_frame=steps // frames, shift_accs_per_frame=0, head_macs=head + steps % frames,
+                head_shift_accs=0, frames=frames, frames_per_second=model.frontend.sample_rate / model.frontend.hop,
+                parameters=sum(constants.values()))
 
 
 def model_cost(model):
     """The :class:`Cost` of a model (a :class:`fixedrnn.model.Model` or its arrays): products per
     weight element (a zero power-of-two code still takes its slot in the shift-and-add loop);
-    element-wise ops (ADD, TANH, gates) not counted."""
+    element-wise ops (ADD, TANH, gates) not counted. A graph model: :func:`graph_cost`."""
     model = as_model(model)
+    if model.cell == GRAPH_CELL:
+        return graph_cost(model)
     pot = model.weights == "pot"
     cell_macs = cell_shifts = head_macs = head_shifts = 0
     parameters = 0
@@ -271,7 +300,7 @@ def audit(model, limits=Limits(), name="model", mode="window"):
     return BudgetReport(
         model=str(name),
         cell=model.cell,
-        weights=model.weight_form.label,
+        weights=model.weights if model.cell == GRAPH_CELL else model.weight_form.label,
         precision=model.frontend.precision,
         flash=flash_items(arrays, stream),
         ram=ram_items(arrays, stream),

@@ -17,12 +17,13 @@ import numpy as np
 
 from fixedrnn import pot_pairs, sparse
 from fixedrnn.errors import FixedRnnError
-from fixedrnn.schema import SPECS, SYMBOL_PREFIX, keys_for, symbol_for
+from fixedrnn.schema import GRAPH_CELL, SPECS, SYMBOL_PREFIX, keys_for, symbol_for
 from fixedrnn.weight_forms import WeightForm
 
 __all__ = [
     "C_TYPE_BYTES", "FrontendShape", "MemoryItem", "SIGMOID_TABLE_ENTRIES", "SQRT_LUT_ENTRIES", "SYMBOL_PREFIX",
-    "TANH_TABLE_ENTRIES", "bitrev_table_length", "cfft_twiddle_count", "flash_items", "frontend_flash_items",
+    "TANH_TABLE_ENTRIES", "TANH_EXP_MULTIPLIERS", "bitrev_table_length", "graph_flash_items", "graph_plan_of",
+    "graph_ram_items", "cfft_twiddle_count", "flash_items", "frontend_flash_items",
     "frontend_ram_items", "frontend_shape", "mfcc_scratch_count", "model_flash_items", "model_ram_items",
     "model_stream_ram_items", "ram_items", "rfft_coef_count", "sparse_items", "sparse_symbol", "stream_preroll",
     "stream_ram_items", "symbol_for",
@@ -243,6 +244,8 @@ def model_flash_items(arrays):
     data objects; float32 scales, labels and ``meta.*`` do not go to the device.
     """
     cell = _text(arrays, "cell")
+    if cell == GRAPH_CELL:
+        return graph_flash_items(arrays)
     form = WeightForm.from_arrays(arrays)
     items = []
     for spec in keys_for(cell, _text(arrays, "weights")):
@@ -269,6 +272,55 @@ def model_flash_items(arrays):
     items.append(MemoryItem.of(f"{SYMBOL_PREFIX}silence_features", "int8_t", _int(arrays, "frontend.n_mfcc"),
                                "model constant", "flash", "int8 features of an all-zero frame (left padding)"))
     return items
+
+
+#: Entries of gemmlowp's exp(-2^k) multipliers, k = -2..4 (Q0.31), that frnn_tanh_s8 and the graph
+#: executor's int8 LOGISTIC read (``fr_tanh_exp_multipliers``).
+TANH_EXP_MULTIPLIERS = 7
+
+
+def graph_plan_of(arrays):
+    """The :class:`fixedrnn.graph_plan.GraphPlan` of a graph model's arrays (its ``graph.*`` keys)."""
+    from fixedrnn.graph import Graph
+    from fixedrnn.graph_plan import plan
+
+    prefix = "graph."
+    values = {key[len(prefix):]: np.asarray(value) for key, value in arrays.items() if key.startswith(prefix)}
+    values["input"], values["output"] = int(values["input"]), int(values["output"])
+    return plan(Graph(**values))
+
+
+def graph_flash_items(arrays):
+    """Flash items of a graph model (:mod:`fixedrnn.graph_plan`, the C graph executor
+    ``frnn_graph.c``): the input normalisation (the device keys ``input.*``), the program (int32), the
+    int8 and int32 constant pools (each constant the ops read at run time, equal ones once), gemmlowp's
+    exp multipliers and the features of a silent frame."""
+    from fixedrnn.graph_model import graph_keys
+
+    p = graph_plan_of(arrays)
+    items = [MemoryItem.of(spec.symbol, spec.c_type, np.asarray(arrays[spec.name]).size, spec.role, "flash", spec.name)
+             for spec in graph_keys() if spec.device]
+    return items + [
+        MemoryItem.of(f"{SYMBOL_PREFIX}graph_program", "int32_t", p.program.size, "graph program", "flash",
+                      f"the executor's program: {p.executed} ops (fixedrnn.graph_plan)"),
+        MemoryItem.of(f"{SYMBOL_PREFIX}graph_s8", "int8_t", p.s8.size, "weights", "flash",
+                      "int8 constants the ops read (FC weights, constant operands), each once"),
+        MemoryItem.of(f"{SYMBOL_PREFIX}graph_s32", "int32_t", p.s32.size, "requantization", "flash",
+                      "int32 constants the ops read (FC biases, multipliers, shifts), each once"),
+        MemoryItem.of(f"{SYMBOL_PREFIX}tanh_exp_multipliers", "int32_t", TANH_EXP_MULTIPLIERS, "activation table",
+                      "flash", "gemmlowp exp(-2^k) in Q0.31, k = -2..4 (int8 TANH and LOGISTIC)"),
+        MemoryItem.of(f"{SYMBOL_PREFIX}silence_features", "int8_t", _int(arrays, "frontend.n_mfcc"), "model constant",
+                      "flash", "int8 features of an all-zero frame (left padding)"),
+    ]
+
+
+def graph_ram_items(arrays):
+    """RAM items of a graph model's executor: the arena of its computed tensors (int32 words; the
+    greedy plan of :mod:`fixedrnn.graph_plan`)."""
+    p = graph_plan_of(arrays)
+    return [MemoryItem.of(f"{SYMBOL_PREFIX}graph_arena", "int32_t", p.arena_words, "graph arena", "ram",
+                          f"the computed tensors, {len(p.buffers)} buffers planned greedily in {p.arena_bytes} bytes "
+                          f"(most live at once: {p.live_peak})")]
 
 
 def sparse_symbol(weight_key, part):
@@ -347,9 +399,10 @@ def model_ram_items(arrays):
     int16 gate buffers [4, H]; RNN: the two FC outputs int8 [2, H]), and the int8 logits [C]."""
     n_in = _int(arrays, "frontend.n_mfcc")
     frames = _int(arrays, "sequence.frames")
+    cell = graph_ram_items(arrays) if _text(arrays, "cell") == GRAPH_CELL else _cell_ram_items(arrays)
     return ([MemoryItem.of(f"{SYMBOL_PREFIX}features", "int8_t", frames * n_in, "features", "ram",
                            "int8 feature window [T, I] (ring of the last T frames)", (frames, n_in))]
-            + _cell_ram_items(arrays) + [_logits_item(arrays)])
+            + cell + [_logits_item(arrays)])
 
 
 def stream_preroll(stream):
@@ -401,6 +454,8 @@ def flash_items(arrays, stream=None):
     """Every flash item of the firmware for the model: the model's then the front end's. ``stream``
     (a :class:`fixedrnn.stream.StreamConfig`): the streaming firmware's, which has no window to
     pad (no ``fr_silence_features``)."""
+    if stream is not None and _text(arrays, "cell") == GRAPH_CELL:
+        raise FixedRnnError("a graph model has no streaming firmware (its graph runs a whole window)")
     items = model_flash_items(arrays)
     if stream is not None:
         items = [item for item in items if item.symbol != f"{SYMBOL_PREFIX}silence_features"]
@@ -411,5 +466,7 @@ def ram_items(arrays, stream=None):
     """Every RAM item of the firmware for the model; with ``stream`` (a
     :class:`fixedrnn.stream.StreamConfig`), of the streaming firmware (:func:`model_stream_ram_items`).
     All are static buffers, so the RAM total is their sum (the peak: nothing is allocated at run time)."""
+    if stream is not None and _text(arrays, "cell") == GRAPH_CELL:
+        raise FixedRnnError("a graph model has no streaming firmware (its graph runs a whole window)")
     model = model_ram_items(arrays) if stream is None else model_stream_ram_items(arrays, stream)
     return frontend_ram_items(frontend_shape(arrays)) + model

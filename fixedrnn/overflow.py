@@ -34,7 +34,7 @@ import numpy as np
 
 from fixedrnn.errors import FixedRnnError
 from fixedrnn.fixedpoint import INT16_MAX, INT16_MIN, INT32_MAX, INT32_MIN, multiply_by_quantized_multiplier
-from fixedrnn.schema import GATES, fc_blocks, value_at
+from fixedrnn.schema import GATES, GRAPH_CELL, fc_blocks, value_at
 
 MAX_INPUT_OFFSET = 255  # largest |x − z| for int8 x and an int8 zero point
 
@@ -287,12 +287,33 @@ def overflow_audit(model):
     """Every :class:`OverflowCheck` of a :class:`fixedrnn.model.Model`, in the order a step computes
     them: input normalisation, the cell's FCs and element-wise ops, the head (module doc)."""
     checks = _input_checks(model)
+    if model.cell == GRAPH_CELL:
+        return checks + _graph_checks(model.graph)
     fcs = accumulations(model)
     for acc, multiplier, shift, zero_point in fcs[:-1]:
         checks += _fc_checks(acc, multiplier, shift, zero_point)
     checks += _rnn_checks(model) if model.cell == "rnn" else _lstm_checks(model)
     acc, multiplier, shift, zero_point = fcs[-1]
     return checks + _fc_checks(acc, multiplier, shift, zero_point)
+
+
+def _graph_checks(graph):
+    """The FULLY_CONNECTED ops of a graph model (:class:`fixedrnn.graph.Graph`), named ``op K
+    FULLY_CONNECTED``: accumulator and requantization bounds, as the cells' FCs. Its ADD / SUB
+    inputs ``(v − z) · 2**20`` and MUL products ``(a − z1)(b − z2)`` of int8 values are below 2**28
+    whatever the quantisation, so they are not listed."""
+    checks = []
+    for k in range(graph.n_ops):
+        if graph.op_name(k) != "FULLY_CONNECTED":
+            continue
+        ins, p = graph.inputs(k), graph.op_params(k)
+        weights = graph.constant(ins[1])
+        rows = weights.shape[0]
+        bias = graph.constant(ins[2]) if len(ins) > 2 and ins[2] >= 0 else None
+        acc = Accumulation(f"op {k} FULLY_CONNECTED", weights, bias, int(graph.zero_point[ins[0]]))
+        checks += _fc_checks(acc, np.asarray(p[:rows], np.int64), np.asarray(p[rows:], np.int64),
+                             int(graph.zero_point[graph.outputs(k)[0]]))
+    return checks
 
 
 def _fc_checks(acc, multiplier, shift, zero_point):

@@ -27,7 +27,7 @@ import numpy as np
 from fixedrnn import atomicfile, convert, overflow
 from fixedrnn.errors import FixedRnnError
 from fixedrnn.model import Model, load
-from fixedrnn.schema import LSTM_GATE_OUTPUT_SCALE, RNN_HIDDEN_SCALE, fc_blocks, value_at
+from fixedrnn.schema import GRAPH_CELL, LSTM_GATE_OUTPUT_SCALE, RNN_HIDDEN_SCALE, fc_blocks, value_at
 
 
 def _schema():
@@ -230,7 +230,11 @@ def export_tflite(model_or_path, out_path, frames=None, allow_overflow=False):
     """Write the ``.tflite`` of a :class:`Model` (or a model file path) to ``out_path`` atomically.
     A model that fails the overflow audit is refused unless ``allow_overflow`` (the caller reports
     the failing rows)."""
-    model = model_or_path if isinstance(model_or_path, Model) else load(model_or_path)
+    graph = getattr(model_or_path, "cell", None) == GRAPH_CELL
+    model = model_or_path if isinstance(model_or_path, Model) or graph else load(model_or_path)
+    if model.cell == GRAPH_CELL:
+        raise FixedRnnError("export tflite: a graph model (an imported unrolled graph) is not written back to a "
+                            ".tflite yet; TFLM runs the file it was imported from with the same outputs")
     if not allow_overflow:
         overflow.require_no_overflow(model, "export tflite")
     data = tflite_bytes(model, frames)

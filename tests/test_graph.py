@@ -186,10 +186,18 @@ def test_damaged_graphs_are_imported_or_refused_in_one_line():
     assert refused > 0
 
 
-def test_budget_refuses_a_graph_model_in_one_line(tmp_path):
+def test_budget_audits_a_graph_model(tmp_path):
+    """``fixedrnn budget`` reports a graph model's firmware (tests/test_graph_firmware.py checks the
+    items against the linker): the executor's program, constant pools and arena, exit 0 or 1."""
+    import json
     import subprocess
     import sys
 
     path = fixedrnn.save(_model("keras3_rnn_h16"), tmp_path / "g.npz")
-    run = subprocess.run([sys.executable, "-m", "fixedrnn", "budget", str(path)], capture_output=True, text=True)
-    assert run.returncode == 2 and "graph model" in run.stderr and len(run.stderr.strip().splitlines()) == 1
+    run = subprocess.run([sys.executable, "-m", "fixedrnn", "budget", str(path), "--json"], capture_output=True,
+                         text=True)
+    assert run.returncode in (0, 1), run.stderr
+    report = json.loads(run.stdout)
+    assert report["cell"] == "graph" and report["overflow"]["ok"]
+    symbols = {item["symbol"] for item in report["flash"]["items"] + report["ram"]["items"]}
+    assert {"fr_graph_program", "fr_graph_s8", "fr_graph_s32", "fr_graph_arena", "fr_features"} <= symbols

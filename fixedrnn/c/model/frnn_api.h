@@ -4,7 +4,8 @@
  *   frnn_api.h       this API (include it, nothing else);
  *   frnn_model.h/.c  generated: the model's sizes and integers as macros, its tables and buffers;
  *   frnn_pipeline.c  framing, MFCC -> int8 normalisation, feature window, head, init, result;
- *   frnn_rnn.c or frnn_lstm.c (the model's cell) and frnn_cell.h (what they share);
+ *   frnn_rnn.c or frnn_lstm.c (the model's cell) and frnn_cell.h (what they share), or for a
+ *                    graph model (an imported unrolled graph) frnn_graph.c, its graph executor;
  *   frnn_stream.c    a streaming export only (export_c(..., stream=StreamConfig)): the streaming
  *                    pipeline, FRNN_STREAM defined, the window API below left out;
  *   frnn_kernels.h/.c (the integer kernels), frnn_mfcc.h/.c (the fixed-point MFCC).
@@ -74,10 +75,15 @@ void frnn_run_features(const int8_t *x, int8_t *logits);
 
 /* The pieces of frnn_run_features: cell state reset (hidden state = its zero point, LSTM cell state
  * = 0), one cell step on x[FRNN_N_FEATURES] (RNN or LSTM, TFLM int8 semantics,
- * docs/model-format.md), the head on the hidden state: logits[FRNN_N_CLASSES]. */
+ * docs/model-format.md), the head on the hidden state: logits[FRNN_N_CLASSES]. A graph model
+ * (FRNN_CELL_GRAPH: an imported unrolled graph, frnn_graph.c) runs its whole graph on the window in
+ * frnn_run_features: it has frnn_cell_reset (which does nothing: no state between windows) but
+ * no step or head of its own. */
 void frnn_cell_reset(void);
+#if !defined(FRNN_CELL_GRAPH)
 void frnn_cell_step(const int8_t *x);
 void frnn_head(int8_t *logits);
+#endif
 
 #if defined(FRNN_STREAM)
 /* Streaming keyword spotting (docs/streaming.md; equals fixedrnn.stream.KeywordStream with the

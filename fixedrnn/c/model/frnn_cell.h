@@ -44,8 +44,8 @@
 #define FRNN_HIDDEN_ZERO_POINT FR_LSTM_HIDDEN_ZERO_POINT
 #elif defined(FRNN_CELL_RNN)
 #define FRNN_HIDDEN_ZERO_POINT 0
-#else
-#error "frnn_model.h defines neither FRNN_CELL_RNN nor FRNN_CELL_LSTM"
+#elif !defined(FRNN_CELL_GRAPH) /* a graph model (frnn_graph.c) has no hidden state of its own */
+#error "frnn_model.h defines none of FRNN_CELL_RNN, FRNN_CELL_LSTM, FRNN_CELL_GRAPH"
 #endif
 
 #endif

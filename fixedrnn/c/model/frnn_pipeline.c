@@ -19,9 +19,11 @@
 #error "frnn_model.h defines neither FRNN_FRONTEND_Q15 nor FRNN_FRONTEND_Q31"
 #endif
 
+#if !defined(FRNN_CELL_GRAPH) /* a graph model's head is part of its graph (frnn_graph.c) */
 static const frnn_fc_params head_fc = {
     -(FRNN_HIDDEN_ZERO_POINT), FR_HEAD_OUTPUT_ZERO_POINT, -128, 127,
     FRNN_HEAD_MULTIPLIER, FRNN_HEAD_SHIFT, FRNN_HEAD_PER_CHANNEL};
+#endif
 
 void frnn_mfcc_frame(const int16_t *frame, int32_t *mfcc)
 {
@@ -81,10 +83,12 @@ void frnn_end_utterance(void)
 }
 #endif
 
+#if !defined(FRNN_CELL_GRAPH)
 void frnn_head(int8_t *logits)
 {
     FRNN_FC_S8(fr_hidden, FRNN_HEAD_WEIGHTS, 0, FRNN_HEAD_BIAS, FRNN_UNITS, FRNN_N_CLASSES, &head_fc, logits);
 }
+#endif
 
 void frnn_normalize(const int32_t *mfcc, int8_t *x)
 {
@@ -115,6 +119,7 @@ const int8_t *frnn_window(void)
     return fr_features;
 }
 
+#if !defined(FRNN_CELL_GRAPH) /* a graph model runs its graph instead (frnn_graph.c) */
 void frnn_run_features(const int8_t *x, int8_t *logits)
 {
     frnn_cell_reset();
@@ -123,6 +128,7 @@ void frnn_run_features(const int8_t *x, int8_t *logits)
     }
     frnn_head(logits);
 }
+#endif
 
 void frnn_result(int8_t *logits)
 {

@@ -1,0 +1,264 @@
+/* The graph executor of a graph model (an imported unrolled Keras graph, fixedrnn.graph): runs the
+ * program fr_graph_program of frnn_model.c over the window, as TFLM runs the original .tflite.
+ *
+ * The program is fixedrnn.graph_plan's: per op a code (FRNN_GRAPH_OP_*) and its int32 fields in the
+ * order of graph_plan.FIELDS. A tensor operand is a reference offset * 4 + space: FRNN_GRAPH_SPACE_ARENA
+ * (byte offset in fr_graph_arena), _INPUT (byte offset in the window), _S8 (element of fr_graph_s8),
+ * _S32 (element of fr_graph_s32). Ops: FULLY_CONNECTED, ADD (frnn_kernels.h), SUB, MUL, TANH
+ * (frnn_tanh_s8), LOGISTIC (gemmlowp's logistic, below), DEQUANTIZE / QUANTIZE (TFLM's reference
+ * float arithmetic: the float island of a Keras 3 LSTM), COPY (contiguous byte runs: the data moves
+ * that are not views). The graph keeps no state between windows. Formats and rounding:
+ * fixedrnn/ops/ (arith_s8, logistic_s8, float_island), which the tests compare this file with.
+ */
+#include <string.h>
+
+#include "frnn_api.h"
+#include "frnn_kernels.h"
+
+#define INT8_LO (-128)
+#define INT8_HI 127
+
+static const int8_t *window;
+
+/* The operand at reference r (read only). */
+static const void *operand(int32_t r)
+{
+    const int32_t offset = r >> 2;
+    switch (r & 3) {
+    case FRNN_GRAPH_SPACE_ARENA:
+        return (const int8_t *)fr_graph_arena + offset;
+    case FRNN_GRAPH_SPACE_INPUT:
+        return window + offset;
+    case FRNN_GRAPH_SPACE_S8:
+        return fr_graph_s8 + offset;
+    default:
+        return fr_graph_s32 + offset;
+    }
+}
+
+/* The arena buffer at reference r (an op's output). */
+static void *result(int32_t r)
+{
+    return (int8_t *)fr_graph_arena + (r >> 2);
+}
+
+/* gemmlowp fixed point on int32 raws (fixedrnn/gemmlowp.py): sums wrap as int32. */
+static int32_t wrap_add(int32_t a, int32_t b)
+{
+    return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+
+static int32_t wrap_sub(int32_t a, int32_t b)
+{
+    return (int32_t)((uint32_t)a - (uint32_t)b);
+}
+
+static int32_t sat_shift_left(int32_t x, int exponent)
+{
+    const int32_t threshold = (int32_t)((1u << (31 - exponent)) - 1u);
+    if (x > threshold) {
+        return INT32_MAX;
+    }
+    if (x < -threshold) {
+        return INT32_MIN;
+    }
+    return (int32_t)((uint32_t)x << exponent);
+}
+
+static int32_t rounding_half_sum(int32_t a, int32_t b)
+{
+    const int64_t sum = (int64_t)a + (int64_t)b;
+    return (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
+}
+
+/* exp(a) for a in [-1/4, 0), Q0.31. */
+static int32_t exp_quarter_interval(int32_t a)
+{
+    const int32_t x = wrap_add(a, 1 << 28);
+    const int32_t x2 = frnn_srdhm(x, x);
+    const int32_t x3 = frnn_srdhm(x2, x);
+    const int32_t x4 = frnn_srdhm(x2, x2);
+    const int32_t x4_over_4 = frnn_rdbypot(x4, 2);
+    const int32_t poly = frnn_rdbypot(wrap_add(frnn_srdhm(wrap_add(x4_over_4, x3), FRNN_GEMMLOWP_ONE_THIRD), x2), 1);
+    return wrap_add(FRNN_GEMMLOWP_EXP_MINUS_ONE_EIGHTH,
+                    frnn_srdhm(FRNN_GEMMLOWP_EXP_MINUS_ONE_EIGHTH, wrap_add(x, poly)));
+}
+
+/* exp(a) for a <= 0 in Q4.27, result Q0.31 (gemmlowp exp_on_negative_values, 4 integer bits). */
+static int32_t exp_negative_q4(int32_t a)
+{
+    const int32_t quarter = 1 << 25;
+    const int32_t a_mod_quarter_minus_quarter = wrap_sub(a & (quarter - 1), quarter);
+    int32_t result = exp_quarter_interval(sat_shift_left(a_mod_quarter_minus_quarter, 4));
+    const int32_t remainder = wrap_sub(a_mod_quarter_minus_quarter, a);
+    for (int k = 0; k < 6; ++k) { /* exp(-2^e), e = -2 .. 3: bit 27 + e of the remainder */
+        if (remainder & (int32_t)(1u << (25 + k))) {
+            result = frnn_srdhm(result, fr_tanh_exp_multipliers[k]);
+        }
+    }
+    return a == 0 ? INT32_MAX : result;
+}
+
+/* 1 / (1 + a) for a in [0, 1], Q0.31: three Newton-Raphson steps in Q2.29 on (1 + a) / 2. */
+static int32_t one_over_one_plus_x(int32_t a)
+{
+    const int32_t half_denominator = rounding_half_sum(a, INT32_MAX);
+    int32_t x = wrap_add(FRNN_GEMMLOWP_FORTY_EIGHT_OVER_SEVENTEEN,
+                         frnn_srdhm(half_denominator, FRNN_GEMMLOWP_MINUS_THIRTY_TWO_OVER_SEVENTEEN));
+    for (int i = 0; i < 3; ++i) {
+        const int32_t one_minus_dx = wrap_sub(1 << 29, frnn_srdhm(half_denominator, x));
+        x = wrap_add(x, sat_shift_left(frnn_srdhm(x, one_minus_dx), 2));
+    }
+    return sat_shift_left(x, 1);
+}
+
+/* gemmlowp logistic: Q4.27 in, Q0.31 out. */
+static int32_t logistic_q4(int32_t a)
+{
+    if (a == 0) {
+        return 1 << 30;
+    }
+    const int32_t positive = one_over_one_plus_x(exp_negative_q4(a > 0 ? -a : a));
+    return a > 0 ? positive : wrap_sub(INT32_MAX, positive);
+}
+
+/* TFLM int8 LOGISTIC (fixedrnn.ops.logistic_s8): output scale 1/256, zero point -128. */
+static void logistic_s8(const int8_t *x, int n, const int32_t *f, int8_t *y)
+{
+    const int32_t zero_point = f[0], radius = f[1], multiplier = f[2], shift = f[3];
+    for (int i = 0; i < n; ++i) {
+        const int32_t d = (int32_t)x[i] - zero_point;
+        if (d <= -radius) {
+            y[i] = INT8_LO;
+        } else if (d >= radius) {
+            y[i] = INT8_HI;
+        } else {
+            const int32_t out = frnn_rdbypot(logistic_q4(frnn_mbqm(d, multiplier, (int)shift)), 23) + INT8_LO;
+            y[i] = (int8_t)frnn_clamp(out, INT8_LO, INT8_HI);
+        }
+    }
+}
+
+/* TFLM int8 SUB (fixedrnn.ops.arith_s8): as ADD with the second input subtracted. f: the offsets,
+ * then (multiplier, shift) of input 1, input 2 and the output. */
+static void sub_s8(const int8_t *a, const int8_t *b, int n, const int32_t *f, int8_t *y)
+{
+    for (int i = 0; i < n; ++i) {
+        const int32_t in1 = (int32_t)((uint32_t)(f[0] + a[i]) << FRNN_GRAPH_ADD_LEFT_SHIFT);
+        const int32_t in2 = (int32_t)((uint32_t)(f[1] + b[i]) << FRNN_GRAPH_ADD_LEFT_SHIFT);
+        const int32_t s1 = frnn_mbqm(in1, f[3], (int)f[4]);
+        const int32_t s2 = frnn_mbqm(in2, f[5], (int)f[6]);
+        y[i] = (int8_t)frnn_clamp(frnn_mbqm(s1 - s2, f[7], (int)f[8]) + f[2], INT8_LO, INT8_HI);
+    }
+}
+
+/* TFLM int8 MUL: clamp(z_out + MBQM((a - z1)(b - z2), m, s)). f: offsets (-z1, -z2, z_out), m, s. */
+static void mul_s8(const int8_t *a, const int8_t *b, int n, const int32_t *f, int8_t *y)
+{
+    for (int i = 0; i < n; ++i) {
+        const int32_t product = (f[0] + a[i]) * (f[1] + b[i]);
+        y[i] = (int8_t)frnn_clamp(f[2] + frnn_mbqm(product, f[3], (int)f[4]), INT8_LO, INT8_HI);
+    }
+}
+
+static float scale_of(int32_t bits)
+{
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return scale;
+}
+
+/* TFLM DEQUANTIZE: float32(double(scale) * (x - zero_point)). */
+static void dequantize(const int8_t *x, int n, int32_t zero_point, float scale, float *y)
+{
+    for (int i = 0; i < n; ++i) {
+        y[i] = (float)((double)scale * (double)((int32_t)x[i] - zero_point));
+    }
+}
+
+/* TFLM QUANTIZE float32 -> int8: clamp(round_half_away(x / scale) + zero_point), the division in
+ * float32; quotients beyond +-1000 clamp whatever their rounding. */
+static void quantize(const float *x, int n, int32_t zero_point, float scale, int8_t *y)
+{
+    for (int i = 0; i < n; ++i) {
+        const float q = x[i] / scale;
+        double d = (double)q;
+        d = d > 1000.0 ? 1000.0 : (d < -1000.0 ? -1000.0 : d);
+        const int32_t rounded = d >= 0.0 ? (int32_t)(d + 0.5) : -(int32_t)(-d + 0.5);
+        y[i] = (int8_t)frnn_clamp(rounded + zero_point, INT8_LO, INT8_HI);
+    }
+}
+
+/* One FULLY_CONNECTED: f as graph_plan.FIELDS (after x). */
+static void fully_connected(const int32_t *f)
+{
+    const int8_t *x = operand(f[0]);
+    const int8_t *w = operand(f[1]);
+    const int32_t *bias = f[2] < 0 ? (const int32_t *)0 : operand(f[2]);
+    const frnn_fc_params p = {f[9], f[10], INT8_LO, INT8_HI, operand(f[3]), operand(f[4]), (int)f[5]};
+    const int n_in = (int)f[6], n_out = (int)f[7];
+    int8_t *y = result(f[11]);
+    for (int32_t r = 0; r < f[8]; ++r) {
+        frnn_fc_s8_s8(x + r * n_in, w, bias, n_in, n_out, &p, y + r * n_out);
+    }
+}
+
+void frnn_cell_reset(void)
+{
+    /* an unrolled graph keeps no state between windows */
+}
+
+void frnn_run_features(const int8_t *x, int8_t *logits)
+{
+    const int32_t *pc = fr_graph_program;
+    const int32_t *end = fr_graph_program + FRNN_GRAPH_PROGRAM_LENGTH;
+    window = x;
+    while (pc < end) {
+        const int32_t *f = pc + 1;
+        switch (pc[0]) {
+        case FRNN_GRAPH_OP_FULLY_CONNECTED:
+            fully_connected(f);
+            pc += 13;
+            break;
+        case FRNN_GRAPH_OP_ADD: {
+            const frnn_add_params p = {f[3], f[4], f[5], FRNN_GRAPH_ADD_LEFT_SHIFT, f[6], f[7], f[8], f[9], f[10],
+                                       f[11], INT8_LO, INT8_HI};
+            frnn_add_s8(operand(f[0]), operand(f[1]), (int)f[2], &p, result(f[12]));
+            pc += 14;
+            break;
+        }
+        case FRNN_GRAPH_OP_SUB:
+            sub_s8(operand(f[0]), operand(f[1]), (int)f[2], f + 3, result(f[12]));
+            pc += 14;
+            break;
+        case FRNN_GRAPH_OP_MUL:
+            mul_s8(operand(f[0]), operand(f[1]), (int)f[2], f + 3, result(f[8]));
+            pc += 10;
+            break;
+        case FRNN_GRAPH_OP_TANH:
+            frnn_tanh_s8(operand(f[0]), (int)f[1], f[2], f[3], f[4], f[5], fr_tanh_exp_multipliers, result(f[6]));
+            pc += 8;
+            break;
+        case FRNN_GRAPH_OP_LOGISTIC:
+            logistic_s8(operand(f[0]), (int)f[1], f + 2, result(f[6]));
+            pc += 8;
+            break;
+        case FRNN_GRAPH_OP_DEQUANTIZE:
+            dequantize(operand(f[0]), (int)f[1], f[2], scale_of(f[3]), result(f[4]));
+            pc += 6;
+            break;
+        case FRNN_GRAPH_OP_QUANTIZE:
+            quantize(operand(f[0]), (int)f[1], f[2], scale_of(f[3]), result(f[4]));
+            pc += 6;
+            break;
+        default: /* FRNN_GRAPH_OP_COPY: f[0] runs of (destination, source, bytes) */
+            for (int32_t r = 0; r < f[0]; ++r) {
+                const int32_t *run = f + 1 + 3 * r;
+                memcpy(result(run[0]), operand(run[1]), (size_t)run[2]);
+            }
+            pc += 2 + 3 * f[0];
+            break;
+        }
+    }
+    memcpy(logits, operand(FRNN_GRAPH_OUTPUT), FRNN_N_CLASSES);
+}
