@@ -20,8 +20,9 @@ from fixedrnn.errors import FixedRnnError, InputFileError, require_regular_file
 from fixedrnn import npzfile, sparse
 from fixedrnn.weight_forms import FORM_KEYS, STORAGE_KEY, WeightForm
 from fixedrnn.schema import (CELLS, CMSIS_BUILD_KEY, CMSIS_BUILDS, FORMAT, GRAPH_CELL, MAX_LABEL_LENGTH,
-                             MAX_LABELS, MAX_META_BYTES, MAX_META_KEYS, META_PREFIX, MULTIPLIER_MIN, PRECISIONS, RNN_HIDDEN_SCALE, RNN_HIDDEN_ZERO_POINT,
-                             SCHEMA_VERSION, SPECS, UNSUPPORTED_LSTM_KEYS, WEIGHT_KINDS, WINDOWS, fc_blocks,
+                             MAX_LABELS, MAX_META_BYTES, MAX_META_KEYS, META_PREFIX, MULTIPLIER_MIN, PRECISIONS,
+                             RNN_HIDDEN_SCALE, RNN_HIDDEN_ZERO_POINT, SCHEMA_VERSION, SPECS, UNSUPPORTED_LSTM_KEYS,
+                             WEIGHT_KINDS, WINDOWS, fc_blocks,
                              keys_for, max_data_bytes, max_elements, shape_dims, value_at)
 
 

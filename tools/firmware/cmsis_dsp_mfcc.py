@@ -320,7 +320,8 @@ def main(argv):
     args = parser.parse_args(argv)
     try:
         if not args.cmsis_dsp or not args.cmsis_core:
-            raise FixedRnnError("--cmsis-dsp and --cmsis-core (or $FIXEDRNN_CMSIS_DSP, $FIXEDRNN_CMSIS_CORE) are needed")
+            raise FixedRnnError("--cmsis-dsp and --cmsis-core (or $FIXEDRNN_CMSIS_DSP, $FIXEDRNN_CMSIS_CORE) "
+                                "are needed")
         missing = runner.toolchain_missing("arm")
         if missing:
             raise FixedRnnError(missing)
