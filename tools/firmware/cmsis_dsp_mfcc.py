@@ -3,7 +3,7 @@
 
     python tools/firmware/cmsis_dsp_mfcc.py --cmsis-dsp DIR [--cmsis-core DIR] compare
     python tools/firmware/cmsis_dsp_mfcc.py --cmsis-dsp DIR [--cmsis-core DIR] golden   # rewrite the fixture
-    python tools/firmware/cmsis_dsp_mfcc.py --cmsis-dsp DIR [--cmsis-core DIR] count [--opt -O2|-Os]
+    python tools/firmware/cmsis_dsp_mfcc.py --cmsis-dsp DIR [--cmsis-core DIR] [--opt=-O2|--opt=-Os] count
 
 ``--cmsis-dsp``: CMSIS-DSP's sources, e.g. the ``cmsisdsp`` source distribution unpacked
 (``pip download --no-binary :all: --no-deps --no-build-isolation cmsisdsp==1.10.3``; the folder
