@@ -16,6 +16,11 @@ here is written statement for statement so the C firmware can follow it:
 - q31 products are ``(int32)((int64)a·b >> 32)`` (floor) in the radix-4 stages and the rounded
   ``(a·b + 2**31) >> 32`` (SMMULR-style ``mult_32x32_keep32_R``) in the radix-2 stage and split.
 
+The q15 complex FFT also exists as CMSIS-DSP built with ARM_MATH_DSP computes it (every Cortex-M4
+build; ``dsp=True`` of :func:`cfft_q15` / :func:`rfft_q15`, :func:`radix4_butterfly_q15_dsp`): the
+same stages with the DSP extension's halving SIMD sums and one rounding per twiddle product, checked
+0 LSB against that library run under QEMU (docs/frontend.md). The q31 FFT has no such variant.
+
 Tables (generated here from the formulas in CMSIS-DSP's ``arm_common_tables.c``):
 ``twiddleCoef_L`` = ``(cos 2πi/L, sin 2πi/L)`` for i < 3L/4, interleaved, as ``floor(x·2**15)`` /
 ``floor(x·2**31 + 0.05)`` (what the stored tables hold, although their comment says round);
