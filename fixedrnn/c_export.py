@@ -283,6 +283,15 @@ def _instances(arrays):
     }
 
 
+def _cmsis_build_macro(frontend):
+    """``FRNN_MFCC_ARM_MATH_DSP`` for a model whose ``frontend.cmsis_build`` is "dsp" (frnn_pipeline.c
+    then calls frnn_mfcc_q15_arm_dsp; the q31 MFCC is the same on both builds), else nothing."""
+    if frontend.cmsis_build != "dsp":
+        return []
+    return ["#define FRNN_MFCC_ARM_MATH_DSP 1 /* the q15 MFCC of CMSIS-DSP built with ARM_MATH_DSP "
+            "(frontend.cmsis_build = dsp) */"]
+
+
 def _header(model, arrays, items, stream=None):
     """The text of ``frnn_model.h``: configuration macros (with ``stream``, the streaming ones),
     scalar integers, FC symbols, externs."""
@@ -308,6 +317,7 @@ def _header(model, arrays, items, stream=None):
         *_packed_format(form),
         f"#define FRNN_FRONTEND_{model.frontend.precision.upper()} 1 /* MFCC precision: FRNN_FRONTEND_Q15 or "
         "FRNN_FRONTEND_Q31 */",
+        *_cmsis_build_macro(model.frontend),
         f"#define FRNN_N_FEATURES {model.n_features} /* I: MFCC coefficients = int8 features per frame */",
         f"#define FRNN_UNITS {model.units} /* H: cell units */",
         f"#define FRNN_FRAMES {model.frames} /* T: frames in the feature window */",

@@ -345,7 +345,8 @@ def frontend_tables(arrays):
     from fixedrnn.mfcc import MfccConfig, make_tables
 
     keys = {f.name: f"frontend.{f.name}" for f in fields(MfccConfig)}
-    values = {name: np.asarray(arrays[key]).item() for name, key in keys.items() if key in SPECS}
+    # an optional key (frontend.cmsis_build) a file may leave out keeps MfccConfig's default
+    values = {name: np.asarray(arrays[key]).item() for name, key in keys.items() if key in SPECS and key in arrays}
     return make_tables(MfccConfig(**values))
 
 

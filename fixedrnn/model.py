@@ -19,9 +19,10 @@ from fixedrnn.errors import FixedRnnError, InputFileError, require_regular_file
 
 from fixedrnn import npzfile, sparse
 from fixedrnn.weight_forms import FORM_KEYS, STORAGE_KEY, WeightForm
-from fixedrnn.schema import (CELLS, FORMAT, GRAPH_CELL, MAX_LABEL_LENGTH, MAX_LABELS, MAX_META_BYTES, MAX_META_KEYS,
-                             META_PREFIX, MULTIPLIER_MIN, PRECISIONS, RNN_HIDDEN_SCALE, RNN_HIDDEN_ZERO_POINT,
-                             SCHEMA_VERSION, SPECS, UNSUPPORTED_LSTM_KEYS, WEIGHT_KINDS, WINDOWS, fc_blocks,
+from fixedrnn.schema import (CELLS, CMSIS_BUILD_KEY, CMSIS_BUILDS, FORMAT, GRAPH_CELL, MAX_LABEL_LENGTH,
+                             MAX_LABELS, MAX_META_BYTES, MAX_META_KEYS, META_PREFIX, MULTIPLIER_MIN, PRECISIONS,
+                             RNN_HIDDEN_SCALE, RNN_HIDDEN_ZERO_POINT, SCHEMA_VERSION, SPECS, UNSUPPORTED_LSTM_KEYS,
+                             WEIGHT_KINDS, WINDOWS, fc_blocks,
                              keys_for, max_data_bytes, max_elements, shape_dims, value_at)
 
 
@@ -31,7 +32,8 @@ from fixedrnn.schema import (CELLS, FORMAT, GRAPH_CELL, MAX_LABEL_LENGTH, MAX_LA
 
 @dataclass(frozen=True)
 class FrontendSpec:
-    """MFCC front-end settings stored in the model (``frontend.*``)."""
+    """MFCC front-end settings stored in the model (``frontend.*``; ``cmsis_build`` is the optional
+    ``frontend.cmsis_build``: the CMSIS-DSP build, "portable" or "dsp", whose arithmetic the MFCC follows)."""
 
     sample_rate: int
     fft_length: int
@@ -42,6 +44,7 @@ class FrontendSpec:
     fmax: float
     window: str
     precision: str
+    cmsis_build: str = "portable"
 
     def mfcc_config(self):
         """The :class:`fixedrnn.mfcc.MfccConfig` of these settings (fields matched by name)."""
@@ -483,7 +486,9 @@ class _Reader:
             self.fail("'frontend.n_mfcc' must be <= 'frontend.n_mels'")
         frontend = FrontendSpec(**ints, fmin=fmin, fmax=fmax,
                                 window=self.choice("frontend.window", WINDOWS),
-                                precision=self.choice("frontend.precision", PRECISIONS))
+                                precision=self.choice("frontend.precision", PRECISIONS),
+                                cmsis_build=self.choice(CMSIS_BUILD_KEY, CMSIS_BUILDS) if CMSIS_BUILD_KEY in self.arrays
+                                else SPECS[CMSIS_BUILD_KEY].default)
         try:
             frontend.mfcc_config()  # every front-end rule (FFT length, hop, mel filters), checked once there
         except FixedRnnError as exc:

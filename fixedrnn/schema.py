@@ -18,7 +18,7 @@ from typing import Optional
 
 import numpy as np
 
-from fixedrnn.frontend.config import FFT_LENGTHS
+from fixedrnn.frontend.config import CMSIS_BUILDS, FFT_LENGTHS
 
 FORMAT = "fixedrnn-model"
 SCHEMA_VERSION = 1
@@ -34,6 +34,8 @@ WEIGHT_KINDS = ("int8", "pot", "intk", "minifloat")
 STORAGES = ("dense", "sparse")
 WINDOWS = ("hamming", "hann")
 PRECISIONS = ("q15", "q31")
+#: The optional key naming the CMSIS-DSP build the front end follows (fixedrnn.frontend.config.CMSIS_BUILDS).
+CMSIS_BUILD_KEY = "frontend.cmsis_build"
 GATES = ("i", "f", "g", "o")  # order of the leading axis of every LSTM gate tensor
 # LSTM options TFLM has and fixedrnn does not run: a file asking for one is refused by name
 UNSUPPORTED_LSTM_KEYS = {"lstm.proj_clip": "projection clip",
@@ -277,6 +279,10 @@ def _build_keys():
         keys.append(_scalar(f"frontend.{name}", "float64", ("frontend", name), f"mel band edge {name}, Hz", lo=0.0))
     keys.append(_scalar("frontend.window", "str", ("frontend", "window"), " or ".join(WINDOWS)))
     keys.append(_scalar("frontend.precision", "str", ("frontend", "precision"), " or ".join(PRECISIONS)))
+    keys.append(_scalar(CMSIS_BUILD_KEY, "str", ("frontend", "cmsis_build"), " or ".join(CMSIS_BUILDS)
+                        + " (optional, default portable): the CMSIS-DSP build whose MFCC arithmetic the "
+                        "front end follows (dsp: compiled with ARM_MATH_DSP, as on a Cortex-M4)",
+                        optional=True, default="portable"))
 
     keys.append(_scalar("rnn.units", "int32", ("rnn", "units"), "H", lo=1, hi=MAX_UNITS, cell="rnn"))
     keys += RNN_INPUT_FC.keys(_FC_FIELDS) + RNN_RECURRENT_FC.keys(_FC_FIELDS)

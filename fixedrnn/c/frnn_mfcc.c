@@ -171,6 +171,82 @@ static void radix4_q15(q15_t *x, uint32_t length, const q15_t *coef, uint32_t mo
     }
 }
 
+/* ---- q15 complex FFT as CMSIS-DSP built with ARM_MATH_DSP ---------------------------------------
+ * The DSP extension's dual 16-bit instructions on (re, im), lane by lane (fixedrnn/frontend/cmsis_fft.py):
+ * QADD16/QSUB16 = SAT16(a +/- b); SHADD16/SHSUB16 = (a +/- b) >> 1 of the exact sum (halving);
+ * QASX/QSAX, SHASX/SHSAX the same with re -/+ b.im, im +/- b.re; a twiddle product is
+ * (int16)(SMUAD >> 16) for re and the high half of SMUSDX for im. */
+
+/* p = ((co*re + si*im) >> 16, (co*im - si*re) >> 16), each sum wrapping in 32 bits. */
+static inline void twiddle_dsp(q15_t *p, int32_t co, int32_t si, int32_t re, int32_t im)
+{
+    p[0] = (int16_t)(add32(co * re, si * im) >> 16);
+    p[1] = (int16_t)(sub32(co * im, si * re) >> 16);
+}
+
+static void radix4_q15_dsp(q15_t *x, uint32_t length, const q15_t *coef, uint32_t modifier)
+{
+    uint32_t n2 = length >> 2, n1, ic = 0;
+    for (uint32_t i0 = 0; i0 < n2; ++i0) {
+        q15_t *p0 = x + 2 * i0, *p1 = p0 + 2 * n2, *p2 = p1 + 2 * n2, *p3 = p2 + 2 * n2;
+        const int32_t a0 = p0[0] >> 2, a1 = p0[1] >> 2, b0 = p1[0] >> 2, b1 = p1[1] >> 2;
+        const int32_t c0 = p2[0] >> 2, c1 = p2[1] >> 2, d0 = p3[0] >> 2, d1 = p3[1] >> 2;
+        int32_t r0 = SAT16(a0 + c0), r1 = SAT16(a1 + c1), s0 = SAT16(a0 - c0), s1 = SAT16(a1 - c1);
+        int32_t t0 = SAT16(b0 + d0), t1 = SAT16(b1 + d1);
+        p0[0] = (int16_t)((r0 + t0) >> 1);
+        p0[1] = (int16_t)((r1 + t1) >> 1);
+        twiddle_dsp(p1, coef[4 * ic], coef[4 * ic + 1], SAT16(r0 - t0), SAT16(r1 - t1));
+        t0 = SAT16(b0 - d0);
+        t1 = SAT16(b1 - d1);
+        r0 = SAT16(s0 - t1);
+        r1 = SAT16(s1 + t0);
+        twiddle_dsp(p2, coef[2 * ic], coef[2 * ic + 1], SAT16(s0 + t1), SAT16(s1 - t0));
+        twiddle_dsp(p3, coef[6 * ic], coef[6 * ic + 1], r0, r1);
+        ic += modifier;
+    }
+    modifier <<= 2;
+    for (uint32_t k = length >> 2; k > 4; k >>= 2) {
+        n1 = n2;
+        n2 >>= 2;
+        ic = 0;
+        for (uint32_t j = 0; j < n2; ++j) {
+            const int32_t co1 = coef[2 * ic], si1 = coef[2 * ic + 1];
+            const int32_t co2 = coef[4 * ic], si2 = coef[4 * ic + 1];
+            const int32_t co3 = coef[6 * ic], si3 = coef[6 * ic + 1];
+            ic += modifier;
+            for (uint32_t i0 = j; i0 < length; i0 += n1) {
+                q15_t *p0 = x + 2 * i0, *p1 = p0 + 2 * n2, *p2 = p1 + 2 * n2, *p3 = p2 + 2 * n2;
+                const int32_t a0 = p0[0], a1 = p0[1], b0 = p1[0], b1 = p1[1];
+                const int32_t c0 = p2[0], c1 = p2[1], d0 = p3[0], d1 = p3[1];
+                const int32_t r0 = SAT16(a0 + c0), r1 = SAT16(a1 + c1), s0 = SAT16(a0 - c0), s1 = SAT16(a1 - c1);
+                int32_t t0 = SAT16(b0 + d0), t1 = SAT16(b1 + d1);
+                p0[0] = (int16_t)((r0 + t0) >> 2);
+                p0[1] = (int16_t)((r1 + t1) >> 2);
+                twiddle_dsp(p1, co2, si2, (r0 - t0) >> 1, (r1 - t1) >> 1);
+                t0 = SAT16(b0 - d0);
+                t1 = SAT16(b1 - d1);
+                twiddle_dsp(p2, co1, si1, (s0 + t1) >> 1, (s1 - t0) >> 1);
+                twiddle_dsp(p3, co3, si3, (s0 - t1) >> 1, (s1 + t0) >> 1);
+            }
+        }
+        modifier <<= 2;
+    }
+    for (uint32_t g = 0; g < (length >> 2); ++g) {
+        q15_t *p = x + 8 * g;
+        const int32_t a0 = p[0], a1 = p[1], b0 = p[2], b1 = p[3], c0 = p[4], c1 = p[5], d0 = p[6], d1 = p[7];
+        const int32_t r0 = SAT16(a0 + c0), r1 = SAT16(a1 + c1), t0 = SAT16(b0 + d0), t1 = SAT16(b1 + d1);
+        const int32_t s0 = SAT16(a0 - c0), s1 = SAT16(a1 - c1), u0 = SAT16(b0 - d0), u1 = SAT16(b1 - d1);
+        p[0] = (int16_t)((r0 + t0) >> 1);
+        p[1] = (int16_t)((r1 + t1) >> 1);
+        p[2] = (int16_t)((r0 - t0) >> 1);
+        p[3] = (int16_t)((r1 - t1) >> 1);
+        p[4] = (int16_t)((s0 + u1) >> 1);
+        p[5] = (int16_t)((s1 - u0) >> 1);
+        p[6] = (int16_t)((s0 - u1) >> 1);
+        p[7] = (int16_t)((s1 + u0) >> 1);
+    }
+}
+
 /* Bit reversal in place: swap the complex values of every index pair of the table. */
 static void bit_reverse_q15(q15_t *x, const frnn_cfft_instance *c)
 {
@@ -196,13 +272,32 @@ static void bit_reverse_q31(q31_t *x, const frnn_cfft_instance *c)
     }
 }
 
-/* Forward complex FFT of c->length points in place (interleaved re, im), natural order out. */
-static void cfft_q15(const frnn_cfft_instance *c, q15_t *x)
+/* Forward complex FFT of c->length points in place (interleaved re, im), natural order out;
+ * arm_dsp: the arithmetic of CMSIS-DSP built with ARM_MATH_DSP, else its portable C. */
+static void cfft_q15(const frnn_cfft_instance *c, q15_t *x, int arm_dsp)
 {
     const uint32_t length = c->length;
     const q15_t *coef = (const q15_t *)c->twiddle;
     if (length == 16 || length == 64 || length == 256 || length == 1024 || length == 4096) {
-        radix4_q15(x, length, coef, 1);
+        if (arm_dsp) {
+            radix4_q15_dsp(x, length, coef, 1);
+        } else {
+            radix4_q15(x, length, coef, 1);
+        }
+    } else if (arm_dsp) {
+        const uint32_t n2 = length >> 1;
+        for (uint32_t i = 0; i < n2; ++i) {
+            q15_t *a = x + 2 * i, *b = x + 2 * (i + n2);
+            const int32_t t0 = a[0] >> 1, t1 = a[1] >> 1, s0 = b[0] >> 1, s1 = b[1] >> 1;
+            a[0] = (int16_t)((t0 + s0) >> 1);
+            a[1] = (int16_t)((t1 + s1) >> 1);
+            twiddle_dsp(b, coef[2 * i], coef[2 * i + 1], SAT16(t0 - s0), SAT16(t1 - s1));
+        }
+        radix4_q15_dsp(x, n2, coef, 2);
+        radix4_q15_dsp(x + 2 * n2, n2, coef, 2);
+        for (uint32_t i = 0; i < 2 * length; ++i) {
+            x[i] = (int16_t)(x[i] * 2);
+        }
     } else {
         const uint32_t n2 = length >> 1;
         for (uint32_t i = 0; i < n2; ++i) {
@@ -224,11 +319,11 @@ static void cfft_q15(const frnn_cfft_instance *c, q15_t *x)
     bit_reverse_q15(x, c);
 }
 
-void frnn_rfft_q15(const frnn_rfft_instance *s, q15_t *frame, q15_t *out)
+static void rfft_q15(const frnn_rfft_instance *s, q15_t *frame, q15_t *out, int arm_dsp)
 {
     const uint32_t half = s->length >> 1;
     const q15_t *ca = (const q15_t *)s->coef_a, *cb = (const q15_t *)s->coef_b;
-    cfft_q15(s->cfft, frame);
+    cfft_q15(s->cfft, frame, arm_dsp);
     const int32_t x0r = frame[0], x0i = frame[1];
     for (uint32_t i = 1; i < half; ++i) {
         const int32_t xr = frame[2 * i], xi = frame[2 * i + 1];
@@ -244,6 +339,16 @@ void frnn_rfft_q15(const frnn_rfft_instance *s, q15_t *frame, q15_t *out)
     out[2 * half + 1] = 0;
     out[0] = (int16_t)((x0r + x0i) >> 1);
     out[1] = 0;
+}
+
+void frnn_rfft_q15(const frnn_rfft_instance *s, q15_t *frame, q15_t *out)
+{
+    rfft_q15(s, frame, out, 0);
+}
+
+void frnn_rfft_q15_arm_dsp(const frnn_rfft_instance *s, q15_t *frame, q15_t *out)
+{
+    rfft_q15(s, frame, out, 1);
 }
 
 /* ---- q31 complex FFT ------------------------------------------------------------------------- */
@@ -451,7 +556,8 @@ static int log2_of(uint32_t n)
     return 31 - clz32(n);
 }
 
-void frnn_mfcc_q15(const frnn_mfcc_instance *s, q15_t *frame, q31_t *tmp, const q31_t *sqrt_lut, q15_t *out)
+static void mfcc_q15(const frnn_mfcc_instance *s, q15_t *frame, q31_t *tmp, const q31_t *sqrt_lut, q15_t *out,
+                     int arm_dsp)
 {
     const uint32_t n = s->fft_length, half = n >> 1;
     const q15_t *window = (const q15_t *)s->window;
@@ -480,7 +586,7 @@ void frnn_mfcc_q15(const frnn_mfcc_instance *s, q15_t *frame, q31_t *tmp, const 
         frame[i] = (q15_t)SAT16((frame[i] * window[i]) >> 15);
     }
     q15_t *spectrum = (q15_t *)tmp; /* [n + 2] q15, then magnitudes [half + 1] q15 in place */
-    frnn_rfft_q15(&s->rfft, frame, spectrum);
+    rfft_q15(&s->rfft, frame, spectrum, arm_dsp);
     for (uint32_t i = 0; i <= half; ++i) {
         const int32_t re = spectrum[2 * i], im = spectrum[2 * i + 1];
         const uint32_t power = ((uint32_t)(re * re) + (uint32_t)(im * im)) >> 1;
@@ -513,6 +619,17 @@ void frnn_mfcc_q15(const frnn_mfcc_instance *s, q15_t *frame, q31_t *tmp, const 
         }
         out[i] = (q15_t)SAT16((int32_t)(acc >> 15));
     }
+}
+
+void frnn_mfcc_q15(const frnn_mfcc_instance *s, q15_t *frame, q31_t *tmp, const q31_t *sqrt_lut, q15_t *out)
+{
+    mfcc_q15(s, frame, tmp, sqrt_lut, out, 0);
+}
+
+void frnn_mfcc_q15_arm_dsp(const frnn_mfcc_instance *s, q15_t *frame, q31_t *tmp, const q31_t *sqrt_lut,
+                           q15_t *out)
+{
+    mfcc_q15(s, frame, tmp, sqrt_lut, out, 1);
 }
 
 void frnn_mfcc_q31(const frnn_mfcc_instance *s, q31_t *frame, q31_t *tmp, const q31_t *sqrt_lut, q31_t *out)

@@ -16,6 +16,11 @@ here is written statement for statement so the C firmware can follow it:
 - q31 products are ``(int32)((int64)a·b >> 32)`` (floor) in the radix-4 stages and the rounded
   ``(a·b + 2**31) >> 32`` (SMMULR-style ``mult_32x32_keep32_R``) in the radix-2 stage and split.
 
+The q15 complex FFT also exists as CMSIS-DSP built with ARM_MATH_DSP computes it (every Cortex-M4
+build; ``dsp=True`` of :func:`cfft_q15` / :func:`rfft_q15`, :func:`radix4_butterfly_q15_dsp`): the
+same stages with the DSP extension's halving SIMD sums and one rounding per twiddle product, checked
+0 LSB against that library run under QEMU (docs/frontend.md). The q31 FFT has no such variant.
+
 Tables (generated here from the formulas in CMSIS-DSP's ``arm_common_tables.c``):
 ``twiddleCoef_L`` = ``(cos 2πi/L, sin 2πi/L)`` for i < 3L/4, interleaved, as ``floor(x·2**15)`` /
 ``floor(x·2**31 + 0.05)`` (what the stored tables hold, although their comment says round);
@@ -260,14 +265,134 @@ def radix4_butterfly_q15(x, base, length, coef, modifier):
         x[p3 + 1] = wrap16((s1 >> 1) + (t0 >> 1))
 
 
+# ---------------------------------------------------------------------------------------------
+# q15, CMSIS-DSP built with ARM_MATH_DSP (Cortex-M4/M7/M33 with the DSP extension)
+#
+# The SIMD build keeps (re, im) as the two halves of one 32-bit word and uses the DSP extension's
+# dual 16-bit instructions, each written out here on the two lanes (a, b = the two operands):
+#   QADD16 / QSUB16   sat16(a + b) / sat16(a − b) per lane
+#   SHADD16 / SHSUB16 (a + b) >> 1 / (a − b) >> 1 per lane, exact (17-bit sum, then floor)
+#   QASX / QSAX       re = sat16(a.re ∓ b.im), im = sat16(a.im ± b.re)
+#   SHASX / SHSAX     re = (a.re ∓ b.im) >> 1, im = (a.im ± b.re) >> 1
+#   SMUAD(c, r)       c.re·r.re + c.im·r.im (wraps in 32 bits); SMUSDX(c, r) = c.re·r.im − c.im·r.re
+#   PKHBT(p, q, 0)    low half of p, high half of q: one twiddle product is (int16)(SMUAD(c, r) >> 16)
+#                     for re and the top half of SMUSDX(c, r) for im.
+# So a halving sum is floor((a + b) / 2) instead of the portable (a >> 1) + (b >> 1), and a radix-4
+# middle stage's /4 is floor((a + b) / 4) instead of ((a >> 1) + (b >> 1)) >> 1.
+
+
 @numba.njit(cache=True)
-def cfft_q15(x, length, coef):
-    """``arm_cfft_q15`` (forward) on interleaved complex q15 ``x[2·length]``, before bit reversal."""
+def _twiddle_dsp(x, p, co, si, re, im):
+    """Store the twiddle product of ``(re, im)`` by ``(co, si)`` at ``x[p], x[p + 1]``:
+    ``(int16)((co·re + si·im) >> 16)``, ``(int16)((co·im − si·re) >> 16)`` (SMUAD, SMUSDX, PKHBT)."""
+    x[p] = wrap16(wrap32(co * re + si * im) >> 16)
+    x[p + 1] = wrap16(wrap32(co * im - si * re) >> 16)
+
+
+@numba.njit(cache=True)
+def radix4_butterfly_q15_dsp(x, base, length, coef, modifier):
+    """``arm_radix4_butterfly_q15`` as built with ARM_MATH_DSP on ``x[base : base + 2·length]``."""
+    n2 = length >> 2
+    ic = 0
+    for i0 in range(n2):
+        p0, p1 = base + 2 * i0, base + 2 * (i0 + n2)
+        p2, p3 = p1 + 2 * n2, p1 + 4 * n2
+        a0, a1 = x[p0] >> 2, x[p0 + 1] >> 2
+        c0, c1 = x[p2] >> 2, x[p2 + 1] >> 2
+        b0, b1 = x[p1] >> 2, x[p1 + 1] >> 2
+        d0, d1 = x[p3] >> 2, x[p3 + 1] >> 2
+        r0, r1 = ssat(a0 + c0, 16), ssat(a1 + c1, 16)
+        s0, s1 = ssat(a0 - c0, 16), ssat(a1 - c1, 16)
+        t0, t1 = ssat(b0 + d0, 16), ssat(b1 + d1, 16)
+        x[p0] = (r0 + t0) >> 1
+        x[p0 + 1] = (r1 + t1) >> 1
+        r0, r1 = ssat(r0 - t0, 16), ssat(r1 - t1, 16)
+        _twiddle_dsp(x, p1, coef[4 * ic], coef[4 * ic + 1], r0, r1)
+        t0, t1 = ssat(b0 - d0, 16), ssat(b1 - d1, 16)
+        r0, r1 = ssat(s0 - t1, 16), ssat(s1 + t0, 16)
+        s0, s1 = ssat(s0 + t1, 16), ssat(s1 - t0, 16)
+        _twiddle_dsp(x, p2, coef[2 * ic], coef[2 * ic + 1], s0, s1)
+        _twiddle_dsp(x, p3, coef[6 * ic], coef[6 * ic + 1], r0, r1)
+        ic += modifier
+
+    modifier <<= 2
+    k = length // 4
+    while k > 4:
+        n1 = n2
+        n2 >>= 2
+        ic = 0
+        for j in range(n2):
+            co1, si1 = coef[2 * ic], coef[2 * ic + 1]
+            co2, si2 = coef[4 * ic], coef[4 * ic + 1]
+            co3, si3 = coef[6 * ic], coef[6 * ic + 1]
+            ic += modifier
+            for i0 in range(j, length, n1):
+                p0 = base + 2 * i0
+                p1 = p0 + 2 * n2
+                p2 = p1 + 2 * n2
+                p3 = p2 + 2 * n2
+                a0, a1, b0, b1 = x[p0], x[p0 + 1], x[p1], x[p1 + 1]
+                c0, c1, d0, d1 = x[p2], x[p2 + 1], x[p3], x[p3 + 1]
+                r0, r1 = ssat(a0 + c0, 16), ssat(a1 + c1, 16)
+                s0, s1 = ssat(a0 - c0, 16), ssat(a1 - c1, 16)
+                t0, t1 = ssat(b0 + d0, 16), ssat(b1 + d1, 16)
+                x[p0] = (r0 + t0) >> 2
+                x[p0 + 1] = (r1 + t1) >> 2
+                _twiddle_dsp(x, p1, co2, si2, (r0 - t0) >> 1, (r1 - t1) >> 1)
+                t0, t1 = ssat(b0 - d0, 16), ssat(b1 - d1, 16)
+                r0, r1 = (s0 - t1) >> 1, (s1 + t0) >> 1
+                s0, s1 = (s0 + t1) >> 1, (s1 - t0) >> 1
+                _twiddle_dsp(x, p2, co1, si1, s0, s1)
+                _twiddle_dsp(x, p3, co3, si3, r0, r1)
+        modifier <<= 2
+        k >>= 2
+
+    for g in range(length >> 2):
+        p = base + 8 * g
+        a0, a1, b0, b1 = x[p], x[p + 1], x[p + 2], x[p + 3]
+        c0, c1, d0, d1 = x[p + 4], x[p + 5], x[p + 6], x[p + 7]
+        r0, r1 = ssat(a0 + c0, 16), ssat(a1 + c1, 16)
+        t0, t1 = ssat(b0 + d0, 16), ssat(b1 + d1, 16)
+        s0, s1 = ssat(a0 - c0, 16), ssat(a1 - c1, 16)
+        u0, u1 = ssat(b0 - d0, 16), ssat(b1 - d1, 16)
+        x[p] = (r0 + t0) >> 1
+        x[p + 1] = (r1 + t1) >> 1
+        x[p + 2] = (r0 - t0) >> 1
+        x[p + 3] = (r1 - t1) >> 1
+        x[p + 4] = (s0 + u1) >> 1
+        x[p + 5] = (s1 - u0) >> 1
+        x[p + 6] = (s0 - u1) >> 1
+        x[p + 7] = (s1 + u0) >> 1
+
+
+@numba.njit(cache=True)
+def cfft_q15(x, length, coef, dsp):
+    """``arm_cfft_q15`` (forward) on interleaved complex q15 ``x[2·length]``, before bit reversal.
+
+    ``dsp``: the arithmetic of CMSIS-DSP built with ARM_MATH_DSP (:func:`radix4_butterfly_q15_dsp`, and
+    a radix-2 stage with halving sums and one rounding per twiddle product), else the portable C.
+    """
     # np.int64(constant): numba would compile one butterfly per literal argument value otherwise
     if length in (16, 64, 256, 1024, 4096):
-        radix4_butterfly_q15(x, np.int64(0), length, coef, np.int64(1))
+        if dsp:
+            radix4_butterfly_q15_dsp(x, np.int64(0), length, coef, np.int64(1))
+        else:
+            radix4_butterfly_q15(x, np.int64(0), length, coef, np.int64(1))
         return
     n2 = length >> 1
+    if dsp:
+        for i in range(n2):
+            l = i + n2
+            t0, t1 = x[2 * i] >> 1, x[2 * i + 1] >> 1
+            s0, s1 = x[2 * l] >> 1, x[2 * l + 1] >> 1
+            x[2 * i] = (t0 + s0) >> 1
+            x[2 * i + 1] = (t1 + s1) >> 1
+            _twiddle_dsp(x, 2 * l, coef[2 * i], coef[2 * i + 1], ssat(t0 - s0, 16), ssat(t1 - s1, 16))
+        radix4_butterfly_q15_dsp(x, np.int64(0), n2, coef, np.int64(2))
+        radix4_butterfly_q15_dsp(x, 2 * n2, n2, coef, np.int64(2))
+        for i in range(2 * length):
+            x[i] = wrap16(x[i] << 1)
+        return
     for i in range(n2):
         cos = coef[2 * i]
         sin = coef[2 * i + 1]
@@ -285,8 +410,11 @@ def cfft_q15(x, length, coef):
 
 
 @numba.njit(cache=True)
-def rfft_q15(samples, work, out, twiddle, coef_a, coef_b, modifier, bit_reversal):
+def rfft_q15(samples, work, out, twiddle, coef_a, coef_b, modifier, bit_reversal, dsp):
     """``arm_rfft_q15`` (forward): q15 ``samples[N]`` → ``out[2·(N/2 + 1)]`` (bins 0..N/2, re/im).
+
+    ``dsp``: the complex FFT as CMSIS-DSP built with ARM_MATH_DSP computes it (:func:`cfft_q15`); the
+    split step is the same integers on both builds (its SMUSD/SMLAD sums are the portable int sums).
 
     ``work`` is scratch of ``N`` int64. The split step for bin i (1 <= i < N/2), with
     ``(xr, xi)`` = complex FFT bin i, ``(yr, yi)`` = bin N/2 − i, ``A``/``B`` = realCoefA/B at
@@ -298,7 +426,7 @@ def rfft_q15(samples, work, out, twiddle, coef_a, coef_b, modifier, bit_reversal
     half = n >> 1
     for i in range(n):
         work[i] = samples[i]
-    cfft_q15(work, half, twiddle)
+    cfft_q15(work, half, twiddle, dsp)
     # complex bin k sits at position bit_reversal[k] (the permutation arm_bitreversal_16 undoes)
     p = bit_reversal[0]
     x0r = work[2 * p]

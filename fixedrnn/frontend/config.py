@@ -13,6 +13,10 @@ WINDOWS = ("hamming", "hann")
 TOO_SHORT = ("pad", "empty", "error")
 #: Output precisions: CMSIS-DSP ``arm_mfcc_q15`` (int16 q8.7) or ``arm_mfcc_q31`` (int32).
 PRECISIONS = ("q15", "q31")
+#: Builds of CMSIS-DSP whose arithmetic the front end reproduces: "portable" (plain C, what the
+#: ``cmsisdsp`` Python package runs) or "dsp" (``ARM_MATH_DSP``: CMSIS-DSP's default on a core with
+#: the DSP extension, e.g. Cortex-M4/M7/M33; its q15 complex FFT rounds differently).
+CMSIS_BUILDS = ("portable", "dsp")
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,10 @@ class MfccConfig:
       ``too_short`` says what an utterance with ``n < fft_length`` gives: "pad" one zero-padded
       frame (the default: every utterance gives at least one frame), "empty" no frame, "error" a
       :class:`~fixedrnn.errors.FixedRnnError`.
+    - ``cmsis_build``: which build of CMSIS-DSP the arithmetic follows, one of :data:`CMSIS_BUILDS`.
+      "portable" (the default) is CMSIS-DSP's plain C; "dsp" is CMSIS-DSP compiled with
+      ``ARM_MATH_DSP`` (every Cortex-M4 build), whose q15 FFT uses the DSP extension's halving SIMD
+      sums and rounds each twiddle product once. The q31 MFCC is the same on both builds.
 
     ``fmin`` defaults to 20 Hz: below the lowest voice fundamental (~85 Hz) so the first filters
     still see the pitch harmonics, and at 8 kHz / 256 points every one of the 20 filters keeps at
@@ -47,6 +55,7 @@ class MfccConfig:
     window: str = "hamming"
     pad_end: bool = False
     too_short: str = "pad"
+    cmsis_build: str = "portable"
 
     def __post_init__(self):
         def need_int(name, lo, hi=None):
@@ -82,6 +91,9 @@ class MfccConfig:
             raise FixedRnnError(f"pad_end: expected True or False, got {self.pad_end!r}")
         if self.too_short not in TOO_SHORT:
             raise FixedRnnError(f"too_short: must be one of {', '.join(TOO_SHORT)}, got {self.too_short!r}")
+        if self.cmsis_build not in CMSIS_BUILDS:
+            raise FixedRnnError(
+                f"cmsis_build: must be one of {', '.join(CMSIS_BUILDS)}, got {self.cmsis_build!r}")
         # Every mel filter must cover an FFT bin; raises FixedRnnError naming n_mels otherwise.
         from fixedrnn.frontend.tables import mel_filter_bank
 

@@ -9,7 +9,9 @@ q15 (``arm_mfcc_q15``), input int16 q15, output int16 q8.7:
    ``t = (32767 << 15) // m``; ``s = 17 − clz32(t)``, if ``s > 0`` then ``t >>= s`` else ``s = 0``;
    ``x = sat16((x · t) >> (15 − s))`` (``arm_divide_q15`` + ``arm_scale_q15``).
 2. Window: ``x = sat16((x · w) >> 15)`` (``arm_mult_q15``).
-3. ``arm_rfft_q15`` (see :mod:`fixedrnn.frontend.cmsis_fft`): bins 0..N/2, scaled by 1/N.
+3. ``arm_rfft_q15`` (see :mod:`fixedrnn.frontend.cmsis_fft`): bins 0..N/2, scaled by 1/N; its complex
+   FFT as the configuration's ``cmsis_build`` computes it (portable C, or ARM_MATH_DSP's SIMD
+   butterflies: the only stage of either MFCC where the two builds differ).
 4. Magnitude (``arm_cmplx_mag_q15``): ``mag = sqrt_q31(((uint32)(re²) + (uint32)(im²)) >> 1) >> 16``.
 5. Mel filter i: ``acc = Σ_j mag[pos_i + j] · coef[c_i + j]`` (int64), ``acc = (acc + 537) >> 10``,
    ``mel_i = sat31(wrap32(acc))`` (``arm_dot_prod_q15``; 537 = MICRO_Q15 avoids log(0) mostly).
@@ -62,7 +64,7 @@ MEL_SHIFT = 10
 
 @numba.njit(cache=True)
 def _mfcc_q15_kernel(frames, window, filter_pos, filter_lengths, filter_coefs, dct, n_mfcc,
-                     twiddle, coef_a, coef_b, modifier, bit_reversal, sqrt_lut, out):
+                     twiddle, coef_a, coef_b, modifier, bit_reversal, sqrt_lut, dsp, out):
     n_frames, n = frames.shape
     n_mels = filter_pos.shape[0]
     half = n >> 1
@@ -95,7 +97,7 @@ def _mfcc_q15_kernel(frames, window, filter_pos, filter_lengths, filter_coefs, d
                 x[i] = ssat((x[i] * quotient) >> k_shift, 16)
         for i in range(n):
             x[i] = ssat((x[i] * window[i]) >> 15, 16)
-        rfft_q15(x, work, spectrum, twiddle, coef_a, coef_b, modifier, bit_reversal)
+        rfft_q15(x, work, spectrum, twiddle, coef_a, coef_b, modifier, bit_reversal, dsp)
         for i in range(half + 1):
             re = spectrum[2 * i]
             im = spectrum[2 * i + 1]
@@ -195,7 +197,7 @@ PARALLEL_CHUNK = 256
 
 @numba.njit(cache=True, parallel=True)
 def _mfcc_q15_parallel(frames, window, filter_pos, filter_lengths, filter_coefs, dct, n_mfcc,
-                       twiddle, coef_a, coef_b, modifier, bit_reversal, sqrt_lut, out):
+                       twiddle, coef_a, coef_b, modifier, bit_reversal, sqrt_lut, dsp, out):
     """:func:`_mfcc_q15_kernel` on chunks of :data:`PARALLEL_CHUNK` frames across numba's threads.
 
     Frames are independent, so the result is the same bits whatever the thread count.
@@ -205,7 +207,7 @@ def _mfcc_q15_parallel(frames, window, filter_pos, filter_lengths, filter_coefs,
         a = c * PARALLEL_CHUNK
         b = min(a + PARALLEL_CHUNK, frames.shape[0])
         _mfcc_q15_kernel(frames[a:b], window, filter_pos, filter_lengths, filter_coefs, dct, n_mfcc,
-                         twiddle, coef_a, coef_b, modifier, bit_reversal, sqrt_lut, out[a:b])
+                         twiddle, coef_a, coef_b, modifier, bit_reversal, sqrt_lut, dsp, out[a:b])
 
 
 @numba.njit(cache=True, parallel=True)
@@ -265,7 +267,8 @@ class MfccFrontEnd:
         r = self.rfft_tables
         kernel = _mfcc_q15_parallel if parallel else _mfcc_q15_kernel
         kernel(arr, *self._args["q15"], self.config.n_mfcc, r.twiddle_q15,
-               r.split_coef_a_q15, r.split_coef_b_q15, 1, r.bit_reversal, self._sqrt_lut, out)
+               r.split_coef_a_q15, r.split_coef_b_q15, 1, r.bit_reversal, self._sqrt_lut,
+               self.config.cmsis_build == "dsp", out)
         return out
 
     def mfcc_q31(self, frames, parallel=False):

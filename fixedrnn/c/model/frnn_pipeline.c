@@ -12,6 +12,9 @@
 #if defined(FRNN_FRONTEND_Q31)
 #define MFCC_OF_FRAME frnn_mfcc_q31
 #define WIDEN_SAMPLE(s) ((q31_t)(s) * 65536) /* the int16 sample read as q31 (x << 16) */
+#elif defined(FRNN_FRONTEND_Q15) && defined(FRNN_MFCC_ARM_MATH_DSP)
+#define MFCC_OF_FRAME frnn_mfcc_q15_arm_dsp /* the model's frontend.cmsis_build is "dsp" */
+#define WIDEN_SAMPLE(s) (s)
 #elif defined(FRNN_FRONTEND_Q15)
 #define MFCC_OF_FRAME frnn_mfcc_q15
 #define WIDEN_SAMPLE(s) (s)
