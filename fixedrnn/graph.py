@@ -146,6 +146,12 @@ class Graph:
         """int8 ``[T, I]`` → int8 ``[C]``, the ops in order (:func:`run`)."""
         return run(self, x, trace=trace)
 
+    @functools.cached_property
+    def trace_width(self):
+        """W of :func:`op_outputs`: the most int8 output elements of one op."""
+        return max([sum(int(np.prod(self.shape(t))) for t in self.outputs(k) if self.tensor_type[t] == INT8)
+                    for k in range(self.n_ops)] + [1])
+
 
 # -- TFLM's Prepare: the integers of each op ------------------------------------------------------
 
@@ -275,3 +281,17 @@ def run(graph, x, trace=False):
             values[t] = v
     out = np.asarray(values[graph.output], np.int8).reshape(-1)
     return (out, values) if trace else out
+
+
+def op_outputs(graph, values):
+    """int8 ``[K, W]`` (W = :attr:`Graph.trace_width`): row k holds op k's int8 outputs, each
+    flattened (row-major), concatenated in output order and zero-padded to W; an op whose outputs are
+    float32 (the float island's DEQUANTIZE and float SPLIT) has a row of zeros. ``values``: the
+    ``{tensor: value}`` of :func:`run` with ``trace``. The golden vectors' per-op trace (docs/golden.md)."""
+    rows = np.zeros((graph.n_ops, graph.trace_width), np.int8)
+    for k in range(graph.n_ops):
+        flat = [np.asarray(values[t]).reshape(-1) for t in graph.outputs(k) if graph.tensor_type[t] == INT8]
+        if flat:
+            row = np.concatenate(flat)
+            rows[k, :row.shape[0]] = row
+    return rows

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fixedrnn.errors import FixedRnnError
-from fixedrnn.graph import OP_NAMES, TENSOR_TYPES, Graph, check_params
+from fixedrnn.graph import OP_NAMES, TENSOR_TYPES, Graph, check_params, op_outputs
 from fixedrnn.schema import GRAPH_CELL, GRAPH_DIMS, GRAPH_MAX_RANK, META_PREFIX, keys_for, value_at
 
 WEIGHTS = "int8"
@@ -81,9 +81,16 @@ class GraphModel:
         return self.run_features(self.features(pcm), trace=trace)
 
     def run_features_batch(self, xs, backend=None, trace=False):
-        """int8 ``[B, T, I]`` → int8 logits ``[B, C]``."""
+        """int8 ``[B, T, I]`` → int8 logits ``[B, C]``; with ``trace`` also ``{"ops": int8 [B, K, W]}``,
+        every op's int8 outputs (:func:`fixedrnn.graph.op_outputs`)."""
         xs = np.asarray(xs)
-        return np.stack([self.graph.run(x) for x in xs]) if len(xs) else np.zeros((0, len(self.labels)), np.int8)
+        if not trace:
+            return np.stack([self.graph.run(x) for x in xs]) if len(xs) else np.zeros((0, len(self.labels)), np.int8)
+        runs = [self.graph.run(x, trace=True) for x in xs]
+        logits = np.stack([out for out, _ in runs]) if runs else np.zeros((0, len(self.labels)), np.int8)
+        ops = np.stack([op_outputs(self.graph, values) for _, values in runs]) if runs else np.zeros(
+            (0, self.graph.n_ops, self.graph.trace_width), np.int8)
+        return logits, {"ops": ops}
 
     def features_batch(self, pcms):
         return np.stack([self.features(p) for p in pcms]) if len(pcms) else np.zeros(
