@@ -247,7 +247,7 @@ def test_golden_trace_is_every_intermediate_tensor_of_tflm(name):
     blob = graph_tflite_bytes(model, outputs=computed)
     for x in fixture(name)[1]["x"][:3]:
         values = dict(zip(computed, _tflm_outputs(blob, x, len(computed))))
-        logits, trace = model.run_features_batch(x[None], trace=True)
+        logits, trace = model.run_features_batch(x[None], backend="numpy", trace=True)
         assert np.array_equal(trace["ops"][0], op_outputs(graph, values))
         assert np.array_equal(logits[0], values[graph.output].reshape(-1))
         assert np.count_nonzero(np.any(trace["ops"][0] != 0, axis=1)) > graph.n_ops // 2
@@ -265,3 +265,36 @@ def test_export_tflite_command_on_a_graph_model(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "frames: a graph model is unrolled over its 16 frames, got 5" in err and "\n" not in err
     assert not (tmp_path / "t5.tflite").exists()
+
+
+# -- the batch path ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_batch_path_equals_the_numpy_path_and_tflm(name):
+    """``backend="numba"`` (the graph run once over the batch, numba's FULLY_CONNECTED) gives TFLM's
+    committed outputs, and on random sequences the NumPy path's integers and TFLM's on the original."""
+    path, data = fixture(name)
+    model = _model(name)
+    assert np.array_equal(model.run_features_batch(data["x"], backend="numba"), data["y"])
+    rng = np.random.default_rng(17)
+    xs = rng.integers(-128, 128, size=(48,) + data["x"].shape[1:], dtype=np.int8)
+    xs[:4] = np.clip(xs[:4].astype(np.int16) * 8, -128, 127)  # saturated inputs too
+    fast = model.run_features_batch(xs, backend="numba")
+    assert np.array_equal(fast, model.run_features_batch(xs, backend="numpy"))
+    blob = path.read_bytes()
+    for x, y in zip(xs[:6], fast[:6]):
+        assert np.array_equal(tflm_run(blob, [x[None]]).reshape(-1), y)
+    assert np.array_equal(model.run_features(xs[7], backend="numba"), fast[7])
+    assert model.run_features_batch(xs[:0]).shape == (0, 10)
+
+
+def test_batch_path_refusals():
+    model = _model("keras3_rnn_h16")
+    x = fixture("keras3_rnn_h16")[1]["x"]
+    with pytest.raises(FixedRnnError, match="backend 'shift' needs a power-of-two model"):
+        model.run_features_batch(x, backend="shift")
+    with pytest.raises(FixedRnnError, match="trace=True needs backend='numpy'"):
+        model.run_features_batch(x, backend="numba", trace=True)
+    with pytest.raises(FixedRnnError, match=r"x must be int8 of shape \[B, 16, 13\]"):
+        model.run_features_batch(x[:, :5], backend="numba")
