@@ -18,7 +18,8 @@ One set per model, in a directory ``golden/vectors/<model>/``:
 The tensors of one input (:func:`compute_tensors`), in order: ``mfcc`` (front-end output, int16
 q8.7 or int32 ``[frames, n_mfcc]``), ``features`` (int8 ``[T, I]``), the engine's per-step trace
 (every step's intermediate tensors, the hidden state ``hidden`` int8 ``[T, H]`` and, for the LSTM,
-the cell state ``cell`` int16 ``[T, H]``), and ``logits`` (int8 ``[C]``).
+the cell state ``cell`` int16 ``[T, H]``; for a graph model ``ops``, int8 ``[K, W]``, every op's
+int8 outputs: :func:`fixedrnn.graph.op_outputs`), and ``logits`` (int8 ``[C]``).
 """
 
 import hashlib
@@ -62,7 +63,7 @@ def compute_tensors(model, pcm):
     """Every tensor of the integer inference of int16 ``pcm [n]``, in order, as a dict.
 
     ``mfcc``, ``features``, the engine's trace (NumPy reference path; per-step arrays, axis 0 =
-    step), ``logits``.
+    step; a graph model's per-op ``ops``), ``logits``.
     """
     return compute_tensors_batch(model, [pcm])[0]
 
@@ -78,10 +79,8 @@ def compute_tensors_batch(model, pcms):
             raise FixedRnnError(f"pcm[{i}]: expected a 1-d int16 array, got {pcm.dtype} {pcm.shape}")
     if not len(pcms):
         return []
-    from fixedrnn import engine
-
     features = np.stack([np.asarray(model.features(p)) for p in pcms])
-    logits, trace = engine.run_features_batch(model, features, backend="numpy", trace=True)
+    logits, trace = model.run_features_batch(features, backend="numpy", trace=True)
     out = []
     for i, pcm in enumerate(pcms):
         tensors = {"mfcc": frontend_output(model, pcm), "features": features[i]}

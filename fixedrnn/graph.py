@@ -142,9 +142,20 @@ class Graph:
         """Every op's prepared params (tables built once): :func:`prepare`."""
         return prepare(self)
 
+    @functools.cached_property
+    def prepared_batch(self):
+        """:func:`prepare` for :func:`run_batch` (batched, numba's FULLY_CONNECTED)."""
+        return prepare(self, batched=True)
+
     def run(self, x, trace=False):
         """int8 ``[T, I]`` → int8 ``[C]``, the ops in order (:func:`run`)."""
         return run(self, x, trace=trace)
+
+    @functools.cached_property
+    def trace_width(self):
+        """W of :func:`op_outputs`: the most int8 output elements of one op."""
+        return max([sum(int(np.prod(self.shape(t))) for t in self.outputs(k) if self.tensor_type[t] == INT8)
+                    for k in range(self.n_ops)] + [1])
 
 
 # -- TFLM's Prepare: the integers of each op ------------------------------------------------------
@@ -194,30 +205,48 @@ class _Rescale:
         self.input_multiplier, self.input_shift, self.input_range_radius = m, s, radius
 
 
-def _prepare_op(graph, k):
+def _prepare_op(graph, k, batched=False):
     """``(function, input tensors)`` of op ``k``: the function maps the input values to the list of
-    output values."""
+    output values. ``batched``: every computed tensor has a leading batch axis (the values of B
+    sequences, :func:`run_batch`; constants have none) and FULLY_CONNECTED runs numba's kernel;
+    otherwise the ops' NumPy references on one sequence."""
     name, ins, outs, p = graph.op_name(k), graph.inputs(k), graph.outputs(k), graph.op_params(k)
     z = [int(graph.zero_point[t]) if t >= 0 else 0 for t in ins]
     zo = [int(graph.zero_point[t]) for t in outs]
+    lead = (-1,) if batched else ()
+
+    def axis(a):  # an op's axis in the batched tensors (a negative axis counts from the end: the same)
+        return a + 1 if batched and a >= 0 else a
+
+    def binary(op, shape):
+        """An elementwise op on two inputs broadcast as TFLM broadcasts them (trailing axes aligned);
+        batched, a computed input's dims are aligned to the output's rank behind its batch axis."""
+        lift = [batched and graph.data_offset[t] < 0 for t in ins]
+        ranks = [(len(graph.shape(t)), graph.shape(t)) for t in ins]
+
+        def run(a, b):
+            a, b = (np.asarray(v).reshape((v.shape[0],) + (1,) * (len(shape) - r) + dims) if up else v
+                    for v, up, (r, dims) in zip((a, b), lift, ranks))
+            return [op(a, b).reshape(lead + shape)]
+        return run
+
     if name == "FULLY_CONNECTED":
         weight = graph.constant(ins[1])
         bias = graph.constant(ins[2]) if len(ins) > 2 and ins[2] >= 0 else None
         rows = weight.shape[0]
         fc = fully_connected.prepare(weight, bias, p[:rows], p[rows:], z[0], zo[0], -128, 127,
                                      f"op {k} FULLY_CONNECTED")
+        kernel = fully_connected.run_numba if batched else fully_connected.reference
         shape = graph.shape(outs[0])
-        return (lambda x: [fully_connected.reference(fc, np.asarray(x).reshape(-1, weight.shape[1])).astype(
-            np.int8).reshape(shape)]), ins[:1]
+        return (lambda x: [kernel(fc, np.asarray(x).reshape(-1, weight.shape[1])).astype(
+            np.int8).reshape(lead + shape)]), ins[:1]
     if name in ("ADD", "SUB"):
         params = elementwise.AddS8Params(z[0], p[0], p[1], z[1], p[2], p[3], zo[0], p[4], p[5])
         op = elementwise.add_s8_reference if name == "ADD" else arith_s8.sub_s8_reference
-        shape = graph.shape(outs[0])
-        return (lambda a, b: [op(params, a, b).reshape(shape)]), ins
+        return binary(lambda a, b: op(params, a, b), graph.shape(outs[0])), ins
     if name == "MUL":
         params = arith_s8.MulS8Params(z[0], z[1], p[0], p[1], zo[0], -128, 127)
-        shape = graph.shape(outs[0])
-        return (lambda a, b: [arith_s8.mul_s8_reference(params, a, b, f"op {k} MUL").reshape(shape)]), ins
+        return binary(lambda a, b: arith_s8.mul_s8_reference(params, a, b, f"op {k} MUL"), graph.shape(outs[0])), ins
     if name == "TANH":
         params = tanh_s8.prepare(z[0], _Rescale(*p))
         return (lambda x: [tanh_s8.lookup(params, x)]), ins
@@ -231,33 +260,61 @@ def _prepare_op(graph, k):
         scale = graph.scale(outs[0])
         return (lambda x: [float_island.quantize_reference(scale, zo[0], x)]), ins
     if name == "RESHAPE":
-        shape = graph.shape(outs[0])
+        shape = lead + graph.shape(outs[0])
         return (lambda x: [data_move.reshape(x, shape)]), ins[:1]
     if name == "UNPACK":
-        return (lambda x: data_move.unpack(x, p[0])), ins
+        return (lambda x: data_move.unpack(x, axis(p[0]))), ins
     if name == "SPLIT":
-        return (lambda x: data_move.split(x, p[0], len(outs))), ins[1:2]
+        return (lambda x: data_move.split(x, axis(p[0]), len(outs))), ins[1:2]
     if name == "SPLIT_V":
         sizes = graph.constant(ins[1]).reshape(-1)
-        return (lambda x: data_move.split_v(x, p[0], sizes)), ins[:1]
+        return (lambda x: data_move.split_v(x, axis(p[0]), sizes)), ins[:1]
     if name == "STRIDED_SLICE":
         begin, end, strides = (graph.constant(t).reshape(-1) for t in ins[1:4])
-        shape = graph.shape(outs[0])
-        return (lambda x: [data_move.strided_slice(x, begin, end, strides, *p).reshape(shape)]), ins[:1]
+        masks = p
+        if batched:  # the batch axis: all of it, kept
+            begin, end, strides = (np.concatenate([[v], a]) for v, a in ((0, begin), (0, end), (1, strides)))
+            masks = [p[0] << 1 | 1, p[1] << 1 | 1, p[2] << 1]
+        shape = lead + graph.shape(outs[0])
+        return (lambda x: [data_move.strided_slice(x, begin, end, strides, *masks).reshape(shape)]), ins[:1]
     if name == "CONCATENATION":
-        return (lambda *xs: [data_move.concatenation(xs, p[0])]), ins
+        return (lambda *xs: [data_move.concatenation(xs, axis(p[0]))]), ins
     raise FixedRnnError(f"op {k}: {name} is not run by the graph engine")
 
 
-def prepare(graph):
+def prepare(graph, batched=False):
     """The graph's ops as a list of ``(function, input tensors, output tensors)`` and its constant
-    tensors' values (``{tensor: array}``); TFLM's Prepare of each op."""
+    tensors' values (``{tensor: array}``); TFLM's Prepare of each op (``batched``: :func:`_prepare_op`)."""
     steps = []
     for k in range(graph.n_ops):
-        fn, ins = _prepare_op(graph, k)
+        fn, ins = _prepare_op(graph, k, batched)
         steps.append((fn, ins, graph.outputs(k)))
     constants = {t: graph.constant(t) for t in range(graph.n_tensors) if graph.data_offset[t] >= 0}
     return steps, constants
+
+
+def _execute(steps, values):
+    for fn, ins, outs in steps:
+        results = fn(*(values[t] for t in ins))
+        for t, v in zip(outs, results):
+            values[t] = v
+    return values
+
+
+def run_batch(graph, xs):
+    """int8 ``[B, T, I]`` → int8 ``[B, C]``: the graph run once on the whole batch (every computed
+    tensor with a leading batch axis; FULLY_CONNECTED by the numba kernel, the other ops vectorised
+    over the batch). The same integers as :func:`run` on each sequence."""
+    xs = np.asarray(xs)
+    if xs.dtype != np.int8 or xs.ndim != 3 or xs.shape[1:] != graph.shape(graph.input)[1:]:
+        raise FixedRnnError(f"x must be int8 of shape [B, {', '.join(map(str, graph.shape(graph.input)[1:]))}], "
+                            f"got {xs.dtype} {xs.shape}")
+    if xs.shape[0] == 0:
+        return np.zeros((0, graph.n_outputs), np.int8)
+    steps, constants = graph.prepared_batch
+    values = dict(constants)
+    values[graph.input] = xs[:, None]
+    return np.asarray(_execute(steps, values)[graph.output], np.int8).reshape(xs.shape[0], -1)
 
 
 def run(graph, x, trace=False):
@@ -269,9 +326,20 @@ def run(graph, x, trace=False):
     steps, constants = graph.prepared
     values = dict(constants)
     values[graph.input] = x[None]
-    for fn, ins, outs in steps:
-        results = fn(*(values[t] for t in ins))
-        for t, v in zip(outs, results):
-            values[t] = v
+    _execute(steps, values)
     out = np.asarray(values[graph.output], np.int8).reshape(-1)
     return (out, values) if trace else out
+
+
+def op_outputs(graph, values):
+    """int8 ``[K, W]`` (W = :attr:`Graph.trace_width`): row k holds op k's int8 outputs, each
+    flattened (row-major), concatenated in output order and zero-padded to W; an op whose outputs are
+    float32 (the float island's DEQUANTIZE and float SPLIT) has a row of zeros. ``values``: the
+    ``{tensor: value}`` of :func:`run` with ``trace``. The golden vectors' per-op trace (docs/golden.md)."""
+    rows = np.zeros((graph.n_ops, graph.trace_width), np.int8)
+    for k in range(graph.n_ops):
+        flat = [np.asarray(values[t]).reshape(-1) for t in graph.outputs(k) if graph.tensor_type[t] == INT8]
+        if flat:
+            row = np.concatenate(flat)
+            rows[k, :row.shape[0]] = row
+    return rows

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fixedrnn.errors import FixedRnnError
-from fixedrnn.graph import OP_NAMES, TENSOR_TYPES, Graph, check_params
+from fixedrnn.backends import check_backend
+from fixedrnn.graph import OP_NAMES, TENSOR_TYPES, Graph, check_params, op_outputs, run_batch
 from fixedrnn.schema import GRAPH_CELL, GRAPH_DIMS, GRAPH_MAX_RANK, META_PREFIX, keys_for, value_at
 
 WEIGHTS = "int8"
@@ -72,25 +73,47 @@ class GraphModel:
 
     def run_features(self, x, trace=False, backend=None):
         """int8 ``[T, I]`` (exactly the graph's T: it is unrolled) → int8 logits ``[C]`` (and the
-        trace ``{tensor: value}`` if asked). ``backend`` is accepted for the Model interface: one
-        NumPy path."""
-        return self.graph.run(x, trace=trace)
+        trace ``{tensor: value}`` if asked). ``backend``: None or ``"numpy"`` the ops' NumPy
+        references (:func:`fixedrnn.graph.run`, the path that traces), ``"numba"`` the batch path."""
+        backend = "numpy" if backend is None else backend
+        self._check(backend, trace)
+        if backend == "numpy":
+            return self.graph.run(x, trace=trace)
+        return run_batch(self.graph, np.asarray(x)[None])[0]
 
     def run(self, pcm, trace=False, backend=None):
-        """int16 PCM ``[n]`` → int8 logits ``[C]``."""
-        return self.run_features(self.features(pcm), trace=trace)
+        """int16 PCM ``[n]`` → int8 logits ``[C]``; ``backend`` as in :meth:`run_features`."""
+        return self.run_features(self.features(pcm), trace=trace, backend=backend)
 
-    def run_features_batch(self, xs, backend=None, trace=False):
-        """int8 ``[B, T, I]`` → int8 logits ``[B, C]``."""
+    def run_features_batch(self, xs, backend="numba", trace=False):
+        """int8 ``[B, T, I]`` → int8 logits ``[B, C]``. ``backend``: ``"numba"`` the graph run once on
+        the whole batch (:func:`fixedrnn.graph.run_batch`), ``"numpy"`` each sequence by the ops'
+        NumPy references; the same integers. With ``trace`` (``"numpy"`` only) also ``{"ops": int8
+        [B, K, W]}``, every op's int8 outputs (:func:`fixedrnn.graph.op_outputs`)."""
+        self._check(backend, trace)
         xs = np.asarray(xs)
-        return np.stack([self.graph.run(x) for x in xs]) if len(xs) else np.zeros((0, len(self.labels)), np.int8)
+        if backend == "numba":
+            return run_batch(self.graph, xs)
+        if not trace:
+            return np.stack([self.graph.run(x) for x in xs]) if len(xs) else np.zeros((0, len(self.labels)), np.int8)
+        runs = [self.graph.run(x, trace=True) for x in xs]
+        logits = np.stack([out for out, _ in runs]) if runs else np.zeros((0, len(self.labels)), np.int8)
+        ops = np.stack([op_outputs(self.graph, values) for _, values in runs]) if runs else np.zeros(
+            (0, self.graph.n_ops, self.graph.trace_width), np.int8)
+        return logits, {"ops": ops}
+
+    def _check(self, backend, trace):
+        check_backend(backend, self.weights)
+        if trace and backend != "numpy":
+            raise FixedRnnError("trace=True needs backend='numpy'")
 
     def features_batch(self, pcms):
         return np.stack([self.features(p) for p in pcms]) if len(pcms) else np.zeros(
             (0, self.frames, self.n_features), np.int8)
 
-    def run_batch(self, pcms, backend=None):
-        return self.run_features_batch(self.features_batch(pcms))
+    def run_batch(self, pcms, backend="numba"):
+        """A list of int16 PCM arrays → int8 logits ``[B, C]``."""
+        return self.run_features_batch(self.features_batch(pcms), backend=backend)
 
     def predict(self, logits):
         """Label of the first maximal logit."""

@@ -11,6 +11,9 @@ Graph (input int8 ``[1, T, I]`` at the model's input scale/zero point, output in
   int8 and cell state int16 at 2**P as variable tensors), STRIDED_SLICE of the last step,
   FULLY_CONNECTED head.
 
+- ``"graph"`` (an imported unrolled graph, :mod:`fixedrnn.graph`): the stored graph re-emitted as
+  it is (:func:`graph_tflite_bytes`): its tensors, quantisation, shared constants and ops.
+
 Power-of-two weights are written as their int8 values. Scales are the model's float32 scales; bias
 scales are ``float32(s_in · s_W)``. Before writing, every integer TFLM will derive from those
 scales is recomputed with TFLM's rules (:mod:`fixedrnn.convert`) and compared with the stored
@@ -83,13 +86,15 @@ class _Graph:
         self.opcodes = {}
 
     def tensor(self, name, shape, dtype, scale=None, zero_point=None, data=None, variable=False,
-               axis=0):
+               axis=0, buffer=None):
+        """A tensor; ``data`` its constant value (a new buffer), or ``buffer`` an existing buffer's
+        index (a constant sharing another's bytes)."""
         s = self.s
         t = s.TensorT()
         t.name = name
         t.shape = np.array(shape, np.int32)
         t.type = {np.int8: s.TensorType.INT8, np.int16: s.TensorType.INT16,
-                  np.int32: s.TensorType.INT32}[dtype]
+                  np.int32: s.TensorType.INT32, np.float32: s.TensorType.FLOAT32}[dtype]
         if scale is not None:
             q = s.QuantizationParametersT()
             q.scale = np.atleast_1d(np.asarray(scale, np.float32))
@@ -104,7 +109,7 @@ class _Graph:
             self.buffers.append(b)
             t.buffer = len(self.buffers) - 1
         else:
-            t.buffer = 0
+            t.buffer = 0 if buffer is None else buffer
         self.tensors.append(t)
         return len(self.tensors) - 1
 
@@ -226,18 +231,81 @@ def tflite_bytes(model, frames=None):
     return g.finish([x], [logits], f"fixedrnn {model.cell} {model.weights} T={steps}")
 
 
+def _graph_options(s, graph, k):
+    """``(BuiltinOptions type, options object)`` of graph op ``k`` as the converter writes them
+    (fused activation NONE; the structural integers of :func:`fixedrnn.graph.derive_params`)."""
+    name, p = graph.op_name(k), graph.op_params(k)
+    n_out = len(graph.outputs(k))
+    if name == "FULLY_CONNECTED":
+        return s.BuiltinOptions.FullyConnectedOptions, s.FullyConnectedOptionsT()
+    if name in ("ADD", "SUB", "MUL"):
+        cls = {"ADD": "Add", "SUB": "Sub", "MUL": "Mul"}[name]
+        return getattr(s.BuiltinOptions, f"{cls}Options"), getattr(s, f"{cls}OptionsT")()
+    if name == "UNPACK":
+        opt = s.UnpackOptionsT()
+        opt.num, opt.axis = n_out, p[0]
+        return s.BuiltinOptions.UnpackOptions, opt
+    if name in ("SPLIT", "SPLIT_V"):
+        opt = s.SplitOptionsT() if name == "SPLIT" else s.SplitVOptionsT()
+        opt.numSplits = n_out
+        return (s.BuiltinOptions.SplitOptions if name == "SPLIT" else s.BuiltinOptions.SplitVOptions), opt
+    if name == "STRIDED_SLICE":
+        opt = s.StridedSliceOptionsT()
+        opt.beginMask, opt.endMask, opt.shrinkAxisMask = p
+        return s.BuiltinOptions.StridedSliceOptions, opt
+    if name == "CONCATENATION":
+        opt = s.ConcatenationOptionsT()
+        opt.axis = p[0]
+        return s.BuiltinOptions.ConcatenationOptions, opt
+    return 0, None  # RESHAPE (its shape is the output tensor's, and its shape input when it has one),
+    # TANH, LOGISTIC, QUANTIZE, DEQUANTIZE: no options
+
+
+def graph_tflite_bytes(model, outputs=None):
+    """The ``.tflite`` flatbuffer of a graph model's graph (:mod:`fixedrnn.graph`): every tensor with
+    its stored type, shape, float32 scales and zero points (constants that share bytes share one
+    buffer, as in the converter's file), every op in order with its inputs, outputs and options.
+    TFLM's Prepare derives from those scales the integers the engine runs (checked first:
+    :func:`fixedrnn.graph.check_params`). ``outputs``: the subgraph's output tensors (default the
+    graph's output; other computed tensors expose intermediate values to TFLM)."""
+    from fixedrnn.graph import TENSOR_TYPES, check_params
+
+    s = _schema()
+    graph = model.graph
+    check_params(graph)
+    g = _Graph(s)
+    buffers = {}
+    for t in range(graph.n_tensors):
+        dtype = TENSOR_TYPES[int(graph.tensor_type[t])]
+        scales = graph.tensor_scales(t)
+        scale = None if scales.shape[0] == 0 else scales
+        zero_point = np.full(scales.shape, int(graph.zero_point[t]), np.int64)
+        offset = int(graph.data_offset[t])
+        if offset >= 0 and offset in buffers:
+            g.tensor(f"t{t}", graph.shape(t), dtype, scale, zero_point, buffer=buffers[offset])
+        else:
+            g.tensor(f"t{t}", graph.shape(t), dtype, scale, zero_point,
+                     data=None if offset < 0 else graph.constant(t))
+            if offset >= 0:
+                buffers[offset] = g.tensors[t].buffer
+    for k in range(graph.n_ops):
+        options_type, options = _graph_options(s, graph, k)
+        g.op(getattr(s.BuiltinOperator, graph.op_name(k)), graph.inputs(k), graph.outputs(k), options_type, options)
+    outputs = [graph.output] if outputs is None else [int(t) for t in outputs]
+    return g.finish([graph.input], outputs, f"fixedrnn graph ({graph.n_ops} ops) T={graph.frames}")
+
+
 def export_tflite(model_or_path, out_path, frames=None, allow_overflow=False):
     """Write the ``.tflite`` of a :class:`Model` (or a model file path) to ``out_path`` atomically.
     A model that fails the overflow audit is refused unless ``allow_overflow`` (the caller reports
     the failing rows)."""
     graph = getattr(model_or_path, "cell", None) == GRAPH_CELL
     model = model_or_path if isinstance(model_or_path, Model) or graph else load(model_or_path)
-    if model.cell == GRAPH_CELL:
-        raise FixedRnnError("export tflite: a graph model (an imported unrolled graph) is not written back to a "
-                            ".tflite yet; TFLM runs the file it was imported from with the same outputs")
+    if model.cell == GRAPH_CELL and frames is not None and int(frames) != model.frames:
+        raise FixedRnnError(f"frames: a graph model is unrolled over its {model.frames} frames, got {frames}")
     if not allow_overflow:
         overflow.require_no_overflow(model, "export tflite")
-    data = tflite_bytes(model, frames)
+    data = graph_tflite_bytes(model) if model.cell == GRAPH_CELL else tflite_bytes(model, frames)
     out_path = Path(out_path)
     atomicfile.write_bytes(out_path, data)
     return out_path

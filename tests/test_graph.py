@@ -201,3 +201,100 @@ def test_budget_audits_a_graph_model(tmp_path):
     assert report["cell"] == "graph" and report["overflow"]["ok"]
     symbols = {item["symbol"] for item in report["flash"]["items"] + report["ram"]["items"]}
     assert {"fr_graph_program", "fr_graph_s8", "fr_graph_s32", "fr_graph_arena", "fr_features"} <= symbols
+
+
+# -- export tflite: the graph re-emitted from the model file ---------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_export_tflite_runs_in_tflm_with_the_engines_outputs(tmp_path, name):
+    """The re-emitted file gives, in TFLM, the committed outputs of the original file, and TFLM's
+    outputs of the original file on random inputs (which the engine gives too)."""
+    from fixedrnn.tflite_export import export_tflite
+
+    model = _model(name)
+    blob = export_tflite(model, tmp_path / "g.tflite").read_bytes()
+    path, data = fixture(name)
+    assert np.array_equal(np.stack([tflm_run(blob, [x[None]]).reshape(-1) for x in data["x"]]), data["y"])
+    rng = np.random.default_rng(3)
+    original = path.read_bytes()
+    for x in rng.integers(-128, 128, size=(4,) + data["x"].shape[1:], dtype=np.int8):
+        want = tflm_run(original, [x[None]]).reshape(-1)
+        assert np.array_equal(tflm_run(blob, [x[None]]).reshape(-1), want)
+        assert np.array_equal(model.run_features(x), want)
+
+
+def _tflm_outputs(blob, x, count):
+    from tflite_micro.python.tflite_micro import runtime
+
+    interpreter = runtime.Interpreter.from_bytes(bytes(blob), arena_size=1 << 20)
+    interpreter.reset()
+    interpreter.set_input(x[None], 0)
+    interpreter.invoke()
+    return [np.array(interpreter.get_output(i)) for i in range(count)]
+
+
+@pytest.mark.parametrize("name", ["keras3_gru_h24", "keras3_lstm_h32"])
+def test_golden_trace_is_every_intermediate_tensor_of_tflm(name):
+    """The golden vectors' per-op trace (``ops``, :func:`fixedrnn.graph.op_outputs`) equals TFLM's
+    value of every int8 tensor the graph computes: the graph re-emitted with all of them as outputs."""
+    from fixedrnn.graph import INT8, op_outputs
+    from fixedrnn.tflite_export import graph_tflite_bytes
+
+    model = _model(name)
+    graph = model.graph
+    computed = [t for k in range(graph.n_ops) for t in graph.outputs(k) if graph.tensor_type[t] == INT8]
+    blob = graph_tflite_bytes(model, outputs=computed)
+    for x in fixture(name)[1]["x"][:3]:
+        values = dict(zip(computed, _tflm_outputs(blob, x, len(computed))))
+        logits, trace = model.run_features_batch(x[None], backend="numpy", trace=True)
+        assert np.array_equal(trace["ops"][0], op_outputs(graph, values))
+        assert np.array_equal(logits[0], values[graph.output].reshape(-1))
+        assert np.count_nonzero(np.any(trace["ops"][0] != 0, axis=1)) > graph.n_ops // 2
+
+
+def test_export_tflite_command_on_a_graph_model(tmp_path, capsys):
+    from fixedrnn import cli
+
+    path = fixedrnn.save(_model("keras3_rnn_h16"), tmp_path / "g.npz")
+    out = tmp_path / "g.tflite"
+    assert cli.main(["export", "tflite", str(path), str(out)]) in (0, None)
+    x = fixture("keras3_rnn_h16")[1]["x"][0]
+    assert np.array_equal(tflm_run(out.read_bytes(), [x[None]]).reshape(-1), fixture("keras3_rnn_h16")[1]["y"][0])
+    assert cli.main(["export", "tflite", str(path), str(tmp_path / "t5.tflite"), "--frames", "5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "frames: a graph model is unrolled over its 16 frames, got 5" in err and "\n" not in err
+    assert not (tmp_path / "t5.tflite").exists()
+
+
+# -- the batch path ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_batch_path_equals_the_numpy_path_and_tflm(name):
+    """``backend="numba"`` (the graph run once over the batch, numba's FULLY_CONNECTED) gives TFLM's
+    committed outputs, and on random sequences the NumPy path's integers and TFLM's on the original."""
+    path, data = fixture(name)
+    model = _model(name)
+    assert np.array_equal(model.run_features_batch(data["x"], backend="numba"), data["y"])
+    rng = np.random.default_rng(17)
+    xs = rng.integers(-128, 128, size=(48,) + data["x"].shape[1:], dtype=np.int8)
+    xs[:4] = np.clip(xs[:4].astype(np.int16) * 8, -128, 127)  # saturated inputs too
+    fast = model.run_features_batch(xs, backend="numba")
+    assert np.array_equal(fast, model.run_features_batch(xs, backend="numpy"))
+    blob = path.read_bytes()
+    for x, y in zip(xs[:6], fast[:6]):
+        assert np.array_equal(tflm_run(blob, [x[None]]).reshape(-1), y)
+    assert np.array_equal(model.run_features(xs[7], backend="numba"), fast[7])
+    assert model.run_features_batch(xs[:0]).shape == (0, 10)
+
+
+def test_batch_path_refusals():
+    model = _model("keras3_rnn_h16")
+    x = fixture("keras3_rnn_h16")[1]["x"]
+    with pytest.raises(FixedRnnError, match="backend 'shift' needs a power-of-two model"):
+        model.run_features_batch(x, backend="shift")
+    with pytest.raises(FixedRnnError, match="trace=True needs backend='numpy'"):
+        model.run_features_batch(x, backend="numba", trace=True)
+    with pytest.raises(FixedRnnError, match=r"x must be int8 of shape \[B, 16, 13\]"):
+        model.run_features_batch(x[:, :5], backend="numba")

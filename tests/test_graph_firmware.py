@@ -159,14 +159,43 @@ def test_graph_export_refuses_streaming(models, tmp_path):
     assert not (tmp_path / "src").exists()
 
 
-
-def test_export_tflite_refuses_a_graph_model_in_one_line(models, tmp_path):
+@pytest.mark.slow  # builds the graph firmware for the host, runs the command as a process
+def test_firmware_run_command_on_a_graph_model(models, tmp_path):
+    """``fixedrnn firmware run GRAPH.npz WAV... --target host``: the firmware's logits equal the
+    engine's and TFLM's on the original .tflite (the oracle) for recordings shorter and longer than the
+    graph's window; ``--stream`` is refused in one line (a graph has no streaming firmware)."""
+    import json
     import subprocess
 
-    import fixedrnn
+    import scipy.io.wavfile
 
-    path = fixedrnn.save(model_of(models, "keras3_rnn_h16"), tmp_path / "g.npz")
-    run = subprocess.run([sys.executable, "-m", "fixedrnn", "export", "tflite", str(path), str(tmp_path / "g.tflite")],
-                         capture_output=True, text=True)
-    assert run.returncode == 2 and "graph model" in run.stderr and len(run.stderr.strip().splitlines()) == 1
-    assert not (tmp_path / "g.tflite").exists()
+    import fixedrnn
+    from fixedrnn import firmware
+    from tests.tflite_graphs import tflm_run
+
+    missing = firmware.load_runner().toolchain_missing(firmware.TARGETS["host"])
+    if missing:
+        pytest.skip(missing)
+    model = model_of(models, "keras3_rnn_h16")
+    path = fixedrnn.save(model, tmp_path / "g.npz")
+    rng = np.random.default_rng(21)
+    wavs = []
+    for i, n in enumerate((900, 4000)):  # fewer and more than the 16 frames of the graph
+        pcm = (np.sin(np.arange(n) * (0.05 + 0.1 * i)) * 5000 + rng.normal(0, 800, n)).astype(np.int16)
+        scipy.io.wavfile.write(tmp_path / f"{i}.wav", 8000, pcm)
+        wavs.append(tmp_path / f"{i}.wav")
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "fixedrnn", "firmware", "run", str(path), *map(str, wavs),
+                               *args], capture_output=True, text=True)
+
+    proc = cli("--target", "host", "--json")
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in proc.stdout.strip().splitlines()]
+    blob = fixture("keras3_rnn_h16")[0].read_bytes()
+    for row, wav in zip(rows, wavs):
+        x = model.features(fixedrnn.mfcc.read_wav(wav, model.frontend.mfcc_config()))
+        oracle = tflm_run(blob, [x[None]]).reshape(-1).tolist()
+        assert row["equal"] is True and row["firmware"] == row["engine"] == oracle
+    stream = cli("--target", "host", "--stream")
+    assert stream.returncode == 2 and "streaming" in stream.stderr and len(stream.stderr.strip().splitlines()) == 1

@@ -1,6 +1,7 @@
 """Write the golden vectors of the shipped models: ``python tools/make_golden.py [MODEL.npz ...]``.
 
-For each model (default: every ``golden/models/*.npz``) a set ``golden/vectors/<model>/`` is
+For each model (default: every ``golden/models/*.npz`` and ``golden/imported/*.npz``, the latter
+written by ``tools/make_imported_models.py``) a set ``golden/vectors/<model>/`` is
 written (format: docs/golden.md) with
 
 - the synthetic signals of :data:`fixedrnn.signals.STANDARD_SIGNALS` (full tensors), and
@@ -121,7 +122,7 @@ def _test_split_agreement(model_file, data_dir, compute):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("models", nargs="*", help="model files (default: golden/models/*.npz)")
+    parser.add_argument("models", nargs="*", help="model files (default: golden/models/*.npz, golden/imported/*.npz)")
     parser.add_argument("--out", default=str(REPO / "golden" / "vectors"),
                         help="folder of the sets (default: golden/vectors)")
     parser.add_argument("--fsdd", default=None, help="FSDD directory (default: ../shared/data/fsdd)")
@@ -133,9 +134,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     def job(args):
-        models = [Path(m) for m in args.models] or sorted((REPO / "golden" / "models").glob("*.npz"))
+        models = [Path(m) for m in args.models] or sorted(
+            [*(REPO / "golden" / "models").glob("*.npz"), *(REPO / "golden" / "imported").glob("*.npz")])
         if not models:
-            raise FixedRnnError("models: none given and golden/models holds no .npz")
+            raise FixedRnnError("models: none given and golden/models and golden/imported hold no .npz")
         if args.float_state and len(models) != 1:
             raise FixedRnnError("--float-state: give exactly one model with it")
         data_dir = Path(args.fsdd) if args.fsdd else fsdd.default_data_dir()
