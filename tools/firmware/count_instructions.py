@@ -47,9 +47,9 @@ FRONT_SIGNAL = "chirp_up"
 #: Stage of each kernel function (fixedrnn/c/frnn_kernels.[ch], inlined ones by their own name);
 #: any other function of a step is overhead.
 STAGES = {
-    "MAC loops": ("dot_rows4", "dot_row1", "dot_scalar", "frnn_dot_s8", "frnn_dot_pot", "pot_rows", "pair_lo",
+    "MAC loops": ("extend_input", "dot_rows4", "dot_row1", "dot_scalar", "frnn_dot_s8", "frnn_dot_pot", "pot_rows", "pair_lo",
                   "pair_hi"),
-    "requantization": ("requant_apply", "requant_of", "clamp_out", "store", "out_row", "out_rows", "out_mode",
+    "requantization": ("requantize_rows", "requant_apply", "requant_right", "requant_left", "requant_of", "clamp_out", "store", "out_row", "out_rows", "out_mode",
                        "frnn_srdhm_unsaturated", "frnn_srdhm", "frnn_rdbypot", "frnn_mbqm", "frnn_clamp"),
     "activations": ("lut_s16", "pot_case", "frnn_sigmoid_s16", "frnn_tanh_s16", "frnn_tanh_s8", "frnn_tanh_q4",
                     "exp_negative_q5", "exp_quarter_interval", "one_minus_x_over_one_plus_x", "sat_shift_left",
