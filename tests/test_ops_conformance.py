@@ -16,6 +16,7 @@ dot products) are checked too, the dot products against exact Python integers.
 
 import dataclasses
 import functools
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -636,9 +637,11 @@ def test_numba_backend_conforms(op, cases):
 
 
 def _function_disassembly(elf, name):
+    """The disassembly of function ``name`` (or of GCC's specialised clone of it, ``name.constprop.0``
+    and the like)."""
     dis = subprocess.run(["arm-none-eabi-objdump", "-d", str(elf)], capture_output=True, text=True,
                          check=True).stdout
-    start = dis.index(f"<{name}>:\n")
+    start = re.search(rf"<{re.escape(name)}(\.[a-z]+\.\d+)*>:\n", dis).start()
     return dis[start:dis.index("\n\n", start)]
 
 

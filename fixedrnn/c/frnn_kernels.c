@@ -397,8 +397,9 @@ void frnn_fc_s8_s16(const int8_t *x, const int8_t *w, const int32_t *bias, int n
 /* The accumulators of TFLM FULLY_CONNECTED with PoT weights, multiply-free MAC: each row by
  * frnn_dot_pot. */
 FC_BODY void fc_pot_acc(const int8_t *x, const uint8_t *w, int32_t start, const int16_t *pairs,
-                        const int32_t *bias, int n_in, int n_out, int32_t off, int32_t *acc)
+                        const int32_t *bias, int n_in, int n_out, int32_t off, uint32_t *xp, int32_t *acc)
 {
+    (void)xp;
     for (int o = 0; o < n_out; ++o, start += n_in) {
         acc[o] = frnn_dot_pot(w, start, pairs, x, n_in, off) + (bias ? bias[o] : 0);
     }
@@ -414,33 +415,61 @@ FRNN_INLINE int32_t pair_hi(const int16_t *pairs, uint32_t j)
     return pairs[j + 1u];
 }
 
-/* acc[r] += sum_{d < m} w_r[d] * (x[d] + off) for the rows r < rows (4 or 1) whose weights start at
- * the even element of byte b + r * rs: per two inputs one byte of each row, looked up in pairs. With
- * the DSP extension (and 4 rows) the first 4 * (m / 4) inputs run in one assembler loop: per group of
- * 4 inputs one LDR of x, two SXTAB16 and two PKH give (x0, x1) and (x2, x3) + offset in int16 lanes,
- * shared by the 4 rows; then per row two LDRB, two (unaligned) LDRs of the pair word and two SMLAD
- * (33 instructions per 16 products, 12 registers as in dot_rows4). offset2: off in both int16
+#if FRNN_USE_DSP
+/* The paired input of the pair-table FC: xp[j] = (x[2j] + off, x[2j+1] + off) as int16 lanes (low,
+ * high; each in [-255, 255]), j < n / 2, the SMLAD operand that goes with a pair-table word. Per 4
+ * inputs one LDR, two SXTAB16 ((x0, x2), (x1, x3) + off) and two lane packs. offset2: off in both
  * lanes. */
-FRNN_INLINE void pot_rows(const uint8_t *b, int32_t rs, const int8_t *x, int32_t off, uint32_t offset2, int m,
+FRNN_INLINE void pair_input(const int8_t *x, int32_t off, uint32_t offset2, int n, uint32_t *xp)
+{
+    int j = 0;
+    for (; 2 * j + 4 <= n; j += 2) {
+        const uint32_t xv = load_u32(x + 2 * j);
+        const uint32_t even = (uint32_t)__sxtab16((int16x2_t)offset2, (int8x4_t)xv);
+        const uint32_t odd = (uint32_t)sxtab16_ror8(offset2, xv);
+        xp[j] = (even & 0xffffu) | (odd << 16);
+        xp[j + 1] = (odd & 0xffff0000u) | (even >> 16);
+    }
+    for (; 2 * j + 2 <= n; ++j) {
+        xp[j] = ((uint32_t)((int32_t)x[2 * j] + off) & 0xffffu) | ((uint32_t)((int32_t)x[2 * j + 1] + off) << 16);
+    }
+}
+
+/* The two weights of weight byte j as one word (int16 lanes: the even element's low): an unaligned
+ * load from the pair table. */
+FRNN_INLINE int16x2_t pair_word(const int16_t *pairs, uint32_t j)
+{
+    return (int16x2_t)load_u32(pairs + j);
+}
+#endif
+
+/* acc[r] += sum_{d < m} w_r[d] * (x[d] + off) for the rows r < rows (4 or 1) whose weights start at
+ * the even element of byte b + r * rs: per two inputs one byte of each row, looked up in pairs.
+ * With the DSP extension, on the paired input xp of x (pair_input): per two inputs and row one LDRB,
+ * one (unaligned) LDR of the pair word and one SMLAD; for 4 rows the first 4 * (m / 4) inputs run in
+ * one assembler loop, per group of 4 inputs one LDRD of two paired words shared by the 4 rows (28
+ * instructions per 16 products, 12 registers as in dot_rows4). An odd m's last input alone. */
+FRNN_INLINE void pot_rows(const uint8_t *b, int32_t rs, const int8_t *x, int32_t off, const uint32_t *xp, int m,
                           const int16_t *pairs, int rows, int32_t *acc)
 {
+    int32_t a0 = acc[0], a1 = 0, a2 = 0, a3 = 0;
+    if (rows == 4) {
+        a1 = acc[1];
+        a2 = acc[2];
+        a3 = acc[3];
+    }
     int d = 0;
-#if FRNN_USE_DSP && defined(__OPTIMIZE__)
+#if FRNN_USE_DSP
+#if defined(__OPTIMIZE__)
     if (rows == 4 && m >= 4) {
         const int groups = m / 4;
-        int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
         const uint8_t *pp = b, *qq = b + 2 * rs;
-        const int8_t *xx = x;
-        const int8_t *end = x + 4 * groups;
+        const uint32_t *xx = xp;
+        const uint32_t *end = xp + 2 * groups;
         uint32_t t, x01, x23;
         __asm__ volatile(
             "1:\n\t"
-            "ldr    %[t], [%[x]], #4\n\t"
-            "ldr    %[x01], %[off2]\n\t"
-            "sxtab16 %[x23], %[x01], %[t], ror #8\n\t"
-            "sxtab16 %[t], %[x01], %[t]\n\t"
-            "pkhbt  %[x01], %[t], %[x23], lsl #16\n\t"
-            "pkhtb  %[x23], %[x23], %[t], asr #16\n\t"
+            "ldrd   %[x01], %[x23], [%[x]], #8\n\t"
             "ldrb   %[t], [%[p], %[rs]]\n\t"
             "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
             "smlad  %[a1], %[t], %[x01], %[a1]\n\t"
@@ -470,23 +499,23 @@ FRNN_INLINE void pot_rows(const uint8_t *b, int32_t rs, const int8_t *x, int32_t
             "bne    1b\n\t"
             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [p] "+r"(pp), [q] "+r"(qq), [x] "+r"(xx),
               [t] "=&r"(t), [x01] "=&r"(x01), [x23] "=&r"(x23)
-            : [rs] "r"(rs), [tab] "r"(pairs), [end] "m"(end), [off2] "m"(offset2)
+            : [rs] "r"(rs), [tab] "r"(pairs), [end] "m"(end)
             : "cc", "memory");
-        acc[0] = a0;
-        acc[1] = a1;
-        acc[2] = a2;
-        acc[3] = a3;
         d = 4 * groups;
         b += 2 * groups;
     }
 #endif
-    (void)offset2;
-    int32_t a0 = acc[0], a1 = 0, a2 = 0, a3 = 0;
-    if (rows == 4) {
-        a1 = acc[1];
-        a2 = acc[2];
-        a3 = acc[3];
+    for (; d + 2 <= m; d += 2, ++b) {
+        const int16x2_t xd = (int16x2_t)xp[d / 2];
+        a0 = __smlad(pair_word(pairs, b[0]), xd, a0);
+        if (rows == 4) {
+            a1 = __smlad(pair_word(pairs, b[rs]), xd, a1);
+            a2 = __smlad(pair_word(pairs, b[2 * rs]), xd, a2);
+            a3 = __smlad(pair_word(pairs, b[3 * rs]), xd, a3);
+        }
     }
+#else
+    (void)xp;
     for (; d + 2 <= m; d += 2, ++b) {
         const int32_t x0 = (int32_t)x[d] + off, x1 = (int32_t)x[d + 1] + off;
         a0 += pair_lo(pairs, b[0]) * x0 + pair_hi(pairs, b[0]) * x1;
@@ -496,6 +525,7 @@ FRNN_INLINE void pot_rows(const uint8_t *b, int32_t rs, const int8_t *x, int32_t
             a3 += pair_lo(pairs, b[3 * rs]) * x0 + pair_hi(pairs, b[3 * rs]) * x1;
         }
     }
+#endif
     if (d < m) {
         const int32_t x0 = (int32_t)x[d] + off;
         a0 += pair_lo(pairs, b[0]) * x0;
@@ -515,12 +545,22 @@ FRNN_INLINE void pot_rows(const uint8_t *b, int32_t rs, const int8_t *x, int32_t
 
 /* The accumulators of TFLM FULLY_CONNECTED with PoT weights by the pair table: rows in passes of four
  * whose weights start at elements of the same parity (consecutive rows for an even n_in, every other
- * row for an odd one), a row starting at an odd element taking its first input alone; then the
- * leftover rows one by one. */
+ * row for an odd one), a row starting at an odd element taking its first input alone (and the rest of
+ * it paired from x + 1); then the leftover rows one by one. DSP builds pair the input once (xp: the
+ * pairs of x, then those of x + 1 where a row starts at an odd element). */
 FC_BODY void fc_pot_acc(const int8_t *x, const uint8_t *w, int32_t start, const int16_t *pairs,
-                        const int32_t *bias, int n_in, int n_out, int32_t off, int32_t *acc)
+                        const int32_t *bias, int n_in, int n_out, int32_t off, uint32_t *xp, int32_t *acc)
 {
+#if FRNN_USE_DSP
+    uint32_t *xq = xp + n_in / 2; /* the pairs of x + 1 */
     const uint32_t offset2 = ((uint32_t)off & 0xffffu) | ((uint32_t)off << 16);
+    pair_input(x, off, offset2, n_in, xp);
+    if (((n_in | start) & 1) && n_in > 1) {
+        pair_input(x + 1, off, offset2, n_in - 1, xq);
+    }
+#else
+    uint32_t *xq = xp;
+#endif
     const int step = (n_in & 1) ? 2 : 1; /* rows of one pass: their element indices differ by step * n_in (even) */
     const int32_t rs = step * n_in / 2;  /* bytes between them */
     int o = 0;
@@ -537,7 +577,7 @@ FC_BODY void fc_pot_acc(const int8_t *x, const uint8_t *w, int32_t start, const 
                     a[k] += pair_hi(pairs, b[k * rs - 1]) * ((int32_t)x[0] + off);
                 }
             }
-            pot_rows(b, rs, x + head, off, offset2, n_in - head, pairs, 4, a);
+            pot_rows(b, rs, x + head, off, head ? xq : xp, n_in - head, pairs, 4, a);
             for (int k = 0; k < 4; ++k) {
                 acc[first + k * step] = a[k];
             }
@@ -551,24 +591,33 @@ FC_BODY void fc_pot_acc(const int8_t *x, const uint8_t *w, int32_t start, const 
         if (head) {
             acc[o] += pair_hi(pairs, b[-1]) * ((int32_t)x[0] + off);
         }
-        pot_rows(b, 0, x + head, off, offset2, n_in - head, pairs, 1, acc + o);
+        pot_rows(b, 0, x + head, off, head ? xq : xp, n_in - head, pairs, 1, acc + o);
     }
 }
+#endif
+
+/* The PoT FC's paired input (DSP builds, pair table): 4 bytes per input on the entry point's stack. */
+#if FRNN_USE_DSP && !defined(FRNN_POT_SHIFT_ONLY)
+#define FC_PAIR_BUFFER(xp, n_in) uint32_t xp[(n_in) + 1]
+#else
+#define FC_PAIR_BUFFER(xp, n_in) uint32_t *const xp = NULL
 #endif
 
 void frnn_fc_pot_s8(const int8_t *x, const uint8_t *w, int32_t start, const int16_t *pair_table,
                     const int32_t *bias, int n_in, int n_out, const frnn_fc_params *p, int8_t *y)
 {
+    FC_PAIR_BUFFER(xp, n_in);
     FC_ACC_BUFFER(acc, n_out);
-    fc_pot_acc(x, w, start, pair_table, bias, n_in, n_out, p->input_offset, acc);
+    fc_pot_acc(x, w, start, pair_table, bias, n_in, n_out, p->input_offset, xp, acc);
     requantize_dispatch(acc, n_out, p, y, OUT_S8, p->act_min == INT8_MIN && p->act_max == INT8_MAX);
 }
 
 void frnn_fc_pot_s16(const int8_t *x, const uint8_t *w, int32_t start, const int16_t *pair_table,
                      const int32_t *bias, int n_in, int n_out, const frnn_fc_params *p, int16_t *y)
 {
+    FC_PAIR_BUFFER(xp, n_in);
     FC_ACC_BUFFER(acc, n_out);
-    fc_pot_acc(x, w, start, pair_table, bias, n_in, n_out, p->input_offset, acc);
+    fc_pot_acc(x, w, start, pair_table, bias, n_in, n_out, p->input_offset, xp, acc);
     requantize_dispatch(acc, n_out, p, y, OUT_S16, p->act_min == INT16_MIN && p->act_max == INT16_MAX);
 }
 
