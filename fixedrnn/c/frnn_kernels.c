@@ -443,21 +443,37 @@ FRNN_INLINE int16x2_t pair_word(const int16_t *pairs, uint32_t j)
 }
 #endif
 
-/* acc[r] += sum_{d < m} w_r[d] * (x[d] + off) for the rows r < rows (4 or 1) whose weights start at
- * the even element of byte b + r * rs: per two inputs one byte of each row, looked up in pairs.
- * With the DSP extension, on the paired input xp of x (pair_input): per two inputs and row one LDRB,
- * one (unaligned) LDR of the pair word and one SMLAD; for 4 rows the first 4 * (m / 4) inputs run in
- * one assembler loop, per group of 4 inputs one LDRD of two paired words shared by the 4 rows (28
- * instructions per 16 products, 12 registers as in dot_rows4). An odd m's last input alone. */
-FRNN_INLINE void pot_rows(const uint8_t *b, int32_t rs, const int8_t *x, int32_t off, const uint32_t *xp, int m,
-                          const int16_t *pairs, int rows, int32_t *acc)
+/* out[r * step] = init[r * step] (0 for init NULL) + sum_{d < n} w_r[d] * (x[d] + off) for the rows
+ * r < rows (4 or 1) whose weights are elements start_r .. start_r + n - 1, start_r = 2 * b + r * 2 * rs
+ * - head: a row with head = 1 starts at the odd element of byte b - 1 + r * rs and takes that input
+ * alone; then per two inputs one byte of each row, looked up in pairs, and an odd rest's last input
+ * alone. With the DSP extension, on the paired input xp of x + head (pair_input): per two inputs and
+ * row one LDRB, one (unaligned) LDR of the pair word and one SMLAD; for 4 rows, groups of 4 inputs
+ * run in one assembler loop, one LDRD of two paired words per group shared by the 4 rows (28
+ * instructions per 16 products, 12 registers as in dot_rows4). */
+FRNN_INLINE void pot_rows(const uint8_t *b, int32_t rs, int head, const int8_t *x, int32_t off, const uint32_t *xp,
+                          int n, const int16_t *pairs, int rows, const int32_t *init, int step, int32_t *out)
 {
-    int32_t a0 = acc[0], a1 = 0, a2 = 0, a3 = 0;
-    if (rows == 4) {
-        a1 = acc[1];
-        a2 = acc[2];
-        a3 = acc[3];
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    if (init) {
+        a0 = init[0];
+        if (rows == 4) {
+            a1 = init[step];
+            a2 = init[2 * step];
+            a3 = init[3 * step];
+        }
     }
+    if (head) {
+        const int32_t x0 = (int32_t)x[0] + off;
+        a0 += pair_hi(pairs, b[-1]) * x0;
+        if (rows == 4) {
+            a1 += pair_hi(pairs, b[rs - 1]) * x0;
+            a2 += pair_hi(pairs, b[2 * rs - 1]) * x0;
+            a3 += pair_hi(pairs, b[3 * rs - 1]) * x0;
+        }
+        ++x;
+    }
+    const int m = n - head;
     int d = 0;
 #if FRNN_USE_DSP
 #if defined(__OPTIMIZE__)
@@ -535,19 +551,18 @@ FRNN_INLINE void pot_rows(const uint8_t *b, int32_t rs, const int8_t *x, int32_t
             a3 += pair_lo(pairs, b[3 * rs]) * x0;
         }
     }
-    acc[0] = a0;
+    out[0] = a0;
     if (rows == 4) {
-        acc[1] = a1;
-        acc[2] = a2;
-        acc[3] = a3;
+        out[step] = a1;
+        out[2 * step] = a2;
+        out[3 * step] = a3;
     }
 }
 
 /* The accumulators of TFLM FULLY_CONNECTED with PoT weights by the pair table: rows in passes of four
  * whose weights start at elements of the same parity (consecutive rows for an even n_in, every other
- * row for an odd one), a row starting at an odd element taking its first input alone (and the rest of
- * it paired from x + 1); then the leftover rows one by one. DSP builds pair the input once (xp: the
- * pairs of x, then those of x + 1 where a row starts at an odd element). */
+ * row for an odd one; pot_rows), then the leftover rows one by one. DSP builds pair the input once
+ * (xp: the pairs of x, then those of x + 1 for the rows that start at an odd element). */
 FC_BODY void fc_pot_acc(const int8_t *x, const uint8_t *w, int32_t start, const int16_t *pairs,
                         const int32_t *bias, int n_in, int n_out, int32_t off, uint32_t *xp, int32_t *acc)
 {
@@ -563,35 +578,22 @@ FC_BODY void fc_pot_acc(const int8_t *x, const uint8_t *w, int32_t start, const 
 #endif
     const int step = (n_in & 1) ? 2 : 1; /* rows of one pass: their element indices differ by step * n_in (even) */
     const int32_t rs = step * n_in / 2;  /* bytes between them */
-    int o = 0;
-    for (; o + 4 * step <= n_out; o += 4 * step) {
-        for (int s = 0; s < step; ++s) {
-            const int first = o + s;
-            const uint32_t index = (uint32_t)start + (uint32_t)first * (uint32_t)n_in;
-            const int head = (int)(index & 1u);
-            const uint8_t *b = w + ((index + 1u) >> 1);
-            int32_t a[4];
-            for (int k = 0; k < 4; ++k) {
-                a[k] = bias ? bias[first + k * step] : 0;
-                if (head) {
-                    a[k] += pair_hi(pairs, b[k * rs - 1]) * ((int32_t)x[0] + off);
-                }
-            }
-            pot_rows(b, rs, x + head, off, head ? xq : xp, n_in - head, pairs, 4, a);
-            for (int k = 0; k < 4; ++k) {
-                acc[first + k * step] = a[k];
-            }
+    const int o_end = n_out - n_out % (4 * step); /* the rows of the passes of four */
+    for (int s = 0; s < step; ++s) {      /* the rows o = s mod step: all start at elements of one parity */
+        const uint32_t index = (uint32_t)start + (uint32_t)s * (uint32_t)n_in;
+        const int head = (int)(index & 1u);
+        const uint8_t *b = w + ((index + 1u) >> 1);
+        const uint32_t *xs = head ? xq : xp;
+        for (int o = s; o < o_end; o += 4 * step, b += 4 * rs) {
+            pot_rows(b, rs, head, x, off, xs, n_in, pairs, 4, bias ? bias + o : NULL, step, acc + o);
         }
     }
+    int o = o_end;
     for (; o < n_out; ++o) {
         const uint32_t index = (uint32_t)start + (uint32_t)o * (uint32_t)n_in;
         const int head = (int)(index & 1u);
-        const uint8_t *b = w + ((index + 1u) >> 1);
-        acc[o] = bias ? bias[o] : 0;
-        if (head) {
-            acc[o] += pair_hi(pairs, b[-1]) * ((int32_t)x[0] + off);
-        }
-        pot_rows(b, 0, x + head, off, head ? xq : xp, n_in - head, pairs, 1, acc + o);
+        pot_rows(w + ((index + 1u) >> 1), 0, head, x, off, head ? xq : xp, n_in, pairs, 1, bias ? bias + o : NULL, 1,
+                 acc + o);
     }
 }
 #endif
