@@ -56,7 +56,7 @@ FRONT_SIGNAL = "chirp_up"
 #: Stage of each kernel function (fixedrnn/c/frnn_kernels.[ch], inlined ones by their own name);
 #: any other function of a step is overhead.
 STAGES = {
-    "MAC loops": ("extend_input", "dot_rows4", "dot_row1", "dot_scalar", "frnn_dot_s8", "frnn_dot_pot", "pot_rows", "pair_lo",
+    "MAC loops": ("extend_input", "pair_input", "pair_word", "dot_rows4", "dot_row1", "dot_scalar", "frnn_dot_s8", "frnn_dot_pot", "pot_rows", "pair_lo",
                   "pair_hi"),
     "requantization": ("requantize_rows", "requant_apply", "requant_right", "requant_left", "requant_of", "clamp_out", "store", "out_row", "out_rows", "out_mode",
                        "frnn_srdhm_unsaturated", "frnn_srdhm", "frnn_rdbypot", "frnn_mbqm", "frnn_clamp"),
