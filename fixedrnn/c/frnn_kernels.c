@@ -405,54 +405,75 @@ FC_BODY void fc_pot_acc(const int8_t *x, const uint8_t *w, int32_t start, const 
     }
 }
 #else
-/* The two weights of weight byte j: the even element's (pair_table[j]) and the odd element's. */
-FRNN_INLINE int32_t pair_lo(const int16_t *pairs, uint32_t j)
+/* A pair of int16 lanes (lo, hi) as the word SMLAD reads. */
+FRNN_INLINE uint32_t lanes(int32_t lo, int32_t hi)
 {
-    return pairs[j];
-}
-FRNN_INLINE int32_t pair_hi(const int16_t *pairs, uint32_t j)
-{
-    return pairs[j + 1u];
+    return ((uint32_t)lo & 0xffffu) | ((uint32_t)hi << 16);
 }
 
+/* The paired input of the pair-table FC, for the rows that start at an even element (odd = 0) or at
+ * an odd one (odd = 1): the int16 sequence v = (0 if odd), x[0] + off, ..., x[n-1] + off, (0 to an
+ * even length) as words xp[j] = (v[2j], v[2j+1]), (n + odd + 1) / 2 of them. A row of n weights from
+ * element i then covers whole weight bytes i / 2 .. (i + n - 1) / 2, and the element before it (odd)
+ * or after it (the odd length's last byte) meets a zero lane. Each x + off is in [-255, 255]. With
+ * the DSP extension, per 4 inputs one LDR, two SXTAB16 ((x0, x2), (x1, x3) + off) and two packs.
+ * offset2: off in both lanes. */
+FRNN_INLINE void pair_input(const int8_t *x, int32_t off, uint32_t offset2, int n, int odd, uint32_t *xp)
+{
+    int d = 0;
+    if (odd && n > 0) {
+        *xp++ = lanes(0, (int32_t)x[0] + off);
+        d = 1;
+    }
 #if FRNN_USE_DSP
-/* The paired input of the pair-table FC: xp[j] = (x[2j] + off, x[2j+1] + off) as int16 lanes (low,
- * high; each in [-255, 255]), j < n / 2, the SMLAD operand that goes with a pair-table word. Per 4
- * inputs one LDR, two SXTAB16 ((x0, x2), (x1, x3) + off) and two lane packs. offset2: off in both
- * lanes. */
-FRNN_INLINE void pair_input(const int8_t *x, int32_t off, uint32_t offset2, int n, uint32_t *xp)
-{
-    int j = 0;
-    for (; 2 * j + 4 <= n; j += 2) {
-        const uint32_t xv = load_u32(x + 2 * j);
+    for (; d + 4 <= n; d += 4, xp += 2) {
+        const uint32_t xv = load_u32(x + d);
         const uint32_t even = (uint32_t)__sxtab16((int16x2_t)offset2, (int8x4_t)xv);
-        const uint32_t odd = (uint32_t)sxtab16_ror8(offset2, xv);
-        xp[j] = (even & 0xffffu) | (odd << 16);
-        xp[j + 1] = (odd & 0xffff0000u) | (even >> 16);
+        const uint32_t odd_lanes = (uint32_t)sxtab16_ror8(offset2, xv);
+        xp[0] = (even & 0xffffu) | (odd_lanes << 16);
+        xp[1] = (odd_lanes & 0xffff0000u) | (even >> 16);
     }
-    for (; 2 * j + 2 <= n; ++j) {
-        xp[j] = ((uint32_t)((int32_t)x[2 * j] + off) & 0xffffu) | ((uint32_t)((int32_t)x[2 * j + 1] + off) << 16);
-    }
-}
-
-/* The two weights of weight byte j as one word (int16 lanes: the even element's low): an unaligned
- * load from the pair table. */
-FRNN_INLINE int16x2_t pair_word(const int16_t *pairs, uint32_t j)
-{
-    return (int16x2_t)load_u32(pairs + j);
-}
+#else
+    (void)offset2;
 #endif
+    for (; d + 2 <= n; d += 2) {
+        *xp++ = lanes((int32_t)x[d] + off, (int32_t)x[d + 1] + off);
+    }
+    if (d < n) {
+        *xp = lanes((int32_t)x[d] + off, 0);
+    }
+}
 
-/* out[r * step] = init[r * step] (0 for init NULL) + sum_{d < n} w_r[d] * (x[d] + off) for the rows
- * r < rows (4 or 1) whose weights are elements start_r .. start_r + n - 1, start_r = 2 * b + r * 2 * rs
- * - head: a row with head = 1 starts at the odd element of byte b - 1 + r * rs and takes that input
- * alone; then per two inputs one byte of each row, looked up in pairs, and an odd rest's last input
- * alone. With the DSP extension, on the paired input xp of x + head (pair_input): per two inputs and
- * row one LDRB, one (unaligned) LDR of the pair word and one SMLAD; for 4 rows, groups of 4 inputs
- * run in one assembler loop, one LDRD of two paired words per group shared by the 4 rows (28
- * instructions per 16 products, 12 registers as in dot_rows4). */
-FRNN_INLINE void pot_rows(const uint8_t *b, int32_t rs, int head, const int8_t *x, int32_t off, const uint32_t *xp,
-                          int n, const int16_t *pairs, int rows, const int32_t *init, int step, int32_t *out)
+/* The two weights of weight byte j as int16 lanes (the even element's low): with the DSP extension
+ * one (unaligned) load from the pair table. */
+FRNN_INLINE uint32_t pair_word(const int16_t *pairs, uint32_t j)
+{
+#if FRNN_USE_DSP
+    return load_u32(pairs + j);
+#else
+    return lanes(pairs[j], pairs[j + 1u]);
+#endif
+}
+
+/* acc + the dot product of two int16-lane words (SMLAD; two multiplies in portable C). */
+FRNN_INLINE int32_t dot_lanes(uint32_t w, uint32_t x, int32_t acc)
+{
+#if FRNN_USE_DSP
+    return __smlad((int16x2_t)w, (int16x2_t)x, acc);
+#else
+    return acc + (int32_t)(int16_t)(w & 0xffffu) * (int32_t)(int16_t)(x & 0xffffu)
+           + ((int32_t)w >> 16) * ((int32_t)x >> 16);
+#endif
+}
+
+/* out[r * step] = init[r * step] (0 for init NULL) + sum_j pair_word(b[r * rs + j]) . xp[j], j < nbytes,
+ * for the rows r < rows (4 or 1): per weight byte (two inputs) and row one LDRB, one LDR of the pair
+ * word and one SMLAD. With the DSP extension, for 4 rows, pairs of bytes run in one assembler loop,
+ * one LDRD of two paired words per 4 inputs shared by the 4 rows, unrolled twice (an odd number of
+ * groups enters at the second copy) so that the end test comes once per 32 products (26.5
+ * instructions per 16 products; 12 registers as in dot_rows4), an odd nbytes' last byte after it. */
+FRNN_INLINE void pot_rows(const uint8_t *b, int32_t rs, const uint32_t *xp, int nbytes, const int16_t *pairs, int rows,
+                          const int32_t *init, int step, int32_t *out)
 {
     int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
     if (init) {
@@ -463,28 +484,46 @@ FRNN_INLINE void pot_rows(const uint8_t *b, int32_t rs, int head, const int8_t *
             a3 = init[3 * step];
         }
     }
-    if (head) {
-        const int32_t x0 = (int32_t)x[0] + off;
-        a0 += pair_hi(pairs, b[-1]) * x0;
-        if (rows == 4) {
-            a1 += pair_hi(pairs, b[rs - 1]) * x0;
-            a2 += pair_hi(pairs, b[2 * rs - 1]) * x0;
-            a3 += pair_hi(pairs, b[3 * rs - 1]) * x0;
-        }
-        ++x;
-    }
-    const int m = n - head;
-    int d = 0;
-#if FRNN_USE_DSP
-#if defined(__OPTIMIZE__)
-    if (rows == 4 && m >= 4) {
-        const int groups = m / 4;
+    int j = 0;
+#if FRNN_USE_DSP && defined(__OPTIMIZE__)
+    if (rows == 4 && nbytes >= 2) {
+        const int groups = nbytes / 2;
         const uint8_t *pp = b, *qq = b + 2 * rs;
         const uint32_t *xx = xp;
         const uint32_t *end = xp + 2 * groups;
         uint32_t t, x01, x23;
+        const int32_t odd_groups = groups & 1;
         __asm__ volatile(
+            "ldr    %[t], %[odd]\n\t"
+            "cmp    %[t], #0\n\t"
+            "bne    2f\n\t"
             "1:\n\t"
+            "ldrd   %[x01], %[x23], [%[x]], #8\n\t"
+            "ldrb   %[t], [%[p], %[rs]]\n\t"
+            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
+            "smlad  %[a1], %[t], %[x01], %[a1]\n\t"
+            "ldrb   %[t], [%[p]], #1\n\t"
+            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
+            "smlad  %[a0], %[t], %[x01], %[a0]\n\t"
+            "ldrb   %[t], [%[p], %[rs]]\n\t"
+            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
+            "smlad  %[a1], %[t], %[x23], %[a1]\n\t"
+            "ldrb   %[t], [%[p]], #1\n\t"
+            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
+            "smlad  %[a0], %[t], %[x23], %[a0]\n\t"
+            "ldrb   %[t], [%[q], %[rs]]\n\t"
+            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
+            "smlad  %[a3], %[t], %[x01], %[a3]\n\t"
+            "ldrb   %[t], [%[q]], #1\n\t"
+            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
+            "smlad  %[a2], %[t], %[x01], %[a2]\n\t"
+            "ldrb   %[t], [%[q], %[rs]]\n\t"
+            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
+            "smlad  %[a3], %[t], %[x23], %[a3]\n\t"
+            "ldrb   %[t], [%[q]], #1\n\t"
+            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
+            "smlad  %[a2], %[t], %[x23], %[a2]\n\t"
+            "2:\n\t"
             "ldrd   %[x01], %[x23], [%[x]], #8\n\t"
             "ldrb   %[t], [%[p], %[rs]]\n\t"
             "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
@@ -515,40 +554,24 @@ FRNN_INLINE void pot_rows(const uint8_t *b, int32_t rs, int head, const int8_t *
             "bne    1b\n\t"
             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [p] "+r"(pp), [q] "+r"(qq), [x] "+r"(xx),
               [t] "=&r"(t), [x01] "=&r"(x01), [x23] "=&r"(x23)
-            : [rs] "r"(rs), [tab] "r"(pairs), [end] "m"(end)
+            : [rs] "r"(rs), [tab] "r"(pairs), [end] "m"(end), [odd] "m"(odd_groups)
             : "cc", "memory");
-        d = 4 * groups;
-        b += 2 * groups;
+        j = 2 * groups;
+    }
+    if (rows == 4 && j < nbytes) { /* nbytes odd: its last byte (no loop) */
+        a0 = dot_lanes(pair_word(pairs, b[j]), xp[j], a0);
+        a1 = dot_lanes(pair_word(pairs, b[rs + j]), xp[j], a1);
+        a2 = dot_lanes(pair_word(pairs, b[2 * rs + j]), xp[j], a2);
+        a3 = dot_lanes(pair_word(pairs, b[3 * rs + j]), xp[j], a3);
+        j = nbytes;
     }
 #endif
-    for (; d + 2 <= m; d += 2, ++b) {
-        const int16x2_t xd = (int16x2_t)xp[d / 2];
-        a0 = __smlad(pair_word(pairs, b[0]), xd, a0);
+    for (; j < nbytes; ++j) {
+        a0 = dot_lanes(pair_word(pairs, b[j]), xp[j], a0);
         if (rows == 4) {
-            a1 = __smlad(pair_word(pairs, b[rs]), xd, a1);
-            a2 = __smlad(pair_word(pairs, b[2 * rs]), xd, a2);
-            a3 = __smlad(pair_word(pairs, b[3 * rs]), xd, a3);
-        }
-    }
-#else
-    (void)xp;
-    for (; d + 2 <= m; d += 2, ++b) {
-        const int32_t x0 = (int32_t)x[d] + off, x1 = (int32_t)x[d + 1] + off;
-        a0 += pair_lo(pairs, b[0]) * x0 + pair_hi(pairs, b[0]) * x1;
-        if (rows == 4) {
-            a1 += pair_lo(pairs, b[rs]) * x0 + pair_hi(pairs, b[rs]) * x1;
-            a2 += pair_lo(pairs, b[2 * rs]) * x0 + pair_hi(pairs, b[2 * rs]) * x1;
-            a3 += pair_lo(pairs, b[3 * rs]) * x0 + pair_hi(pairs, b[3 * rs]) * x1;
-        }
-    }
-#endif
-    if (d < m) {
-        const int32_t x0 = (int32_t)x[d] + off;
-        a0 += pair_lo(pairs, b[0]) * x0;
-        if (rows == 4) {
-            a1 += pair_lo(pairs, b[rs]) * x0;
-            a2 += pair_lo(pairs, b[2 * rs]) * x0;
-            a3 += pair_lo(pairs, b[3 * rs]) * x0;
+            a1 = dot_lanes(pair_word(pairs, b[rs + j]), xp[j], a1);
+            a2 = dot_lanes(pair_word(pairs, b[2 * rs + j]), xp[j], a2);
+            a3 = dot_lanes(pair_word(pairs, b[3 * rs + j]), xp[j], a3);
         }
     }
     out[0] = a0;
@@ -561,46 +584,43 @@ FRNN_INLINE void pot_rows(const uint8_t *b, int32_t rs, int head, const int8_t *
 
 /* The accumulators of TFLM FULLY_CONNECTED with PoT weights by the pair table: rows in passes of four
  * whose weights start at elements of the same parity (consecutive rows for an even n_in, every other
- * row for an odd one; pot_rows), then the leftover rows one by one. DSP builds pair the input once
- * (xp: the pairs of x, then those of x + 1 for the rows that start at an odd element). */
+ * row for an odd one; pot_rows on whole weight bytes), then the leftover rows one by one. The input is
+ * paired once (pair_input): xp for the rows that start at an even element, xq (where there are any)
+ * for those that start at an odd one. */
 FC_BODY void fc_pot_acc(const int8_t *x, const uint8_t *w, int32_t start, const int16_t *pairs,
                         const int32_t *bias, int n_in, int n_out, int32_t off, uint32_t *xp, int32_t *acc)
 {
-#if FRNN_USE_DSP
-    uint32_t *xq = xp + n_in / 2; /* the pairs of x + 1 */
-    const uint32_t offset2 = ((uint32_t)off & 0xffffu) | ((uint32_t)off << 16);
-    pair_input(x, off, offset2, n_in, xp);
-    if (((n_in | start) & 1) && n_in > 1) {
-        pair_input(x + 1, off, offset2, n_in - 1, xq);
+    uint32_t *const xq = xp + (n_in + 1) / 2;
+    const uint32_t offset2 = lanes(off, off);
+    pair_input(x, off, offset2, n_in, 0, xp);
+    if ((n_in | start) & 1) {
+        pair_input(x, off, offset2, n_in, 1, xq);
     }
-#else
-    uint32_t *xq = xp;
-#endif
     const int step = (n_in & 1) ? 2 : 1; /* rows of one pass: their element indices differ by step * n_in (even) */
     const int32_t rs = step * n_in / 2;  /* bytes between them */
     const int o_end = n_out - n_out % (4 * step); /* the rows of the passes of four */
     for (int s = 0; s < step; ++s) {      /* the rows o = s mod step: all start at elements of one parity */
         const uint32_t index = (uint32_t)start + (uint32_t)s * (uint32_t)n_in;
-        const int head = (int)(index & 1u);
-        const uint8_t *b = w + ((index + 1u) >> 1);
-        const uint32_t *xs = head ? xq : xp;
+        const int odd = (int)(index & 1u);
+        const uint8_t *b = w + (index >> 1);
+        const int nbytes = (n_in + odd + 1) / 2;
         for (int o = s; o < o_end; o += 4 * step, b += 4 * rs) {
-            pot_rows(b, rs, head, x, off, xs, n_in, pairs, 4, bias ? bias + o : NULL, step, acc + o);
+            pot_rows(b, rs, odd ? xq : xp, nbytes, pairs, 4, bias ? bias + o : NULL, step, acc + o);
         }
     }
-    int o = o_end;
-    for (; o < n_out; ++o) {
+    for (int o = o_end; o < n_out; ++o) {
         const uint32_t index = (uint32_t)start + (uint32_t)o * (uint32_t)n_in;
-        const int head = (int)(index & 1u);
-        pot_rows(w + ((index + 1u) >> 1), 0, head, x, off, head ? xq : xp, n_in, pairs, 1, bias ? bias + o : NULL, 1,
+        const int odd = (int)(index & 1u);
+        pot_rows(w + (index >> 1), 0, odd ? xq : xp, (n_in + odd + 1) / 2, pairs, 1, bias ? bias + o : NULL, 1,
                  acc + o);
     }
 }
 #endif
 
-/* The PoT FC's paired input (DSP builds, pair table): 4 bytes per input on the entry point's stack. */
-#if FRNN_USE_DSP && !defined(FRNN_POT_SHIFT_ONLY)
-#define FC_PAIR_BUFFER(xp, n_in) uint32_t xp[(n_in) + 1]
+/* The PoT FC's paired input (pair table): two arrays of (n_in + 2) / 2 words, about 4 bytes per
+ * input, on the entry point's stack. */
+#if !defined(FRNN_POT_SHIFT_ONLY)
+#define FC_PAIR_BUFFER(xp, n_in) uint32_t xp[2 * (((n_in) + 2) / 2)]
 #else
 #define FC_PAIR_BUFFER(xp, n_in) uint32_t *const xp = NULL
 #endif
