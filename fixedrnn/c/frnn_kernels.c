@@ -79,12 +79,13 @@ FRNN_INLINE int32_t dot_row1(const int8_t *w, const uint32_t *xe, int groups, in
 
 /* out[r] = init[r] + sum_{d < n} w[r*n + d] * (x[d] + offset), rows r = 0..3 (n = row stride in bytes
  * and row length). With the DSP extension the first 4*groups inputs on the extended input xe: per
- * group of 4 inputs, one LDRD of the two extended words, shared by the 4 rows, then per row one LDR, two SXTB16 and two SMLAD. One assembler loop (24 instructions
- * per 16 products) so that every optimisation level gets the same allocation. It needs 12 registers:
- * the end address is reloaded from memory into the weight temporary each pass, so that GCC finds an
- * allocation at every level and float ABI (at -O1 and up). Unoptimised builds (-O0, no register
- * allocation worth the name) take dot_row1 four times instead. The n - 4*groups last inputs by
- * scalar multiply-adds (x: the input, offset added). */
+ * group of 4 inputs, one LDRD of the two extended words, shared by the 4 rows, then per row one LDR,
+ * two SXTB16 and two SMLAD. One assembler loop (24 instructions per 16 products) so that every
+ * optimisation level gets the same allocation. It needs 12 registers: the end address is reloaded
+ * from memory into the weight temporary each pass, so that GCC finds an allocation at every level and
+ * float ABI (at -O1 and up; with the end in a 13th register it finds none for hard float).
+ * Unoptimised builds (-O0, no register allocation worth the name) take dot_row1 four times instead.
+ * The n - 4*groups last inputs by scalar multiply-adds (x: the input, offset added). */
 FRNN_INLINE void dot_rows4(const int8_t *w, int32_t n, const uint32_t *xe, int groups, const int8_t *x, int32_t off,
                            const int32_t *init, int32_t *out)
 {

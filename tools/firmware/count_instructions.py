@@ -58,14 +58,14 @@ FRONT_SIGNAL = "chirp_up"
 STAGES = {
     "MAC loops": ("extend_input", "pair_input", "pair_word", "lanes", "dot_lanes", "dot_rows4", "dot_row1",
                   "dot_scalar", "frnn_dot_s8", "frnn_dot_pot", "pot_rows"),
-    "requantization": ("requantize_dispatch", "requantize_rows", "requant_apply", "requant_right", "requant_left", "requant_of",
-                       "clamp_out", "store", "frnn_srdhm_unsaturated", "frnn_srdhm", "frnn_rdbypot", "frnn_mbqm",
-                       "frnn_clamp"),
+    "requantization": ("requantize_dispatch", "requantize_rows", "requant_apply", "requant_right", "requant_left",
+                       "requant_of", "clamp_out", "store", "frnn_srdhm_unsaturated", "frnn_srdhm", "frnn_rdbypot",
+                       "frnn_mbqm", "frnn_clamp"),
     "activations": ("lut_s16", "pot_case", "frnn_sigmoid_s16", "frnn_tanh_s16", "frnn_tanh_s8", "frnn_tanh_q4",
                     "exp_negative_q5", "exp_quarter_interval", "one_minus_x_over_one_plus_x", "sat_shift_left",
                     "rounding_half_sum", "srdhm"),
-    "element-wise": ("frnn_add_s8", "frnn_add_s16_sat", "saturate_s16", "frnn_mul_s16_s16", "frnn_mul_s16_s8", "mul_s16",
-                     "mul_s16_dispatch"),
+    "element-wise": ("frnn_add_s8", "frnn_add_s16_sat", "saturate_s16", "frnn_mul_s16_s16", "frnn_mul_s16_s8",
+                     "mul_s16", "mul_s16_dispatch"),
 }
 STAGE_OF = {name: stage for stage, names in STAGES.items() for name in names}
 OVERHEAD = "overhead"
@@ -236,8 +236,8 @@ def main(argv):
                 print(f"| {name} | {label} | {step:,} | " + " | ".join(f"{stages[k]:,}" for k in names) + " |")
         if side_by_side:
             print()
-            print(f"| model | I | H | fixedrnn cell step (DSP, {args.opt}) | CMSIS-NN (DSP, {args.opt}) | CMSIS-NN kernels "
-                  "| fixedrnn / CMSIS-NN |")
+            print(f"| model | I | H | fixedrnn cell step (DSP, {args.opt}) | CMSIS-NN (DSP, {args.opt}) "
+                  "| CMSIS-NN kernels | fixedrnn / CMSIS-NN |")
             print("|---|---|---|---|---|---|---|")
             for name, model, ours, theirs in side_by_side:
                 kernels = ("arm_lstm_unidirectional_s8, 1 step" if model.cell == "lstm" else
