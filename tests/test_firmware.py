@@ -141,3 +141,21 @@ def test_relative_src_dir_and_build_are_the_callers(how, tmp_path):
     symbols = subprocess.run(["nm", str(exe)], capture_output=True, text=True, check=True).stdout
     assert "caller_dir_marker" in symbols
     assert not (makefile_dir / "out").exists() and not (makefile_dir / "src").exists()
+
+
+@pytest.mark.parametrize("what", ["no checkout", "no core headers"])
+def test_count_instructions_refuses_a_missing_cmsis_tree(what, tmp_path, capsys):
+    """count_instructions --cmsis-nn: a folder that is not a CMSIS-NN checkout, or one without CMSIS-Core's
+    cmsis_compiler.h next to it, is bad input: exit status 2, one line naming the option, nothing built."""
+    import count_instructions
+
+    nn = tmp_path / "CMSIS-NN"
+    if what == "no core headers":
+        (nn / "Include").mkdir(parents=True)
+        (nn / "Include" / "arm_nnfunctions.h").write_text("")
+        (nn / "Source").mkdir()
+    model = Path(__file__).resolve().parents[1] / "golden" / "models" / "tiny_lstm_int8.npz"
+    assert count_instructions.main([str(model), "--no-frontend", "--cmsis-nn", str(nn)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    option = "--cmsis-nn" if what == "no checkout" else "--cmsis-core"
+    assert len(err) == 1 and err[0].startswith(f"count_instructions: error: {option} "), err

@@ -51,79 +51,99 @@ FRNN_INLINE uint32_t load_u32(const void *p)
     return v;
 }
 
-/* acc += sum_d w[d] * (x[d] + offset), d < 4*groups, one row. */
-FRNN_INLINE int32_t dot_row1(const int8_t *w, const int8_t *x, uint32_t offset2, int groups, int32_t acc)
+/* The extended input of the int8 FC: for each group g of 4 inputs, xe[2g] = (x[4g] + offset,
+ * x[4g+2] + offset) and xe[2g+1] = (x[4g+1] + offset, x[4g+3] + offset) as int16 lanes (each in
+ * [-255, 255]), the SMLAD operands that pair with SXTB16 of a weight word and of it rotated by 8.
+ * Worked out once per FC call, shared by every row. offset2: the offset in both int16 lanes. */
+FRNN_INLINE void extend_input(const int8_t *x, uint32_t offset2, int groups, uint32_t *xe)
 {
-    for (int g = 0; g < groups; ++g, w += 4, x += 4) {
-        const uint32_t wv = load_u32(w), xv = load_u32(x);
-        acc = __smlad(__sxtb16((int8x4_t)wv), __sxtab16((int16x2_t)offset2, (int8x4_t)xv), acc);
-        acc = __smlad(sxtb16_ror8(wv), sxtab16_ror8(offset2, xv), acc);
+    for (int g = 0; g < groups; ++g, x += 4, xe += 2) {
+        const uint32_t xv = load_u32(x);
+        xe[0] = (uint32_t)__sxtab16((int16x2_t)offset2, (int8x4_t)xv);
+        xe[1] = (uint32_t)sxtab16_ror8(offset2, xv);
+    }
+}
+
+/* acc += sum_d w[d] * (x[d] + offset), d < 4*groups, one row, on the extended input xe. */
+FRNN_INLINE int32_t dot_row1(const int8_t *w, const uint32_t *xe, int groups, int32_t acc)
+{
+    for (int g = 0; g < groups; ++g, w += 4, xe += 2) {
+        const uint32_t wv = load_u32(w);
+        acc = __smlad(__sxtb16((int8x4_t)wv), (int16x2_t)xe[0], acc);
+        acc = __smlad(sxtb16_ror8(wv), (int16x2_t)xe[1], acc);
     }
     return acc;
 }
 
-/* acc[r] += sum_d w[r*n + d] * (x[d] + offset), d < 4*groups, rows r = 0..3 (n = row stride in
- * bytes; offset2 = the offset in both int16 lanes): per group of 4 inputs, one LDR of x and two
- * SXTAB16 (x0 + offset, x2 + offset) and (x1 + offset, x3 + offset), shared by the 4 rows, then per
- * row one LDR, two SXTB16 and two SMLAD. Each x + offset is in [-255, 255] (fits its int16 lane).
- * One assembler loop (27 instructions per 16 products) so that every optimisation level gets the
- * same allocation. It needs 12 registers: offset2 and the end address are reloaded from memory into
- * the weight temporary each pass, so that GCC finds an allocation at every level and float ABI (at
- * -O1 and up; 14 registers compile only for soft-float -O1/-O2/-Os). Unoptimised builds (-O0, no
- * register allocation worth the name) take dot_row1 four times instead.
- * groups >= 1. */
-FRNN_INLINE void dot_rows4(const int8_t *w, int32_t n, const int8_t *x, uint32_t offset2, int groups, int32_t *acc)
+#endif
+
+/* out[r] = init[r] + sum_{d < n} w[r*n + d] * (x[d] + offset), rows r = 0..3 (n = row stride in bytes
+ * and row length). With the DSP extension the first 4*groups inputs on the extended input xe: per
+ * group of 4 inputs, one LDRD of the two extended words, shared by the 4 rows, then per row one LDR,
+ * two SXTB16 and two SMLAD. One assembler loop (24 instructions per 16 products) so that every
+ * optimisation level gets the same allocation. It needs 12 registers: the end address is reloaded
+ * from memory into the weight temporary each pass, so that GCC finds an allocation at every level and
+ * float ABI (at -O1 and up; with the end in a 13th register it finds none for hard float).
+ * Unoptimised builds (-O0, no register allocation worth the name) take dot_row1 four times instead.
+ * The n - 4*groups last inputs by scalar multiply-adds (x: the input, offset added). */
+FRNN_INLINE void dot_rows4(const int8_t *w, int32_t n, const uint32_t *xe, int groups, const int8_t *x, int32_t off,
+                           const int32_t *init, int32_t *out)
 {
-#if !defined(__OPTIMIZE__)
-    for (int r = 0; r < 4; ++r) {
-        acc[r] = dot_row1(w + r * n, x, offset2, groups, acc[r]);
-    }
-#else
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t a0 = init[0], a1 = init[1], a2 = init[2], a3 = init[3];
+#if FRNN_USE_DSP && !defined(__OPTIMIZE__)
+    a0 = dot_row1(w, xe, groups, a0);
+    a1 = dot_row1(w + n, xe, groups, a1);
+    a2 = dot_row1(w + 2 * n, xe, groups, a2);
+    a3 = dot_row1(w + 3 * n, xe, groups, a3);
+#elif FRNN_USE_DSP
+    if (groups > 0) {
     const int8_t *p = w, *q = w + 2 * n;
-    const int8_t *end = x + 4 * groups;
-    uint32_t xv, x13, wv, wt;
+    const uint32_t *end = xe + 2 * groups;
+    uint32_t x02, x13, wv, wt;
     __asm__ volatile(
         "1:\n\t"
-        "ldr    %[xv], [%[x]], #4\n\t"
-        "ldr    %[wt], %[off2]\n\t"
-        "sxtab16 %[x13], %[wt], %[xv], ror #8\n\t"
-        "sxtab16 %[xv], %[wt], %[xv]\n\t"
+        "ldrd   %[x02], %[x13], [%[x]], #8\n\t"
         "ldr    %[wv], [%[p], %[n]]\n\t"
         "sxtb16 %[wt], %[wv]\n\t"
-        "smlad  %[a1], %[wt], %[xv], %[a1]\n\t"
+        "smlad  %[a1], %[wt], %[x02], %[a1]\n\t"
         "sxtb16 %[wv], %[wv], ror #8\n\t"
         "smlad  %[a1], %[wv], %[x13], %[a1]\n\t"
         "ldr    %[wv], [%[p]], #4\n\t"
         "sxtb16 %[wt], %[wv]\n\t"
-        "smlad  %[a0], %[wt], %[xv], %[a0]\n\t"
+        "smlad  %[a0], %[wt], %[x02], %[a0]\n\t"
         "sxtb16 %[wv], %[wv], ror #8\n\t"
         "smlad  %[a0], %[wv], %[x13], %[a0]\n\t"
         "ldr    %[wv], [%[q], %[n]]\n\t"
         "sxtb16 %[wt], %[wv]\n\t"
-        "smlad  %[a3], %[wt], %[xv], %[a3]\n\t"
+        "smlad  %[a3], %[wt], %[x02], %[a3]\n\t"
         "sxtb16 %[wv], %[wv], ror #8\n\t"
         "smlad  %[a3], %[wv], %[x13], %[a3]\n\t"
         "ldr    %[wv], [%[q]], #4\n\t"
         "sxtb16 %[wt], %[wv]\n\t"
-        "smlad  %[a2], %[wt], %[xv], %[a2]\n\t"
+        "smlad  %[a2], %[wt], %[x02], %[a2]\n\t"
         "sxtb16 %[wv], %[wv], ror #8\n\t"
         "smlad  %[a2], %[wv], %[x13], %[a2]\n\t"
         "ldr    %[wt], %[end]\n\t"
         "cmp    %[x], %[wt]\n\t"
         "bne    1b\n\t"
-        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [p] "+r"(p), [q] "+r"(q), [x] "+r"(x),
-          [xv] "=&r"(xv), [x13] "=&r"(x13), [wv] "=&r"(wv), [wt] "=&r"(wt)
-        : [n] "r"(n), [end] "m"(end), [off2] "m"(offset2)
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [p] "+r"(p), [q] "+r"(q), [x] "+r"(xe),
+          [x02] "=&r"(x02), [x13] "=&r"(x13), [wv] "=&r"(wv), [wt] "=&r"(wt)
+        : [n] "r"(n), [end] "m"(end)
         : "cc", "memory");
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
+    }
 #endif
+    for (int d = 4 * groups; d < n; ++d) {
+        const int32_t xd = (int32_t)x[d] + off;
+        a0 += (int32_t)w[d] * xd;
+        a1 += (int32_t)w[n + d] * xd;
+        a2 += (int32_t)w[2 * n + d] * xd;
+        a3 += (int32_t)w[3 * n + d] * xd;
+    }
+    out[0] = a0;
+    out[1] = a1;
+    out[2] = a2;
+    out[3] = a3;
 }
-
-#endif
 
 int32_t frnn_dot_s8(const int8_t *w, const int8_t *x, int n, int32_t input_offset)
 {
@@ -187,13 +207,19 @@ int32_t frnn_dot_pot(const uint8_t *w, int32_t start, const int16_t *pair_table,
     return acc;
 }
 
-/* One channel's requantization, its constants worked out once: y = clamp(frnn_mbqm(acc, multiplier,
- * shift) + output_offset, act_min, act_max), the rounding division by 2^right as frnn_rdbypot with
- * its mask and half-mask precomputed. */
+/* One channel's requantization, its constants worked out once: y = frnn_mbqm(acc, multiplier, shift) +
+ * output_offset (then clamped by the caller). multiplier >= 0 (the model format's range).
+ * right >= 1 (shift < 0): the two roundings in one 64-bit sum. With p = acc * multiplier, frnn_mbqm is
+ * floor((v + 2^(right-1) - [v < 0]) / 2^right), v = floor((p + 2^30) / 2^31); nested floors of an
+ * integer sum combine, so it is floor((p + 2^30 + 2^(30+right) - [v < 0] 2^31) / 2^(31+right)): the high
+ * word of the int64 sum p + start - [acc < 0] 2^31 (start = 2^30 + 2^(30+right); one SMLAL), shifted right
+ * by right - 1. [acc < 0] stands for [v < 0]: they differ only where v = 0 (acc < 0, |p| <= 2^30, or
+ * multiplier 0), where either gives 0 for right >= 1.
+ * right = 0 (shift >= 0): frnn_srdhm_unsaturated(acc << left, multiplier), no second rounding. */
 typedef struct {
     int32_t multiplier;
     int32_t left, right;
-    int32_t mask, half;
+    int64_t start; /* 2^30 + 2^(30+right), right >= 1 */
 } requant;
 
 FRNN_INLINE requant requant_of(int32_t multiplier, int32_t shift)
@@ -202,8 +228,7 @@ FRNN_INLINE requant requant_of(int32_t multiplier, int32_t shift)
     r.multiplier = multiplier;
     r.left = shift > 0 ? shift : 0;
     r.right = shift > 0 ? 0 : -shift;
-    r.mask = (int32_t)((1u << r.right) - 1u);
-    r.half = r.mask >> 1;
+    r.start = ((int64_t)1 << 30) + ((int64_t)1 << (30 + r.right));
     return r;
 }
 
@@ -222,10 +247,22 @@ FRNN_INLINE int32_t clamp_out(int32_t v, int32_t lo, int32_t hi, int out_kind, i
     return frnn_clamp(v, lo, hi);
 }
 
+/* requant_apply for right >= 1 (see requant) and for right = 0. */
+FRNN_INLINE int32_t requant_right(int32_t acc, const requant *r, int32_t output_offset)
+{
+    const int64_t start = r->start + (int32_t)((uint32_t)acc & 0x80000000u); /* - [acc < 0] 2^31 */
+    const int32_t high = (int32_t)(((int64_t)acc * r->multiplier + start) >> 32);
+    return (high >> (r->right - 1)) + output_offset;
+}
+
+FRNN_INLINE int32_t requant_left(int32_t acc, const requant *r, int32_t output_offset)
+{
+    return frnn_srdhm_unsaturated((int32_t)((uint32_t)acc << r->left), r->multiplier) + output_offset;
+}
+
 FRNN_INLINE int32_t requant_apply(int32_t acc, const requant *r, int32_t output_offset)
 {
-    const int32_t v = frnn_srdhm_unsaturated((int32_t)((uint32_t)acc << r->left), r->multiplier);
-    return (v >> r->right) + ((v & r->mask) > r->half - (v >> 31) ? 1 : 0) + output_offset;
+    return r->right > 0 ? requant_right(acc, r, output_offset) : requant_left(acc, r, output_offset);
 }
 
 FRNN_INLINE void store(void *y, int out_kind, int o, int32_t v)
@@ -237,164 +274,258 @@ FRNN_INLINE void store(void *y, int out_kind, int o, int32_t v)
     }
 }
 
-/* sum_d w[d] * (x[d] + offset) for d in [from, n) added to the accumulators of rows w, w + n, ...
- * (rows = 4 or 1): the inputs the 4-wide loop leaves, or all of them in portable C. */
-FRNN_INLINE void dot_scalar(const int8_t *w, int n, const int8_t *x, int32_t offset, int from, int rows,
-                            int32_t *acc)
+/* acc + sum_d w[d] * (x[d] + offset) for d in [from, n), one row: the inputs the 4-wide loop leaves,
+ * or all of them in portable C. */
+FRNN_INLINE int32_t dot_scalar(const int8_t *w, int n, const int8_t *x, int32_t offset, int from, int32_t acc)
 {
     for (int d = from; d < n; ++d) {
-        const int32_t xd = (int32_t)x[d] + offset;
-        acc[0] += (int32_t)w[d] * xd;
-        if (rows == 4) {
-            acc[1] += (int32_t)w[n + d] * xd;
-            acc[2] += (int32_t)w[2 * n + d] * xd;
-            acc[3] += (int32_t)w[3 * n + d] * xd;
-        }
+        acc += (int32_t)w[d] * ((int32_t)x[d] + offset);
     }
+    return acc;
 }
 
-/* The int8 FC loops are compiled once per case of (per channel, whole output range: one SSAT) where
- * speed is asked for, so that those tests leave the row loop; at -Os once, testing them per row. The
- * PoT FC is compiled once on every level (its weights are there to save flash; each copy would take
- * about 2 KB). */
+/* The FC's requantization loop (and MUL's) is compiled once per case of (per channel, whole output
+ * range: one SSAT) where speed is asked for, so that those tests leave the loop; at -Os once,
+ * testing them per element. */
 #if defined(__OPTIMIZE_SIZE__)
 #define FRNN_FC_SPECIALISED 0
 #else
 #define FRNN_FC_SPECIALISED 1
 #endif
 
-/* The output of row o: requantized, clamped and stored (per channel: row o's constants into *r). */
-FRNN_INLINE void out_row(void *y, int o, int32_t acc, requant *r, const frnn_fc_params *p, int32_t out_off,
-                         int32_t lo, int32_t hi, int out_kind, int per_channel, int full_range)
+/* The FC's outputs: y[o] = clamp(frnn_mbqm(acc[o], multiplier, shift) + output_offset, act_min,
+ * act_max), o < n, per tensor (one loop for right >= 1, one for right = 0) or per channel. */
+FRNN_INLINE void requantize_rows(const int32_t *acc, int n, const frnn_fc_params *p, void *y, int out_kind,
+                                 int per_channel, int full_range)
 {
+    const int32_t out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
     if (per_channel) {
-        *r = requant_of(p->multiplier[o], p->shift[o]);
+        for (int o = 0; o < n; ++o) {
+            const requant r = requant_of(p->multiplier[o], p->shift[o]);
+            store(y, out_kind, o, clamp_out(requant_apply(acc[o], &r, out_off), lo, hi, out_kind, full_range));
+        }
+        return;
     }
-    store(y, out_kind, o, clamp_out(requant_apply(acc, r, out_off), lo, hi, out_kind, full_range));
-}
-
-/* TFLM FULLY_CONNECTED with int8 weights, int8 or int16 out, per tensor (per_channel 0) or per
- * channel: rows in passes of four sharing each extended input word, then the leftover rows one by
- * one; the n % 4 last inputs of each row by scalar multiply-adds. */
-FRNN_INLINE void fc_s8(const int8_t *x, const int8_t *w, const int32_t *bias, int n_in, int n_out,
-                       const frnn_fc_params *p, void *y, int out_kind, int per_channel, int full_range)
-{
-    const int32_t off = p->input_offset, out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
-    requant r = requant_of(p->multiplier[0], p->shift[0]);
-#if FRNN_USE_DSP
-    const int groups = n_in / 4;
-    const uint32_t offset2 = ((uint32_t)off & 0xffffu) | ((uint32_t)off << 16);
-#else
-    const int groups = 0;
-#endif
-    int o = 0;
-    for (; o + 4 <= n_out; o += 4, w += 4 * n_in) {
-        int32_t acc[4] = {0, 0, 0, 0};
-        if (bias) {
-            acc[0] = bias[o];
-            acc[1] = bias[o + 1];
-            acc[2] = bias[o + 2];
-            acc[3] = bias[o + 3];
+    const requant r = requant_of(p->multiplier[0], p->shift[0]);
+    if (r.right > 0) {
+        for (int o = 0; o < n; ++o) {
+            store(y, out_kind, o, clamp_out(requant_right(acc[o], &r, out_off), lo, hi, out_kind, full_range));
         }
-#if FRNN_USE_DSP
-        if (groups > 0) {
-            dot_rows4(w, n_in, x, offset2, groups, acc);
+    } else {
+        for (int o = 0; o < n; ++o) {
+            store(y, out_kind, o, clamp_out(requant_left(acc[o], &r, out_off), lo, hi, out_kind, full_range));
         }
-#endif
-        dot_scalar(w, n_in, x, off, 4 * groups, 4, acc);
-        for (int k = 0; k < 4; ++k) {
-            out_row(y, o + k, acc[k], &r, p, out_off, lo, hi, out_kind, per_channel, full_range);
-        }
-    }
-    for (; o < n_out; ++o, w += n_in) {
-        int32_t acc = bias ? bias[o] : 0;
-#if FRNN_USE_DSP
-        acc = dot_row1(w, x, offset2, groups, acc);
-#endif
-        dot_scalar(w, n_in, x, off, 4 * groups, 1, &acc);
-        out_row(y, o, acc, &r, p, out_off, lo, hi, out_kind, per_channel, full_range);
     }
 }
 
-/* The FC entry points: one specialised copy of fc_s8 per (per-channel, full-range) case on -O2 builds
- * (FRNN_FC_SPECIALISED), one generic copy otherwise; out_kind is a constant at each call site. */
-FRNN_INLINE void fc_s8_dispatch(const int8_t *x, const int8_t *w, const int32_t *bias, int n_in, int n_out,
-                                const frnn_fc_params *p, void *y, int out_kind, int full_range)
+FRNN_INLINE void requantize_dispatch(const int32_t *acc, int n, const frnn_fc_params *p, void *y, int out_kind,
+                                     int full_range)
 {
     if (!FRNN_FC_SPECIALISED) {
-        fc_s8(x, w, bias, n_in, n_out, p, y, out_kind, p->per_channel, full_range);
+        requantize_rows(acc, n, p, y, out_kind, p->per_channel, full_range);
     } else if (p->per_channel) {
-        fc_s8(x, w, bias, n_in, n_out, p, y, out_kind, 1, full_range);
+        requantize_rows(acc, n, p, y, out_kind, 1, full_range);
     } else if (full_range) {
-        fc_s8(x, w, bias, n_in, n_out, p, y, out_kind, 0, 1);
+        requantize_rows(acc, n, p, y, out_kind, 0, 1);
     } else {
-        fc_s8(x, w, bias, n_in, n_out, p, y, out_kind, 0, 0);
+        requantize_rows(acc, n, p, y, out_kind, 0, 0);
+    }
+}
+
+/* The FC's buffers live on the entry point's stack: the accumulators (4 bytes per output) and, on DSP
+ * builds, the extended input (2 bytes per input). The MAC passes run in a function of their own
+ * (FC_BODY), whose frame has no variable-length array and so no frame pointer: the MAC loop's 12
+ * registers stay free at every level and float ABI. */
+#define FC_ACC_BUFFER(acc, n_out) int32_t acc[(n_out) + 1]
+#if FRNN_USE_DSP
+#define FC_INPUT_BUFFER(xe, n_in) uint32_t xe[2 * ((n_in) / 4) + 1]
+#else
+#define FC_INPUT_BUFFER(xe, n_in) uint32_t *const xe = NULL
+#endif
+#if defined(__GNUC__)
+#define FC_BODY static __attribute__((noinline))
+#else
+#define FC_BODY static
+#endif
+
+/* The accumulators of TFLM FULLY_CONNECTED with int8 weights: acc[o] = bias[o] (0 without a bias) +
+ * sum_d w[o][d] * (x[d] + offset). With the DSP extension the input is extended once (extend_input into
+ * xe[2 * (n_in / 4)]), then rows in passes of four sharing each extended word, then the leftover rows
+ * one by one; the n % 4 last inputs of each row by scalar multiply-adds. */
+FC_BODY void fc_s8_acc(const int8_t *x, const int8_t *w, const int32_t *bias, int n_in, int n_out, int32_t off,
+                       uint32_t *xe, int32_t *acc)
+{
+#if FRNN_USE_DSP
+    const int groups = n_in / 4;
+    extend_input(x, ((uint32_t)off & 0xffffu) | ((uint32_t)off << 16), groups, xe);
+#else
+    const int groups = 0;
+    (void)xe;
+#endif
+    static const int32_t zero[4] = {0, 0, 0, 0};
+    int o = 0;
+    for (; o + 4 <= n_out; o += 4, w += 4 * n_in) {
+        dot_rows4(w, n_in, xe, groups, x, off, bias ? bias + o : zero, acc + o);
+    }
+    for (; o < n_out; ++o, w += n_in) {
+        int32_t a = bias ? bias[o] : 0;
+#if FRNN_USE_DSP
+        a = dot_row1(w, xe, groups, a);
+#endif
+        acc[o] = dot_scalar(w, n_in, x, off, 4 * groups, a);
     }
 }
 
 void frnn_fc_s8_s8(const int8_t *x, const int8_t *w, const int32_t *bias, int n_in, int n_out,
                    const frnn_fc_params *p, int8_t *y)
 {
-    fc_s8_dispatch(x, w, bias, n_in, n_out, p, y, OUT_S8, p->act_min == INT8_MIN && p->act_max == INT8_MAX);
+    FC_INPUT_BUFFER(xe, n_in);
+    FC_ACC_BUFFER(acc, n_out);
+    fc_s8_acc(x, w, bias, n_in, n_out, p->input_offset, xe, acc);
+    requantize_dispatch(acc, n_out, p, y, OUT_S8, p->act_min == INT8_MIN && p->act_max == INT8_MAX);
 }
 
 void frnn_fc_s8_s16(const int8_t *x, const int8_t *w, const int32_t *bias, int n_in, int n_out,
                     const frnn_fc_params *p, int16_t *y)
 {
-    fc_s8_dispatch(x, w, bias, n_in, n_out, p, y, OUT_S16, p->act_min == INT16_MIN && p->act_max == INT16_MAX);
+    FC_INPUT_BUFFER(xe, n_in);
+    FC_ACC_BUFFER(acc, n_out);
+    fc_s8_acc(x, w, bias, n_in, n_out, p->input_offset, xe, acc);
+    requantize_dispatch(acc, n_out, p, y, OUT_S16, p->act_min == INT16_MIN && p->act_max == INT16_MAX);
 }
 
 #if defined(FRNN_POT_SHIFT_ONLY)
-/* TFLM FULLY_CONNECTED with PoT weights, multiply-free MAC: each row by frnn_dot_pot. */
-FRNN_INLINE void fc_pot(const int8_t *x, const uint8_t *w, int32_t start, const int16_t *pairs,
-                        const int32_t *bias, int n_in, int n_out, const frnn_fc_params *p, void *y, int out_kind,
-                        int per_channel, int full_range)
+/* The accumulators of TFLM FULLY_CONNECTED with PoT weights, multiply-free MAC: each row by
+ * frnn_dot_pot. */
+FC_BODY void fc_pot_acc(const int8_t *x, const uint8_t *w, int32_t start, const int16_t *pairs,
+                        const int32_t *bias, int n_in, int n_out, int32_t off, uint32_t *xp, int32_t *acc)
 {
-    const int32_t off = p->input_offset, out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
-    requant r = requant_of(p->multiplier[0], p->shift[0]);
+    (void)xp;
     for (int o = 0; o < n_out; ++o, start += n_in) {
-        const int32_t acc = frnn_dot_pot(w, start, pairs, x, n_in, off) + (bias ? bias[o] : 0);
-        out_row(y, o, acc, &r, p, out_off, lo, hi, out_kind, per_channel, full_range);
+        acc[o] = frnn_dot_pot(w, start, pairs, x, n_in, off) + (bias ? bias[o] : 0);
     }
 }
 #else
-/* The two weights of weight byte j: the even element's (pair_table[j]) and the odd element's. */
-FRNN_INLINE int32_t pair_lo(const int16_t *pairs, uint32_t j)
+/* A pair of int16 lanes (lo, hi) as the word SMLAD reads. */
+FRNN_INLINE uint32_t lanes(int32_t lo, int32_t hi)
 {
-    return pairs[j];
-}
-FRNN_INLINE int32_t pair_hi(const int16_t *pairs, uint32_t j)
-{
-    return pairs[j + 1u];
+    return ((uint32_t)lo & 0xffffu) | ((uint32_t)hi << 16);
 }
 
-/* acc[r] += sum_{d < m} w_r[d] * (x[d] + off) for the rows r < rows (4 or 1) whose weights start at
- * the even element of byte b + r * rs: per two inputs one byte of each row, looked up in pairs. With
- * the DSP extension (and 4 rows) the first 4 * (m / 4) inputs run in one assembler loop: per group of
- * 4 inputs one LDR of x, two SXTAB16 and two PKH give (x0, x1) and (x2, x3) + offset in int16 lanes,
- * shared by the 4 rows; then per row two LDRB, two (unaligned) LDRs of the pair word and two SMLAD
- * (33 instructions per 16 products, 12 registers as in dot_rows4). offset2: off in both int16
- * lanes. */
-FRNN_INLINE void pot_rows(const uint8_t *b, int32_t rs, const int8_t *x, int32_t off, uint32_t offset2, int m,
-                          const int16_t *pairs, int rows, int32_t *acc)
+/* The paired input of the pair-table FC, for the rows that start at an even element (odd = 0) or at
+ * an odd one (odd = 1): the int16 sequence v = (0 if odd), x[0] + off, ..., x[n-1] + off, (0 to an
+ * even length) as words xp[j] = (v[2j], v[2j+1]), (n + odd + 1) / 2 of them. A row of n weights from
+ * element i then covers whole weight bytes i / 2 .. (i + n - 1) / 2, and the element before it (odd)
+ * or after it (the odd length's last byte) meets a zero lane. Each x + off is in [-255, 255]. With
+ * the DSP extension, per 4 inputs one LDR, two SXTAB16 ((x0, x2), (x1, x3) + off) and two packs.
+ * offset2: off in both lanes. */
+FRNN_INLINE void pair_input(const int8_t *x, int32_t off, uint32_t offset2, int n, int odd, uint32_t *xp)
 {
     int d = 0;
+    if (odd && n > 0) {
+        *xp++ = lanes(0, (int32_t)x[0] + off);
+        d = 1;
+    }
+#if FRNN_USE_DSP
+    for (; d + 4 <= n; d += 4, xp += 2) {
+        const uint32_t xv = load_u32(x + d);
+        const uint32_t even = (uint32_t)__sxtab16((int16x2_t)offset2, (int8x4_t)xv);
+        const uint32_t odd_lanes = (uint32_t)sxtab16_ror8(offset2, xv);
+        xp[0] = (even & 0xffffu) | (odd_lanes << 16);
+        xp[1] = (odd_lanes & 0xffff0000u) | (even >> 16);
+    }
+#else
+    (void)offset2;
+#endif
+    for (; d + 2 <= n; d += 2) {
+        *xp++ = lanes((int32_t)x[d] + off, (int32_t)x[d + 1] + off);
+    }
+    if (d < n) {
+        *xp = lanes((int32_t)x[d] + off, 0);
+    }
+}
+
+/* The two weights of weight byte j as int16 lanes (the even element's low): with the DSP extension
+ * one (unaligned) load from the pair table. */
+FRNN_INLINE uint32_t pair_word(const int16_t *pairs, uint32_t j)
+{
+#if FRNN_USE_DSP
+    return load_u32(pairs + j);
+#else
+    return lanes(pairs[j], pairs[j + 1u]);
+#endif
+}
+
+/* acc + the dot product of two int16-lane words (SMLAD; two multiplies in portable C). */
+FRNN_INLINE int32_t dot_lanes(uint32_t w, uint32_t x, int32_t acc)
+{
+#if FRNN_USE_DSP
+    return __smlad((int16x2_t)w, (int16x2_t)x, acc);
+#else
+    return acc + (int32_t)(int16_t)(w & 0xffffu) * (int32_t)(int16_t)(x & 0xffffu)
+           + ((int32_t)w >> 16) * ((int32_t)x >> 16);
+#endif
+}
+
+/* out[r * step] = init[r * step] (0 for init NULL) + sum_j pair_word(b[r * rs + j]) . xp[j], j < nbytes,
+ * for the rows r < rows (4 or 1): per weight byte (two inputs) and row one LDRB, one LDR of the pair
+ * word and one SMLAD. With the DSP extension, for 4 rows, pairs of bytes run in one assembler loop,
+ * one LDRD of two paired words per 4 inputs shared by the 4 rows, unrolled twice (an odd number of
+ * groups enters at the second copy) so that the end test comes once per 32 products (26.5
+ * instructions per 16 products; 12 registers as in dot_rows4), an odd nbytes' last byte after it. */
+FRNN_INLINE void pot_rows(const uint8_t *b, int32_t rs, const uint32_t *xp, int nbytes, const int16_t *pairs, int rows,
+                          const int32_t *init, int step, int32_t *out)
+{
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    if (init) {
+        a0 = init[0];
+        if (rows == 4) {
+            a1 = init[step];
+            a2 = init[2 * step];
+            a3 = init[3 * step];
+        }
+    }
+    int j = 0;
 #if FRNN_USE_DSP && defined(__OPTIMIZE__)
-    if (rows == 4 && m >= 4) {
-        const int groups = m / 4;
-        int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    if (rows == 4 && nbytes >= 2) {
+        const int groups = nbytes / 2;
         const uint8_t *pp = b, *qq = b + 2 * rs;
-        const int8_t *xx = x;
-        const int8_t *end = x + 4 * groups;
+        const uint32_t *xx = xp;
+        const uint32_t *end = xp + 2 * groups;
         uint32_t t, x01, x23;
+        const int32_t odd_groups = groups & 1;
         __asm__ volatile(
+            "ldr    %[t], %[odd]\n\t"
+            "cmp    %[t], #0\n\t"
+            "bne    2f\n\t"
             "1:\n\t"
-            "ldr    %[t], [%[x]], #4\n\t"
-            "ldr    %[x01], %[off2]\n\t"
-            "sxtab16 %[x23], %[x01], %[t], ror #8\n\t"
-            "sxtab16 %[t], %[x01], %[t]\n\t"
-            "pkhbt  %[x01], %[t], %[x23], lsl #16\n\t"
-            "pkhtb  %[x23], %[x23], %[t], asr #16\n\t"
+            "ldrd   %[x01], %[x23], [%[x]], #8\n\t"
+            "ldrb   %[t], [%[p], %[rs]]\n\t"
+            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
+            "smlad  %[a1], %[t], %[x01], %[a1]\n\t"
+            "ldrb   %[t], [%[p]], #1\n\t"
+            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
+            "smlad  %[a0], %[t], %[x01], %[a0]\n\t"
+            "ldrb   %[t], [%[p], %[rs]]\n\t"
+            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
+            "smlad  %[a1], %[t], %[x23], %[a1]\n\t"
+            "ldrb   %[t], [%[p]], #1\n\t"
+            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
+            "smlad  %[a0], %[t], %[x23], %[a0]\n\t"
+            "ldrb   %[t], [%[q], %[rs]]\n\t"
+            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
+            "smlad  %[a3], %[t], %[x01], %[a3]\n\t"
+            "ldrb   %[t], [%[q]], #1\n\t"
+            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
+            "smlad  %[a2], %[t], %[x01], %[a2]\n\t"
+            "ldrb   %[t], [%[q], %[rs]]\n\t"
+            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
+            "smlad  %[a3], %[t], %[x23], %[a3]\n\t"
+            "ldrb   %[t], [%[q]], #1\n\t"
+            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
+            "smlad  %[a2], %[t], %[x23], %[a2]\n\t"
+            "2:\n\t"
+            "ldrd   %[x01], %[x23], [%[x]], #8\n\t"
             "ldrb   %[t], [%[p], %[rs]]\n\t"
             "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
             "smlad  %[a1], %[t], %[x01], %[a1]\n\t"
@@ -424,108 +555,93 @@ FRNN_INLINE void pot_rows(const uint8_t *b, int32_t rs, const int8_t *x, int32_t
             "bne    1b\n\t"
             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [p] "+r"(pp), [q] "+r"(qq), [x] "+r"(xx),
               [t] "=&r"(t), [x01] "=&r"(x01), [x23] "=&r"(x23)
-            : [rs] "r"(rs), [tab] "r"(pairs), [end] "m"(end), [off2] "m"(offset2)
+            : [rs] "r"(rs), [tab] "r"(pairs), [end] "m"(end), [odd] "m"(odd_groups)
             : "cc", "memory");
-        acc[0] = a0;
-        acc[1] = a1;
-        acc[2] = a2;
-        acc[3] = a3;
-        d = 4 * groups;
-        b += 2 * groups;
+        j = 2 * groups;
+    }
+    if (rows == 4 && j < nbytes) { /* nbytes odd: its last byte (no loop) */
+        a0 = dot_lanes(pair_word(pairs, b[j]), xp[j], a0);
+        a1 = dot_lanes(pair_word(pairs, b[rs + j]), xp[j], a1);
+        a2 = dot_lanes(pair_word(pairs, b[2 * rs + j]), xp[j], a2);
+        a3 = dot_lanes(pair_word(pairs, b[3 * rs + j]), xp[j], a3);
+        j = nbytes;
     }
 #endif
-    (void)offset2;
-    int32_t a0 = acc[0], a1 = 0, a2 = 0, a3 = 0;
-    if (rows == 4) {
-        a1 = acc[1];
-        a2 = acc[2];
-        a3 = acc[3];
-    }
-    for (; d + 2 <= m; d += 2, ++b) {
-        const int32_t x0 = (int32_t)x[d] + off, x1 = (int32_t)x[d + 1] + off;
-        a0 += pair_lo(pairs, b[0]) * x0 + pair_hi(pairs, b[0]) * x1;
+    for (; j < nbytes; ++j) {
+        a0 = dot_lanes(pair_word(pairs, b[j]), xp[j], a0);
         if (rows == 4) {
-            a1 += pair_lo(pairs, b[rs]) * x0 + pair_hi(pairs, b[rs]) * x1;
-            a2 += pair_lo(pairs, b[2 * rs]) * x0 + pair_hi(pairs, b[2 * rs]) * x1;
-            a3 += pair_lo(pairs, b[3 * rs]) * x0 + pair_hi(pairs, b[3 * rs]) * x1;
+            a1 = dot_lanes(pair_word(pairs, b[rs + j]), xp[j], a1);
+            a2 = dot_lanes(pair_word(pairs, b[2 * rs + j]), xp[j], a2);
+            a3 = dot_lanes(pair_word(pairs, b[3 * rs + j]), xp[j], a3);
         }
     }
-    if (d < m) {
-        const int32_t x0 = (int32_t)x[d] + off;
-        a0 += pair_lo(pairs, b[0]) * x0;
-        if (rows == 4) {
-            a1 += pair_lo(pairs, b[rs]) * x0;
-            a2 += pair_lo(pairs, b[2 * rs]) * x0;
-            a3 += pair_lo(pairs, b[3 * rs]) * x0;
-        }
-    }
-    acc[0] = a0;
+    out[0] = a0;
     if (rows == 4) {
-        acc[1] = a1;
-        acc[2] = a2;
-        acc[3] = a3;
+        out[step] = a1;
+        out[2 * step] = a2;
+        out[3 * step] = a3;
     }
 }
 
-/* TFLM FULLY_CONNECTED with PoT weights by the pair table: rows in passes of four whose weights
- * start at elements of the same parity (consecutive rows for an even n_in, every other row for an odd
- * one), a row starting at an odd element taking its first input alone; then the leftover rows one
- * by one. */
-FRNN_INLINE void fc_pot(const int8_t *x, const uint8_t *w, int32_t start, const int16_t *pairs,
-                        const int32_t *bias, int n_in, int n_out, const frnn_fc_params *p, void *y, int out_kind,
-                        int per_channel, int full_range)
+/* The accumulators of TFLM FULLY_CONNECTED with PoT weights by the pair table: rows in passes of four
+ * whose weights start at elements of the same parity (consecutive rows for an even n_in, every other
+ * row for an odd one; pot_rows on whole weight bytes), then the leftover rows one by one. The input is
+ * paired once (pair_input): xp for the rows that start at an even element, xq (where there are any)
+ * for those that start at an odd one. */
+FC_BODY void fc_pot_acc(const int8_t *x, const uint8_t *w, int32_t start, const int16_t *pairs,
+                        const int32_t *bias, int n_in, int n_out, int32_t off, uint32_t *xp, int32_t *acc)
 {
-    const int32_t off = p->input_offset, out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
-    const uint32_t offset2 = ((uint32_t)off & 0xffffu) | ((uint32_t)off << 16);
-    requant r = requant_of(p->multiplier[0], p->shift[0]);
+    uint32_t *const xq = xp + (n_in + 1) / 2;
+    const uint32_t offset2 = lanes(off, off);
+    pair_input(x, off, offset2, n_in, 0, xp);
+    if ((n_in | start) & 1) {
+        pair_input(x, off, offset2, n_in, 1, xq);
+    }
     const int step = (n_in & 1) ? 2 : 1; /* rows of one pass: their element indices differ by step * n_in (even) */
     const int32_t rs = step * n_in / 2;  /* bytes between them */
-    int o = 0;
-    for (; o + 4 * step <= n_out; o += 4 * step) {
-        for (int s = 0; s < step; ++s) {
-            const int first = o + s;
-            const uint32_t index = (uint32_t)start + (uint32_t)first * (uint32_t)n_in;
-            const int head = (int)(index & 1u);
-            const uint8_t *b = w + ((index + 1u) >> 1);
-            int32_t acc[4];
-            for (int k = 0; k < 4; ++k) {
-                acc[k] = bias ? bias[first + k * step] : 0;
-                if (head) {
-                    acc[k] += pair_hi(pairs, b[k * rs - 1]) * ((int32_t)x[0] + off);
-                }
-            }
-            pot_rows(b, rs, x + head, off, offset2, n_in - head, pairs, 4, acc);
-            for (int k = 0; k < 4; ++k) {
-                out_row(y, first + k * step, acc[k], &r, p, out_off, lo, hi, out_kind, per_channel, full_range);
-            }
+    const int o_end = n_out - n_out % (4 * step); /* the rows of the passes of four */
+    for (int s = 0; s < step; ++s) {      /* the rows o = s mod step: all start at elements of one parity */
+        const uint32_t index = (uint32_t)start + (uint32_t)s * (uint32_t)n_in;
+        const int odd = (int)(index & 1u);
+        const uint8_t *b = w + (index >> 1);
+        const int nbytes = (n_in + odd + 1) / 2;
+        for (int o = s; o < o_end; o += 4 * step, b += 4 * rs) {
+            pot_rows(b, rs, odd ? xq : xp, nbytes, pairs, 4, bias ? bias + o : NULL, step, acc + o);
         }
     }
-    for (; o < n_out; ++o) {
+    for (int o = o_end; o < n_out; ++o) {
         const uint32_t index = (uint32_t)start + (uint32_t)o * (uint32_t)n_in;
-        const int head = (int)(index & 1u);
-        const uint8_t *b = w + ((index + 1u) >> 1);
-        int32_t acc = bias ? bias[o] : 0;
-        if (head) {
-            acc += pair_hi(pairs, b[-1]) * ((int32_t)x[0] + off);
-        }
-        pot_rows(b, 0, x + head, off, offset2, n_in - head, pairs, 1, &acc);
-        out_row(y, o, acc, &r, p, out_off, lo, hi, out_kind, per_channel, full_range);
+        const int odd = (int)(index & 1u);
+        pot_rows(w + (index >> 1), 0, odd ? xq : xp, (n_in + odd + 1) / 2, pairs, 1, bias ? bias + o : NULL, 1,
+                 acc + o);
     }
 }
+#endif
+
+/* The PoT FC's paired input (pair table): two arrays of (n_in + 2) / 2 words, about 4 bytes per
+ * input, on the entry point's stack. */
+#if !defined(FRNN_POT_SHIFT_ONLY)
+#define FC_PAIR_BUFFER(xp, n_in) uint32_t xp[2 * (((n_in) + 2) / 2)]
+#else
+#define FC_PAIR_BUFFER(xp, n_in) uint32_t *const xp = NULL
 #endif
 
 void frnn_fc_pot_s8(const int8_t *x, const uint8_t *w, int32_t start, const int16_t *pair_table,
                     const int32_t *bias, int n_in, int n_out, const frnn_fc_params *p, int8_t *y)
 {
-    fc_pot(x, w, start, pair_table, bias, n_in, n_out, p, y, OUT_S8, p->per_channel,
-           p->act_min == INT8_MIN && p->act_max == INT8_MAX);
+    FC_PAIR_BUFFER(xp, n_in);
+    FC_ACC_BUFFER(acc, n_out);
+    fc_pot_acc(x, w, start, pair_table, bias, n_in, n_out, p->input_offset, xp, acc);
+    requantize_dispatch(acc, n_out, p, y, OUT_S8, p->act_min == INT8_MIN && p->act_max == INT8_MAX);
 }
 
 void frnn_fc_pot_s16(const int8_t *x, const uint8_t *w, int32_t start, const int16_t *pair_table,
                      const int32_t *bias, int n_in, int n_out, const frnn_fc_params *p, int16_t *y)
 {
-    fc_pot(x, w, start, pair_table, bias, n_in, n_out, p, y, OUT_S16, p->per_channel,
-           p->act_min == INT16_MIN && p->act_max == INT16_MAX);
+    FC_PAIR_BUFFER(xp, n_in);
+    FC_ACC_BUFFER(acc, n_out);
+    fc_pot_acc(x, w, start, pair_table, bias, n_in, n_out, p->input_offset, xp, acc);
+    requantize_dispatch(acc, n_out, p, y, OUT_S16, p->act_min == INT16_MIN && p->act_max == INT16_MAX);
 }
 
 void frnn_add_s8(const int8_t *a, const int8_t *b, int n, const frnn_add_params *p, int8_t *y)
@@ -693,22 +809,39 @@ void frnn_tanh_s16(const int16_t *x, int n, int32_t input_multiplier, int32_t in
             (1 << 23) + (1 << 7) - 1, 8, y);
 }
 
+/* TFLM MulElementwise: the product of the offset inputs requantized (requant_apply), clamped (one SSAT
+ * where [act_min, act_max] is the output type's whole range: compiled once per case where speed is
+ * asked for). */
+FRNN_INLINE void mul_s16(const int16_t *a, const int16_t *b, int n, const frnn_mul_params *p, void *y, int out_kind,
+                         int full_range)
+{
+    const requant r = requant_of(p->multiplier, p->shift);
+    const int32_t o1 = p->input1_offset, o2 = p->input2_offset, out_off = p->output_offset;
+    const int32_t lo = p->act_min, hi = p->act_max;
+    for (int i = 0; i < n; ++i) {
+        const int32_t prod = (o1 + a[i]) * (o2 + b[i]);
+        store(y, out_kind, i, clamp_out(requant_apply(prod, &r, out_off), lo, hi, out_kind, full_range));
+    }
+}
+
+FRNN_INLINE void mul_s16_dispatch(const int16_t *a, const int16_t *b, int n, const frnn_mul_params *p, void *y,
+                                  int out_kind, int full_range)
+{
+    if (FRNN_FC_SPECIALISED && full_range) {
+        mul_s16(a, b, n, p, y, out_kind, 1);
+    } else {
+        mul_s16(a, b, n, p, y, out_kind, full_range);
+    }
+}
+
 void frnn_mul_s16_s16(const int16_t *a, const int16_t *b, int n, const frnn_mul_params *p, int16_t *y)
 {
-    for (int i = 0; i < n; ++i) {
-        const int32_t prod = (p->input1_offset + a[i]) * (p->input2_offset + b[i]);
-        const int32_t out = p->output_offset + frnn_mbqm(prod, p->multiplier, (int)p->shift);
-        y[i] = (int16_t)frnn_clamp(out, p->act_min, p->act_max);
-    }
+    mul_s16_dispatch(a, b, n, p, y, OUT_S16, p->act_min == INT16_MIN && p->act_max == INT16_MAX);
 }
 
 void frnn_mul_s16_s8(const int16_t *a, const int16_t *b, int n, const frnn_mul_params *p, int8_t *y)
 {
-    for (int i = 0; i < n; ++i) {
-        const int32_t prod = (p->input1_offset + a[i]) * (p->input2_offset + b[i]);
-        const int32_t out = p->output_offset + frnn_mbqm(prod, p->multiplier, (int)p->shift);
-        y[i] = (int8_t)frnn_clamp(out, p->act_min, p->act_max);
-    }
+    mul_s16_dispatch(a, b, n, p, y, OUT_S8, p->act_min == INT8_MIN && p->act_max == INT8_MAX);
 }
 
 void frnn_add_s16_sat(const int16_t *a, const int16_t *b, int n, int16_t *y)

@@ -90,7 +90,11 @@ int32_t frnn_dot_s8(const int8_t *w, const int8_t *x, int n, int32_t input_offse
 int32_t frnn_dot_pot(const uint8_t *w, int32_t start, const int16_t *pair_table, const int8_t *x, int n,
                      int32_t input_offset);
 
-/* TFLM FULLY_CONNECTED, int8 in, int8/int16 out, optional bias (NULL = none). w: [n_out][n_in]. */
+/* TFLM FULLY_CONNECTED, int8 in, int8/int16 out, optional bias (NULL = none). w: [n_out][n_in].
+ * Stack: the accumulators (4 bytes per output) and, with the DSP extension, the input extended to
+ * int16 lanes once per call (2 bytes per input; PoT: paired, 4 bytes per input), as variable-length
+ * arrays of the entry point. Requantization: frnn_mbqm's two roundings in one 64-bit sum for shift < 0
+ * (frnn_kernels.c, requant), the same integers. */
 void frnn_fc_s8_s8(const int8_t *x, const int8_t *w, const int32_t *bias, int n_in, int n_out,
                    const frnn_fc_params *p, int8_t *y);
 void frnn_fc_s8_s16(const int8_t *x, const int8_t *w, const int32_t *bias, int n_in, int n_out,

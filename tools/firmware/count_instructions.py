@@ -2,6 +2,7 @@
 
     python tools/firmware/count_instructions.py [MODEL.npz ...] [--opt=-O2|--opt=-Os] [--no-frontend]
                                                 [--breakdown] [--pot-shift-only]
+                                                [--cmsis-nn DIR [--cmsis-core DIR]]
 
 Two Markdown tables, each build (at --opt, default -O2) twice (DSP intrinsics; portable C with
 -DFRNN_NO_DSP), run under the exact instruction counter (icount.py: one trace line per executed
@@ -21,6 +22,14 @@ run's profile of the step (icount.py: executions per address, each address given
 function ``addr2line -i`` names, the image built with -g, which does not change the code): MAC loops,
 requantization (of the FCs and of the element-wise ops), activations, element-wise ops, and
 overhead (everything else: calls, loops over rows, parameter set-up, the cell's own code).
+
+With ``--cmsis-nn DIR`` (a checkout of the public ARM-software/CMSIS-NN repository; ``--cmsis-core``:
+CMSIS-Core's ``Include`` folder with ``cmsis_compiler.h``, from ARM-software/CMSIS_6, by default
+``DIR/../CMSIS_6/CMSIS/Core/Include``), a last table: for each int8 LSTM or RNN model, CMSIS-NN's
+kernels at the same I and H (tools/firmware/cmsis_nn_main.c: ``arm_lstm_unidirectional_s8`` for one
+time step; for the RNN ``arm_fully_connected_s8`` x 2 + ``arm_elementwise_add_s8``, CMSIS-NN having
+no int8 TANH), built from CMSIS-NN's sources with the same flags, startup and link script (DSP build,
+at --opt) and counted the same way, beside fixedrnn's DSP cell step.
 
 These are instruction counts, not cycles.
 """
@@ -47,17 +56,23 @@ FRONT_SIGNAL = "chirp_up"
 #: Stage of each kernel function (fixedrnn/c/frnn_kernels.[ch], inlined ones by their own name);
 #: any other function of a step is overhead.
 STAGES = {
-    "MAC loops": ("dot_rows4", "dot_row1", "dot_scalar", "frnn_dot_s8", "frnn_dot_pot", "pot_rows", "pair_lo",
-                  "pair_hi"),
-    "requantization": ("requant_apply", "requant_of", "clamp_out", "store", "out_row", "out_rows", "out_mode",
-                       "frnn_srdhm_unsaturated", "frnn_srdhm", "frnn_rdbypot", "frnn_mbqm", "frnn_clamp"),
+    "MAC loops": ("extend_input", "pair_input", "pair_word", "lanes", "dot_lanes", "dot_rows4", "dot_row1",
+                  "dot_scalar", "frnn_dot_s8", "frnn_dot_pot", "pot_rows"),
+    "requantization": ("requantize_dispatch", "requantize_rows", "requant_apply", "requant_right", "requant_left",
+                       "requant_of", "clamp_out", "store", "frnn_srdhm_unsaturated", "frnn_srdhm", "frnn_rdbypot",
+                       "frnn_mbqm", "frnn_clamp"),
     "activations": ("lut_s16", "pot_case", "frnn_sigmoid_s16", "frnn_tanh_s16", "frnn_tanh_s8", "frnn_tanh_q4",
                     "exp_negative_q5", "exp_quarter_interval", "one_minus_x_over_one_plus_x", "sat_shift_left",
                     "rounding_half_sum", "srdhm"),
-    "element-wise": ("frnn_add_s8", "frnn_add_s16_sat", "saturate_s16", "frnn_mul_s16_s16", "frnn_mul_s16_s8"),
+    "element-wise": ("frnn_add_s8", "frnn_add_s16_sat", "saturate_s16", "frnn_mul_s16_s16", "frnn_mul_s16_s8",
+                     "mul_s16", "mul_s16_dispatch"),
 }
 STAGE_OF = {name: stage for stage, names in STAGES.items() for name in names}
 OVERHEAD = "overhead"
+#: CMSIS-NN's source folders the cell kernels need (compiled with -ffunction-sections, linked with
+#: --gc-sections).
+CMSIS_NN_SOURCES = ("ActivationFunctions", "BasicMathFunctions", "FullyConnectedFunctions", "LSTMFunctions",
+                    "NNSupportFunctions")
 
 
 def throwaway_models():
@@ -118,6 +133,39 @@ def count_frontend(precision, tmp, opt="-O2"):
     return {dsp: tuple(c[3:5]) for dsp, c in rows.items()}
 
 
+def cmsis_nn_paths(nn_dir, core_dir=None):
+    """(CMSIS-NN's root, CMSIS-Core's Include folder), checked; raises ValueError naming what is
+    missing."""
+    nn = Path(nn_dir)
+    if not (nn / "Include" / "arm_nnfunctions.h").is_file() or not (nn / "Source").is_dir():
+        raise ValueError(f"--cmsis-nn {nn_dir}: not a CMSIS-NN checkout (no Include/arm_nnfunctions.h "
+                         "and Source/)")
+    core = Path(core_dir) if core_dir else nn.parent / "CMSIS_6" / "CMSIS" / "Core" / "Include"
+    if not (core / "cmsis_compiler.h").is_file():
+        raise ValueError(f"--cmsis-core {core}: no cmsis_compiler.h (CMSIS-Core's Include folder of "
+                         "ARM-software/CMSIS_6)")
+    return nn, core
+
+
+def count_cmsis_nn(model, nn, core, tmp, opt="-O2"):
+    """Instructions of CMSIS-NN's step at ``model``'s dimensions (cmsis_nn_main.c), DSP build."""
+    import shutil
+
+    src = tmp / "cmsis_src"
+    src.mkdir()
+    for folder in CMSIS_NN_SOURCES:
+        for path in sorted((nn / "Source" / folder).glob("*.c")):
+            if not path.stem.endswith(("_f16", "_f32")):  # the float kernels need CMSIS-DSP's types
+                shutil.copy(path, src / path.name)
+    cell = {"lstm": 1, "rnn": 2}[model.cell]
+    flags = (f"-I{nn / 'Include'} -I{core} -I{HERE} -DCNN_CELL={cell} -DCNN_I={model.n_features} "
+             f"-DCNN_H={model.units} -std=gnu99 -Wno-error")
+    cfg = runner.BuildConfig("arm", opt)
+    exe = runner.build(cfg, tmp / "cmsis_build", main="cmsis_nn_main.c", src_dir=src, extra_cflags=flags)
+    (count,) = icount.count_regions(exe, [], timeout=600)
+    return count
+
+
 def main(argv):
     import argparse
 
@@ -131,8 +179,14 @@ def main(argv):
                         help="also the instructions of one cell step by stage (MAC, requantization, ...)")
     parser.add_argument("--pot-shift-only", action="store_true",
                         help="build the multiply-free power-of-two FC (-DFRNN_POT_SHIFT_ONLY)")
+    parser.add_argument("--cmsis-nn", metavar="DIR",
+                        help="also count CMSIS-NN's kernels at each int8 model's dimensions (a checkout of "
+                             "ARM-software/CMSIS-NN)")
+    parser.add_argument("--cmsis-core", metavar="DIR",
+                        help="CMSIS-Core's Include folder (default: DIR/../CMSIS_6/CMSIS/Core/Include)")
     args = parser.parse_args(argv)
     try:
+        cmsis = cmsis_nn_paths(args.cmsis_nn, args.cmsis_core) if args.cmsis_nn else None
         if args.models:
             models = {Path(p).stem: model_module.load(p) for p in args.models}
         else:
@@ -157,10 +211,13 @@ def main(argv):
         print(f"| model | cell | weights | H | T | build ({args.opt}) | per inference | per cell step | head |")
         print("|---|---|---|---|---|---|---|---|---|")
         breakdowns = []
+        side_by_side = []
         for name, model in models.items():
             sub = Path(tmp) / name.replace(" ", "_")
             sub.mkdir()
             rows, stages = count_model(model, sub, args.opt, args.breakdown, args.pot_shift_only)
+            if cmsis and model.weights == "int8":
+                side_by_side.append((name, model, rows[True][1], count_cmsis_nn(model, *cmsis, sub, args.opt)))
             for dsp, label in BUILDS:
                 label += ", shift-only PoT" if args.pot_shift_only else ""
                 total, step, head = rows[dsp]
@@ -177,6 +234,16 @@ def main(argv):
                 # overhead: the rest of the step (the profile also holds the marker call itself)
                 stages = {**stages, OVERHEAD: step - sum(stages[k] for k in STAGES)}
                 print(f"| {name} | {label} | {step:,} | " + " | ".join(f"{stages[k]:,}" for k in names) + " |")
+        if side_by_side:
+            print()
+            print(f"| model | I | H | fixedrnn cell step (DSP, {args.opt}) | CMSIS-NN (DSP, {args.opt}) "
+                  "| CMSIS-NN kernels | fixedrnn / CMSIS-NN |")
+            print("|---|---|---|---|---|---|---|")
+            for name, model, ours, theirs in side_by_side:
+                kernels = ("arm_lstm_unidirectional_s8, 1 step" if model.cell == "lstm" else
+                           "arm_fully_connected_s8 x 2 + arm_elementwise_add_s8 (no TANH)")
+                print(f"| {name} | {model.n_features} | {model.units} | {ours:,} | {theirs:,} | {kernels} "
+                      f"| {ours / theirs:.2f} |")
     return 0
 
 
