@@ -394,24 +394,15 @@ def sparse_tables(model, arrays):
 
 def graph_macros(graph_plan):
     """The graph executor's configuration (frnn_graph.c): its op codes and reference spaces
-    (:mod:`fixedrnn.graph_plan`), the program's length, the output's reference, ADD's left shift and
-    gemmlowp's constants (from their formulas, :func:`fixedrnn.gemmlowp.constant`)."""
-    import math
-
-    from fixedrnn import gemmlowp, graph_plan as plans
+    (:mod:`fixedrnn.graph_plan`), the program's length, the output's reference and ADD's left shift."""
+    from fixedrnn import graph_plan as plans
     from fixedrnn.ops.elementwise import ADD_LEFT_SHIFT
 
-    constants = {"EXP_MINUS_ONE_EIGHTH": ("exp(-1/8)", gemmlowp.constant(math.exp(-1 / 8), 0), 0),
-                 "ONE_THIRD": ("1/3", gemmlowp.constant(1 / 3, 0), 0),
-                 "FORTY_EIGHT_OVER_SEVENTEEN": ("48/17", gemmlowp.constant(48 / 17, 2), 2),
-                 "MINUS_THIRTY_TWO_OVER_SEVENTEEN": ("-32/17", gemmlowp.constant(-32 / 17, 2), 2)}
     return ([f"#define FRNN_GRAPH_OP_{name} {code}" for name, code in plans.OPCODES.items()]
             + [f"#define FRNN_GRAPH_SPACE_{name} {code}" for name, code in plans.SPACES.items()]
             + [f"#define FRNN_GRAPH_PROGRAM_LENGTH {graph_plan.program.size} /* int32 words of fr_graph_program */",
                f"#define FRNN_GRAPH_OUTPUT {graph_plan.output} /* reference of the graph's output [C] */",
-               f"#define FRNN_GRAPH_ADD_LEFT_SHIFT {ADD_LEFT_SHIFT} /* TFLM int8 ADD / SUB */"]
-            + [f"#define FRNN_GEMMLOWP_{name} ({value}) /* {formula} in Q{bits}.{31 - bits} */"
-               for name, (formula, value, bits) in constants.items()])
+               f"#define FRNN_GRAPH_ADD_LEFT_SHIFT {ADD_LEFT_SHIFT} /* TFLM int8 ADD / SUB */"])
 
 
 def _graph_header(model, arrays, items, graph_plan):

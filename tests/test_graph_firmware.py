@@ -131,23 +131,20 @@ def test_budget_items_equal_linker_symbol_sizes(models, name, tmp_path):
     assert sorted(s for s in sizes if s.startswith(layout.SYMBOL_PREFIX)) == sorted(audit)
 
 
-def test_gemmlowp_constants_of_the_graph_header_equal_their_formulas(models):
-    """The FRNN_GEMMLOWP_* macros frnn_graph.c computes LOGISTIC with are gemmlowp.constant of the
-    formula each names (as frnn_kernels.c's, which test_c_export checks)."""
-    import math
+def test_gemmlowp_fixed_point_is_defined_once_in_the_c(models):
+    """gemmlowp's fixed point (its constants and exp / reciprocal steps) is in frnn_kernels.c only:
+    the graph header defines no constant of it and no other C file a gemmlowp step (test_c_export
+    checks the constants' values)."""
     import re
 
-    from fixedrnn import gemmlowp
-
-    model = model_of(models, "keras3_rnn_h16")
-    header = "\n".join(c_export.graph_macros(plan(model.graph)))
-    formulas = {"exp(-1/8)": math.exp(-1 / 8), "1/3": 1 / 3, "48/17": 48 / 17, "-32/17": -32 / 17}
-    found = re.findall(r"#define FRNN_GEMMLOWP_\w+ \((-?\d+)\) /\* (\S+) in Q(\d+)\.(\d+) \*/", header)
-    assert sorted(f[1] for f in found) == sorted(formulas)
-    for literal, formula, integer_bits, _ in found:
-        assert int(literal) == gemmlowp.constant(formulas[formula], int(integer_bits))
-    used = (REPO / "fixedrnn" / "c" / "model" / "frnn_graph.c").read_text()
-    assert all(f"FRNN_GEMMLOWP_{name}" in used for name in re.findall(r"FRNN_GEMMLOWP_(\w+) \(", header))
+    header = "\n".join(c_export.graph_macros(plan(model_of(models, "keras3_rnn_h16").graph)))
+    assert not re.search(r"/\* \S+ in Q\d+\.\d+ \*/", header)
+    steps = re.compile(r"\b(exp_quarter_interval|exp_on_negative_values|rounding_half_sum|one_over_one_plus_x|"
+                       r"two_over_one_plus_x)\b|\bin Q\d+\.\d+ \*/")
+    c_dir = REPO / "fixedrnn" / "c"
+    holders = sorted(path.relative_to(c_dir).as_posix() for path in c_dir.rglob("*.[ch]")
+                     if steps.search(path.read_text()))
+    assert holders == ["frnn_kernels.c"]
 
 
 def test_graph_export_refuses_streaming(models, tmp_path):

@@ -656,9 +656,10 @@ void frnn_add_s8(const int8_t *a, const int8_t *b, int n, const frnn_add_params 
     }
 }
 
-/* gemmlowp fixed point, scalar int32. gemmlowp's tanh is on no cell step (the RNN looks its int8
- * TANH up in fr_tanh_table), so its many SRDHMs call one out-of-line copy: inlining them would only
- * cost code size. */
+/* gemmlowp fixed point, scalar int32 raws (fixedrnn/gemmlowp.py): a Q(k) raw r means r / 2^(31 - k);
+ * sums and differences wrap as int32 (they never wrap on these paths); products by srdhm. gemmlowp's
+ * tanh and logistic are on no cell step (the RNN looks its int8 TANH up in fr_tanh_table), so their
+ * many SRDHMs call one out-of-line copy: inlining them would only cost code size. */
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
@@ -667,6 +668,18 @@ static int32_t srdhm(int32_t a, int32_t b)
     return frnn_srdhm(a, b);
 }
 
+static int32_t wrap_add(int32_t a, int32_t b)
+{
+    return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+
+static int32_t wrap_sub(int32_t a, int32_t b)
+{
+    return (int32_t)((uint32_t)a - (uint32_t)b);
+}
+
+/* gemmlowp SaturatingRoundingMultiplyByPOT<exponent>, exponent in [1, 31]: x * 2^exponent,
+ * saturated to [-INT32_MAX, INT32_MAX] (INT32_MIN below). */
 static int32_t sat_shift_left(int32_t x, int exponent)
 {
     const int32_t threshold = (int32_t)((1u << (31 - exponent)) - 1u);
@@ -686,44 +699,47 @@ static int32_t rounding_half_sum(int32_t a, int32_t b)
     return (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
 }
 
-/* exp(a) for a in [-1/4, 0), Q0.31 in and out. */
+/* exp(a) for a in [-1/4, 0), Q0.31 in and out (Taylor expansion around -1/8). */
 static int32_t exp_quarter_interval(int32_t a)
 {
-    const int32_t x = a + (1 << 28);
+    const int32_t x = wrap_add(a, 1 << 28);
     const int32_t x2 = srdhm(x, x);
     const int32_t x3 = srdhm(x2, x);
     const int32_t x4 = srdhm(x2, x2);
     const int32_t x4_over_4 = frnn_rdbypot(x4, 2);
-    const int32_t poly = frnn_rdbypot(srdhm(x4_over_4 + x3, ONE_THIRD) + x2, 1);
-    return EXP_MINUS_ONE_EIGHTH + srdhm(EXP_MINUS_ONE_EIGHTH, x + poly);
+    const int32_t poly = frnn_rdbypot(wrap_add(srdhm(wrap_add(x4_over_4, x3), ONE_THIRD), x2), 1);
+    return wrap_add(EXP_MINUS_ONE_EIGHTH, srdhm(EXP_MINUS_ONE_EIGHTH, wrap_add(x, poly)));
 }
 
-/* exp(a) for a <= 0, a in Q5.26, result Q0.31. */
-static int32_t exp_negative_q5(int32_t a, const int32_t *multipliers)
+/* gemmlowp exp_on_negative_values: exp(a) for a <= 0 in Q(integer_bits), integer_bits in [1, 5]
+ * (gemmlowp's clamp to 0 below -32 is for integer_bits > 5), result Q0.31. multipliers: exp(-2^e) in
+ * Q0.31 for e = -2 .. integer_bits - 1 (the first integer_bits + 2 of fr_tanh_exp_multipliers). */
+static int32_t exp_on_negative_values(int32_t a, int integer_bits, const int32_t *multipliers)
 {
-    const int32_t quarter = 1 << 24;
-    const int32_t a_mod_quarter_minus_quarter = (a & (quarter - 1)) - quarter;
-    int32_t result = exp_quarter_interval(sat_shift_left(a_mod_quarter_minus_quarter, 5));
-    const int32_t remainder = a_mod_quarter_minus_quarter - a;
-    for (int k = 0; k < 7; ++k) {
-        if (remainder & (int32_t)(1u << (24 + k))) {
+    const int quarter_bit = 29 - integer_bits; /* 1/4 = 2^(fractional bits - 2) */
+    const int32_t quarter = (int32_t)1 << quarter_bit;
+    const int32_t a_mod_quarter_minus_quarter = wrap_sub(a & (quarter - 1), quarter);
+    int32_t result = exp_quarter_interval(sat_shift_left(a_mod_quarter_minus_quarter, integer_bits));
+    const int32_t remainder = wrap_sub(a_mod_quarter_minus_quarter, a);
+    for (int k = 0; k < integer_bits + 2; ++k) { /* exp(-2^(k - 2)): bit quarter_bit + k of the remainder */
+        if (remainder & (int32_t)(1u << (quarter_bit + k))) {
             result = srdhm(result, multipliers[k]);
         }
     }
     return a == 0 ? INT32_MAX : result;
 }
 
-/* (1 - a) / (1 + a) for a in (0, 1), Q0.31, by three Newton-Raphson steps in Q2.29. */
-static int32_t one_minus_x_over_one_plus_x(int32_t a)
+/* 2 / (1 + a) for a in [0, 1] Q0.31, as a Q2.29 raw: 1 / d for d = (1 + a) / 2 by gemmlowp's
+ * Newton-Raphson from 48/17 - 32/17 d, three steps x += x (1 - d x). */
+static int32_t two_over_one_plus_x(int32_t a)
 {
     const int32_t half_denominator = rounding_half_sum(a, INT32_MAX);
-    /* start value 48/17 - 32/17 d (Q2.29) */
-    int32_t x = FORTY_EIGHT_OVER_SEVENTEEN + srdhm(half_denominator, MINUS_THIRTY_TWO_OVER_SEVENTEEN);
+    int32_t x = wrap_add(FORTY_EIGHT_OVER_SEVENTEEN, srdhm(half_denominator, MINUS_THIRTY_TWO_OVER_SEVENTEEN));
     for (int i = 0; i < 3; ++i) {
-        const int32_t one_minus_dx = (1 << 29) - srdhm(half_denominator, x);
-        x = x + sat_shift_left(srdhm(x, one_minus_dx), 2);
+        const int32_t one_minus_dx = wrap_sub(1 << 29, srdhm(half_denominator, x));
+        x = wrap_add(x, sat_shift_left(srdhm(x, one_minus_dx), 2));
     }
-    return sat_shift_left(x - (1 << 29), 2);
+    return x;
 }
 
 int32_t frnn_tanh_q4(int32_t a, const int32_t *exp_multipliers)
@@ -733,9 +749,21 @@ int32_t frnn_tanh_q4(int32_t a, const int32_t *exp_multipliers)
     }
     const int negative = a < 0;
     const int32_t n = negative ? a : -a;
-    /* n in Q4.27 read as Q5.26 is 2n: exp(-2|a|). */
-    const int32_t t = one_minus_x_over_one_plus_x(exp_negative_q5(n, exp_multipliers));
+    /* n in Q4.27 read as Q5.26 is 2n: exp(-2|a|); then (1 - e) / (1 + e) = 2 / (1 + e) - 1 (Q2.29 -> Q0.31). */
+    const int32_t e = exp_on_negative_values(n, 5, exp_multipliers);
+    const int32_t t = sat_shift_left(wrap_sub(two_over_one_plus_x(e), 1 << 29), 2);
     return negative ? -t : t;
+}
+
+int32_t frnn_logistic_q4(int32_t a, const int32_t *exp_multipliers)
+{
+    if (a == 0) {
+        return 1 << 30;
+    }
+    /* 1 / (1 + exp(-|a|)) = (2 / (1 + e)) / 2 (Q2.29 -> Q0.31); for a < 0, 1 minus it. */
+    const int32_t e = exp_on_negative_values(a > 0 ? -a : a, 4, exp_multipliers);
+    const int32_t positive = sat_shift_left(two_over_one_plus_x(e), 1);
+    return a > 0 ? positive : wrap_sub(INT32_MAX, positive);
 }
 
 void frnn_tanh_s8(const int8_t *x, int n, int32_t input_zero_point, int32_t input_range_radius,

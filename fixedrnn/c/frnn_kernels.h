@@ -1,6 +1,6 @@
 /* Integer kernels of fixedrnn, C99: TensorFlow Lite Micro's integer FULLY_CONNECTED (int8 and
  * power-of-two (PoT) weights), ADD, TANH, LOGISTIC/TANH int16 (LUT) and MUL, gemmlowp's fixed-point
- * tanh, and a shift-only PoT dot product (-DFRNN_POT_SHIFT_ONLY: the PoT FC's rows). Bit-exact with fixedrnn's NumPy engine (and so with TFLM's reference kernels).
+ * tanh and logistic, and a shift-only PoT dot product (-DFRNN_POT_SHIFT_ONLY: the PoT FC's rows). Bit-exact with fixedrnn's NumPy engine (and so with TFLM's reference kernels).
  *
  * Conventions: int8 activations with a zero point ("offset" arguments are minus the zero point, as in
  * TFLM), symmetric int8 weights [out][in] row-major, int32 biases, requantization by
@@ -120,6 +120,9 @@ void frnn_add_s8(const int8_t *a, const int8_t *b, int n, const frnn_add_params 
 /* gemmlowp tanh: Q4.27 (FixedPoint<int32, 4>) in, Q0.31 out. exp_multipliers: exp(-2^k) in Q0.31
  * for k = -2..4 (gemmlowp's barrel-shifter constants, int32[7]). */
 int32_t frnn_tanh_q4(int32_t x, const int32_t *exp_multipliers);
+/* gemmlowp logistic: Q4.27 (FixedPoint<int32, 4>) in, Q0.31 out; exp_multipliers as frnn_tanh_q4's
+ * (it reads the first six, k = -2..3). */
+int32_t frnn_logistic_q4(int32_t x, const int32_t *exp_multipliers);
 /* TFLM int8 TANH: zero point, range radius, multiplier and (left) shift as TFLM's Prepare gives. */
 void frnn_tanh_s8(const int8_t *x, int n, int32_t input_zero_point, int32_t input_range_radius,
                   int32_t input_multiplier, int32_t input_shift, const int32_t *exp_multipliers, int8_t *y);

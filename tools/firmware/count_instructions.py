@@ -62,8 +62,8 @@ STAGES = {
                        "requant_of", "clamp_out", "store", "frnn_srdhm_unsaturated", "frnn_srdhm", "frnn_rdbypot",
                        "frnn_mbqm", "frnn_clamp"),
     "activations": ("lut_s16", "pot_case", "frnn_sigmoid_s16", "frnn_tanh_s16", "frnn_tanh_s8", "frnn_tanh_q4",
-                    "exp_negative_q5", "exp_quarter_interval", "one_minus_x_over_one_plus_x", "sat_shift_left",
-                    "rounding_half_sum", "srdhm"),
+                    "frnn_logistic_q4", "exp_on_negative_values", "exp_quarter_interval", "two_over_one_plus_x",
+                    "sat_shift_left", "rounding_half_sum", "wrap_add", "wrap_sub", "srdhm"),
     "element-wise": ("frnn_add_s8", "frnn_add_s16_sat", "saturate_s16", "frnn_mul_s16_s16", "frnn_mul_s16_s8",
                      "mul_s16", "mul_s16_dispatch"),
 }

@@ -5,7 +5,7 @@
  * order of graph_plan.FIELDS. A tensor operand is a reference offset * 4 + space: FRNN_GRAPH_SPACE_ARENA
  * (byte offset in fr_graph_arena), _INPUT (byte offset in the window), _S8 (element of fr_graph_s8),
  * _S32 (element of fr_graph_s32). Ops: FULLY_CONNECTED, ADD (frnn_kernels.h), SUB, MUL, TANH
- * (frnn_tanh_s8), LOGISTIC (gemmlowp's logistic, below), DEQUANTIZE / QUANTIZE (TFLM's reference
+ * (frnn_tanh_s8), LOGISTIC (frnn_logistic_q4), DEQUANTIZE / QUANTIZE (TFLM's reference
  * float arithmetic: the float island of a Keras 3 LSTM), COPY (contiguous byte runs: the data moves
  * that are not views). The graph keeps no state between windows. Formats and rounding:
  * fixedrnn/ops/ (arith_s8, logistic_s8, float_island), which the tests compare this file with.
@@ -42,86 +42,6 @@ static void *result(int32_t r)
     return (int8_t *)fr_graph_arena + (r >> 2);
 }
 
-/* gemmlowp fixed point on int32 raws (fixedrnn/gemmlowp.py): sums wrap as int32. */
-static int32_t wrap_add(int32_t a, int32_t b)
-{
-    return (int32_t)((uint32_t)a + (uint32_t)b);
-}
-
-static int32_t wrap_sub(int32_t a, int32_t b)
-{
-    return (int32_t)((uint32_t)a - (uint32_t)b);
-}
-
-static int32_t sat_shift_left(int32_t x, int exponent)
-{
-    const int32_t threshold = (int32_t)((1u << (31 - exponent)) - 1u);
-    if (x > threshold) {
-        return INT32_MAX;
-    }
-    if (x < -threshold) {
-        return INT32_MIN;
-    }
-    return (int32_t)((uint32_t)x << exponent);
-}
-
-static int32_t rounding_half_sum(int32_t a, int32_t b)
-{
-    const int64_t sum = (int64_t)a + (int64_t)b;
-    return (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
-}
-
-/* exp(a) for a in [-1/4, 0), Q0.31. */
-static int32_t exp_quarter_interval(int32_t a)
-{
-    const int32_t x = wrap_add(a, 1 << 28);
-    const int32_t x2 = frnn_srdhm(x, x);
-    const int32_t x3 = frnn_srdhm(x2, x);
-    const int32_t x4 = frnn_srdhm(x2, x2);
-    const int32_t x4_over_4 = frnn_rdbypot(x4, 2);
-    const int32_t poly = frnn_rdbypot(wrap_add(frnn_srdhm(wrap_add(x4_over_4, x3), FRNN_GEMMLOWP_ONE_THIRD), x2), 1);
-    return wrap_add(FRNN_GEMMLOWP_EXP_MINUS_ONE_EIGHTH,
-                    frnn_srdhm(FRNN_GEMMLOWP_EXP_MINUS_ONE_EIGHTH, wrap_add(x, poly)));
-}
-
-/* exp(a) for a <= 0 in Q4.27, result Q0.31 (gemmlowp exp_on_negative_values, 4 integer bits). */
-static int32_t exp_negative_q4(int32_t a)
-{
-    const int32_t quarter = 1 << 25;
-    const int32_t a_mod_quarter_minus_quarter = wrap_sub(a & (quarter - 1), quarter);
-    int32_t result = exp_quarter_interval(sat_shift_left(a_mod_quarter_minus_quarter, 4));
-    const int32_t remainder = wrap_sub(a_mod_quarter_minus_quarter, a);
-    for (int k = 0; k < 6; ++k) { /* exp(-2^e), e = -2 .. 3: bit 27 + e of the remainder */
-        if (remainder & (int32_t)(1u << (25 + k))) {
-            result = frnn_srdhm(result, fr_tanh_exp_multipliers[k]);
-        }
-    }
-    return a == 0 ? INT32_MAX : result;
-}
-
-/* 1 / (1 + a) for a in [0, 1], Q0.31: three Newton-Raphson steps in Q2.29 on (1 + a) / 2. */
-static int32_t one_over_one_plus_x(int32_t a)
-{
-    const int32_t half_denominator = rounding_half_sum(a, INT32_MAX);
-    int32_t x = wrap_add(FRNN_GEMMLOWP_FORTY_EIGHT_OVER_SEVENTEEN,
-                         frnn_srdhm(half_denominator, FRNN_GEMMLOWP_MINUS_THIRTY_TWO_OVER_SEVENTEEN));
-    for (int i = 0; i < 3; ++i) {
-        const int32_t one_minus_dx = wrap_sub(1 << 29, frnn_srdhm(half_denominator, x));
-        x = wrap_add(x, sat_shift_left(frnn_srdhm(x, one_minus_dx), 2));
-    }
-    return sat_shift_left(x, 1);
-}
-
-/* gemmlowp logistic: Q4.27 in, Q0.31 out. */
-static int32_t logistic_q4(int32_t a)
-{
-    if (a == 0) {
-        return 1 << 30;
-    }
-    const int32_t positive = one_over_one_plus_x(exp_negative_q4(a > 0 ? -a : a));
-    return a > 0 ? positive : wrap_sub(INT32_MAX, positive);
-}
-
 /* TFLM int8 LOGISTIC (fixedrnn.ops.logistic_s8): output scale 1/256, zero point -128. */
 static void logistic_s8(const int8_t *x, int n, const int32_t *f, int8_t *y)
 {
@@ -133,7 +53,7 @@ static void logistic_s8(const int8_t *x, int n, const int32_t *f, int8_t *y)
         } else if (d >= radius) {
             y[i] = INT8_HI;
         } else {
-            const int32_t out = frnn_rdbypot(logistic_q4(frnn_mbqm(d, multiplier, (int)shift)), 23) + INT8_LO;
+            const int32_t out = frnn_rdbypot(frnn_logistic_q4(frnn_mbqm(d, multiplier, (int)shift), fr_tanh_exp_multipliers), 23) + INT8_LO;
             y[i] = (int8_t)frnn_clamp(out, INT8_LO, INT8_HI);
         }
     }
