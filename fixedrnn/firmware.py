@@ -31,7 +31,6 @@ from typing import NamedTuple
 import numpy as np
 
 from fixedrnn.errors import FixedRnnError
-from fixedrnn.schema import GRAPH_CELL
 
 #: The repository's firmware build folder (Makefile, main.c, startup.c, link.ld, runner.py).
 FIRMWARE_DIR = Path(__file__).resolve().parents[1] / "tools" / "firmware"
@@ -235,8 +234,7 @@ def run_firmware(model_path, wavs, target="host", opt="O2", work_dir=None):
     with tempfile.TemporaryDirectory(prefix="fixedrnn-firmware-") as tmp:
         work = Path(work_dir) if work_dir is not None else Path(tmp)
         export_c(model, work / "src")
-        main = "graph_main.c" if model.cell == GRAPH_CELL else "main.c"  # the same kind-4 files
-        exe = runner.build(config, work / "build", main=main, src_dir=work / "src")
+        exe = runner.build(config, work / "build", main="main.c", src_dir=work / "src")
         (work / "in.bin").write_bytes(pcm_input(pcms))
         runner.run(exe, config, [(work / "in.bin").resolve(), (work / "out.bin").resolve()],
                    timeout=60.0 + SECONDS_PER_RECORDING * len(pcms))

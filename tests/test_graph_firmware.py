@@ -66,7 +66,7 @@ def _pcm_input(pcms):
 
 def _run(model, src, blob, count, config, tmp_path):
     (tmp_path / "in.bin").write_bytes(blob)
-    exe = runner.build(config, tmp_path / "b", main="graph_main.c", src_dir=src)
+    exe = runner.build(config, tmp_path / "b", main="main.c", src_dir=src)
     runner.run(exe, config, [tmp_path / "in.bin", tmp_path / "out.bin"], timeout=600)
     T, n_in, C = model.frames, model.n_features, len(model.labels)
     got = np.frombuffer((tmp_path / "out.bin").read_bytes(), np.int8).reshape(count, T * n_in + C)
@@ -124,7 +124,7 @@ def test_budget_items_equal_linker_symbol_sizes(models, name, tmp_path):
         pytest.skip(missing)
     model = model_of(models, name)
     c_export.export_c(model, tmp_path / "src", silence=np.zeros(model.n_features, np.int8))
-    sizes = nm_sizes(runner.build(config, tmp_path / "b", main="graph_main.c", src_dir=tmp_path / "src"))
+    sizes = nm_sizes(runner.build(config, tmp_path / "b", main="main.c", src_dir=tmp_path / "src"))
     report = budget.audit(model, name=name)
     audit = {item.symbol: item.nbytes for item in report.flash + report.ram}
     assert {symbol: sizes.get(symbol) for symbol in audit} == audit
