@@ -7,7 +7,8 @@ several talkers in the background instead of white noise.
 The stream is stream_eval's (the FSDD test split in its seeded order, each word scaled to the median
 RMS, 0.6-1.6 s gaps; :func:`fixedrnn.streams.build_stream`, seed 13), clean; over all of it lies
 babble (:func:`fixedrnn.noise.babble`): consecutive 2 s pieces, each the sum of
-:data:`fixedrnn.noise.BABBLE_TALKERS` test-split recordings drawn at random (seed 13), brought to the
+:data:`fixedrnn.noise.BABBLE_TALKERS` (at most all) of the stream's recordings drawn at random
+(seed 13), brought to the
 median RMS / 10**(snr/20) — other voices saying digits in the background, quieter than the speaker.
 Scored as stream_eval scores (:func:`fixedrnn.streams.score_detections`): a detection outside every
 word is a false alarm, per hour of the audio between the words.
@@ -43,7 +44,7 @@ def babble_stream(items, snr_db, sample_rate=fsdd.SAMPLE_RATE, seed=stream_eval.
     piece = int(PIECE_S * sample_rate)
     parts = []
     for start in range(0, clean.pcm.size, piece):
-        talkers = rng.choice(len(items), size=noise.BABBLE_TALKERS, replace=False)
+        talkers = rng.choice(len(items), size=min(noise.BABBLE_TALKERS, len(items)), replace=False)
         n = min(piece, clean.pcm.size - start)
         parts.append(noise.babble(n, rng, [items[i][2] for i in talkers]))
     pcm = clean.pcm + level / 10 ** (snr_db / 20) * np.concatenate(parts)
