@@ -318,7 +318,8 @@ def run_training(args):
         with torch.no_grad():
             teacher_logits = torch.cat([model(x_all[i:i + 1024]) for i in range(0, len(x_all), 1024)])
         model = student
-    float_checkpoint(args.cell, args.units, args.epochs, args.lr, args.clip, distilled=bool(args.teacher_units))
+    float_checkpoint(args.cell, args.units, args.epochs, args.lr, args.clip,
+                     distilled=bool(args.teacher_units))
     float_val, float_test = accuracy(val), accuracy(test)
     log(phase="float", val=float_val, test=float_test)
     # the float model, kept in the model file (meta.float.<state_dict key>, float32) so that
