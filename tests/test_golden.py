@@ -27,7 +27,8 @@ MODELS = REPO / "golden" / "models"
 VECTORS = REPO / "golden" / "vectors"
 
 #: Issue #6's targets: minimum test-split accuracy of each required model.
-ACCURACY_TARGETS = {"lstm_int8": Fraction(985, 1000), "rnn_int8": Fraction(970, 1000)}
+ACCURACY_TARGETS = {"lstm_int8": Fraction(985, 1000), "rnn_int8": Fraction(970, 1000),
+                    "tiny_lstm_int8": Fraction(970, 1000)}  # issue #13: retrained for streams in noise
 #: power-of-two model -> its int8 twin; within 1.0 point of it.
 POT_TWINS = {"lstm_pot": "lstm_int8", "rnn_pot": "rnn_int8"}
 TINY_TARGET = Fraction(96, 100)
@@ -135,6 +136,8 @@ def test_budget(name):
     report = budget.audit_file(MODELS / f"{name}.npz")
     assert report.overflow_ok, f"{name}: an accumulator can overflow"
     limit = TINY_BUDGET if name.startswith("tiny_") else BUDGET
+    if name == "tiny_lstm_int8":
+        limit = 12 * 1024  # issue #13: the retrained tiny model stays within 12 KB
     assert report.total <= limit, f"{name}: {report.total} bytes > {limit}"
 
 

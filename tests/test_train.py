@@ -146,3 +146,40 @@ def test_bad_data_dir_is_one_line_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and str(tmp_path) in err[0] and "recordings" in err[0]
     assert not (tmp_path / "m.npz").exists()
+
+
+def test_spec_mask_zeroes_one_band_and_one_run():
+    x = torch.ones(32, 61, 13)
+    y = train.spec_mask(x, np.random.default_rng(0), 4, 10)
+    assert torch.equal(x, torch.ones(32, 61, 13))  # a copy
+    for b in range(32):
+        zero = (y[b] == 0).numpy()
+        cols = np.flatnonzero(zero.all(axis=0))  # the masked coefficients (every frame)
+        rows = np.flatnonzero(zero.all(axis=1))  # the masked frames (every coefficient)
+        assert len(cols) <= 4 and len(rows) <= 10
+        for run in (cols, rows):
+            assert len(run) == 0 or np.array_equal(run, np.arange(run[0], run[0] + len(run)))
+        expected = np.zeros((61, 13), bool)
+        expected[:, cols] = True
+        expected[rows, :] = True
+        np.testing.assert_array_equal(zero, expected)  # nothing else touched
+        np.testing.assert_array_equal(y[b].numpy()[~expected], 1.0)
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["--speed", "1.1", "0.9"], "--speed"), (["--vtlp", "0", "1"], "--vtlp"), (["--snr", "20", "5"], "--snr"),
+    (["--noise-prob", "1.5"], "--noise-prob"), (["--pad-end", "-1"], "--pad-end"), (["--noise", "brown"], "--noise"),
+])
+def test_bad_augmentation_arguments_exit_cleanly(capsys, argv, fragment):
+    with pytest.raises(SystemExit) as exc:
+        train.parse_args(["--out", "m.npz"] + argv)
+    assert exc.value.code == 2 and fragment in capsys.readouterr().err
+
+
+def test_augmentation_arguments_make_the_config():
+    args = train.parse_args(["--out", "m.npz", "--noise", "pink", "babble", "--snr", "0", "20", "--vtlp", "0.9",
+                             "1.1", "--noise-over-padding", "--pad-end", "1280", "--copies", "3"])
+    assert train.augment_config(args) == train_data.AugmentConfig(
+        copies=3, noise_kinds=("pink", "babble"), snr_db=(0.0, 20.0), vtlp=(0.9, 1.1), noise_over_padding=True,
+        pad_end=1280)
+    assert train.augment_config(train.parse_args(["--out", "m.npz"])) == train_data.AugmentConfig()

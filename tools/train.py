@@ -35,7 +35,7 @@ import json
 import sys
 import time
 import zlib
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +90,19 @@ def parse_args(argv=None):
     p.add_argument("--clip", type=float, default=1.0, help="gradient norm clipping")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--copies", type=int, default=8, help="augmented copies per training file")
+    # augmentation (tools/train_data.py AugmentConfig; the defaults are the golden models')
+    d = train_data.AugmentConfig()
+    p.add_argument("--speed", type=float, nargs=2, default=d.speed, metavar=("LOW", "HIGH"))
+    p.add_argument("--vtlp", type=float, nargs=2, default=d.vtlp, metavar=("LOW", "HIGH"),
+                   help="vocal-tract-length warp factor range (1 1: off)")
+    p.add_argument("--noise", nargs="+", choices=train_data.noise.KINDS, default=d.noise_kinds,
+                   help="noise kinds of the augmented copies")
+    p.add_argument("--snr", type=float, nargs=2, default=d.snr_db, metavar=("LOW", "HIGH"))
+    p.add_argument("--noise-prob", type=float, default=d.noise_prob)
+    p.add_argument("--noise-over-padding", action="store_true", help="noise over the padding too (stream-like)")
+    p.add_argument("--pad-end", type=int, default=d.pad_end, help="most zero samples appended")
+    p.add_argument("--freq-mask", type=int, default=0, help="SpecAugment: mask up to F coefficients (0: off)")
+    p.add_argument("--time-mask", type=int, default=0, help="SpecAugment: mask up to T frames (0: off)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--identity-mix", type=float, default=0.0,
                    help="RNN: recurrent init = (1 - g) * orthogonal + g * identity")
@@ -122,7 +135,7 @@ def parse_args(argv=None):
         p.error("--dataset speech_commands: needs --data DIR and takes no --holdout")
     if args.units < 1 or args.frames < 1 or args.epochs < 0 or args.qat_epochs < 0:
         p.error("--units and --frames must be >= 1, epochs >= 0")
-    for name in ("copies", "subset", "teacher_units", "finetune_epochs"):
+    for name in ("copies", "subset", "teacher_units", "finetune_epochs", "pad_end", "freq_mask", "time_mask"):
         if getattr(args, name) < 0:
             p.error(f"--{name.replace('_', '-')} must be >= 0, got {getattr(args, name)}")
     if not 0.0 <= args.kd_weight <= 1.0 or not 0.0 <= args.identity_mix <= 1.0:
@@ -143,6 +156,9 @@ def parse_args(argv=None):
         p.error("--finetune-epochs: give --prune-sparsity or --prune-units too")
     if not args.finetune_lr > 0:
         p.error("--finetune-lr must be > 0")
+    if not (0 < args.speed[0] <= args.speed[1] and 0 < args.vtlp[0] <= args.vtlp[1]
+            and args.snr[0] <= args.snr[1] and 0.0 <= args.noise_prob <= 1.0):
+        p.error("--speed and --vtlp need 0 < LOW <= HIGH, --snr LOW <= HIGH, --noise-prob in [0, 1]")
     if args.out.suffix != ".npz":
         p.error(f"--out: {args.out} must end in .npz")
     if args.log is not None and not args.log.parent.is_dir():
@@ -204,6 +220,31 @@ class Log:
             part.replace(self.path)
 
 
+def augment_config(args):
+    """The :class:`train_data.AugmentConfig` of the command line."""
+    return train_data.AugmentConfig(copies=args.copies, speed=tuple(args.speed), vtlp=tuple(args.vtlp),
+                                    noise_kinds=tuple(args.noise), snr_db=tuple(args.snr),
+                                    noise_prob=args.noise_prob, noise_over_padding=args.noise_over_padding,
+                                    pad_end=args.pad_end)
+
+
+def spec_mask(x, rng, freq, time):
+    """SpecAugment on a batch of dequantized int8 features ``x`` [B, T, I] (float): per sequence, one
+    band of up to ``freq`` coefficients and one run of up to ``time`` frames set to 0.0, the zero
+    point's value (the training mean: the masked input stays on the int8 grid). A copy."""
+    x = x.clone()
+    for b in range(x.shape[0]):
+        if freq:
+            w = int(rng.integers(0, freq + 1))
+            f0 = int(rng.integers(0, x.shape[2] - w + 1))
+            x[b, :, f0:f0 + w] = 0.0
+        if time:
+            w = int(rng.integers(0, time + 1))
+            t0 = int(rng.integers(0, x.shape[1] - w + 1))
+            x[b, t0:t0 + w, :] = 0.0
+    return x
+
+
 def split_masks(features, args):
     """Boolean masks over the feature set: (fit, validation, test), originals and copies."""
     if args.dataset == "speech_commands":  # the dataset's lists
@@ -241,7 +282,7 @@ def run_training(args):
     labels = TASK_LABELS[args.task if args.dataset == "speech_commands" else "fsdd"]
     recs = train_data.recordings_for(args.data_dir, args.subset, args.dataset, labels)
     config = speech_commands.FRONTEND if args.dataset == "speech_commands" else MfccConfig()
-    aug = train_data.AugmentConfig(copies=args.copies)
+    aug = augment_config(args)
     feats = train_data.cached_features(recs, config, aug, seed=args.seed, progress=progress, labels=labels)
     fit, val, test = split_masks(feats, args)
 
@@ -300,7 +341,10 @@ def run_training(args):
             total = 0.0
             for b in range(0, len(pick), args.batch):
                 j = pick[b:b + args.batch]
-                out = model(x_all[j])
+                xb = x_all[j]
+                if args.freq_mask or args.time_mask:
+                    xb = spec_mask(xb, rng, args.freq_mask, args.time_mask)
+                out = model(xb)
                 loss = torch.nn.functional.cross_entropy(out, y_all[j], label_smoothing=0.05)
                 if teacher_logits is not None:
                     tau = args.kd_temperature
@@ -321,13 +365,17 @@ def run_training(args):
                 log(phase=phase, epoch=epoch + 1, loss=total / len(pick), val=accuracy(val),
                     seconds=round(time.time() - t_start))
 
-    def float_checkpoint(cell, units, epochs, lr, clip):
+    def float_checkpoint(cell, units, epochs, lr, clip, distilled=False):
         """Float training of (cell, units), cached by everything that determines it."""
         fields = [cell, units, args.frames, args.x_scale, epochs, lr, args.weight_decay,
                   args.dropout, clip, args.batch, args.copies, args.seed, args.subset, args.holdout,
                   args.fit_validation, [r.name for r in recs]]
         if cell == "rnn":
             fields += [args.identity_mix, args.teacher_units, args.kd_weight, args.kd_temperature]
+        if aug != train_data.AugmentConfig(copies=args.copies) or args.freq_mask or args.time_mask:
+            fields += [json.dumps(asdict(aug)), args.freq_mask, args.time_mask]
+        if distilled and cell == "lstm":  # (an RNN's fields above hold them already)
+            fields += [args.teacher_units, args.kd_weight, args.kd_temperature]
         key = hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:20]
         ckpt = train_data.CACHE_DIR / f"float-{key}.pt"
         if ckpt.exists():
@@ -349,7 +397,8 @@ def run_training(args):
         with torch.no_grad():
             teacher_logits = torch.cat([model(x_all[i:i + 1024]) for i in range(0, len(x_all), 1024)])
         model = student
-    float_checkpoint(args.cell, args.units, args.epochs, args.lr, args.clip)
+    float_checkpoint(args.cell, args.units, args.epochs, args.lr, args.clip,
+                     distilled=bool(args.teacher_units))
     float_val, float_test = accuracy(val), accuracy(test)
     log(phase="float", val=float_val, test=float_test)
     if args.prune_sparsity is not None or args.prune_units is not None:

@@ -1,8 +1,10 @@
 """Training data for tools/train.py: FSDD or Speech Commands through fixedrnn's own fixed-point front end.
 
 - PCM augmentation (before the integer front end, so training sees what the device would see):
-  speed perturbation (polyphase resampling), gain (saturated to int16), white noise at a random
-  SNR, and a time shift (zeros prepended / appended). Deterministic per (seed, file, copy).
+  speed perturbation (polyphase resampling), vocal-tract-length perturbation (a warp of the
+  spectrum's frequency axis), gain (saturated to int16), white, pink or babble noise at a random
+  SNR (over the word only, or also over the padding, as in a stream), and a time shift (zeros
+  prepended / appended). Deterministic per (seed, file, copy).
 - Raw features: int16 q8.7 MFCC ``[n, n_mfcc]`` per utterance (``arm_mfcc_q15`` bit-exact) of
   the front end's own framing (:func:`fixedrnn.mfcc.frames`: from sample 0 every ``hop``).
 - int8 input: ``clamp(z_x + MBQM(mfcc − offset, multiplier, shift), −128, 127)`` per coefficient
@@ -23,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import scipy.signal
 
-from fixedrnn import fsdd, speech_commands
+from fixedrnn import fsdd, noise, speech_commands
 from fixedrnn.fixedpoint import multiply_by_quantized_multiplier
 from fixedrnn.mfcc import MfccConfig, MfccFrontEnd, frames
 
@@ -37,9 +39,14 @@ CACHE_DIR = Path(os.environ.get("FIXEDRNN_TRAIN_CACHE", Path(tempfile.gettempdir
 class AugmentConfig:
     """PCM augmentation of training recordings; ``copies`` augmented versions per file (0: none).
 
-    ``speed``: range of the speed factor (resampled by ``1/speed``); ``gain_db``: range of the gain;
-    ``noise_prob``: chance of adding white noise at an SNR in ``snr_db``; ``pad_start`` /
-    ``pad_end``: most zero samples prepended / appended (uniform from 0).
+    ``speed``: range of the speed factor (resampled by ``1/speed``); ``vtlp``: range of the
+    vocal-tract-length warp factor (:func:`vtlp_warp`; ``(1.0, 1.0)``: off); ``gain_db``: range of
+    the gain; ``noise_prob``: chance of adding noise at an SNR in ``snr_db``, of a kind drawn
+    uniformly from ``noise_kinds`` (:data:`fixedrnn.noise.KINDS`; babble: other training
+    recordings of the same speaker, so that no other voice — in particular no held-out speaker's —
+    reaches a copy); ``noise_over_padding``: the noise also covers the padding (a word in a noisy
+    stream) instead of the word only; ``pad_start`` / ``pad_end``: most zero samples prepended /
+    appended (uniform from 0). The defaults are the golden models' augmentation.
     """
 
     copies: int = 8
@@ -49,22 +56,99 @@ class AugmentConfig:
     snr_db: tuple = (15.0, 45.0)
     pad_start: int = 1600
     pad_end: int = 384
+    noise_kinds: tuple = ("white",)
+    noise_over_padding: bool = False
+    vtlp: tuple = (1.0, 1.0)
 
 
-def augment(pcm, rng, cfg):
-    """One augmented copy of int16 ``pcm`` (int16 out, saturated), drawn with ``rng``."""
+#: VTLP: the warp is linear up to this fraction of the Nyquist frequency (scaled by min(α, 1) / α),
+#: then piecewise linear so that the Nyquist frequency stays in place (Jaitly & Hinton, 2013).
+VTLP_KNEE = 0.8
+#: VTLP's STFT: frame length and hop (samples), Hann window.
+VTLP_FRAME, VTLP_HOP = 256, 64
+
+
+def vtlp_warp_bins(alpha, bins, n_bins):
+    """The warp of frequencies ``bins`` (float, in bins of a one-sided spectrum of ``n_bins`` bins;
+    bin ``n_bins − 1`` = Nyquist): ``f → α·f`` up to the knee, then linear to the Nyquist bin."""
+    nyq = n_bins - 1.0
+    knee = VTLP_KNEE * nyq * min(alpha, 1.0) / alpha
+    f = np.asarray(bins, np.float64)
+    return np.where(f <= knee, alpha * f, alpha * knee + (f - knee) * (nyq - alpha * knee) / (nyq - knee))
+
+
+def vtlp_source_bins(alpha, n_bins):
+    """float ``[n_bins]``: for each output bin, the source frequency (bins) that
+    :func:`vtlp_warp_bins` moves there (its inverse)."""
+    nyq = n_bins - 1.0
+    knee = VTLP_KNEE * nyq * min(alpha, 1.0) / alpha
+    g = np.arange(n_bins, dtype=np.float64)
+    return np.where(g <= alpha * knee, g / alpha, knee + (g - alpha * knee) * (nyq - knee) / (nyq - alpha * knee))
+
+
+def vtlp_warp(x, alpha):
+    """float64 ``[n]``: ``x`` with its frequency axis warped by ``alpha`` (> 1 moves formants up,
+    as a shorter vocal tract), a phase vocoder: per STFT frame, each output bin takes the magnitude
+    and the instantaneous frequency of its source frequency (:func:`vtlp_source_bins`, linear
+    interpolation), the frequency is warped (:func:`vtlp_warp_bins`) and the output phase
+    accumulates it hop by hop; overlap-added back to the same length."""
+    n = x.size
+    if n < VTLP_FRAME:
+        return x
+    _, _, spec = scipy.signal.stft(x, nperseg=VTLP_FRAME, noverlap=VTLP_FRAME - VTLP_HOP)
+    n_bins = spec.shape[0]
+    k = np.arange(n_bins, dtype=np.float64)[:, None]
+    advance = 2 * np.pi * k * VTLP_HOP / VTLP_FRAME  # a bin-centred sinusoid's phase step per hop
+    phase = np.angle(spec)
+    step = np.diff(phase, axis=1, prepend=phase[:, :1] - advance)
+    deviation = np.mod(step - advance + np.pi, 2 * np.pi) - np.pi
+    inst = k + deviation * VTLP_FRAME / (2 * np.pi * VTLP_HOP)  # instantaneous frequency, bins
+    src = vtlp_source_bins(alpha, n_bins)
+    lo = np.minimum(np.floor(src).astype(np.int64), n_bins - 2)
+    frac = (src - lo)[:, None]
+    mag = np.abs(spec[lo]) * (1.0 - frac) + np.abs(spec[lo + 1]) * frac
+    freq = vtlp_warp_bins(alpha, inst[lo] * (1.0 - frac) + inst[lo + 1] * frac, n_bins)
+    steps = 2 * np.pi * freq * VTLP_HOP / VTLP_FRAME
+    out_phase = phase[lo, :1] + np.cumsum(steps, axis=1) - steps[:, :1]
+    _, y = scipy.signal.istft(mag * np.exp(1j * out_phase), nperseg=VTLP_FRAME, noverlap=VTLP_FRAME - VTLP_HOP)
+    return y[:n] if y.size >= n else np.concatenate([y, np.zeros(n - y.size)])
+
+
+def augment(pcm, rng, cfg, babble_pool=()):
+    """One augmented copy of int16 ``pcm`` (int16 out, saturated), drawn with ``rng``;
+    ``babble_pool``: int16 recordings the babble is made of (none: babble adds nothing). The
+    default configuration draws exactly what it always drew (the golden models' features)."""
     x = pcm.astype(np.float64)
     speed = rng.uniform(*cfg.speed)
     if abs(speed - 1.0) > 0.01:
         x = scipy.signal.resample_poly(x, 100, int(round(100 * speed)))
+    if tuple(cfg.vtlp) != (1.0, 1.0):
+        x = vtlp_warp(x, rng.uniform(*cfg.vtlp))
     x = x * 10.0 ** (rng.uniform(*cfg.gain_db) / 20.0)
-    if rng.random() < cfg.noise_prob:
-        rms = np.sqrt(np.mean(x * x)) + 1e-9
-        x = x + rng.normal(0.0, rms * 10.0 ** (-rng.uniform(*cfg.snr_db) / 20.0), x.shape)
+    noisy = rng.random() < cfg.noise_prob
+    rms = np.sqrt(np.mean(x * x)) + 1e-9
+    if noisy and not cfg.noise_over_padding:
+        x = x + _noise(x.size, rms, rng, cfg, babble_pool)
     pre = int(rng.integers(0, cfg.pad_start + 1))
     post = int(rng.integers(0, cfg.pad_end + 1))
     x = np.concatenate([np.zeros(pre), x, np.zeros(post)])
+    if noisy and cfg.noise_over_padding:
+        x = x + _noise(x.size, rms, rng, cfg, babble_pool)
     return np.clip(np.round(x), -32768, 32767).astype(np.int16)
+
+
+def _noise(n, rms, rng, cfg, babble_pool):
+    """float64 ``[n]``: noise at RMS ``rms / 10**(snr/20)``, SNR and kind drawn with ``rng``."""
+    kind = cfg.noise_kinds[int(rng.integers(len(cfg.noise_kinds)))] if len(cfg.noise_kinds) > 1 \
+        else cfg.noise_kinds[0]
+    if kind == "white":  # the golden models' draw, unchanged
+        return rng.normal(0.0, rms * 10.0 ** (-rng.uniform(*cfg.snr_db) / 20.0), n)
+    level = rms * 10.0 ** (-rng.uniform(*cfg.snr_db) / 20.0)
+    if kind == "pink":
+        return level * noise.pink(n, rng)
+    count = min(noise.BABBLE_TALKERS, len(babble_pool))
+    talkers = [babble_pool[i] for i in rng.choice(len(babble_pool), size=count, replace=False)] if count else []
+    return level * noise.babble(n, rng, talkers)
 
 
 def frame_signal(pcm, config):
@@ -129,7 +213,8 @@ def build_features(recordings, config=MfccConfig(), aug=AugmentConfig(), seed=0,
                    labels=FSDD_LABELS):
     """A :class:`FeatureSet` of ``recordings`` (FSDD recordings or Speech Commands clips): each
     original, plus ``aug.copies`` augmented copies of each training-split recording (random streams
-    seeded by (seed, file name, copy)); class indices into ``labels``."""
+    seeded by (seed, file name, copy)); class indices into ``labels``. Babble (when
+    ``aug.noise_kinds`` has it) is made of the other training-split recordings of the same speaker."""
     frontend = MfccFrontEnd(config)
     mfcc, lengths, classes, names, copies, indices, speakers, splits = [], [], [], [], [], [], [], []
     items = recordings
@@ -137,12 +222,19 @@ def build_features(recordings, config=MfccConfig(), aug=AugmentConfig(), seed=0,
         from tqdm import tqdm
 
         items = tqdm(recordings, desc="features", unit="file")
+    by_speaker = {}
+    if "babble" in aug.noise_kinds and aug.copies:
+        for rec in recordings:
+            if rec.split == "train":
+                by_speaker.setdefault(rec.speaker, []).append(rec)
+    pools = {s: [(r.name, r.samples()) for r in sorted(rs, key=lambda r: r.name)] for s, rs in by_speaker.items()}
     for rec in items:
         pcm = rec.samples()
         n_copies = aug.copies if rec.split == "train" else 0
         name_key = int.from_bytes(hashlib.sha256(rec.name.encode()).digest()[:4], "little")
+        pool = [x for name, x in pools.get(rec.speaker, []) if name != rec.name]
         for k in range(n_copies + 1):
-            x = pcm if k == 0 else augment(pcm, np.random.default_rng([seed, name_key, k]), aug)
+            x = pcm if k == 0 else augment(pcm, np.random.default_rng([seed, name_key, k]), aug, pool)
             seq = mfcc_sequence(frontend, x)
             mfcc.append(seq)
             lengths.append(len(seq))
