@@ -32,7 +32,7 @@ def test_repr_is_short_and_names_the_model(path):
     model = fixedrnn.load(path)
     text = repr(model)
     assert len(text) < 200
-    assert f"cell={model.cell!r}" in text and f"weights={model.weights!r}" in text
+    assert f"cell={model.cell!r}" in text and f"weights={model.weight_form.label!r}" in text
     assert f"units={model.units}" in text and "'9'" in text
     assert f"bytes={budget.audit(model).total}" in text  # the budget's flash + RAM total
 

@@ -96,6 +96,8 @@ def test_fit_length_pads_left_and_keeps_last():
     (["--out", "m.npz", "--prune-units", "65"], "--prune-units"),
     (["--out", "m.npz", "--prune-units", "4", "--prune-sparsity", "0.5"], "one of them"),
     (["--out", "m.npz", "--finetune-epochs", "3"], "--finetune-epochs"),
+    (["--out", "m.npz", "--fft-length", "100"], "fft_length: must be one of 128, 256, 512, 1024"),
+    (["--out", "m.npz", "--n-mels", "16", "--n-mfcc", "17"], "n_mfcc: must be in 1..16"),
 ])
 def test_bad_arguments_exit_cleanly(capsys, argv, named):
     with pytest.raises(SystemExit) as exc:
@@ -111,6 +113,8 @@ def test_bad_arguments_exit_cleanly(capsys, argv, named):
                       "--finetune-epochs", "1"]),
     ("rnn", "minifloat", ["--exponent-bits", "2", "--mantissa-bits", "1", "--prune-units", "5",
                           "--prune-norm", "linf", "--finetune-epochs", "1"]),
+    ("lstm", "intk", ["--bits", "4", "--fft-length", "128", "--hop", "64", "--n-mels", "16", "--n-mfcc", "10",
+                      "--frames", "40"]),
 ])
 def test_smoke_two_epochs_export_budget(fsdd_dir, tmp_path, monkeypatch, cell, weights, extra):
     monkeypatch.setattr(train_data, "CACHE_DIR", tmp_path / "cache")
@@ -120,9 +124,12 @@ def test_smoke_two_epochs_export_budget(fsdd_dir, tmp_path, monkeypatch, cell, w
                              "--no-evaluate", "--cell", cell, "--weights", weights] + extra)
     result = train.run_training(args)
     model = model_io.load(out)  # validated by the model module
-    assert model.cell == cell and model.weights == weights and model.frames == 61
+    assert model.cell == cell and model.weights == weights and model.frames == args.frames
+    config = train.frontend_config(args)
+    assert (model.frontend.fft_length, model.frontend.hop, model.frontend.n_mels, model.frontend.n_mfcc) == \
+        (config.fft_length, config.hop, config.n_mels, config.n_mfcc)
     form = WeightForm.from_arrays(model.to_arrays())
-    assert form.bits == (3 if weights == "intk" else None)
+    assert form.bits == (int(extra[1]) if weights == "intk" else None)
     assert form.exponent_bits == (2 if weights == "minifloat" else None)
     assert model.units == (5 if "--prune-units" in extra else 8)
     if "--prune-sparsity" in extra:  # the pruned half stays 0 through fine-tuning and QAT
@@ -135,7 +142,7 @@ def test_smoke_two_epochs_export_budget(fsdd_dir, tmp_path, monkeypatch, cell, w
     from fixedrnn import engine
 
     rec = train_data.recordings_for(fsdd_dir, 1)[0]
-    features = train_data.build_features([rec], aug=train_data.AugmentConfig(copies=0))
+    features = train_data.build_features([rec], config, aug=train_data.AugmentConfig(copies=0))
     mine = train_data.int8_sequences(features, model.input, model.frames)[0]
     theirs = engine.features(model, rec.samples())
     np.testing.assert_array_equal(mine, theirs)

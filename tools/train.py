@@ -81,6 +81,11 @@ def parse_args(argv=None):
     p.add_argument("--frames", type=int, default=None,
                    help="sequence length T (default: 61 for FSDD, 49 for Speech Commands)")
     p.add_argument("--x-scale", type=float, default=1.0 / 32, help="int8 input scale (std units)")
+    p.add_argument("--fft-length", type=int, default=None,
+                   help="front end: FFT length = frame length (default: the dataset's front end, FSDD 256)")
+    p.add_argument("--hop", type=int, default=None, help="front end: samples between frames (FSDD default 128)")
+    p.add_argument("--n-mels", type=int, default=None, help="front end: mel filters (FSDD default 20)")
+    p.add_argument("--n-mfcc", type=int, default=None, help="front end: MFCC coefficients (FSDD default 13)")
     p.add_argument("--epochs", type=int, default=100, help="float epochs")
     p.add_argument("--qat-epochs", type=int, default=20)
     p.add_argument("--lr", type=float, default=3e-3)
@@ -146,6 +151,10 @@ def parse_args(argv=None):
         weight_form(args)
     except FixedRnnError as exc:
         p.error(f"--weights {args.weights}: {exc}")
+    try:
+        frontend_config(args)
+    except FixedRnnError as exc:
+        p.error(f"front end (--fft-length, --hop, --n-mels, --n-mfcc): {exc}")
     if args.prune_sparsity is not None and args.prune_units is not None:
         p.error("--prune-sparsity and --prune-units: give one of them")
     if args.prune_sparsity is not None and not 0.0 <= args.prune_sparsity < 1.0:
@@ -170,6 +179,20 @@ def weight_form(args):
     """The :class:`fixedrnn.weight_forms.WeightForm` of ``--weights`` and its parameters
     (``FixedRnnError`` if they do not make one)."""
     return WeightForm(args.weights, args.bits, args.exponent_bits, args.mantissa_bits)
+
+
+def dataset_frontend(args):
+    """The dataset's default front end (:class:`MfccConfig`)."""
+    return speech_commands.FRONTEND if args.dataset == "speech_commands" else MfccConfig()
+
+
+def frontend_config(args):
+    """The :class:`MfccConfig` of the dataset's front end with ``--fft-length``, ``--hop``,
+    ``--n-mels``, ``--n-mfcc`` replacing its fields (``FixedRnnError`` if they do not make one)."""
+    config = dataset_frontend(args)
+    changes = {name: getattr(args, name) for name in ("fft_length", "hop", "n_mels", "n_mfcc")
+               if getattr(args, name) is not None}
+    return replace(config, **changes)
 
 
 def float_model(net):
@@ -281,7 +304,7 @@ def run_training(args):
     progress = not args.no_progress
     labels = TASK_LABELS[args.task if args.dataset == "speech_commands" else "fsdd"]
     recs = train_data.recordings_for(args.data_dir, args.subset, args.dataset, labels)
-    config = speech_commands.FRONTEND if args.dataset == "speech_commands" else MfccConfig()
+    config = frontend_config(args)
     aug = augment_config(args)
     feats = train_data.cached_features(recs, config, aug, seed=args.seed, progress=progress, labels=labels)
     fit, val, test = split_masks(feats, args)
@@ -376,6 +399,8 @@ def run_training(args):
             fields += [json.dumps(asdict(aug)), args.freq_mask, args.time_mask]
         if distilled and cell == "lstm":  # (an RNN's fields above hold them already)
             fields += [args.teacher_units, args.kd_weight, args.kd_temperature]
+        if config != dataset_frontend(args):
+            fields += [asdict(config)]  # a front end other than the dataset's default
         key = hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:20]
         ckpt = train_data.CACHE_DIR / f"float-{key}.pt"
         if ckpt.exists():
