@@ -3,17 +3,24 @@
 One call runs every step of every utterance of a batch ``[B, T, I]`` as the composition of
 :mod:`fixedrnn.rnn` / :mod:`fixedrnn.lstm`, calling the ops' numba functions on the prepared
 parameter blocks (the same records the NumPy path uses). Utterances are independent, so the batch is
-split into one contiguous chunk per numba thread (``prange``; ``NUMBA_NUM_THREADS`` or
-:func:`numba.set_num_threads` sets how many) and each utterance runs alone, its state a vector over
-the units: each MAC is one input times a weight column, a SIMD loop over the output rows
-(:func:`fixedrnn.ops.fully_connected.accumulate_nb`: float32 where the overflow audit proves it
-exact, else int32; ``shift_mode``: the shift-only MAC of :mod:`fixedrnn.ops.pot`). Scratch vectors
-are allocated once per chunk; B = 1 is one chunk, no threading.
+split into one contiguous chunk per numba thread (a thread pool over ``nogil`` kernels;
+``NUMBA_NUM_THREADS`` or :func:`numba.set_num_threads` sets how many). Within a chunk:
+- float32 MAC mode (the overflow audit proves float32 sums exact) and 4 or more utterances: blocks
+  of :data:`LOCKSTEP_ROWS` utterances step together; each step's input and recurrent FC is one
+  multi-row MAC over the block (:func:`fixedrnn.ops.fully_connected.accumulate_rows_f32_nb`, each
+  weight load feeding four utterances), then each utterance's requantization and cell update;
+- otherwise (int32 or shift-only MACs, sparse rows, B < 4) each utterance runs alone, its state a
+  vector over the units: each MAC one input times a weight column, a SIMD loop over the output rows
+  (:func:`fixedrnn.ops.fully_connected.accumulate_nb`).
+The RNN's ADD and TANH are one lookup in the prepared table ``add_tanh``
+(:func:`fixedrnn.rnn.add_tanh_table`). Scratch is allocated once per chunk; B = 1 is one chunk, no
+threading.
 
 Overflow: each ``sum + bias`` and requantization input is checked per element
 (:func:`fixedrnn.ops.fully_connected.outputs_nb`), each MUL product likewise
 (:func:`fixedrnn.ops.elementwise.muls_nb`). An utterance stops at its first overflow and records it
-in its chunk's ``status`` row; the chunk stops there. The first chunk with an overflow (so the
+in its chunk's ``status`` row; the chunk stops there (a lockstep block that sees an overflow is run
+again one utterance at a time, which finds its first utterance's first overflow). The first chunk with an overflow (so the
 first utterance in batch order, whatever the thread count) is reported:
 :func:`fixedrnn.ops.status.raise_on_status` turns it into the same ``FixedRnnError`` as the NumPy
 path.
@@ -143,8 +150,8 @@ def lstm_sequences(x, mode, fx, fh, p, h_out, status):
     :func:`fixedrnn.ops.fully_connected.stack_rows`) over ``x`` int8 ``[B, T, I]``; writes the last
     hidden state to ``h_out`` int8 ``[B, H]``, stopping at the first overflow (recorded in
     ``status``, tensors :data:`fixedrnn.lstm.TENSORS`). ``mode``: a
-    :func:`fixedrnn.ops.fully_connected.accumulate_nb` mode; in float32 mode the utterances run
-    :data:`LOCKSTEP_ROWS` at a time (:func:`_lstm_lockstep`; a block with an overflow is run again
+    :func:`fixedrnn.ops.fully_connected.accumulate_nb` mode; in float32 mode a batch of 4 or more
+    utterances runs :data:`LOCKSTEP_ROWS` at a time (:func:`_lstm_lockstep`; a block with an overflow is run again
     one utterance at a time, which finds and records its first one). Releases the GIL."""
     units, n_in, rows = h_out.shape[1], x.shape[2], min(LOCKSTEP_ROWS, x.shape[0])
     vectors = np.empty((4, units), np.int64)
@@ -152,7 +159,7 @@ def lstm_sequences(x, mode, fx, fh, p, h_out, status):
                np.empty(4 * units, np.int32), np.empty(4 * units, np.int64), np.empty(4 * units, np.int64),
                np.empty((4, units), np.int64), vectors[0], vectors[1], vectors[2], vectors[3])
     first = 0
-    if mode == fully_connected.MAC_FLOAT32:
+    if mode == fully_connected.MAC_FLOAT32 and x.shape[0] >= 4:
         lockstep = (np.empty((rows, n_in), np.float32), np.empty((rows, units), np.float32),
                     np.empty((rows, 4 * units), np.float32), np.empty((rows, 4 * units), np.float32),
                     scratch[3], scratch[4], scratch[5], scratch[6], np.empty((rows, units), np.int64),
@@ -227,7 +234,7 @@ def rnn_sequences(x, mode, p, h_out, status):
     scratch = (np.empty(n_in, np.int32), np.empty(units, np.int32), np.empty(units, np.float32),
                np.empty(units, np.int32), np.empty(units, np.int64), np.empty(units, np.int64))
     first = 0
-    if mode == fully_connected.MAC_FLOAT32:
+    if mode == fully_connected.MAC_FLOAT32 and x.shape[0] >= 4:
         lockstep = (np.empty((rows, n_in), np.float32), np.empty((rows, units), np.float32),
                     np.empty((rows, units), np.float32), np.empty((rows, units), np.float32),
                     scratch[3], scratch[4], scratch[5], np.empty((rows, units), np.int64))
