@@ -144,35 +144,47 @@ def _lstm_lockstep(x, fx, fh, p, scratch, h_out, status):
     return True
 
 
+@numba.njit(cache=True, inline="always")
+def _lstm_scratch(n_in, units):
+    """The one-utterance scratch of :func:`_lstm_one`."""
+    vectors = np.empty((4, units), np.int64)
+    return (np.empty(n_in, np.int32), np.empty(units, np.int32), np.empty(4 * units, np.float32),
+            np.empty(4 * units, np.int32), np.empty(4 * units, np.int64), np.empty(4 * units, np.int64),
+            np.empty((4, units), np.int64), vectors[0], vectors[1], vectors[2], vectors[3])
+
+
 @numba.njit(cache=True, nogil=True)
 def lstm_sequences(x, mode, fx, fh, p, h_out, status):
     """LSTM (:class:`fixedrnn.lstm.LstmParams` ``p``; ``fx``, ``fh`` its gates' FCs stacked by
-    :func:`fixedrnn.ops.fully_connected.stack_rows`) over ``x`` int8 ``[B, T, I]``; writes the last
-    hidden state to ``h_out`` int8 ``[B, H]``, stopping at the first overflow (recorded in
-    ``status``, tensors :data:`fixedrnn.lstm.TENSORS`). ``mode``: a
-    :func:`fixedrnn.ops.fully_connected.accumulate_nb` mode; in float32 mode a batch of 4 or more
-    utterances runs :data:`LOCKSTEP_ROWS` at a time (:func:`_lstm_lockstep`; a block with an overflow is run again
-    one utterance at a time, which finds and records its first one). Releases the GIL."""
-    units, n_in, rows = h_out.shape[1], x.shape[2], min(LOCKSTEP_ROWS, x.shape[0])
-    vectors = np.empty((4, units), np.int64)
-    scratch = (np.empty(n_in, np.int32), np.empty(units, np.int32), np.empty(4 * units, np.float32),
-               np.empty(4 * units, np.int32), np.empty(4 * units, np.int64), np.empty(4 * units, np.int64),
-               np.empty((4, units), np.int64), vectors[0], vectors[1], vectors[2], vectors[3])
-    first = 0
-    if mode == fully_connected.MAC_FLOAT32 and x.shape[0] >= 4:
-        lockstep = (np.empty((rows, n_in), np.float32), np.empty((rows, units), np.float32),
-                    np.empty((rows, 4 * units), np.float32), np.empty((rows, 4 * units), np.float32),
-                    scratch[3], scratch[4], scratch[5], scratch[6], np.empty((rows, units), np.int64),
-                    scratch[8], scratch[9], np.empty((rows, units), np.int64))
-        probe = np.zeros(status.shape[0], np.int64)
-        while first < x.shape[0]:
-            last = min(first + rows, x.shape[0])
-            if not _lstm_lockstep(x[first:last], fx, fh, p, lockstep, h_out[first:last], probe):
-                break
-            first = last
-    for b in range(first, x.shape[0]):
+    :func:`fixedrnn.ops.fully_connected.stack_rows`) over ``x`` int8 ``[B, T, I]``, one utterance
+    at a time; writes the last hidden state to ``h_out`` int8 ``[B, H]``, stopping at the first
+    overflow (recorded in ``status``, tensors :data:`fixedrnn.lstm.TENSORS`). ``mode``: a
+    :func:`fixedrnn.ops.fully_connected.accumulate_nb` mode. Releases the GIL."""
+    scratch = _lstm_scratch(x.shape[2], h_out.shape[1])
+    for b in range(x.shape[0]):
         if not _lstm_one(x[b], mode, fx, fh, p, scratch, h_out[b], status):
             return
+
+
+@numba.njit(cache=True, nogil=True)
+def lstm_blocks(x, mode, fx, fh, p, h_out, status):
+    """As :func:`lstm_sequences` for float32 ``mode`` only, :data:`LOCKSTEP_ROWS` utterances at a
+    time (:func:`_lstm_lockstep`); a block with an overflow is run again one utterance at a time,
+    which finds and records its first one. Releases the GIL."""
+    units, n_in, rows = h_out.shape[1], x.shape[2], min(LOCKSTEP_ROWS, x.shape[0])
+    scratch = _lstm_scratch(n_in, units)
+    lockstep = (np.empty((rows, n_in), np.float32), np.empty((rows, units), np.float32),
+                np.empty((rows, 4 * units), np.float32), np.empty((rows, 4 * units), np.float32),
+                scratch[3], scratch[4], scratch[5], scratch[6], np.empty((rows, units), np.int64),
+                scratch[8], scratch[9], np.empty((rows, units), np.int64))
+    probe = np.zeros(status.shape[0], np.int64)
+    for first in range(0, x.shape[0], rows):
+        last = min(first + rows, x.shape[0])
+        if not _lstm_lockstep(x[first:last], fx, fh, p, lockstep, h_out[first:last], probe):
+            for b in range(first, last):
+                if not _lstm_one(x[b], mode, fx, fh, p, scratch, h_out[b], status):
+                    return
+            probe[:] = 0
 
 
 @numba.njit(cache=True, inline="always")
@@ -224,37 +236,52 @@ def _rnn_lockstep(x, p, scratch, h_out, status):
     return True
 
 
+@numba.njit(cache=True, inline="always")
+def _rnn_scratch(n_in, units):
+    """The one-utterance scratch of :func:`_rnn_one`."""
+    return (np.empty(n_in, np.int32), np.empty(units, np.int32), np.empty(units, np.float32),
+            np.empty(units, np.int32), np.empty(units, np.int64), np.empty(units, np.int64))
+
+
 @numba.njit(cache=True, nogil=True)
 def rnn_sequences(x, mode, p, h_out, status):
-    """Vanilla RNN (:class:`fixedrnn.rnn.RnnParams` ``p``) over ``x`` int8 ``[B, T, I]``; writes the
-    last hidden state to ``h_out`` int8 ``[B, H]``, stopping at the first overflow (recorded in
-    ``status``, tensors :data:`fixedrnn.rnn.TENSORS`); float32 mode in lockstep blocks as
-    :func:`lstm_sequences`. Releases the GIL."""
-    units, n_in, rows = h_out.shape[1], x.shape[2], min(LOCKSTEP_ROWS, x.shape[0])
-    scratch = (np.empty(n_in, np.int32), np.empty(units, np.int32), np.empty(units, np.float32),
-               np.empty(units, np.int32), np.empty(units, np.int64), np.empty(units, np.int64))
-    first = 0
-    if mode == fully_connected.MAC_FLOAT32 and x.shape[0] >= 4:
-        lockstep = (np.empty((rows, n_in), np.float32), np.empty((rows, units), np.float32),
-                    np.empty((rows, units), np.float32), np.empty((rows, units), np.float32),
-                    scratch[3], scratch[4], scratch[5], np.empty((rows, units), np.int64))
-        probe = np.zeros(status.shape[0], np.int64)
-        while first < x.shape[0]:
-            last = min(first + rows, x.shape[0])
-            if not _rnn_lockstep(x[first:last], p, lockstep, h_out[first:last], probe):
-                break
-            first = last
-    for b in range(first, x.shape[0]):
+    """Vanilla RNN (:class:`fixedrnn.rnn.RnnParams` ``p``) over ``x`` int8 ``[B, T, I]``, one
+    utterance at a time; writes the last hidden state to ``h_out`` int8 ``[B, H]``, stopping at the
+    first overflow (recorded in ``status``, tensors :data:`fixedrnn.rnn.TENSORS`). Releases the
+    GIL."""
+    scratch = _rnn_scratch(x.shape[2], h_out.shape[1])
+    for b in range(x.shape[0]):
         if not _rnn_one(x[b], mode, p, scratch, h_out[b], status):
             return
 
 
-def _run(kernel, params, fcs, tensors, x, units, shift_mode):
+@numba.njit(cache=True, nogil=True)
+def rnn_blocks(x, mode, p, h_out, status):
+    """As :func:`rnn_sequences` in lockstep blocks (:func:`_rnn_lockstep`), as :func:`lstm_blocks`.
+    Releases the GIL."""
+    units, n_in, rows = h_out.shape[1], x.shape[2], min(LOCKSTEP_ROWS, x.shape[0])
+    scratch = _rnn_scratch(n_in, units)
+    lockstep = (np.empty((rows, n_in), np.float32), np.empty((rows, units), np.float32),
+                np.empty((rows, units), np.float32), np.empty((rows, units), np.float32),
+                scratch[3], scratch[4], scratch[5], np.empty((rows, units), np.int64))
+    probe = np.zeros(status.shape[0], np.int64)
+    for first in range(0, x.shape[0], rows):
+        last = min(first + rows, x.shape[0])
+        if not _rnn_lockstep(x[first:last], p, lockstep, h_out[first:last], probe):
+            for b in range(first, last):
+                if not _rnn_one(x[b], mode, p, scratch, h_out[b], status):
+                    return
+            probe[:] = 0
+
+
+def _run(kernels, params, fcs, tensors, x, units, shift_mode):
     """``kernel(x, mode, *params, h, status)`` over the batch in one contiguous chunk per thread
-    (module doc)."""
+    (module doc); ``kernels``: (one utterance at a time, lockstep blocks), the second for float32
+    MACs and 4 or more utterances."""
     x = np.ascontiguousarray(x, np.int8)
     h = np.empty((x.shape[0], units), np.int8)
     mode = fully_connected.mac_mode(fcs, shift_mode)
+    kernel = kernels[1] if mode == fully_connected.MAC_FLOAT32 and x.shape[0] >= 4 else kernels[0]
     chunks = max(1, min(numba.get_num_threads(), x.shape[0]))
     status = np.zeros((chunks, 4), np.int64)
     bounds = [k * x.shape[0] // chunks for k in range(chunks + 1)]
@@ -275,11 +302,11 @@ def run_lstm(params, x, shift_mode):
     """Last hidden state int8 ``[B, H]`` of the LSTM over int8 ``x [B, T, I]`` (raises on overflow)."""
     fx = fully_connected.stack_rows([g.input_fc for g in params.gates])
     fh = fully_connected.stack_rows([g.recurrent_fc for g in params.gates])
-    return _run(lstm_sequences, (fx, fh, params), (fx, fh), lstm.TENSORS, x,
+    return _run((lstm_sequences, lstm_blocks), (fx, fh, params), (fx, fh), lstm.TENSORS, x,
                 params.gates[0].input_fc.bias.shape[0], shift_mode)
 
 
 def run_rnn(params, x, shift_mode):
     """Last hidden state int8 ``[B, H]`` of the RNN over int8 ``x [B, T, I]`` (raises on overflow)."""
-    return _run(rnn_sequences, (params,), (params.input_fc, params.recurrent_fc), rnn.TENSORS, x,
-                params.input_fc.bias.shape[0], shift_mode)
+    return _run((rnn_sequences, rnn_blocks), (params,), (params.input_fc, params.recurrent_fc), rnn.TENSORS,
+                x, params.input_fc.bias.shape[0], shift_mode)
