@@ -20,8 +20,8 @@ Overflow: each ``sum + bias`` and requantization input is checked per element
 (:func:`fixedrnn.ops.fully_connected.outputs_nb`), each MUL product likewise
 (:func:`fixedrnn.ops.elementwise.muls_nb`). An utterance stops at its first overflow and records it
 in its chunk's ``status`` row; the chunk stops there (a lockstep block that sees an overflow is run
-again one utterance at a time, which finds its first utterance's first overflow). The first chunk with an overflow (so the
-first utterance in batch order, whatever the thread count) is reported:
+again one utterance at a time, which finds its first utterance's first overflow). The first chunk
+with an overflow (so the first utterance in batch order, whatever the thread count) is reported:
 :func:`fixedrnn.ops.status.raise_on_status` turns it into the same ``FixedRnnError`` as the NumPy
 path.
 """
