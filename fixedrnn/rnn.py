@@ -18,31 +18,43 @@ import numpy as np
 from fixedrnn.ops import elementwise, fully_connected, tanh_s8
 from fixedrnn.ops.elementwise import AddS8Params
 from fixedrnn.ops.fully_connected import FullyConnectedParams
+from fixedrnn.ops.requantize import frozen
 from fixedrnn.ops.tanh_s8 import TanhS8Params
 
 TENSORS = ("rnn.input_fc", "rnn.recurrent_fc")
 
 
 class RnnParams(NamedTuple):
-    """The prepared cell: input FC (s8 → s8, bias), recurrent FC (s8 → s8), ADD s8, TANH s8."""
+    """The prepared cell: input FC (s8 → s8, bias), recurrent FC (s8 → s8), ADD s8, TANH s8, and
+    ``add_tanh`` int8 ``[256 · 256]``: TANH(ADD(a, r)) of every pair of int8 FC outputs at
+    ``(a + 128) · 256 + r + 128`` (:func:`add_tanh_table`, the fused kernels' one lookup)."""
 
     input_fc: FullyConnectedParams
     recurrent_fc: FullyConnectedParams
     add: AddS8Params
     tanh: TanhS8Params
+    add_tanh: np.ndarray
+
+
+def add_tanh_table(add, tanh):
+    """int8 ``[256 · 256]``: ``tanh_s8(add_s8(a, r))`` (the ops' references) for every int8 ``a``
+    (major) and ``r``, at ``(a + 128) · 256 + r + 128``."""
+    a, r = np.meshgrid(np.arange(-128, 128), np.arange(-128, 128), indexing="ij")
+    return frozen(tanh_s8.lookup(tanh, elementwise.add_s8_reference(add, a, r)).reshape(-1), np.int8)
 
 
 def prepare(cell, input_zero_point, pot_weights, sparse_weights=False):
     """:class:`RnnParams` of a stored :class:`fixedrnn.model.RnnCell` (product headroom checked;
     ``sparse_weights``: the FCs' compressed rows too, :mod:`fixedrnn.sparse`)."""
     fx, fh = cell.input_fc, cell.recurrent_fc
+    add = elementwise.prepare_add_s8(cell.add, fx.output_zero_point, fh.output_zero_point)
+    tanh = tanh_s8.prepare(cell.add.output_zero_point, cell.tanh)
     return RnnParams(
         fully_connected.prepare(fx.weight, fx.bias, fx.multiplier, fx.shift, input_zero_point,
                                 fx.output_zero_point, -128, 127, TENSORS[0], pot_weights, sparse_weights),
         fully_connected.prepare(fh.weight, None, fh.multiplier, fh.shift, cell.hidden_zero_point,
                                 fh.output_zero_point, -128, 127, TENSORS[1], pot_weights, sparse_weights),
-        elementwise.prepare_add_s8(cell.add, fx.output_zero_point, fh.output_zero_point),
-        tanh_s8.prepare(cell.add.output_zero_point, cell.tanh))
+        add, tanh, add_tanh_table(add, tanh))
 
 
 def initial_state(params, batch=1):

@@ -3,6 +3,8 @@
 thread count and one utterance per call; their float32 MACs are used only where the overflow audit's
 exact bounds prove them exact, and their skipped run-time checks only where it proves no overflow."""
 
+import dataclasses
+
 import numba
 import numpy as np
 import pytest
@@ -11,6 +13,7 @@ from hypothesis import strategies as st
 
 from engine_models import model_cases, random_model, random_sequences
 from fixedrnn import fused, lstm, rnn
+from fixedrnn.errors import FixedRnnError
 from fixedrnn.ops import fully_connected
 from fixedrnn.overflow import Accumulation, check_accumulation
 
@@ -126,5 +129,70 @@ def test_any_thread_count_and_one_utterance_per_call_give_the_same_integers(cell
                 np.testing.assert_array_equal(run_fused(params, xs, shift_mode), want)
                 single = np.concatenate([run_fused(params, x[None], shift_mode) for x in xs])
                 np.testing.assert_array_equal(single, want)
+    finally:
+        numba.set_num_threads(threads)
+
+
+# --- the lockstep blocks: the multi-row float32 MAC and the first overflow in batch order --------
+
+
+@pytest.mark.parametrize("rows", [1, 3, 4, 5, 8, 9])
+@pytest.mark.parametrize("n_in", [499, 500])
+def test_multi_row_float32_mac_equals_the_exact_products_up_to_the_audit_bound(rows, n_in):
+    """accumulate_rows_f32_nb (4 rows and 2 columns per pass, then the leftover rows and columns)
+    equals the int64 products, with sums up to 500·127·255 (just under 2**24, the audit's float32
+    limit) and odd sums above 2**23 (where one rounding would show)."""
+    weight = np.full((6, n_in), 127)
+    weight[1, ::2] = -128
+    weight[2] = np.random.default_rng(6).integers(-128, 128, n_in)
+    z = -128
+    fc = fully_connected.prepare(weight, None, 2**30, -20, z, 0, -128, 127, "t")
+    assert fc.float32_exact
+    x = np.random.default_rng(rows).integers(-128, 128, (rows, n_in))
+    x[0] = 127
+    x[-1, 0] = 126  # an odd sum above 2**23 in row 0
+    xf = (x - z).astype(np.float32)
+    out = np.empty((rows, 6), np.float32)
+    fully_connected.accumulate_rows_f32_nb(xf, fc.weight_t, out)
+    exact = (x.astype(np.int64) - z) @ weight.T.astype(np.int64)
+    assert exact.max() > 2**23 and np.any(exact % 2)
+    np.testing.assert_array_equal(out.astype(np.int64), exact)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_a_lockstep_block_with_an_overflow_reports_the_first_utterance_in_batch_order(cell):
+    """Utterance 0 overflows the input FC at its last step, utterance 1 (by another exact value) at
+    its first (2 and 3 do not): in one lockstep block the error is utterance 0's, as one utterance
+    at a time; the value is the exact accumulator (Python ints)."""
+    model = random_model(seed=43, cell=cell, weights="int8", n_in=5, units=6, n_cls=3, frames=6)
+    w = np.asarray(model.rnn.input_fc.weight if cell == "rnn" else model.lstm.input_weight).reshape(-1, 5)
+    z = model.input.zero_point
+    row = int(np.argmax(np.abs(w).sum(axis=1)))
+    peak = np.where(w[row] > 0, 127, -128)  # the row's largest sum of products
+    near = peak.copy()
+    j = int(np.argmax(np.abs(w[row])))
+    near[j] = z + (peak[j] - z) // 2  # a smaller sum, still past the edge
+    sums = [sum(int(a) * (int(v) - z) for a, v in zip(w[row], vec)) for vec in (peak, near)]
+    bias = np.zeros(w.shape[0], np.int64)
+    bias[row] = 2**31 - 1 - sums[1] + 1  # near reaches 2**31; peak more
+    if cell == "rnn":
+        fc = dataclasses.replace(model.rnn.input_fc, bias=np.asarray(bias, np.int32))
+        model = dataclasses.replace(model, rnn=dataclasses.replace(model.rnn, input_fc=fc))
+    else:
+        model = dataclasses.replace(model, lstm=dataclasses.replace(  # shift <= 0: the accumulator overflows first
+            model.lstm, bias=np.asarray(bias, np.int32).reshape(4, -1),
+            input_shift=np.minimum(model.lstm.input_shift, 0).astype(model.lstm.input_shift.dtype)))
+    quiet = np.full((6, 5), z, np.int8)  # every sum of products 0: bias only
+    first, second = quiet.copy(), quiet.copy()
+    first[5], second[0] = peak, near
+    values = [int(bias[row]) + s for s in sums]
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)  # one block of both utterances
+    try:
+        for order in ((first, second), (second, first)):
+            want = values[0] if order[0] is first else values[1]
+            for batch in (np.stack(order + (quiet, quiet)), order[0][None]):  # 4: a lockstep block
+                with pytest.raises(FixedRnnError, match=rf"^{cell}\.input_fc: .*exact value {want}\)"):
+                    model.run_features_batch(batch, backend="numba")
     finally:
         numba.set_num_threads(threads)

@@ -5,12 +5,16 @@
 
 Same model, same int8 feature sequences, one run: utterances per second of
 - TFLM: the exported .tflite in ``tflite_micro``'s interpreter, one invoke (and reset) per utterance;
-- numpy: the engine's NumPy reference path, whole batch at once;
+- numpy: the engine's NumPy reference path, whole batch at once (one round);
 - numba: the engine's fused batch kernel (and ``shift`` for a power-of-two model), the whole batch
   on 1 thread and on every numba thread (``NUMBA_NUM_THREADS``, default all cores), with the
   scaling efficiency ``rate(N) / (N · rate(1))`` (issue #16 asks >= 0.6);
 - B = 1: the median time of one utterance per call (1 thread) against TFLM's time per utterance.
-Every path's logits are checked equal (0 LSB) before timing is reported. Without ``--model`` a
+The timed paths run in ``--repeat`` rounds, each path once per round, side by side; every figure
+is a median over the rounds, each ratio the median of the per-round ratios. Wall time, and for the
+single-threaded paths also the calling thread's CPU time (steadier on a loaded machine: it leaves
+out the time other processes hold the core). Every path's logits are checked equal (0 LSB) before
+timing is reported. Without ``--model`` a
 random converted model with I=13, H=64, T=61 is used; several ``--model`` files are benchmarked one
 after the other. Features come from the FSDD test split (index 0-4, 300 files) through the model's
 front end, or are random int8 with ``--synthetic``. ``--scaling`` also prints numba time against T,
@@ -46,6 +50,13 @@ def fsdd_features(model, fsdd):
     return np.stack([model.features(read_wav(p, config)) for p in files])
 
 
+def timed(fn):
+    """(wall seconds, this thread's CPU seconds, result) of one call."""
+    wall, cpu = time.perf_counter(), time.thread_time()
+    out = fn()
+    return time.perf_counter() - wall, time.thread_time() - cpu, out
+
+
 def best_of(fn, repeat):
     times = []
     for _ in range(repeat):
@@ -62,7 +73,7 @@ def main(argv=None):
     parser.add_argument("--weights", choices=("int8", "pot"), default="int8")
     parser.add_argument("--synthetic", action="store_true")
     parser.add_argument("--fsdd", default=None, help="FSDD folder (default ../shared/data/fsdd or $FIXEDRNN_FSDD)")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5, help="timing rounds (default 5)")
     parser.add_argument("--scaling", action="store_true")
     args = parser.parse_args(argv)
     if args.repeat < 1:
@@ -98,42 +109,57 @@ def bench(args, model):
           f"T={model.frames} C={len(model.labels)}; features: {source}")
     runner = TflmRunner(model)
     threads = numba.config.NUMBA_NUM_THREADS
-    model.run_features_batch(xs[:2], backend="numba")  # compile
-    t_tflm, ref = best_of(lambda: runner(xs), min(args.repeat, 3))
-    t_np, out_np = best_of(lambda: model.run_features_batch(xs, backend="numpy"), 1)
     backends = ("numba", "shift") if model.weights == "pot" else ("numba",)
-    rows = [("TFLM interpreter", t_tflm, ref), ("engine numpy", t_np, out_np)]
-    single = {}
     for backend in backends:
-        model.run_features_batch(xs[:2], backend=backend)
+        model.run_features_batch(xs[:2], backend=backend)  # compile
+    _, _, ref = timed(lambda: runner(xs))
+    wall_np, _, out_np = timed(lambda: model.run_features_batch(xs, backend="numpy"))
+    paths = [("TFLM interpreter", 1, lambda: runner(xs))]
+    for backend in backends:
         for n_threads in sorted({1, threads}):
+            paths.append((f"engine {backend} {n_threads}T", n_threads,
+                          lambda backend=backend: model.run_features_batch(xs, backend=backend)))
+    wall = {name: [] for name, _, _ in paths}
+    cpu = {name: [] for name, _, _ in paths}
+    outs = {"engine numpy": out_np}
+    for _ in range(args.repeat):  # rounds: every path once per round, side by side
+        for name, n_threads, fn in paths:
             numba.set_num_threads(n_threads)
-            t, out = best_of(lambda: model.run_features_batch(xs, backend=backend), args.repeat)
-            rows.append((f"engine {backend} {n_threads}T", t, out))
-            single.setdefault(backend, t)
+            w, c, outs[name] = timed(fn)
+            wall[name].append(w)
+            cpu[name].append(c)
     numba.set_num_threads(1)
     per_utt = {}
     for backend in backends:
-        times = [best_of(lambda: model.run_features_batch(x[None], backend=backend), 1)[0] for x in xs[:100]]
-        per_utt[backend] = float(np.median(times))
+        one = [timed(lambda: model.run_features_batch(x[None], backend=backend)) for x in xs[:100]]
+        per_utt[backend] = (float(np.median([w for w, _, _ in one])), float(np.median([c for _, c, _ in one])))
     numba.set_num_threads(threads)
-    for name, _, out in rows:
+    for name, out in outs.items():
         if not np.array_equal(out, ref):
             print(f"MISMATCH: {name} differs from TFLM", file=sys.stderr)
             return 1
-    n = len(xs)
-    print(f"{'path (B = ' + str(n) + ')':24s} {'utt/s':>10s} {'x TFLM':>8s}")
-    for name, t, _ in rows:
-        print(f"{name:24s} {n / t:10.0f} {t_tflm / t:8.2f}")
+    n, tflm = len(xs), "TFLM interpreter"
+    ratio = {name: (float(np.median(np.array(wall[tflm]) / wall[name])),
+                    float(np.median(np.array(cpu[tflm]) / cpu[name]))) for name in wall}
+    print(f"medians of {args.repeat} rounds (every path once per round); CPU = the calling thread's CPU time")
+    print(f"{'path (B = ' + str(n) + ')':24s} {'utt/s':>9s} {'x TFLM':>7s} {'CPU utt/s':>10s} {'x TFLM':>7s}")
+    print(f"{'engine numpy (1 round)':24s} {n / wall_np:9.0f}")
+    for name, n_threads, _ in paths:
+        cpu_cols = f"{n / np.median(cpu[name]):10.0f} {ratio[name][1]:7.2f}" if n_threads == 1 else ""
+        print(f"{name:24s} {n / np.median(wall[name]):9.0f} {ratio[name][0]:7.2f} {cpu_cols}")
     if threads > 1:
         for backend in backends:
-            t_multi = [t for name, t, _ in rows if name == f"engine {backend} {threads}T"][0]
-            print(f"{backend} scaling {threads} threads: {single[backend] / t_multi:.2f}x the 1-thread rate "
-                  f"(efficiency {single[backend] / t_multi / threads:.2f})")
+            speedup = float(np.median(np.array(wall[f"engine {backend} 1T"]) / wall[f"engine {backend} {threads}T"]))
+            print(f"{backend} scaling {threads} threads: {speedup:.2f}x the 1-thread rate (efficiency "
+                  f"{speedup / threads:.2f})")
+    t_tflm = float(np.median(wall[tflm])) / n
+    c_tflm = float(np.median(cpu[tflm])) / n
     for backend in backends:
-        print(f"B = 1 {backend} (1 thread): {per_utt[backend] * 1e3:.3f} ms per utterance, TFLM "
-              f"{t_tflm / n * 1e3:.3f} ms (TFLM time / engine time: {t_tflm / n / per_utt[backend]:.1f})")
-    print(f"numba / numpy: {t_np / single['numba']:.1f}x; all logits equal to TFLM (0 LSB)")
+        w, c = per_utt[backend]
+        print(f"B = 1 {backend} (1 thread): {w * 1e3:.3f} ms per utterance (CPU {c * 1e3:.3f}), TFLM "
+              f"{t_tflm * 1e3:.3f} ms (CPU {c_tflm * 1e3:.3f}); TFLM time / engine time: {t_tflm / w:.1f} "
+              f"(CPU {c_tflm / c:.1f})")
+    print("all logits equal to TFLM (0 LSB)")
 
     if args.scaling:
         print("\nnumba seconds per call (B utterances):")

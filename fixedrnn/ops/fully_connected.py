@@ -244,6 +244,46 @@ def accumulate_nb(fc, mode, xs, facc, acc):
                     acc[o] += v * np.int32(w[j, o])
 
 
+@numba.njit(cache=True)
+def accumulate_rows_f32_nb(xf, w, out):
+    """``out[b, o] = Σ_j xf[b, j] · w[j, o]`` for a block of input rows: ``xf`` float32 ``[rows,
+    in]`` (integer inputs minus the zero point), ``w`` the float32 ``weight_t`` ``[in, out]`` of an
+    :attr:`~FullyConnectedParams.float32_exact` FC, ``out`` float32 ``[rows, out]``. Four input
+    rows and two columns per pass (each weight load feeds eight multiply-adds; outputs innermost,
+    SIMD), leftover columns and rows one at a time. Exact: every partial sum, in whatever order or
+    grouping (FMA included), is a partial sum of one row's ``Σ_j W[o, j] · (x[j] − z)`` (module
+    doc)."""
+    rows, n_in = xf.shape
+    n_out = w.shape[1]
+    out[:, :] = 0
+    body_rows, body_cols = rows - rows % 4, n_in - n_in % 2
+    for b in range(0, body_rows, 4):
+        o0, o1, o2, o3 = out[b], out[b + 1], out[b + 2], out[b + 3]
+        for j in range(0, body_cols, 2):
+            a0, a1, a2, a3 = xf[b, j], xf[b + 1, j], xf[b + 2, j], xf[b + 3, j]
+            c0, c1, c2, c3 = xf[b, j + 1], xf[b + 1, j + 1], xf[b + 2, j + 1], xf[b + 3, j + 1]
+            for o in range(n_out):
+                wa, wc = w[j, o], w[j + 1, o]
+                o0[o] += a0 * wa + c0 * wc
+                o1[o] += a1 * wa + c1 * wc
+                o2[o] += a2 * wa + c2 * wc
+                o3[o] += a3 * wa + c3 * wc
+        for j in range(body_cols, n_in):
+            a0, a1, a2, a3 = xf[b, j], xf[b + 1, j], xf[b + 2, j], xf[b + 3, j]
+            wa = w[j]
+            for o in range(n_out):
+                o0[o] += a0 * wa[o]
+                o1[o] += a1 * wa[o]
+                o2[o] += a2 * wa[o]
+                o3[o] += a3 * wa[o]
+    for b in range(body_rows, rows):
+        ob = out[b]
+        for j in range(n_in):
+            a, wa = xf[b, j], w[j]
+            for o in range(n_out):
+                ob[o] += a * wa[o]
+
+
 @numba.njit(cache=True, inline="always")
 def output_nb(fc, r, acc, status, tensor, step):
     """Row ``r``'s output of the int32 sum of products ``acc``: ``bias[r] + acc`` requantized. On an
