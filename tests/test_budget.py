@@ -399,6 +399,7 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys):
         assert err.startswith("fixedrnn.budget: error: ") and str(path) in err and words in err, err
 
 
+@pytest.mark.slow  # over a second (processes, TFLM, many files): out of the quick subset
 def test_bad_input_cli_no_traceback(tmp_path):
     bad = _bad_models(tmp_path)
     for path, words in (bad[1], bad[2]):  # not a zip; pickled objects

@@ -27,6 +27,7 @@ def test_missing_model_is_one_line_exit_2(tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow  # over a second (processes, TFLM, many files): out of the quick subset
 def test_classify_prints_label_and_tflm_score(fsdd_dir, tmp_path):
     from fixedrnn import mfcc as frontend
 
@@ -96,6 +97,7 @@ def test_classify_bad_source_raises_a_fixedrnn_error(digit_model, tmp_path):
         model.classify(np.zeros(1000, np.float32))
 
 
+@pytest.mark.slow  # over a second (processes, TFLM, many files): out of the quick subset
 def test_cli_json_one_object_per_file(digit_model, tmp_path):
     model, path = digit_model
     wavs = [_wav(tmp_path / f"{i}.wav", 2000 + 500 * i, seed=i)[0] for i in range(3)]
@@ -110,6 +112,7 @@ def test_cli_json_one_object_per_file(digit_model, tmp_path):
         assert row["frames"] == expected.frames and row["truncated"] == expected.truncated
 
 
+@pytest.mark.slow  # over a second (processes, TFLM, many files): out of the quick subset
 def test_cli_keeps_going_past_a_bad_file(digit_model, tmp_path):
     model, path = digit_model
     good1 = _wav(tmp_path / "good1.wav", 2000, seed=1)[0]
@@ -127,6 +130,7 @@ def test_cli_keeps_going_past_a_bad_file(digit_model, tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow  # over a second (processes, TFLM, many files): out of the quick subset
 def test_cli_warns_once_per_file_longer_than_the_window(digit_model, tmp_path):
     _, path = digit_model
     long1 = _wav(tmp_path / "long1.wav", 8000, seed=1)[0]   # 61 frames > 20

@@ -60,6 +60,7 @@ def test_other_errors_are_not_swallowed():
         cli.run(broken, argparse.Namespace())
 
 
+@pytest.mark.slow  # over a second (processes, TFLM, many files): out of the quick subset
 def test_module_entry_point_help_and_usage_errors():
     ok = subprocess.run([sys.executable, "-m", "fixedrnn", "--help"], capture_output=True, text=True)
     assert ok.returncode == 0
@@ -92,6 +93,7 @@ def test_every_subcommand_says_what_it_does_without_markup():
         assert "``" not in text and ":func:" not in text and ":mod:" not in text, path
 
 
+@pytest.mark.slow  # over a second (processes, TFLM, many files): out of the quick subset
 def test_version_and_console_script():
     import configparser
 
@@ -161,6 +163,7 @@ sys.exit(cli.main(["export", "c", sys.argv[1], sys.argv[2]]))
 
 
 @pytest.mark.parametrize("name, code", [("SIGTERM", 143), ("SIGINT", 130)])
+@pytest.mark.slow  # over a second (processes, TFLM, many files): out of the quick subset
 def test_a_signal_during_export_leaves_nothing_behind(tmp_path, name, code):
     from throwaway_models import save_random_model
 
@@ -194,6 +197,7 @@ def test_ctrl_c_during_start_up_prints_one_line(module):
     assert proc.stderr == "fixedrnn: interrupted\n"
 
 
+@pytest.mark.slow  # over a second (processes, TFLM, many files): out of the quick subset
 def test_verify_with_a_missing_fsdd_directory_exits_2():
     proc = subprocess.run([sys.executable, "-m", "fixedrnn", "verify", "--fsdd", "/nonexistent"],
                           capture_output=True, text=True)
@@ -225,6 +229,7 @@ def test_a_bad_front_end_is_named_with_the_file(tmp_path, key, value, command):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.npz", "x.wav"]
 
 
+@pytest.mark.slow  # over a second (processes, TFLM, many files): out of the quick subset
 def test_a_label_with_a_newline_never_reaches_classify_output(tmp_path):
     import numpy as np
 

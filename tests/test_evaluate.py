@@ -99,6 +99,7 @@ def test_backends_and_inputs_agree(fake_fsdd, model_file):
     assert only_bob.n == 20 and all("_bob_" in n for n in only_bob.names)
 
 
+@pytest.mark.slow  # over a second (processes, TFLM, many files): out of the quick subset
 def test_cli_text_and_json(fake_fsdd, model_file):
     cmd = [sys.executable, "-m", "fixedrnn", "evaluate", str(model_file), str(fake_fsdd)]
     as_json = subprocess.run(cmd + ["--json"], capture_output=True, text=True)
@@ -128,6 +129,7 @@ def test_cli_text_and_json(fake_fsdd, model_file):
         n for n, t, p in zip(result.names, result.targets, result.predictions) if t != p]
 
 
+@pytest.mark.slow  # over a second (processes, TFLM, many files): out of the quick subset
 def test_cli_finds_the_data_folder_as_verify_does(fake_fsdd, model_file, tmp_path):
     import os
 
@@ -150,6 +152,7 @@ def test_cli_finds_the_data_folder_as_verify_does(fake_fsdd, model_file, tmp_pat
     (["{model}", "{data}", "--snr", "10"], "--snr: give --noise KIND too"),
     (["{model}", "{data}", "--noise", "white", "--snr", "nan"], "snr: expected a finite number"),
 ])
+@pytest.mark.slow  # over a second (processes, TFLM, many files): out of the quick subset
 def test_cli_bad_input(fake_fsdd, model_file, tmp_path, args, message):
     args = [a.format(model=model_file, data=fake_fsdd) for a in args]
     result = subprocess.run([sys.executable, "-m", "fixedrnn", "evaluate", *args], capture_output=True,
@@ -216,6 +219,7 @@ def _set_data_size(path, size):
     (lambda p: scipy.io.wavfile.write(p, 8000, np.zeros(0, np.int16)), "holds no samples"),
     (lambda p: scipy.io.wavfile.write(p, 8000, np.zeros(100, np.float32)), "IEEE float"),
 ])
+@pytest.mark.slow  # over a second (processes, TFLM, many files): out of the quick subset
 def test_an_unreadable_recording_is_named_and_nothing_is_scored(fake_fsdd, model_file, tmp_path, damage, message):
     root = _copy_of(fake_fsdd, tmp_path)
     bad = root / "recordings" / "4_bob_3.wav"
@@ -248,6 +252,7 @@ def test_extensible_pcm_is_scored_like_plain_pcm(fake_fsdd, model_file, tmp_path
     np.testing.assert_array_equal(again.logits, before.logits)
 
 
+@pytest.mark.slow  # over a second (processes, TFLM, many files): out of the quick subset
 def test_skipped_wav_names_are_reported(fake_fsdd, model_file, tmp_path):
     root = _copy_of(fake_fsdd, tmp_path)
     recordings = root / "recordings"

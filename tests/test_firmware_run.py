@@ -80,6 +80,7 @@ def test_a_difference_exits_1(model_file, wavs, monkeypatch, capsys):
     assert "1 of 2 recording(s) differ from the engine" in captured.err
 
 
+@pytest.mark.slow  # over a second (processes, TFLM, many files): out of the quick subset
 def test_bad_input_exits_2_with_one_line(model_file, wavs, tmp_path, monkeypatch, capsys):
     proc = _cli(model_file, tmp_path / "absent.wav", "--target", "host")
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "absent.wav" in proc.stderr

@@ -73,6 +73,7 @@ def _model(name):
 
 
 @pytest.mark.parametrize("name", ["keras3_gru_h24", "keras3_lstm_h32"])
+@pytest.mark.slow  # over a second (processes, TFLM, many files): out of the quick subset
 def test_model_file_round_trip(tmp_path, name):
     model = _model(name)
     loaded = fixedrnn.load(fixedrnn.save(model, tmp_path / "m.npz"))
@@ -186,6 +187,7 @@ def test_damaged_graphs_are_imported_or_refused_in_one_line():
     assert refused > 0
 
 
+@pytest.mark.slow  # over a second (processes, TFLM, many files): out of the quick subset
 def test_budget_audits_a_graph_model(tmp_path):
     """``fixedrnn budget`` reports a graph model's firmware (tests/test_graph_firmware.py checks the
     items against the linker): the executor's program, constant pools and arena, exit 0 or 1."""
@@ -207,6 +209,7 @@ def test_budget_audits_a_graph_model(tmp_path):
 
 
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.slow  # over a second (processes, TFLM, many files): out of the quick subset
 def test_export_tflite_runs_in_tflm_with_the_engines_outputs(tmp_path, name):
     """The re-emitted file gives, in TFLM, the committed outputs of the original file, and TFLM's
     outputs of the original file on random inputs (which the engine gives too)."""
@@ -271,6 +274,7 @@ def test_export_tflite_command_on_a_graph_model(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.slow  # over a second (processes, TFLM, many files): out of the quick subset
 def test_batch_path_equals_the_numpy_path_and_tflm(name):
     """``backend="numba"`` (the graph run once over the batch, numba's FULLY_CONNECTED) gives TFLM's
     committed outputs, and on random sequences the NumPy path's integers and TFLM's on the original."""

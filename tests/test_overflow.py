@@ -251,6 +251,7 @@ def test_require_no_overflow_names_the_tensors():
 
 
 @pytest.mark.parametrize("fmt", ["tflite", "c"])
+@pytest.mark.slow  # over a second (processes, TFLM, many files): out of the quick subset
 def test_exports_refuse_head_shift_30(tmp_path, fmt):
     """``python -m fixedrnn export tflite|c`` exits 2 with one line naming the head and writes
     nothing; the library functions raise the same error."""
@@ -274,6 +275,7 @@ def test_exports_refuse_head_shift_30(tmp_path, fmt):
 
 
 @pytest.mark.parametrize("fmt", ["tflite", "c"])
+@pytest.mark.slow  # over a second (processes, TFLM, many files): out of the quick subset
 def test_allow_overflow_writes_and_names_each_failing_row(tmp_path, fmt):
     """Issue #15: ``--allow-overflow`` writes the model the audit refuses and prints each failing
     check of the audit as one stderr line; the library takes ``allow_overflow=True``."""

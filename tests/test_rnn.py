@@ -27,6 +27,7 @@ def check_against_tflm(model, xs):
 @pytest.mark.parametrize("weights", ["int8", "pot"])
 @SETTINGS
 @given(data=st.data())
+@pytest.mark.slow  # over a second (processes, TFLM, many files): out of the quick subset
 def test_rnn_matches_tflm(weights, per_channel, data):
     model, xs = data.draw(model_cases(cell="rnn", weights=weights, per_channel=per_channel))
     check_against_tflm(model, xs)

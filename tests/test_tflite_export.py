@@ -47,6 +47,7 @@ def test_export_refuses_integers_tflm_would_not_derive(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
+@pytest.mark.slow  # over a second (processes, TFLM, many files): out of the quick subset
 def test_export_cli(tmp_path):
     model = random_model(8, "lstm", "pot", False, 3, 4, 3, 6, False)
     path = M.save(model, tmp_path / "m.npz")

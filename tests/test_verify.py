@@ -78,6 +78,7 @@ def test_written_set_is_complete(golden_root):
     assert manifest["model"]["sha256"] == golden.file_sha256(golden_root / "models" / "m.npz")
 
 
+@pytest.mark.slow  # over a second (processes, TFLM, many files): out of the quick subset
 def test_verify_equal(golden_root):
     (report,) = verify.verify(golden_root, use_fsdd=False)
     assert report.equal and report.synthetic_checked == len(SPECS)
@@ -86,6 +87,7 @@ def test_verify_equal(golden_root):
     assert "m: OK, 3 synthetic inputs" in result.stdout
 
 
+@pytest.mark.slow  # over a second (processes, TFLM, many files): out of the quick subset
 def test_corrupted_tensor_is_located(golden_root, tmp_path):
     root = _copy(golden_root, tmp_path)
     path = root / "vectors" / "m" / golden.TENSORS
@@ -177,6 +179,7 @@ def test_changed_signal_generator_is_a_difference(golden_root, tmp_path):
 
 
 @pytest.mark.parametrize("damage", ["no_manifest", "bad_json", "no_tensors", "bad_model", "bad_logits"])
+@pytest.mark.slow  # over a second (processes, TFLM, many files): out of the quick subset
 def test_unusable_input_exits_2(golden_root, tmp_path, damage):
     root = _copy(golden_root, tmp_path)
     vectors = root / "vectors" / "m"
@@ -202,12 +205,14 @@ def test_unusable_input_exits_2(golden_root, tmp_path, damage):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow  # over a second (processes, TFLM, many files): out of the quick subset
 def test_missing_directory_and_unknown_set(golden_root, tmp_path):
     assert _cli(tmp_path / "nope").returncode == 2
     result = _cli(golden_root, "--model", "other")
     assert result.returncode == 2 and "no golden set named 'other'" in result.stderr
 
 
+@pytest.mark.slow  # over a second (processes, TFLM, many files): out of the quick subset
 def test_fsdd_inputs_skipped_without_data(tmp_path, fsdd_dir):
     root = tmp_path / "golden"
     (root / "models").mkdir(parents=True)
