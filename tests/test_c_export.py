@@ -61,6 +61,36 @@ def expected_window(model, x, silence):
     return np.concatenate([np.tile(silence, (pad, 1)), x[-T:]]).astype(np.int8)
 
 
+def export_feature_case(model, outdir, rng):
+    """Export ``model`` to ``outdir / "src"`` with a random silence vector and write ``outdir /
+    "in.bin"``: kind-2 input of :func:`sequences`. Returns ``(model, outdir, windows, logits)``: the
+    expected int8 windows [B, T, I] and the engine's logits [B, C]."""
+    silence = rng.integers(-128, 128, model.n_features).astype(np.int8)
+    c_export.export_c(model, outdir / "src", silence=silence)
+    xs = sequences(model, rng)
+    windows = np.stack([expected_window(model, x, silence) for x in xs])
+    blob = np.array([MAGIC, 2, len(xs)], "<i4").tobytes() + b"".join(
+        np.array([len(x)], "<i4").tobytes() + x.tobytes() for x in xs)
+    (outdir / "in.bin").write_bytes(blob)
+    return model, outdir, windows, engine_logits(model, windows)
+
+
+def run_feature_case(case, config, tmp_path):
+    """Build main.c for ``case`` (:func:`export_feature_case`), run it, check every window and logit
+    against the expected ones (0 LSB); returns the executable (skips without the toolchain)."""
+    model, outdir, windows, logits = case
+    missing = runner.toolchain_missing(config.target)
+    if missing:
+        pytest.skip(missing)
+    exe = runner.build(config, tmp_path / "build", main="main.c", src_dir=outdir / "src")
+    runner.run(exe, config, [outdir / "in.bin", tmp_path / "out.bin"], timeout=300)
+    T, n_in, C = model.frames, model.n_features, len(model.labels)
+    got = np.frombuffer((tmp_path / "out.bin").read_bytes(), np.int8).reshape(len(windows), T * n_in + C)
+    np.testing.assert_array_equal(got[:, :T * n_in].reshape(windows.shape), windows)
+    np.testing.assert_array_equal(got[:, T * n_in:], logits)
+    return exe
+
+
 def test_normalization_equals_engine(tmp_path):
     """Kind-3 input: int32 MFCC frames through frnn_normalize (host build) vs engine.normalise."""
     from fixedrnn import engine

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fixedrnn import c_export, layout
+from fixedrnn import layout
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools" / "firmware"))
 
 import runner  # noqa: E402
-from test_c_export import MAGIC, engine_logits, expected_window, nm_sizes, sequences  # noqa: E402
+from test_c_export import export_feature_case, nm_sizes, run_feature_case  # noqa: E402
 from throwaway_models import random_model  # noqa: E402
 
 pytestmark = pytest.mark.slow  # firmware builds and QEMU runs
@@ -34,34 +34,11 @@ def exported(request, tmp_path_factory):
     cell, form = request.param
     model = random_model(seed=len(form) + 7 * len(cell), **CELLS[cell], **FORMS[form])
     assert model.weight_form.packed
-    rng = np.random.default_rng(3)
-    silence = rng.integers(-128, 128, model.n_features).astype(np.int8)
-    outdir = tmp_path_factory.mktemp(f"{cell}-{form}")
-    c_export.export_c(model, outdir / "src", silence=silence)
-    xs = sequences(model, rng)
-    windows = np.stack([expected_window(model, x, silence) for x in xs])
-    blob = np.array([MAGIC, 2, len(xs)], "<i4").tobytes() + b"".join(
-        np.array([len(x)], "<i4").tobytes() + x.tobytes() for x in xs)
-    (outdir / "in.bin").write_bytes(blob)
-    return model, outdir, windows, engine_logits(model, windows)
-
-
-def _run(exported, config, tmp_path):
-    model, outdir, windows, logits = exported
-    missing = runner.toolchain_missing(config.target)
-    if missing:
-        pytest.skip(missing)
-    exe = runner.build(config, tmp_path / "build", main="main.c", src_dir=outdir / "src")
-    runner.run(exe, config, [outdir / "in.bin", tmp_path / "out.bin"], timeout=300)
-    T, n_in, C = model.frames, model.n_features, len(model.labels)
-    got = np.frombuffer((tmp_path / "out.bin").read_bytes(), np.int8).reshape(len(windows), T * n_in + C)
-    np.testing.assert_array_equal(got[:, :T * n_in].reshape(windows.shape), windows)
-    np.testing.assert_array_equal(got[:, T * n_in:], logits)
-    return exe
+    return export_feature_case(model, tmp_path_factory.mktemp(f"{cell}-{form}"), np.random.default_rng(3))
 
 
 def test_qemu_firmware_equals_engine_and_budget_equals_nm(exported, tmp_path):
-    exe = _run(exported, runner.BuildConfig("arm", "-O2"), tmp_path)
+    exe = run_feature_case(exported, runner.BuildConfig("arm", "-O2"), tmp_path)
     model = exported[0]
     arrays = model.to_arrays()
     audit = {item.symbol: item.nbytes for item in layout.flash_items(arrays) + layout.ram_items(arrays)}
@@ -75,4 +52,4 @@ def test_qemu_firmware_equals_engine_and_budget_equals_nm(exported, tmp_path):
 
 
 def test_host_firmware_equals_engine(exported, tmp_path):
-    _run(exported, runner.BuildConfig("host", "-O2"), tmp_path)
+    run_feature_case(exported, runner.BuildConfig("host", "-O2"), tmp_path)
