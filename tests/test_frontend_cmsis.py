@@ -27,7 +27,7 @@ def _rfft(samples, tables, precision):
     out = np.empty(n + 2, dtype=np.int64)
     if precision == "q15":
         rfft_q15(samples.astype(np.int64), work, out, tables.twiddle_q15, tables.coef_a_q15,
-                 tables.coef_b_q15, tables.modifier, tables.bit_reversal, False)
+                 tables.coef_b_q15, tables.modifier, tables.bit_reversal, None)
     else:
         rfft_q31(samples.astype(np.int64), work, out, tables.twiddle_q31, tables.coef_a_q31,
                  tables.coef_b_q31, tables.modifier, tables.bit_reversal)

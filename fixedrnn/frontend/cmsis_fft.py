@@ -17,8 +17,8 @@ here is written statement for statement so the C firmware can follow it:
   ``(a·b + 2**31) >> 32`` (SMMULR-style ``mult_32x32_keep32_R``) in the radix-2 stage and split.
 
 The q15 complex FFT also exists as CMSIS-DSP built with ARM_MATH_DSP computes it (every Cortex-M4
-build; ``dsp=True`` of :func:`cfft_q15` / :func:`rfft_q15`, :func:`radix4_butterfly_q15_dsp`): the
-same stages with the DSP extension's halving SIMD sums and one rounding per twiddle product, checked
+build; ``dsp=True`` of :func:`cfft_q15` / :func:`rfft_q15`, ``None`` the portable C;
+:func:`radix4_butterfly_q15_dsp`): the same stages with the DSP extension's halving SIMD sums and one rounding per twiddle product, checked
 0 LSB against that library run under QEMU (docs/frontend.md). The q31 FFT has no such variant.
 
 Tables (generated here from the formulas in CMSIS-DSP's ``arm_common_tables.c``):
@@ -369,18 +369,23 @@ def radix4_butterfly_q15_dsp(x, base, length, coef, modifier):
 def cfft_q15(x, length, coef, dsp):
     """``arm_cfft_q15`` (forward) on interleaved complex q15 ``x[2·length]``, before bit reversal.
 
-    ``dsp``: the arithmetic of CMSIS-DSP built with ARM_MATH_DSP (:func:`radix4_butterfly_q15_dsp`, and
-    a radix-2 stage with halving sums and one rounding per twiddle product), else the portable C.
+    ``dsp``: ``None`` for the portable C, ``True`` for the arithmetic of CMSIS-DSP built with
+    ARM_MATH_DSP (:func:`radix4_butterfly_q15_dsp`, and a radix-2 stage with halving sums and one
+    rounding per twiddle product). ``None`` rather than ``False`` because numba drops a branch on
+    ``is None`` at compile time (by the argument's type): a portable run never compiles the other
+    build's butterflies (about a second of a cold start).
     """
+    if dsp is not None and not dsp:
+        raise ValueError("cfft_q15: dsp must be None (portable C) or True (ARM_MATH_DSP), not False")
     # np.int64(constant): numba would compile one butterfly per literal argument value otherwise
     if length in (16, 64, 256, 1024, 4096):
-        if dsp:
-            radix4_butterfly_q15_dsp(x, np.int64(0), length, coef, np.int64(1))
-        else:
+        if dsp is None:
             radix4_butterfly_q15(x, np.int64(0), length, coef, np.int64(1))
+        else:
+            radix4_butterfly_q15_dsp(x, np.int64(0), length, coef, np.int64(1))
         return
     n2 = length >> 1
-    if dsp:
+    if dsp is not None:
         for i in range(n2):
             l = i + n2
             t0, t1 = x[2 * i] >> 1, x[2 * i + 1] >> 1
@@ -413,8 +418,9 @@ def cfft_q15(x, length, coef, dsp):
 def rfft_q15(samples, work, out, twiddle, coef_a, coef_b, modifier, bit_reversal, dsp):
     """``arm_rfft_q15`` (forward): q15 ``samples[N]`` → ``out[2·(N/2 + 1)]`` (bins 0..N/2, re/im).
 
-    ``dsp``: the complex FFT as CMSIS-DSP built with ARM_MATH_DSP computes it (:func:`cfft_q15`); the
-    split step is the same integers on both builds (its SMUSD/SMLAD sums are the portable int sums).
+    ``dsp``: ``None`` (portable C) or ``True``: the complex FFT as CMSIS-DSP built with ARM_MATH_DSP
+    computes it (:func:`cfft_q15`); the split step is the same integers on both builds (its
+    SMUSD/SMLAD sums are the portable int sums).
 
     ``work`` is scratch of ``N`` int64. The split step for bin i (1 <= i < N/2), with
     ``(xr, xi)`` = complex FFT bin i, ``(yr, yi)`` = bin N/2 − i, ``A``/``B`` = realCoefA/B at

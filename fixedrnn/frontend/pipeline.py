@@ -268,7 +268,7 @@ class MfccFrontEnd:
         kernel = _mfcc_q15_parallel if parallel else _mfcc_q15_kernel
         kernel(arr, *self._args["q15"], self.config.n_mfcc, r.twiddle_q15,
                r.split_coef_a_q15, r.split_coef_b_q15, 1, r.bit_reversal, self._sqrt_lut,
-               self.config.cmsis_build == "dsp", out)
+               True if self.config.cmsis_build == "dsp" else None, out)
         return out
 
     def mfcc_q31(self, frames, parallel=False):
