@@ -5,7 +5,8 @@ Every op's entry in :data:`OPS` (:class:`Op`) names its params type, its referen
 points — both called ``f(params, *inputs)`` and returning the op's output array — and the C function
 of ``fixedrnn/c/frnn_kernels.h`` that implements it. Modules: :mod:`~fixedrnn.ops.requantize`,
 :mod:`~fixedrnn.ops.fully_connected`, :mod:`~fixedrnn.ops.pot`, :mod:`~fixedrnn.ops.elementwise`,
-:mod:`~fixedrnn.ops.tanh_s8`, :mod:`~fixedrnn.ops.lut_s16`, :mod:`~fixedrnn.ops.normalise`;
+:mod:`~fixedrnn.ops.tanh_s8` (its rule shared with the graph ops' LOGISTIC:
+:mod:`~fixedrnn.ops.activation_s8`), :mod:`~fixedrnn.ops.lut_s16`, :mod:`~fixedrnn.ops.normalise`;
 :mod:`~fixedrnn.ops.status` carries the numba kernels' overflow reports.
 """
 
