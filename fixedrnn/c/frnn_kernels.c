@@ -467,6 +467,36 @@ FRNN_INLINE int32_t dot_lanes(uint32_t w, uint32_t x, int32_t acc)
 #endif
 }
 
+/* One pass of pot_rows' 4-row assembler loop (16 products): an LDRD of two paired input words
+ * (x01, x23), then for each row (0 and 1 at p + rs and p, 2 and 3 at q + rs and q) two weight bytes,
+ * each an LDRB, an LDR of its pair word and an SMLAD. */
+#define FRNN_POT_ROWS4_PASS \
+    "ldrd   %[x01], %[x23], [%[x]], #8\n\t"   \
+    "ldrb   %[t], [%[p], %[rs]]\n\t"          \
+    "ldr    %[t], [%[tab], %[t], lsl #1]\n\t" \
+    "smlad  %[a1], %[t], %[x01], %[a1]\n\t"   \
+    "ldrb   %[t], [%[p]], #1\n\t"             \
+    "ldr    %[t], [%[tab], %[t], lsl #1]\n\t" \
+    "smlad  %[a0], %[t], %[x01], %[a0]\n\t"   \
+    "ldrb   %[t], [%[p], %[rs]]\n\t"          \
+    "ldr    %[t], [%[tab], %[t], lsl #1]\n\t" \
+    "smlad  %[a1], %[t], %[x23], %[a1]\n\t"   \
+    "ldrb   %[t], [%[p]], #1\n\t"             \
+    "ldr    %[t], [%[tab], %[t], lsl #1]\n\t" \
+    "smlad  %[a0], %[t], %[x23], %[a0]\n\t"   \
+    "ldrb   %[t], [%[q], %[rs]]\n\t"          \
+    "ldr    %[t], [%[tab], %[t], lsl #1]\n\t" \
+    "smlad  %[a3], %[t], %[x01], %[a3]\n\t"   \
+    "ldrb   %[t], [%[q]], #1\n\t"             \
+    "ldr    %[t], [%[tab], %[t], lsl #1]\n\t" \
+    "smlad  %[a2], %[t], %[x01], %[a2]\n\t"   \
+    "ldrb   %[t], [%[q], %[rs]]\n\t"          \
+    "ldr    %[t], [%[tab], %[t], lsl #1]\n\t" \
+    "smlad  %[a3], %[t], %[x23], %[a3]\n\t"   \
+    "ldrb   %[t], [%[q]], #1\n\t"             \
+    "ldr    %[t], [%[tab], %[t], lsl #1]\n\t" \
+    "smlad  %[a2], %[t], %[x23], %[a2]\n\t"
+
 /* out[r * step] = init[r * step] (0 for init NULL) + sum_j pair_word(b[r * rs + j]) . xp[j], j < nbytes,
  * for the rows r < rows (4 or 1): per weight byte (two inputs) and row one LDRB, one LDR of the pair
  * word and one SMLAD. With the DSP extension, for 4 rows, pairs of bytes run in one assembler loop,
@@ -499,57 +529,9 @@ FRNN_INLINE void pot_rows(const uint8_t *b, int32_t rs, const uint32_t *xp, int 
             "cmp    %[t], #0\n\t"
             "bne    2f\n\t"
             "1:\n\t"
-            "ldrd   %[x01], %[x23], [%[x]], #8\n\t"
-            "ldrb   %[t], [%[p], %[rs]]\n\t"
-            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
-            "smlad  %[a1], %[t], %[x01], %[a1]\n\t"
-            "ldrb   %[t], [%[p]], #1\n\t"
-            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
-            "smlad  %[a0], %[t], %[x01], %[a0]\n\t"
-            "ldrb   %[t], [%[p], %[rs]]\n\t"
-            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
-            "smlad  %[a1], %[t], %[x23], %[a1]\n\t"
-            "ldrb   %[t], [%[p]], #1\n\t"
-            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
-            "smlad  %[a0], %[t], %[x23], %[a0]\n\t"
-            "ldrb   %[t], [%[q], %[rs]]\n\t"
-            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
-            "smlad  %[a3], %[t], %[x01], %[a3]\n\t"
-            "ldrb   %[t], [%[q]], #1\n\t"
-            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
-            "smlad  %[a2], %[t], %[x01], %[a2]\n\t"
-            "ldrb   %[t], [%[q], %[rs]]\n\t"
-            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
-            "smlad  %[a3], %[t], %[x23], %[a3]\n\t"
-            "ldrb   %[t], [%[q]], #1\n\t"
-            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
-            "smlad  %[a2], %[t], %[x23], %[a2]\n\t"
+            FRNN_POT_ROWS4_PASS
             "2:\n\t"
-            "ldrd   %[x01], %[x23], [%[x]], #8\n\t"
-            "ldrb   %[t], [%[p], %[rs]]\n\t"
-            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
-            "smlad  %[a1], %[t], %[x01], %[a1]\n\t"
-            "ldrb   %[t], [%[p]], #1\n\t"
-            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
-            "smlad  %[a0], %[t], %[x01], %[a0]\n\t"
-            "ldrb   %[t], [%[p], %[rs]]\n\t"
-            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
-            "smlad  %[a1], %[t], %[x23], %[a1]\n\t"
-            "ldrb   %[t], [%[p]], #1\n\t"
-            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
-            "smlad  %[a0], %[t], %[x23], %[a0]\n\t"
-            "ldrb   %[t], [%[q], %[rs]]\n\t"
-            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
-            "smlad  %[a3], %[t], %[x01], %[a3]\n\t"
-            "ldrb   %[t], [%[q]], #1\n\t"
-            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
-            "smlad  %[a2], %[t], %[x01], %[a2]\n\t"
-            "ldrb   %[t], [%[q], %[rs]]\n\t"
-            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
-            "smlad  %[a3], %[t], %[x23], %[a3]\n\t"
-            "ldrb   %[t], [%[q]], #1\n\t"
-            "ldr    %[t], [%[tab], %[t], lsl #1]\n\t"
-            "smlad  %[a2], %[t], %[x23], %[a2]\n\t"
+            FRNN_POT_ROWS4_PASS
             "ldr    %[t], %[end]\n\t"
             "cmp    %[x], %[t]\n\t"
             "bne    1b\n\t"
