@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from fixedrnn.audio_model import AudioModel
 from fixedrnn.errors import FixedRnnError
 from fixedrnn.backends import check_backend
 from fixedrnn.graph import OP_NAMES, TENSOR_TYPES, Graph, check_params, op_outputs, run_batch
@@ -30,7 +31,7 @@ def graph_keys():
 
 
 @dataclass(frozen=True, eq=False)
-class GraphModel:
+class GraphModel(AudioModel):
     """An imported graph model: ``labels``, ``frontend`` (:class:`fixedrnn.model.FrontendSpec`),
     ``frames`` (T), ``input`` (:class:`fixedrnn.model.InputQuant`, MFCC → the graph's int8 input),
     ``graph`` and ``meta``."""
@@ -50,13 +51,6 @@ class GraphModel:
         return self.frontend.n_mfcc
 
     @functools.cached_property
-    def front_end(self):
-        """The :class:`fixedrnn.mfcc.MfccFrontEnd` of ``frontend.*``."""
-        from fixedrnn.mfcc import MfccFrontEnd
-
-        return MfccFrontEnd(self.frontend.mfcc_config())
-
-    @functools.cached_property
     def prepared(self):
         """The :class:`fixedrnn.prepare.PreparedModel`: the normalisation and, as its cell, the graph's
         prepared ops (no separate head)."""
@@ -64,12 +58,6 @@ class GraphModel:
         from fixedrnn.prepare import PreparedModel
 
         return PreparedModel(self, normalise.prepare(self.input), self.graph.prepared, None)
-
-    def features(self, pcm):
-        """int16 PCM ``[n]`` → int8 input sequence ``[T, I]`` (docs/CONTRACT.md steps 1–4)."""
-        from fixedrnn import engine
-
-        return engine.features(self, pcm)
 
     def run_features(self, x, trace=False, backend=None):
         """int8 ``[T, I]`` (exactly the graph's T: it is unrolled) → int8 logits ``[C]`` (and the
@@ -80,10 +68,6 @@ class GraphModel:
         if backend == "numpy":
             return self.graph.run(x, trace=trace)
         return run_batch(self.graph, np.asarray(x)[None])[0]
-
-    def run(self, pcm, trace=False, backend=None):
-        """int16 PCM ``[n]`` → int8 logits ``[C]``; ``backend`` as in :meth:`run_features`."""
-        return self.run_features(self.features(pcm), trace=trace, backend=backend)
 
     def run_features_batch(self, xs, backend="numba", trace=False):
         """int8 ``[B, T, I]`` → int8 logits ``[B, C]``. ``backend``: ``"numba"`` the graph run once on
@@ -106,18 +90,6 @@ class GraphModel:
         check_backend(backend, self.weights)
         if trace and backend != "numpy":
             raise FixedRnnError("trace=True needs backend='numpy'")
-
-    def features_batch(self, pcms):
-        return np.stack([self.features(p) for p in pcms]) if len(pcms) else np.zeros(
-            (0, self.frames, self.n_features), np.int8)
-
-    def run_batch(self, pcms, backend="numba"):
-        """A list of int16 PCM arrays → int8 logits ``[B, C]``."""
-        return self.run_features_batch(self.features_batch(pcms), backend=backend)
-
-    def predict(self, logits):
-        """Label of the first maximal logit."""
-        return self.labels[int(np.argmax(logits))]
 
     def __repr__(self):
         return (f"GraphModel(ops={self.graph.n_ops}, frames={self.frames}, labels={list(self.labels)[:12]}, "

@@ -18,6 +18,7 @@ from fixedrnn import atomicfile
 from fixedrnn.errors import FixedRnnError, InputFileError, require_regular_file
 
 from fixedrnn import npzfile, sparse
+from fixedrnn.audio_model import AudioModel
 from fixedrnn.weight_forms import FORM_KEYS, STORAGE_KEY, WeightForm
 from fixedrnn.schema import (CELLS, CMSIS_BUILD_KEY, CMSIS_BUILDS, FORMAT, GRAPH_CELL, MAX_LABEL_LENGTH,
                              MAX_LABELS, MAX_META_BYTES, MAX_META_KEYS, META_PREFIX, MULTIPLIER_MIN, PRECISIONS,
@@ -172,7 +173,7 @@ class LstmCell:
 
 
 @dataclass(frozen=True, eq=False)
-class Model:
+class Model(AudioModel):
     """A quantized keyword-spotting model: front end, input quantization, cell, head, labels.
 
     ``meta``: free-form provenance (``meta.*`` keys of the file) — 0-d values as plain Python
@@ -227,25 +228,12 @@ class Model:
     # -- inference (implemented in fixedrnn.engine) --------------------------------------------
 
     @functools.cached_property
-    def front_end(self):
-        """The :class:`fixedrnn.mfcc.MfccFrontEnd` of ``frontend.*`` (its tables built once)."""
-        from fixedrnn.mfcc import MfccFrontEnd
-
-        return MfccFrontEnd(self.frontend.mfcc_config())
-
-    @functools.cached_property
     def prepared(self):
         """The :class:`fixedrnn.prepare.PreparedModel` of this model: every op's parameters, built
         once (on first use) and used by every inference call."""
         from fixedrnn import prepare
 
         return prepare.prepare_model(self)
-
-    def features(self, pcm):
-        """int16 PCM ``[n]`` → int8 input sequence ``[T, I]`` (front end, normalisation, fit to T)."""
-        from fixedrnn import engine
-
-        return engine.features(self, pcm)
 
     def run_features(self, x, trace=False, backend=None):
         """int8 sequence ``[T', I]`` (any T' ≥ 1) → int8 logits ``[C]`` (and a trace dict if asked).
@@ -258,40 +246,12 @@ class Model:
             backend = "numpy" if trace else "numba"
         return engine.run_features(self, x, trace=trace, backend=backend)
 
-    def run(self, pcm, trace=False, backend=None):
-        """int16 PCM ``[n]`` → int8 logits ``[C]`` (and a trace dict if asked); ``backend`` as in
-        :meth:`run_features`."""
-        return self.run_features(self.features(pcm), trace=trace, backend=backend)
-
-    def classify(self, source, backend=None):
-        """Classify a WAV file path or int16 PCM ``[n]``: a :class:`fixedrnn.classify.Classification`
-        (``label``, ``index``, int8 ``logits``, ``score``, ``frames``, ``truncated``).
-
-        ``backend`` None: :data:`fixedrnn.classify.DEFAULT_BACKEND` (the NumPy reference path, which
-        needs no compilation for one recording); see :func:`fixedrnn.classify.classify`."""
-        from fixedrnn import classify
-
-        return classify.classify(self, source, backend=backend or classify.DEFAULT_BACKEND)
-
     def run_features_batch(self, xs, backend="numba", trace=False):
         """int8 sequences ``[B, T', I]`` → int8 logits ``[B, C]`` (and a trace dict if asked:
         ``backend="numpy"`` only)."""
         from fixedrnn import engine
 
         return engine.run_features_batch(self, xs, backend=backend, trace=trace)
-
-    def features_batch(self, pcms):
-        """A list of int16 PCM arrays → int8 sequences ``[B, T, I]``."""
-        return np.stack([self.features(p) for p in pcms]) if len(pcms) else np.zeros(
-            (0, self.frames, self.n_features), np.int8)
-
-    def run_batch(self, pcms, backend="numba"):
-        """A list of int16 PCM arrays → int8 logits ``[B, C]``."""
-        return self.run_features_batch(self.features_batch(pcms), backend=backend)
-
-    def predict(self, logits):
-        """Label of the first maximal logit (``logits`` int8 ``[C]``)."""
-        return self.labels[int(np.argmax(logits))]
 
     @functools.cached_property
     def device_bytes(self):

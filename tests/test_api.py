@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import fixedrnn
-from fixedrnn import budget
+from fixedrnn import budget, signals
 from fixedrnn.compile_notice import NOTICE, compile_notice
 from conftest import REPO
 
@@ -35,6 +35,19 @@ def test_repr_is_short_and_names_the_model(path):
     assert f"cell={model.cell!r}" in text and f"weights={model.weight_form.label!r}" in text
     assert f"units={model.units}" in text and "'9'" in text
     assert f"bytes={budget.audit(model).total}" in text  # the budget's flash + RAM total
+
+
+@pytest.mark.parametrize("name", ["tiny_lstm_int8", "import_keras3_gru_h24"])
+def test_classify_of_every_model_kind_gives_the_frozen_logits(name):
+    """``classify`` is one method of both model kinds (cell and imported graph): on a synthetic input
+    of the golden set it returns the golden vectors' frozen logits."""
+    path = next(p for p in glob.glob(str(REPO / "golden" / "**" / f"{name}.npz"), recursive=True))
+    model = fixedrnn.load(path)
+    frozen = np.load(REPO / "golden" / "vectors" / name / "tensors.npz")
+    pcm = signals.generate(signals.standard_signal("chirp_up"))
+    result = model.classify(pcm)
+    assert result.logits == tuple(int(v) for v in frozen["chirp_up/logits"])
+    assert result.label == model.labels[int(np.argmax(frozen["chirp_up/logits"]))]
 
 
 def test_repr_shortens_many_labels():

@@ -1,0 +1,58 @@
+"""What every model kind does with audio, written once: int16 PCM → features → logits → label.
+
+:class:`AudioModel` is the base of :class:`fixedrnn.model.Model` (RNN / LSTM cells) and
+:class:`fixedrnn.graph_model.GraphModel` (imported graphs). A model kind supplies ``frontend``
+(:class:`fixedrnn.model.FrontendSpec`), ``frames`` (T), ``n_features``, ``labels``,
+``run_features(x, trace, backend)`` and ``run_features_batch(xs, backend)``; everything here is
+built on those.
+"""
+
+import functools
+
+import numpy as np
+
+
+class AudioModel:
+    """The audio-facing methods shared by every model kind (a mixin of the model dataclasses)."""
+
+    @functools.cached_property
+    def front_end(self):
+        """The :class:`fixedrnn.mfcc.MfccFrontEnd` of ``frontend.*`` (its tables built once)."""
+        from fixedrnn.mfcc import MfccFrontEnd
+
+        return MfccFrontEnd(self.frontend.mfcc_config())
+
+    def features(self, pcm):
+        """int16 PCM ``[n]`` → int8 input sequence ``[T, I]`` (front end, normalisation, fit to T:
+        docs/CONTRACT.md steps 1–4)."""
+        from fixedrnn import engine
+
+        return engine.features(self, pcm)
+
+    def run(self, pcm, trace=False, backend=None):
+        """int16 PCM ``[n]`` → int8 logits ``[C]`` (and a trace dict if asked); ``backend`` as in
+        ``run_features``."""
+        return self.run_features(self.features(pcm), trace=trace, backend=backend)
+
+    def classify(self, source, backend=None):
+        """Classify a WAV file path or int16 PCM ``[n]``: a :class:`fixedrnn.classify.Classification`
+        (``label``, ``index``, int8 ``logits``, ``score``, ``frames``, ``truncated``).
+
+        ``backend`` None: :data:`fixedrnn.classify.DEFAULT_BACKEND` (the NumPy reference path, which
+        needs no compilation for one recording); see :func:`fixedrnn.classify.classify`."""
+        from fixedrnn import classify
+
+        return classify.classify(self, source, backend=backend or classify.DEFAULT_BACKEND)
+
+    def features_batch(self, pcms):
+        """A list of int16 PCM arrays → int8 sequences ``[B, T, I]``."""
+        return np.stack([self.features(p) for p in pcms]) if len(pcms) else np.zeros(
+            (0, self.frames, self.n_features), np.int8)
+
+    def run_batch(self, pcms, backend="numba"):
+        """A list of int16 PCM arrays → int8 logits ``[B, C]``."""
+        return self.run_features_batch(self.features_batch(pcms), backend=backend)
+
+    def predict(self, logits):
+        """Label of the first maximal logit (``logits`` int8 ``[C]``)."""
+        return self.labels[int(np.argmax(logits))]
