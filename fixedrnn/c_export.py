@@ -283,13 +283,19 @@ def _instances(arrays):
     }
 
 
-def _cmsis_build_macro(frontend):
-    """``FRNN_MFCC_ARM_MATH_DSP`` for a model whose ``frontend.cmsis_build`` is "dsp" (frnn_pipeline.c
-    then calls frnn_mfcc_q15_arm_dsp; the q31 MFCC is the same on both builds), else nothing."""
-    if frontend.cmsis_build != "dsp":
-        return []
-    return ["#define FRNN_MFCC_ARM_MATH_DSP 1 /* the q15 MFCC of CMSIS-DSP built with ARM_MATH_DSP "
-            "(frontend.cmsis_build = dsp) */"]
+def _frontend_macros(model):
+    """The front end's macros, the same for every model kind: precision, ``FRNN_MFCC_ARM_MATH_DSP``
+    for a ``frontend.cmsis_build`` of "dsp" (frnn_pipeline.c then calls frnn_mfcc_q15_arm_dsp; the
+    q31 MFCC is the same on both builds), I, N and the hop."""
+    fe = model.frontend
+    return [
+        f"#define FRNN_FRONTEND_{fe.precision.upper()} 1 /* MFCC precision: FRNN_FRONTEND_Q15 or FRNN_FRONTEND_Q31 */",
+        *(["#define FRNN_MFCC_ARM_MATH_DSP 1 /* the q15 MFCC of CMSIS-DSP built with ARM_MATH_DSP "
+           "(frontend.cmsis_build = dsp) */"] if fe.cmsis_build == "dsp" else []),
+        f"#define FRNN_N_FEATURES {model.n_features} /* I: MFCC coefficients = int8 features per frame */",
+        f"#define FRNN_FFT_LENGTH {fe.fft_length} /* N: PCM samples per frame */",
+        f"#define FRNN_HOP {fe.hop} /* PCM samples between frame starts */",
+    ]
 
 
 def _header(model, arrays, items, stream=None):
@@ -315,15 +321,10 @@ def _header(model, arrays, items, stream=None):
         "codes (frnn_packed.h); FRNN_WEIGHTS_SPARSE: compressed rows of the nonzero weights (frnn_sparse.h). "
         f"Weights: {form.label} */",
         *_packed_format(form),
-        f"#define FRNN_FRONTEND_{model.frontend.precision.upper()} 1 /* MFCC precision: FRNN_FRONTEND_Q15 or "
-        "FRNN_FRONTEND_Q31 */",
-        *_cmsis_build_macro(model.frontend),
-        f"#define FRNN_N_FEATURES {model.n_features} /* I: MFCC coefficients = int8 features per frame */",
+        *_frontend_macros(model),
         f"#define FRNN_UNITS {model.units} /* H: cell units */",
         f"#define FRNN_FRAMES {model.frames} /* T: frames in the feature window */",
         f"#define FRNN_N_CLASSES {len(model.labels)} /* C: logits */",
-        f"#define FRNN_FFT_LENGTH {model.frontend.fft_length} /* N: PCM samples per frame */",
-        f"#define FRNN_HOP {model.frontend.hop} /* PCM samples between frame starts */",
         *(["", "/* The streaming configuration (fixedrnn.stream.StreamConfig), docs/streaming.md. */",
            *_stream_macros(stream)] if stream is not None else []),
         "",
@@ -419,13 +420,9 @@ def _graph_header(model, arrays, items, graph_plan):
         "",
         "#define FRNN_CELL_GRAPH 1 /* an imported unrolled graph, run by frnn_graph.c */",
         "#define FRNN_WEIGHTS_INT8 1 /* int8 weights (the graph's constants) */",
-        f"#define FRNN_FRONTEND_{model.frontend.precision.upper()} 1 /* MFCC precision: FRNN_FRONTEND_Q15 or "
-        "FRNN_FRONTEND_Q31 */",
-        f"#define FRNN_N_FEATURES {model.n_features} /* I: MFCC coefficients = int8 features per frame */",
+        *_frontend_macros(model),
         f"#define FRNN_FRAMES {model.frames} /* T: frames in the feature window (the graph's input) */",
         f"#define FRNN_N_CLASSES {len(model.labels)} /* C: logits */",
-        f"#define FRNN_FFT_LENGTH {model.frontend.fft_length} /* N: PCM samples per frame */",
-        f"#define FRNN_HOP {model.frontend.hop} /* PCM samples between frame starts */",
         "",
         "/* The model's scalar integers: FR_ + each 0-d integer key of the model file (docs/model-format.md). */",
         *_scalar_macros(arrays),

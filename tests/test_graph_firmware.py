@@ -4,6 +4,7 @@ host and for QEMU's Cortex-M4 against TFLM's committed outputs and the engine (0
 budget's items against the linker's symbol sizes (``nm -S``)."""
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -95,16 +96,20 @@ def test_firmware_equals_tflm(models, name, config, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name, config", [("keras3_gru_h24", runner.BuildConfig("host", "-O2")),
-                                          ("keras3_lstm_h32", runner.BuildConfig("arm", "-O2"))],
+@pytest.mark.parametrize("name, config, cmsis_build",
+                         [("keras3_gru_h24", runner.BuildConfig("host", "-O2"), "portable"),
+                          ("keras3_gru_h24", runner.BuildConfig("host", "-O2"), "dsp"),
+                          ("keras3_lstm_h32", runner.BuildConfig("arm", "-O2"), "portable")],
                          ids=lambda v: v if isinstance(v, str) else v.name)
-def test_pcm_through_the_firmware_equals_the_engine(models, name, config, tmp_path):
+def test_pcm_through_the_firmware_equals_the_engine(models, name, config, cmsis_build, tmp_path):
     """Utterances of many lengths: the firmware's front end, window and graph equal the engine's
-    features and logits (the default export: its silent-frame padding)."""
+    features and logits (the default export: its silent-frame padding), also for a front end of
+    CMSIS-DSP's ARM_MATH_DSP build (``frontend.cmsis_build``)."""
     missing = runner.toolchain_missing(config.target)
     if missing:
         pytest.skip(missing)
     model = model_of(models, name)
+    model = replace(model, frontend=replace(model.frontend, cmsis_build=cmsis_build))
     c_export.export_c(model, tmp_path / "src")
     pcms = utterances(model, seed=7)
     windows, logits = _run(model, tmp_path / "src", _pcm_input(pcms), len(pcms), config, tmp_path)
