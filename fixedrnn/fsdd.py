@@ -121,13 +121,19 @@ def scan(data_dir=None, split="all", speakers=None):
         recordings.append(recording)
     if not recordings:
         raise InputFileError(folder, "contains no FSDD recordings ({digit}_{speaker}_{index}.wav)")
-    if speakers is not None:
-        wanted = set(speakers)
-        unknown = wanted - {r.speaker for r in recordings}
-        if unknown:
-            raise FixedRnnError(f"speakers: unknown speaker(s) {', '.join(sorted(unknown))}")
-        recordings = [r for r in recordings if r.speaker in wanted]
-    return Listing(sorted(recordings), tuple(sorted(skipped)))
+    return Listing(sorted(select_speakers(recordings, speakers)), tuple(sorted(skipped)))
+
+
+def select_speakers(items, speakers):
+    """The ``items`` (anything with a ``speaker``) of the given ``speakers`` (None: all of them);
+    ``FixedRnnError`` naming any speaker none of the items has."""
+    if speakers is None:
+        return list(items)
+    wanted = set(speakers)
+    unknown = wanted - {item.speaker for item in items}
+    if unknown:
+        raise FixedRnnError(f"speakers: unknown speaker(s) {', '.join(sorted(unknown))}")
+    return [item for item in items if item.speaker in wanted]
 
 
 def speaker_names(recordings):

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Optional
 
 from fixedrnn.errors import FixedRnnError, InputFileError
+from fixedrnn.fsdd import select_speakers
 from fixedrnn.frontend.config import MfccConfig
 
 #: Sample rate of every recording, in Hz.
@@ -161,12 +162,7 @@ def scan(data_dir, split="all", labels=LABELS_12, speakers=None, balance=BALANCE
         clips = _balanced(clips, balance)
     if split != "all":
         clips = [c for c in clips if c.split == split]
-    if speakers is not None:
-        wanted = set(speakers)
-        unknown = wanted - {c.speaker for c in clips}
-        if unknown:
-            raise FixedRnnError(f"speakers: unknown speaker(s) {', '.join(sorted(unknown))}")
-        clips = [c for c in clips if c.speaker in wanted]
+    clips = select_speakers(clips, speakers)
     if not clips:
         raise InputFileError(data_dir, f"holds no clip of the classes {list(labels)} in split {split!r}")
     return sorted(clips)
