@@ -22,9 +22,9 @@ import numpy as np
 
 from fixedrnn import convert
 from fixedrnn.errors import FixedRnnError
-from fixedrnn.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
+from fixedrnn.fixedpoint import quantize_multiplier
 from fixedrnn.ops import requantize
-from fixedrnn.ops.elementwise import ADD_LEFT_SHIFT, AddS8Params
+from fixedrnn.ops.elementwise import ADD_LEFT_SHIFT, AddS8Params, requantized_s8_output, rescaled_s8_inputs
 
 
 class MulS8Params(NamedTuple):
@@ -58,13 +58,8 @@ def prepare_sub(scale1, zero_point1, scale2, zero_point2, output_scale, output_z
 
 def sub_s8_reference(params, a, b):
     """The definition of int8 SUB ``a − b`` on int8 arrays (broadcast) → int8."""
-    p = params
-    ua = multiply_by_quantized_multiplier((np.asarray(a, np.int64) - p.input1_zero_point) << ADD_LEFT_SHIFT,
-                                          p.input1_multiplier, p.input1_shift).astype(np.int64)
-    ub = multiply_by_quantized_multiplier((np.asarray(b, np.int64) - p.input2_zero_point) << ADD_LEFT_SHIFT,
-                                          p.input2_multiplier, p.input2_shift).astype(np.int64)
-    out = multiply_by_quantized_multiplier(ua - ub, p.output_multiplier, p.output_shift).astype(np.int64)
-    return np.clip(out + p.output_zero_point, -128, 127).astype(np.int8)
+    ua, ub = rescaled_s8_inputs(params, a, b)
+    return requantized_s8_output(params, ua - ub)
 
 
 def prepare_mul(scale1, zero_point1, scale2, zero_point2, output_scale, output_zero_point):

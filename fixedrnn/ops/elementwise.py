@@ -65,15 +65,28 @@ def prepare_mul(mult_shift, zero_point, lo, hi):
     return MulParams(int(mult_shift[0]), int(mult_shift[1]), int(zero_point), int(lo), int(hi))
 
 
-def add_s8_reference(params, a, b):
-    """The definition of int8 ADD on int8 arrays ``a``, ``b`` (broadcast) → int8."""
+def rescaled_s8_inputs(params, a, b):
+    """TFLM's int8 ADD / SUB input stage: each int8 array (broadcast) less its zero point, shifted
+    left by ``ADD_LEFT_SHIFT`` and rescaled by its MBQM → the two int64 arrays that are summed."""
     p = params
     ua = multiply_by_quantized_multiplier((np.asarray(a, np.int64) - p.input1_zero_point) << ADD_LEFT_SHIFT,
                                           p.input1_multiplier, p.input1_shift).astype(np.int64)
     ub = multiply_by_quantized_multiplier((np.asarray(b, np.int64) - p.input2_zero_point) << ADD_LEFT_SHIFT,
                                           p.input2_multiplier, p.input2_shift).astype(np.int64)
-    out = multiply_by_quantized_multiplier(ua + ub, p.output_multiplier, p.output_shift).astype(np.int64)
-    return np.clip(out + p.output_zero_point, -128, 127).astype(np.int8)
+    return ua, ub
+
+
+def requantized_s8_output(params, total):
+    """TFLM's int8 ADD / SUB output stage: the int64 sum by the output MBQM, plus the output zero
+    point, clamped to int8."""
+    out = multiply_by_quantized_multiplier(total, params.output_multiplier, params.output_shift).astype(np.int64)
+    return np.clip(out + params.output_zero_point, -128, 127).astype(np.int8)
+
+
+def add_s8_reference(params, a, b):
+    """The definition of int8 ADD on int8 arrays ``a``, ``b`` (broadcast) → int8."""
+    ua, ub = rescaled_s8_inputs(params, a, b)
+    return requantized_s8_output(params, ua + ub)
 
 
 @numba.njit(cache=True, inline="always")
