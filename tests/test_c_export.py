@@ -133,15 +133,7 @@ def exported(request, tmp_path_factory):
 @pytest.mark.parametrize("config", BUILDS, ids=lambda c: c.name)
 def test_firmware_equals_engine(exported, config, tmp_path):
     name, model, outdir, windows, logits = exported
-    missing = runner.toolchain_missing(config.target)
-    if missing:
-        pytest.skip(missing)
-    exe = runner.build(config, tmp_path / "build", main="main.c", src_dir=outdir / "src")
-    runner.run(exe, config, [outdir / "in.bin", tmp_path / "out.bin"], timeout=300)
-    T, n_in, C = model.frames, model.n_features, len(model.labels)
-    got = np.frombuffer((tmp_path / "out.bin").read_bytes(), np.int8).reshape(len(windows), T * n_in + C)
-    np.testing.assert_array_equal(got[:, :T * n_in].reshape(windows.shape), windows)
-    np.testing.assert_array_equal(got[:, T * n_in:], logits)
+    run_feature_case((model, outdir, windows, logits), config, tmp_path)
 
 
 def nm_sizes(elf):
