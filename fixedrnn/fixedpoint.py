@@ -2,7 +2,8 @@
 
 Each rounding rule is written once, as a numba scalar function on int64 (the ``*_nb`` functions:
 ``@numba.njit``, callable from numba kernels and from Python with ints). The NumPy functions of the
-same names without ``_nb`` are their array forms (``numba.vectorize`` of the scalar rule): they take
+same names without ``_nb`` are their array forms (``numba.vectorize`` of the scalar rule, compiled on
+first use for the int64 arrays they are given, so a run compiles only the forms it calls): they take
 Python ints or NumPy integer arrays (broadcasting like NumPy), check every argument and either return
 the exact result or raise :class:`fixedrnn.errors.FixedRnnError` naming the argument that is out of
 range: nothing wraps silently. Results are int32 arrays (int64 for :func:`shift_round`), or a NumPy
@@ -149,22 +150,22 @@ def shift_round_nb(x, shift):
     return (np.int64(x) + (np.int64(1) << (-shift - 1))) >> (-shift)
 
 
-@numba.vectorize(["int64(int64, int64)"], cache=True)
+@numba.vectorize(cache=True)
 def _srdhm_array(a, b):
     return saturating_rounding_doubling_high_mul_nb(a, b)
 
 
-@numba.vectorize(["int64(int64, int64)"], cache=True)
+@numba.vectorize(cache=True)
 def _rounding_divide_by_pot_array(x, exponent):
     return rounding_divide_by_pot_nb(x, exponent)
 
 
-@numba.vectorize(["int64(int64, int64, int64)"], cache=True)
+@numba.vectorize(cache=True)
 def _mbqm_array(x, multiplier, shift):
     return multiply_by_quantized_multiplier_nb(x, multiplier, shift)
 
 
-@numba.vectorize(["int64(int64, int64)"], cache=True)
+@numba.vectorize(cache=True)
 def _shift_round_array(x, shift):
     return shift_round_nb(x, shift)
 
