@@ -59,11 +59,15 @@ TOOLS = Path(__file__).resolve().parents[1] / "tools"
 CACHE_FORMAT = 1
 BIT_METHODS = ("ptq", "qat")
 PRUNE_METHODS = ("magnitude-layer", "magnitude-global", "units-l1", "units-l2", "units-linf")
+#: Unstructured methods: their models are stored sparse where that is smaller (tools/train.py
+#: ``--storage auto``: the compressed rows of :mod:`fixedrnn.sparse` below half density), so that
+#: the bytes and MCU instructions are those of the sparse firmware, not of stored zeros.
+UNSTRUCTURED_METHODS = ("magnitude-layer", "magnitude-global")
 DEFAULT_BITS = (2, 3, 4, 5, 6, 7, 8)
 DEFAULT_SPARSITIES = (0.3, 0.5, 0.7, 0.8, 0.9, 0.95)
 #: CSV columns, in order.
 COLUMNS = ("key", "study", "series", "method", "weights", "bits", "sparsity", "finetune_epochs", "units",
-           "params", "params_nonzero", "macs", "macs_nonzero", "flash", "ram", "bytes", "float_accuracy",
+           "params", "params_nonzero", "macs", "macs_nonzero", "storage", "flash", "ram", "bytes", "float_accuracy",
            "accuracy", "host_us", "mcu_instructions", "mcu_instructions_plain_c", "model")
 #: The x axes of the plots: (column, axis label).
 PLOT_AXES = (("params_nonzero", "parameters (non-zero weights + biases)"),
@@ -137,7 +141,8 @@ def prune_configurations(base, sparsities=DEFAULT_SPARSITIES, methods=PRUNE_METH
         for n in finetune_epochs:
             for s in sparsities:
                 configs.append({**common, "series": method + (" + fine-tune" if n else ""), "method": method,
-                                "sparsity": float(s), "finetune_epochs": int(n)})
+                                "sparsity": float(s), "finetune_epochs": int(n),
+                                **({"storage": "auto"} if method in UNSTRUCTURED_METHODS else {})})
     return configs
 
 
@@ -163,6 +168,8 @@ def train_arguments(settings, data_dir, out):
                  "--prune-norm", method.split("-")[1]]
     if settings.get("finetune_epochs"):
         argv += ["--finetune-epochs", str(settings["finetune_epochs"])]
+    if settings.get("storage"):
+        argv += ["--storage", settings["storage"]]
     return argv
 
 
@@ -239,7 +246,7 @@ def measure(settings, data_dir, mcu=True):
                "weights": settings["weights"], "bits": settings.get("bits"), "sparsity": settings.get("sparsity"),
                "finetune_epochs": settings.get("finetune_epochs"), "units": model.units,
                "params": cost.parameters, "params_nonzero": params_nonzero, "macs": cost.per_inference,
-               "macs_nonzero": macs_nonzero, "flash": report.flash_total, "ram": report.ram_total,
+               "macs_nonzero": macs_nonzero, "storage": model.weight_storage, "flash": report.flash_total, "ram": report.ram_total,
                "bytes": report.total, "float_accuracy": trained["float_test"], "accuracy": result.accuracy,
                "host_us": round(host_runtime_us(model, features), 3), "mcu_instructions": None,
                "mcu_instructions_plain_c": None}
@@ -358,13 +365,13 @@ def _cell(value, digits=0):
 def markdown_table(rows, study):
     """The study's rows as a Markdown table (accuracies in %)."""
     setting = "bits" if study == "bitwidth" else "sparsity"
-    head = ["series", setting, "H", "params (non-zero)", "MACs / inference (non-zero)", "bytes", "host µs",
-            "MCU instructions", "float %", "**integer %**"]
+    head = ["series", setting, "H", "params (non-zero)", "MACs / inference (non-zero)", "storage", "bytes",
+            "host µs", "MCU instructions", "float %", "**integer %**"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         lines.append("| " + " | ".join([
             r["series"], _cell(r[setting]), _cell(r["units"]), _cell(r["params_nonzero"]), _cell(r["macs_nonzero"]),
-            _cell(r["bytes"]), _cell(r["host_us"], 1), _cell(r["mcu_instructions"]),
+            _cell(r.get("storage")), _cell(r["bytes"]), _cell(r["host_us"], 1), _cell(r["mcu_instructions"]),
             f"{100 * r['float_accuracy']:.2f}", f"**{100 * r['accuracy']:.2f}**"]) + " |")
     return "\n".join(lines) + "\n"
 

@@ -61,10 +61,13 @@ def test_train_arguments_are_what_tools_train_parses(tmp_path):
     assert args.prune_sparsity is None and args.prune_units is None and args.out == out
     args = train.parse_args(study.train_arguments(pr[0], tmp_path, out))
     assert args.prune_sparsity is None and args.prune_units is None and args.weights == "int8"
+    assert args.storage == "dense"
     args = train.parse_args(study.train_arguments(pr[1], tmp_path, out))
     assert (args.prune_sparsity, args.prune_scope, args.finetune_epochs) == (0.7, "layer", 2)
+    assert args.storage == "auto"  # unstructured: stored sparse where that is smaller
     args = train.parse_args(study.train_arguments(pr[2], tmp_path, out))
     assert (args.prune_units, args.prune_norm, args.prune_sparsity) == (study.kept_units(8, 0.7), "linf", None)
+    assert args.storage == "dense"  # structured: a smaller dense model
 
 
 def test_nonzero_cost_counts_nonzero_weights():
@@ -164,11 +167,17 @@ def test_bitwidth_study_end_to_end(local_ray, fsdd_dir, tmp_path):
 def test_prune_study_end_to_end_then_resumes_without_training(local_ray, fsdd_dir, tmp_path, monkeypatch, capsys):
     mcu = bool(shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm"))
     configs = study.prune_configurations(TINY, sparsities=(0.5,), methods=("units-l2",), finetune_epochs=(0,))
+    configs += study.prune_configurations(TINY, sparsities=(0.9,), methods=("magnitude-global",),
+                                          finetune_epochs=(0,))[1:]
     out = tmp_path / "prune"
     study.run_study(configs, out, fsdd_dir, mcu=mcu)
     rows, models = check_outputs(out, configs, fsdd_dir, ("bytes", "macs_nonzero") + (("mcu_instructions",) * mcu))
-    assert [m.units for m in models] == [8, 4]  # structured pruning: a genuinely smaller model
+    assert [m.units for m in models] == [8, 4, 8]  # structured pruning: a genuinely smaller model
     assert int(rows[1]["bytes"]) < int(rows[0]["bytes"]) and int(rows[1]["macs"]) < int(rows[0]["macs"])
+    # unstructured 90 %: the model is stored sparse, and its bytes are the sparse firmware's
+    assert [m.weight_storage for m in models] == ["dense", "dense", "sparse"]
+    assert [r["storage"] for r in rows] == ["dense", "dense", "sparse"]
+    assert int(rows[2]["bytes"]) < int(rows[0]["bytes"])
     if mcu:  # fewer units, fewer instructions on the Cortex-M4
         assert 0 < int(rows[1]["mcu_instructions"]) < int(rows[0]["mcu_instructions"])
     # a second run, from the command line: every configuration is done, nothing is trained again

@@ -123,6 +123,10 @@ def parse_args(argv=None):
                    help="structured pruning of the float model: keep this many hidden units")
     p.add_argument("--prune-norm", choices=prune.NORMS, default="l2", help="--prune-units' unit score")
     p.add_argument("--finetune-epochs", type=int, default=0, help="float epochs after pruning")
+    p.add_argument("--storage", choices=("dense", "sparse", "auto"), default="dense",
+                   help="weight storage of the written model: sparse rows of the nonzero weights, or auto "
+                        "(sparse when the int8 weights' density is below --sparse-density)")
+    p.add_argument("--sparse-density", type=float, default=0.5, help="--storage auto's density threshold")
     p.add_argument("--finetune-lr", type=float, default=1e-3)
     p.add_argument("--subset", type=int, default=0, help="smoke test: a few files per split only")
     p.add_argument("--holdout", default=None, help="speaker-independent run: leave SPEAKER out")
@@ -474,7 +478,8 @@ def run_training(args):
     model_q = conv.convert(cell_params, head, ranges, input_quant, frontend, args.frames, labels,
                            conv.ConvertOptions(cell=args.cell, weights=args.weights, bits=args.bits,
                                                exponent_bits=args.exponent_bits,
-                                               mantissa_bits=args.mantissa_bits), meta=meta)
+                                               mantissa_bits=args.mantissa_bits, storage=args.storage,
+                                               sparse_density=args.sparse_density), meta=meta)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save(model_q, args.out)
     log(phase="export", out=str(args.out))
