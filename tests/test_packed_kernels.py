@@ -83,9 +83,9 @@ class PackedCase:
                  has_bias=True, narrow=False):
         levels = levels_of(form)
         total = start + n_in * n_out + int(rng.integers(0, 3))  # some codes after the matrix too
-        if extreme:  # the largest magnitudes and inputs: the lane chunks' bound
-            values = rng.choice([levels[0], levels[-1]], total)
-            x = rng.choice([-128, 127], n_in)
+        if extreme:  # every product at its largest magnitude, one sign: the lane chunks' bound
+            values = np.full(total, rng.choice([levels[0], levels[-1]]))
+            x = np.full(n_in, rng.choice([-128, 127]))
         else:
             values = rng.choice(levels, total)
             x = rng.integers(-128, 128, n_in)
@@ -93,8 +93,10 @@ class PackedCase:
         self.bytes = form.flash_bytes(values)
         self.weight = values[start:start + n_in * n_out].reshape(n_out, n_in)
         self.p = fc_params(rng, n_out, out_bits, per_channel, has_bias, narrow)
-        if extreme:
-            self.p["input_offset"] = int(rng.choice([-127, 128]))
+        if extreme:  # x + offset = +-255; outputs scaled down to stay inside int16 (no clamp to hide a sum)
+            self.p["input_offset"] = -127 if x[0] < 0 else 128
+            self.p["shift"] = rng.integers(-18, -12, self.p["shift"].size)
+            self.p["act_min"], self.p["act_max"] = -32768, 32767
         self.x = x
 
     def record(self):
@@ -177,7 +179,8 @@ def test_the_cases_cover_every_form_and_phase(cases):
         per_byte = 8 // form.flash_code_bits
         phases = {(c.start + o * c.n_in) % per_byte for c in packed if c.form == form for o in range(c.n_out)}
         assert phases == set(range(per_byte))
-    assert any(c.n_in > 512 for c in packed)
+    extreme = [c.expected() for c in packed if c.n_in >= 255]
+    assert len(extreme) == 5 * len(PACKED_FORMS) and all(np.abs(y).max() < 32767 for y in extreme)
 
 
 @pytest.mark.parametrize("config", BUILDS)
@@ -194,6 +197,6 @@ def test_kernels_equal_python_integers(config, cases, tmp_path):
     offset = 0
     for i, case in enumerate(all_cases):
         want = case.expected()
-        assert np.array_equal(got[offset:offset + case.n_out], want), (i, type(case).__name__, vars(case).get("form"),
-                                                                       case.n_in, case.n_out)
+        assert np.array_equal(got[offset:offset + case.n_out], want), (i, type(case).__name__,
+                                                                       vars(case).get("form"), case.n_in)
         offset += case.n_out

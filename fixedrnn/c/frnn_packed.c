@@ -25,6 +25,14 @@ enum { LANE_TWOS, LANE_SIGN_MAGNITUDE, TABLE };
 #define UNROLL
 #endif
 
+/* IN_REGISTER(v): the compiler must hold v in a register from here (an empty assembler statement it
+ * cannot see through), so that it uses v as a register operand rather than rebuilding its value. */
+#if defined(__GNUC__) && defined(__arm__)
+#define IN_REGISTER(v) __asm__("" : "+r"(v))
+#else
+#define IN_REGISTER(v) (void)0
+#endif
+
 /* Slots (codes) a lane-method chunk sums before it is shifted down: |code| <= 2^(b-1) and
  * |x + offset| <= 255, so a chunk's sum of code * (x + offset) * 2^(16-b) stays within +-2^31. */
 #define CHUNK_SLOTS 256
@@ -84,9 +92,7 @@ FRNN_INLINE uint32_t lane_codes(uint32_t w, int kind, int b, int s)
 FRNN_INLINE uint32_t top_mask(int b)
 {
     uint32_t mask = b == 4 ? 0xf000f000u : 0xc000c000u;
-#if defined(__GNUC__) && defined(__arm__)
-    __asm__("" : "+r"(mask)); /* held in a register, so that each shift-and-mask is one AND (shifted register) */
-#endif
+    IN_REGISTER(mask); /* so that each shift-and-mask is one AND (shifted register) */
     return mask;
 }
 
@@ -167,6 +173,7 @@ FRNN_INLINE void table_rows(const uint8_t *w, int32_t rs, const uint32_t *xp, in
                             int rows, int32_t *acc)
 {
     const int bytes = (slots + 1) / 2;
+    IN_REGISTER(table); /* one LDR [table, code, LSL #2] a level */
     int32_t a0 = acc[0], a1 = rows == 2 ? acc[1] : 0;
     int j = 0;
     for (; j + 4 <= bytes; j += 4, xp += 4) {
