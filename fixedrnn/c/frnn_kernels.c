@@ -394,6 +394,16 @@ void frnn_fc_s8_s16(const int8_t *x, const int8_t *w, const int32_t *bias, int n
     requantize_dispatch(acc, n_out, p, y, OUT_S16, p->act_min == INT16_MIN && p->act_max == INT16_MAX);
 }
 
+void frnn_requantize_s8(const int32_t *acc, int n, const frnn_fc_params *p, int8_t *y)
+{
+    requantize_dispatch(acc, n, p, y, OUT_S8, p->act_min == INT8_MIN && p->act_max == INT8_MAX);
+}
+
+void frnn_requantize_s16(const int32_t *acc, int n, const frnn_fc_params *p, int16_t *y)
+{
+    requantize_dispatch(acc, n, p, y, OUT_S16, p->act_min == INT16_MIN && p->act_max == INT16_MAX);
+}
+
 #if defined(FRNN_POT_SHIFT_ONLY)
 /* The accumulators of TFLM FULLY_CONNECTED with PoT weights, multiply-free MAC: each row by
  * frnn_dot_pot. */

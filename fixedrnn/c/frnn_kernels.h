@@ -99,6 +99,11 @@ void frnn_fc_s8_s8(const int8_t *x, const int8_t *w, const int32_t *bias, int n_
                    const frnn_fc_params *p, int8_t *y);
 void frnn_fc_s8_s16(const int8_t *x, const int8_t *w, const int32_t *bias, int n_in, int n_out,
                     const frnn_fc_params *p, int16_t *y);
+/* The FC's requantization of accumulators computed elsewhere (the packed and sparse FCs,
+ * frnn_packed.h, frnn_sparse.h): y[o] = clamp(output_offset + frnn_mbqm(acc[o], multiplier, shift),
+ * act_min, act_max), o < n, as frnn_fc_s8_s8 / _s16 requantize theirs. */
+void frnn_requantize_s8(const int32_t *acc, int n, const frnn_fc_params *p, int8_t *y);
+void frnn_requantize_s16(const int32_t *acc, int n, const frnn_fc_params *p, int16_t *y);
 /* Same with PoT weights (as frnn_dot_pot): the [n_out][n_in] matrix from element start of w. By
  * multiply-adds of the pair-table words (SMLAD with the DSP extension); built with
  * FRNN_POT_SHIFT_ONLY, each row by frnn_dot_pot (no multiply in the MAC). */
