@@ -53,11 +53,15 @@ from fixedrnn import c_export, model as model_module, signals  # noqa: E402
 MAGIC = 0x494E5246
 BUILDS = ((True, "DSP"), (False, "plain C"))
 FRONT_SIGNAL = "chirp_up"
-#: Stage of each kernel function (fixedrnn/c/frnn_kernels.[ch], inlined ones by their own name);
-#: any other function of a step is overhead.
+#: Stage of each kernel function (fixedrnn/c/frnn_kernels.[ch], frnn_packed.c, frnn_sparse.c; inlined ones
+#: by their own name); any other function of a step is overhead.
 STAGES = {
     "MAC loops": ("extend_input", "pair_input", "pair_word", "lanes", "dot_lanes", "dot_rows4", "dot_row1",
-                  "dot_scalar", "frnn_dot_s8", "frnn_dot_pot", "pot_rows"),
+                  "dot_scalar", "frnn_dot_s8", "frnn_dot_pot", "pot_rows",
+                  # packed k-bit / minifloat codes (frnn_packed.c) and sparse rows (frnn_sparse.c)
+                  "mac_lanes", "load_word", "load_tail", "lane_codes", "top_mask", "lane_chunk", "lane_tail",
+                  "lane_rows", "table_pair", "table_rows", "offset_input", "lane_input", "geometry_of", "row_total",
+                  "packed_acc", "frnn_dot_sparse", "offset_inputs", "sparse_acc"),
     "requantization": ("requantize_dispatch", "requantize_rows", "requant_apply", "requant_right", "requant_left",
                        "requant_of", "clamp_out", "store", "frnn_srdhm_unsaturated", "frnn_srdhm", "frnn_rdbypot",
                        "frnn_mbqm", "frnn_clamp"),
