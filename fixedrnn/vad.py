@@ -11,7 +11,9 @@ more fraction bits), the hangover counter ``hang``.
 
 Per frame, ``>>`` an arithmetic shift (floor division by a power of two):
 
-1. First frame of the stream: ``floor = e << FLOOR_FRAC``, ``spread = 0``.
+1. First frame of the stream: ``floor = e << FLOOR_FRAC``, ``spread = spread_start << FLOOR_FRAC``
+   (the threshold starts high and comes down within about a second as the spread learns the noise:
+   the floor has not settled yet).
 2. ``level = e − (floor >> FLOOR_FRAC)``; the frame is loud (``raw``) when ``level > margin +
    ((spread_gain · (spread >> FLOOR_FRAC)) >> 2)``: a fixed margin plus ``spread_gain / 4`` times
    the noise's mean deviation from its floor (a babble that swings by several dB needs a word to
@@ -43,21 +45,24 @@ class VadConfig:
     spread term; 280 ≈ 3 dB of mean mel level), ``spread_gain`` (quarters: the spread's weight in
     that threshold), ``keep_margin`` (q8.7 units above the floor that keep a segment open),
     ``hangover`` (frames a segment stays active after its last frame above a threshold, ≥ 1),
-    ``spread_shift`` (the spread averages ``2**spread_shift`` frames), ``rise`` / ``fall`` (the
-    floor's step up / down per frame, in ``1 / 2**FLOOR_FRAC`` q8.7 units)."""
+    ``spread_shift`` (the spread averages ``2**spread_shift`` frames), ``spread_start`` (the spread
+    at the first frame, q8.7 units), ``rise`` / ``fall`` (the floor's step up / down per frame, in
+    ``1 / 2**FLOOR_FRAC`` q8.7 units)."""
 
     margin: int = 280
     spread_gain: int = 8
     keep_margin: int = 280
     hangover: int = 8
     spread_shift: int = 6
+    spread_start: int = 1024
     rise: int = 256
     fall: int = 256
 
     def __post_init__(self):
         require_int_fields(self, "vad.", (("margin", 0, 2**15 - 1), ("spread_gain", 0, 255),
                                           ("keep_margin", 0, 2**15 - 1), ("hangover", 1, 255),
-                                          ("spread_shift", 0, 16), ("rise", 0, 2**16), ("fall", 0, 2**16)))
+                                          ("spread_shift", 0, 16), ("spread_start", 0, 2**15 - 1),
+                                          ("rise", 0, 2**16), ("fall", 0, 2**16)))
 
 
 def frame_energy(mfcc, precision):
@@ -85,7 +90,7 @@ class Vad:
         cfg = self.config
         e = int(energy)
         if self.floor is None:
-            self.floor, self.spread = e << FLOOR_FRAC, 0
+            self.floor, self.spread = e << FLOOR_FRAC, cfg.spread_start << FLOOR_FRAC
         level = e - (self.floor >> FLOOR_FRAC)
         raw = level > cfg.margin + ((cfg.spread_gain * (self.spread >> FLOOR_FRAC)) >> 2)
         keep = self.hang > 0 and level > cfg.keep_margin

@@ -37,7 +37,7 @@ BLOCKS = {"mixed": [1, 77, 129, 1000, 3, 4096], "1": [1], "hop": [128], "8192": 
 CONFIGS = {
     "default": StreamConfig(),
     "tuned": StreamConfig(vad=VadConfig(margin=200, spread_gain=5, keep_margin=90, hangover=3, spread_shift=3,
-                                        rise=700, fall=300),
+                                        spread_start=300, rise=700, fall=300),
                           decision=DecisionConfig(window=7, threshold=-5, min_loud=2, suppression=40, max_frames=30),
                           preroll=5, silence=3),
     "no-preroll": StreamConfig(preroll=0, silence=0, decision=DecisionConfig(window=1, min_loud=0)),
@@ -89,7 +89,7 @@ def test_stream_export_writes_the_configuration_from_python(tmp_path):
                                                                header)}
     want = {"FRNN_STREAM_RESET": 1, "FRNN_STREAM_PREROLL": 5, "FRNN_STREAM_SILENCE": 3, "FRNN_VAD_FLOOR_FRAC": 8,
             "FRNN_VAD_MARGIN": 200, "FRNN_VAD_SPREAD_GAIN": 5, "FRNN_VAD_KEEP_MARGIN": 90, "FRNN_VAD_HANGOVER": 3,
-            "FRNN_VAD_SPREAD_SHIFT": 3, "FRNN_VAD_RISE": 700, "FRNN_VAD_FALL": 300,
+            "FRNN_VAD_SPREAD_SHIFT": 3, "FRNN_VAD_SPREAD_START": 300, "FRNN_VAD_RISE": 700, "FRNN_VAD_FALL": 300,
             "FRNN_DECISION_WINDOW": 7, "FRNN_DECISION_THRESHOLD": -5, "FRNN_DECISION_MIN_LOUD": 2,
             "FRNN_DECISION_SUPPRESSION": 40, "FRNN_DECISION_MAX_FRAMES": 30}
     assert macros == want

@@ -22,7 +22,8 @@ def test_hand_worked_sequence():
     # 5: (-3, 14, 1, 992, 256)     not kept: hangover counts down; spread += (768 - 1216) >> 1; floor -= 512
     # 6: (-101, 13, 0, 13424, -256)  |level| feeds the spread
     # 7: (1, 62, 0, 6840, 0)       spread += (256 - 13424) >> 1 = -6584
-    cfg = VadConfig(margin=10, spread_gain=4, keep_margin=5, hangover=2, spread_shift=1, rise=256, fall=512)
+    cfg = VadConfig(margin=10, spread_gain=4, keep_margin=5, hangover=2, spread_shift=1, spread_start=0, rise=256,
+                    fall=512)
     raw, active, vad = run(cfg, [0, 0, 50, 8, 8, 0, -100, 0])
     assert raw == [False, False, True, False, False, False, False, False]
     assert active == [False, False, True, True, True, True, False, False]
@@ -33,9 +34,9 @@ def test_spread_raises_the_threshold():
     # a noise swinging by +-200 around 0: with spread_gain 8 its spread (~200) adds ~400 to the
     # margin, so a frame 500 above the floor is not loud; without the spread term it is
     swing = [0] + [200, -200] * 200 + [500]
-    raw, _, vad = run(VadConfig(margin=280, spread_gain=8), swing)
+    raw, _, vad = run(VadConfig(margin=280, spread_gain=8, spread_start=0), swing)
     assert not any(raw) and 195 <= vad.spread >> FLOOR_FRAC <= 205
-    raw, _, _ = run(VadConfig(margin=280, spread_gain=0), swing)
+    raw, _, _ = run(VadConfig(margin=280, spread_gain=0, spread_start=0), swing)
     assert raw[-1] and not any(raw[:-1])
 
 
@@ -68,7 +69,20 @@ def test_frame_energy_q31_is_q8_7():
 
 
 @pytest.mark.parametrize("field,value", [("margin", -1), ("hangover", 0), ("spread_shift", 17), ("rise", 1.5),
-                                         ("spread_gain", 256), ("keep_margin", 2**15), ("fall", -1)])
+                                         ("spread_gain", 256), ("keep_margin", 2**15), ("fall", -1),
+                                         ("spread_start", -1)])
 def test_bad_config_names_the_field(field, value):
     with pytest.raises(FixedRnnError, match=f"vad.{field}"):
         VadConfig(**{field: value})
+
+
+def test_spread_starts_high_and_comes_down():
+    # spread_start 100: the first frames need 10 + 100 above the floor; the spread then decays
+    # toward the noise's deviation (0 here) by half per frame (spread_shift 1)
+    cfg = VadConfig(margin=10, spread_gain=4, keep_margin=5, hangover=1, spread_shift=1, spread_start=100, rise=0,
+                    fall=0)
+    raw, _, vad = run(cfg, [0, 50, 0, 0, 0, 0, 50])
+    # spread (<< 8) after each frame: 12800, 12800 (|level| 50 = spread), 6400, 3200, 1600, 800, 800;
+    # thresholds 110, 60, 60, 35, 22, 16, 13: the same 50 that was not loud at frame 1 is at frame 6
+    assert raw == [False, False, False, False, False, False, True]
+    assert vad.spread == 800

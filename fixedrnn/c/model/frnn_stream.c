@@ -58,7 +58,7 @@ static void vad_update(int32_t t, int32_t e, uint8_t *raw, uint8_t *active)
 {
     if (t == 0) {
         fr_vad_floor[0] = e * FLOOR_ONE;
-        fr_vad_spread[0] = 0;
+        fr_vad_spread[0] = FRNN_VAD_SPREAD_START * FLOOR_ONE;
     }
     const int32_t floor = fr_vad_floor[0], spread = fr_vad_spread[0];
     const int32_t level = e - (floor >> FRNN_VAD_FLOOR_FRAC);
