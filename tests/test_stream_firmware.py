@@ -114,7 +114,8 @@ def test_stream_layout_holds_the_state_docs_list():
     stream = {i.symbol: i for i in layout.ram_items(arrays, StreamConfig(preroll=9, decision=DecisionConfig(window=3)))}
     n_in, n_classes = model.n_features, len(model.labels)
     assert set(window) - set(stream) == {"fr_features"}
-    assert set(stream) - set(window) == {"fr_stream_frames", "fr_preroll", "fr_vad_floor", "fr_vad_spread", "fr_vad_hang",
+    assert set(stream) - set(window) == {"fr_stream_frames", "fr_preroll", "fr_vad_floor", "fr_vad_spread",
+                                         "fr_vad_hang",
                                          "fr_decision_scores", "fr_segment_start", "fr_segment_loud",
                                          "fr_last_label", "fr_last_decided"}
     assert stream["fr_preroll"].shape == (9, n_in) and stream["fr_decision_scores"].shape == (3, n_classes)

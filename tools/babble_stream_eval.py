@@ -8,7 +8,8 @@ The stream is stream_eval's (the FSDD test split in its seeded order, each word 
 RMS, 0.6-1.6 s gaps; :func:`fixedrnn.streams.build_stream`, seed 13), clean; over all of it lies
 babble (:func:`fixedrnn.streams.build_stream` with ``noise_kind="babble"``): consecutive 2 s
 pieces, each the sum of :data:`fixedrnn.noise.BABBLE_TALKERS` (at most all) of the stream's
-recordings drawn at random (seed 13), brought to the median RMS / 10**(snr/20) — other voices saying digits in the background, quieter than the speaker.
+recordings drawn at random (seed 13), brought to the median RMS / 10**(snr/20) — other voices
+saying digits in the background, quieter than the speaker.
 Scored as stream_eval scores (:func:`fixedrnn.streams.score_detections`): a detection outside every
 word is a false alarm, per hour of the audio between the words.
 """
@@ -26,7 +27,7 @@ from fixedrnn import fsdd  # noqa: E402
 from fixedrnn.atomicfile import write_text  # noqa: E402
 from fixedrnn.cli import run  # noqa: E402
 from fixedrnn.model import load  # noqa: E402
-from fixedrnn.stream import StreamConfig  # noqa: E402
+from fixedrnn.stream import KeywordStream, StreamConfig  # noqa: E402
 from fixedrnn.streams import build_stream, score_detections  # noqa: E402
 
 def babble_stream(items, snr_db, sample_rate=fsdd.SAMPLE_RATE, seed=stream_eval.SEED):
@@ -56,7 +57,8 @@ def _run(args):
     for path in args.models:
         model = load(path)
         for snr, st in streams.items():
-            stream, _, found = stream_eval.run_stream(model, st.pcm, StreamConfig())
+            _, found = stream_eval.segment_detections(model, st.pcm, StreamConfig())
+            stream = KeywordStream(model, StreamConfig())
             score = score_detections(st, [(d.label, stream.frame_end_seconds(d.decided)) for d in found])
             rows.append(dict(model=path.name, babble_snr_db=snr, words=score.words,
                              detection_rate=score.detection_rate, substitutions=score.substitutions,
