@@ -234,7 +234,8 @@ def _packed_format(form):
 
 def _stream_macros(stream):
     """The streaming configuration as macros: ``FRNN_STREAM``, ``FRNN_STREAM_RESET``,
-    ``FRNN_STREAM_PREROLL`` (the pre-roll ring's frames: 0 without the reset), ``FRNN_VAD_FLOOR_FRAC``
+    ``FRNN_STREAM_PREROLL`` (the pre-roll ring's frames: 0 without the reset), ``FRNN_STREAM_SILENCE``
+    (the silent-frame steps at a reset: 0 without it), ``FRNN_VAD_FLOOR_FRAC``
     (:data:`fixedrnn.vad.FLOOR_FRAC`) and one ``FRNN_VAD_<FIELD>`` / ``FRNN_DECISION_<FIELD>`` per
     field of the :class:`~fixedrnn.vad.VadConfig` / :class:`~fixedrnn.decision.DecisionConfig`."""
     from dataclasses import fields
@@ -244,6 +245,7 @@ def _stream_macros(stream):
     lines = ["#define FRNN_STREAM 1 /* a streaming export: frnn_stream.c, no feature window */",
              f"#define FRNN_STREAM_RESET ({int(bool(stream.reset))}) /* StreamConfig.reset */",
              f"#define FRNN_STREAM_PREROLL ({layout.stream_preroll(stream)}) /* pre-roll frames re-run at a reset */",
+             f"#define FRNN_STREAM_SILENCE ({layout.stream_silence(stream)}) /* silent-frame steps at a reset */",
              f"#define FRNN_VAD_FLOOR_FRAC ({vad.FLOOR_FRAC}) /* fixedrnn.vad.FLOOR_FRAC */"]
     for prefix, config in (("VAD", stream.vad), ("DECISION", stream.decision)):
         for f in fields(config):

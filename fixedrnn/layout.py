@@ -412,10 +412,16 @@ def stream_preroll(stream):
     return int(stream.preroll) if stream.reset else 0
 
 
+def stream_silence(stream):
+    """Silent-frame steps a streaming firmware runs at each cell reset for ``stream`` (a
+    :class:`fixedrnn.stream.StreamConfig`): ``silence``, or 0 without the cell reset."""
+    return int(stream.silence) if stream.reset else 0
+
+
 def stream_ram_items(arrays, stream):
     """RAM items of the streaming pipeline (``frnn_stream.c``) for ``stream`` (a
     :class:`fixedrnn.stream.StreamConfig`), the cell's and the front end's apart: the frame counter,
-    the pre-roll ring of int8 features ([P, I], none for P = 0), the VAD's noise floor and hangover,
+    the pre-roll ring of int8 features ([P, I], none for P = 0), the VAD's noise floor, spread and hangover,
     the decision's ring of the segment's last W int8 scores ([W, C]), the segment's start and loud
     count, the last detection's label and frame, and the current frame's scores (``fr_logits``).
     docs/streaming.md lists them with the Python state they mirror."""
@@ -432,6 +438,7 @@ def stream_ram_items(arrays, stream):
                                    (preroll, n_in)))
     items += [
         MemoryItem.of(f"{p}vad_floor", "int32_t", 1, kind, "ram", "VAD noise floor, q8.7 with FLOOR_FRAC more bits"),
+        MemoryItem.of(f"{p}vad_spread", "int32_t", 1, kind, "ram", "VAD noise spread, q8.7 with FLOOR_FRAC more bits"),
         MemoryItem.of(f"{p}vad_hang", "uint8_t", 1, kind, "ram", "VAD hangover counter"),
         MemoryItem.of(f"{p}decision_scores", "int8_t", window * n_classes, kind, "ram",
                       "the segment's last W int8 scores [W, C], slot (t - start) mod W", (window, n_classes)),
@@ -454,11 +461,12 @@ def model_stream_ram_items(arrays, stream):
 def flash_items(arrays, stream=None):
     """Every flash item of the firmware for the model: the model's then the front end's. ``stream``
     (a :class:`fixedrnn.stream.StreamConfig`): the streaming firmware's, which has no window to
-    pad (no ``fr_silence_features``)."""
+    pad: ``fr_silence_features`` only when its cell reset steps on the silent frame
+    (:func:`stream_silence` > 0)."""
     if stream is not None and _text(arrays, "cell") == GRAPH_CELL:
         raise FixedRnnError("a graph model has no streaming firmware (its graph runs a whole window)")
     items = model_flash_items(arrays)
-    if stream is not None:
+    if stream is not None and not stream_silence(stream):
         items = [item for item in items if item.symbol != f"{SYMBOL_PREFIX}silence_features"]
     return items + frontend_flash_items(frontend_shape(arrays))
 

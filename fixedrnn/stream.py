@@ -9,16 +9,19 @@ samples every ``hop``, complete frames only):
 2. VAD (:mod:`fixedrnn.vad`) on the frame's energy → ``raw`` (loud), ``active`` (speech).
 3. Cell reset (``StreamConfig.reset``): when frame t starts a speech segment
    (:meth:`fixedrnn.decision.Decider.starts_segment`), the state goes back to the cell's initial
-   state and the cell re-runs the ``preroll`` frames before t (fewer at the start of the stream),
-   kept in a ring buffer of features. The models were trained on words that start from the initial
-   state (after silence); a state carried across words and pauses does not recognise the next one.
+   state, the cell steps ``silence`` times on the silent frame's features
+   (:func:`fixedrnn.engine.silent_features`, the batch window's left padding), then re-runs the
+   ``preroll`` frames before t (fewer at the start of the stream), kept in a ring buffer of
+   features. The models were trained on words after silence padding; a state carried across words
+   and pauses does not recognise the next one, and a long pre-roll of noise (babble above all)
+   puts the cell in a state it never saw in training.
 4. One cell step on x_t (:func:`fixedrnn.rnn.step_from_input_fc` / :func:`fixedrnn.lstm
    .step_from_input_fc`), the head on h_t (:func:`fixedrnn.dense.run_head`) → int8 scores.
 5. The decision rule (:mod:`fixedrnn.decision`) → a detection or none.
 
 With ``reset=False`` the hidden states are exactly ``engine.run_features(model, x, trace=True)`` of
-all the frames so far, and the scores the head on each; with ``reset=True``, those of the frames
-from the last reset (pre-roll included). Everything is the model's prepared ops (NumPy reference).
+all the frames so far, and the scores the head on each; with ``reset=True``, those of ``silence`` silent frames followed
+by the frames from the last reset's pre-roll. Everything is the model's prepared ops (NumPy reference).
 """
 
 from dataclasses import dataclass, field
@@ -35,15 +38,17 @@ from fixedrnn.vad import Vad, VadConfig, frame_energy
 
 @dataclass(frozen=True)
 class StreamConfig:
-    """``vad``, ``decision``; ``reset`` the cell at each segment start, re-running ``preroll`` frames."""
+    """``vad``, ``decision``; ``reset`` the cell at each segment start, stepping it ``silence`` times
+    on the silent frame's features, then re-running the ``preroll`` frames before the start."""
 
     vad: VadConfig = field(default_factory=VadConfig)
     decision: DecisionConfig = field(default_factory=DecisionConfig)
     reset: bool = True
-    preroll: int = 16
+    preroll: int = 4
+    silence: int = 16
 
     def __post_init__(self):
-        require_int_fields(self, "", (("preroll", 0, 255),))
+        require_int_fields(self, "", (("preroll", 0, 255), ("silence", 0, 255)))
 
 
 class StreamFrames(NamedTuple):
@@ -83,14 +88,17 @@ class KeywordStream:
         self._decider = Decider(self.config.decision)
         self._state = self._cell.initial_state(self._prepared.cell)
         self._recent = np.zeros((0, m.n_features), np.int8)
+        self._silence_fc = self._cell.input_fc(self._prepared.cell, engine.silent_features(m)[None])
         self.frames_done = 0
 
     def _step(self, fc):
         self._state = self._cell.step_from_input_fc(self._prepared.cell, fc, self._state)[-1]
 
     def _restart(self):
-        """Initial state, then the pre-roll frames."""
+        """Initial state, ``silence`` steps on the silent frame, then the pre-roll frames."""
         self._state = self._cell.initial_state(self._prepared.cell)
+        for _ in range(self.config.silence):
+            self._step(self._silence_fc)
         if len(self._recent):
             fcs = self._cell.input_fc(self._prepared.cell, self._recent)
             for k in range(len(fcs)):

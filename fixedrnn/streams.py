@@ -2,11 +2,14 @@
 
 :func:`build_stream` lays recordings end to end with a gap before each one (and one after the last),
 each recording scaled to the median RMS of all of them (FSDD's speakers differ by more than 20 dB;
-so every word has the stated SNR), then adds white Gaussian noise of constant power over the whole
-stream at an SNR relative to that common speech power (``None``: no noise, the gaps are digital
-silence). Every random choice (gap
-lengths, noise) comes from ``numpy.random.default_rng(seed)``: the same arguments give the same
-stream. The ground truth of each word is its recording's place in the stream (samples
+so every word has the stated SNR), then adds noise of constant power over the whole stream at an SNR
+relative to that common speech power (``None``: no noise, the gaps are digital silence). Noise kinds
+(:data:`NOISE_KINDS`): ``white`` Gaussian, ``pink`` (1/f, :func:`fixedrnn.noise.pink`), ``babble``
+(consecutive :data:`BABBLE_PIECE_S` s pieces, each :func:`fixedrnn.noise.babble` of
+:data:`fixedrnn.noise.BABBLE_TALKERS` of the stream's recordings drawn at random: other voices
+saying digits in the background). Every random choice comes from
+``numpy.random.default_rng(seed)`` (babble: ``default_rng([seed, 1])``): the same arguments give
+the same stream. The ground truth of each word is its recording's place in the stream (samples
 ``[start, end)``), whatever silence the recording holds at its edges.
 
 This is evaluation data, built in float64 and rounded half to even (``numpy.rint``) with saturation
@@ -17,7 +20,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fixedrnn import noise
 from fixedrnn.errors import FixedRnnError
+
+#: Noise kinds :func:`build_stream` adds.
+NOISE_KINDS = ("white", "pink", "babble")
+#: Seconds of each babble piece (a new set of talkers every piece).
+BABBLE_PIECE_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -50,18 +59,20 @@ class TestStream:
         return sum(w.end - w.start for w in self.words) / self.sample_rate
 
 
-def build_stream(items, seed, snr_db=None, gap_s=(0.6, 1.6), sample_rate=8000):
+def build_stream(items, seed, snr_db=None, gap_s=(0.6, 1.6), sample_rate=8000, noise_kind="white"):
     """A :class:`TestStream` of ``items`` (``(label, name, int16 pcm)`` triples, in the order given).
 
     Before each recording and after the last: a gap drawn uniformly in ``gap_s`` seconds.
     Each recording is multiplied by ``median_rms / its_rms`` (RMS of its samples). ``snr_db``: the
-    noise power is ``median_rms**2 / 10**(snr_db / 10)``.
+    noise (``noise_kind`` in :data:`NOISE_KINDS`) has the RMS ``median_rms / 10**(snr_db / 20)``.
     """
     lo, hi = gap_s
     if not 0 <= lo <= hi:
         raise FixedRnnError(f"gap_s: expected 0 <= low <= high seconds, got {gap_s}")
     if not items:
         raise FixedRnnError("items: a stream needs at least one recording")
+    if noise_kind not in NOISE_KINDS:
+        raise FixedRnnError(f"noise_kind: {noise_kind!r} is not one of {', '.join(NOISE_KINDS)}")
     rng = np.random.default_rng(seed)
     gaps = np.rint(rng.uniform(lo, hi, len(items) + 1) * sample_rate).astype(np.int64)
     rms = [np.sqrt(np.mean(np.asarray(pcm, np.float64) ** 2)) for _, _, pcm in items]
@@ -78,9 +89,27 @@ def build_stream(items, seed, snr_db=None, gap_s=(0.6, 1.6), sample_rate=8000):
     if snr_db is None:
         return TestStream(clean, tuple(words), sample_rate, None)
     noise_rms = level / 10 ** (snr_db / 20)
-    noisy = clean + rng.normal(0.0, noise_rms, clean.size)
-    pcm = np.clip(np.rint(noisy), -32768, 32767).astype(np.int16)
+    if noise_kind == "white":
+        added = rng.normal(0.0, noise_rms, clean.size)
+    elif noise_kind == "pink":
+        added = noise_rms * noise.pink(clean.size, rng)
+    else:
+        added = noise_rms * babble_noise(clean.size, [pcm for _, _, pcm in items],
+                                         np.random.default_rng([seed, 1]), sample_rate)
+    pcm = np.clip(np.rint(clean + added), -32768, 32767).astype(np.int16)
     return TestStream(pcm, tuple(words), sample_rate, float(snr_db))
+
+
+def babble_noise(n, recordings, rng, sample_rate=8000):
+    """float64 ``[n]``: consecutive :data:`BABBLE_PIECE_S` s pieces, each
+    :func:`fixedrnn.noise.babble` (unit RMS) of ``BABBLE_TALKERS`` (at most all) of ``recordings``
+    (int16 arrays) drawn without replacement by ``rng``."""
+    piece = int(BABBLE_PIECE_S * sample_rate)
+    parts = []
+    for start in range(0, n, piece):
+        talkers = rng.choice(len(recordings), size=min(noise.BABBLE_TALKERS, len(recordings)), replace=False)
+        parts.append(noise.babble(min(piece, n - start), rng, [recordings[i] for i in talkers]))
+    return np.concatenate(parts) if parts else np.zeros(0)
 
 
 @dataclass(frozen=True)

@@ -316,19 +316,20 @@ def test_flash_and_ram_flags(tmp_path, capsys):
 
 def test_feature_window_is_t_frames_and_streaming_mode_has_none(tmp_path, capsys):
     """The default layout is the window firmware's: the T x I int8 feature window and the
-    silent-frame features. --mode streaming is the streaming firmware's: no window and no silent
-    frame, a pre-roll ring of P x I int8 features and the decision's W x C int8 scores (the default
-    StreamConfig: P = 16, W = 4); an unknown mode is refused."""
+    silent-frame features. --mode streaming is the streaming firmware's: no window, the silent
+    frame (its cell reset steps on it), a pre-roll ring of P x I int8 features and the decision's
+    W x C int8 scores (the default StreamConfig: P = 4, 16 silent steps, W = 4); an unknown mode is
+    refused."""
     path = _save(tmp_path, make_model("rnn", False, frames=100, n_mfcc=13))
     report = budget.audit_file(str(path))
     items = {item.symbol: item for item in report.flash + report.ram}
     assert items["fr_features"].nbytes == 100 * 13 and items["fr_silence_features"].nbytes == 13
     stream = budget.audit_file(str(path), mode="streaming")
     stream_items = {item.symbol: item for item in stream.flash + stream.ram}
-    assert "fr_features" not in stream_items and "fr_silence_features" not in stream_items
-    assert stream_items["fr_preroll"].nbytes == 16 * 13
+    assert "fr_features" not in stream_items and stream_items["fr_silence_features"].nbytes == 13
+    assert stream_items["fr_preroll"].nbytes == 4 * 13
     assert stream_items["fr_decision_scores"].nbytes == 4 * 10  # C = 10 classes
-    assert stream.flash_total == report.flash_total - 13
+    assert stream.flash_total == report.flash_total
     code, out, _ = _run(capsys, path, "--mode", "streaming", "--json")
     assert code == 0 and json.loads(out)["ram"]["total"] == stream.ram_total
     with pytest.raises(SystemExit) as exc:

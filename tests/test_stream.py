@@ -102,19 +102,23 @@ def test_fewer_samples_than_a_frame_give_no_frame():
     assert len(frames.index) == 0 and frames.hidden.shape == (0, 6) and found == []
 
 
-def test_with_reset_each_segment_equals_batch_from_its_preroll():
+@pytest.mark.parametrize("silence", [0, 3])
+def test_with_reset_each_segment_equals_batch_from_its_preroll(silence):
+    """With the reset, each segment's states are the batch path's on ``silence`` silent frames (the
+    window's padding, engine.silent_features) followed by the frames from the segment's pre-roll."""
     model = random_model(cell="lstm", weights="pot", units=10, seed=1)
     pcm = synthetic(4.0, seed=9)
-    config = StreamConfig(preroll=5)
+    config = StreamConfig(preroll=5, silence=silence)
     out, _ = push_blocks(KeywordStream(model, config), pcm, [333, 1, 4000])
     starts = np.flatnonzero(out["reset"])
     assert len(starts) >= 2
     bounds = list(starts) + [len(out["index"])]
+    pad = np.repeat(engine.silent_features(model)[None], silence, axis=0)
     for a, b in zip(bounds[:-1], bounds[1:]):
         first = max(0, a - config.preroll)
-        _, trace = engine.run_features(model, out["features"][first:b], trace=True)
-        np.testing.assert_array_equal(out["hidden"][a:b], trace["hidden"][a - first:])
-        np.testing.assert_array_equal(out["cell"][a:b], trace["cell"][a - first:])
+        _, trace = engine.run_features(model, np.concatenate([pad, out["features"][first:b]]), trace=True)
+        np.testing.assert_array_equal(out["hidden"][a:b], trace["hidden"][silence + a - first:])
+        np.testing.assert_array_equal(out["cell"][a:b], trace["cell"][silence + a - first:])
     # before the first reset: the batch path from the start of the stream
     _, trace = engine.run_features(model, out["features"][:starts[0] + 1], trace=True)
     np.testing.assert_array_equal(out["hidden"][:starts[0]], trace["hidden"][:starts[0]])

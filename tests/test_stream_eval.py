@@ -1,19 +1,52 @@
-"""tools/stream_eval.py: a CI-sized smoke run (a few test-split recordings, one condition)."""
+"""tools/stream_eval.py: a CI-sized smoke run (a few test-split recordings, one condition), and its
+per-segment evaluation against KeywordStream itself."""
 
 import sys
 
+import numpy as np
+import pytest
+
 from tests.conftest import REPO
+from tests.throwaway_models import random_model
 
 sys.path.insert(0, str(REPO / "tools"))
 
 import stream_eval  # noqa: E402
+from fixedrnn.decision import DecisionConfig  # noqa: E402
+from fixedrnn.model import load  # noqa: E402
+from fixedrnn.stream import StreamConfig  # noqa: E402
+from fixedrnn.streams import build_stream  # noqa: E402
 
 
 def test_smoke(fsdd_dir, capsys, tmp_path):
     model = str(REPO / "golden" / "models" / "tiny_lstm_pot.npz")
     out = tmp_path / "rows.jsonl"
-    assert stream_eval.main([model, "--fsdd", str(fsdd_dir), "--limit", "4", "--snr", "20",
+    assert stream_eval.main([model, "--fsdd", str(fsdd_dir), "--limit", "4", "--snr", "20", "--noise", "babble",
                              "--json", str(out)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 3 and "tiny_lstm_pot.npz` | 20 dB | 4 |" in lines[2]
+    assert len(lines) == 3 and "tiny_lstm_pot.npz` | babble 20 dB | 4 |" in lines[2]
     assert '"words": 4' in out.read_text()
+
+
+@pytest.mark.slow  # KeywordStream on 8 recordings in noise, twice
+@pytest.mark.parametrize("name, config", [
+    ("lstm_int8", StreamConfig()),
+    ("rnn_pot", StreamConfig(preroll=9, silence=2, decision=DecisionConfig(window=2, max_frames=20, min_loud=1)))])
+def test_segment_detections_equal_keyword_stream(fsdd_dir, name, config):
+    """The per-segment evaluation finds KeywordStream's detections, frame for frame, and its flags."""
+    model = load(REPO / "golden" / "models" / f"{name}.npz")
+    st = build_stream(stream_eval.test_items(fsdd_dir, 8), seed=3, snr_db=20.0, noise_kind="pink")
+    _, want_active, want = stream_eval.run_stream(model, st.pcm, config)
+    active, found = stream_eval.segment_detections(model, st.pcm, config)
+    assert found == want and len(want) >= 6
+    np.testing.assert_array_equal(active, want_active)
+
+
+def test_segment_detections_on_a_random_model():
+    model = random_model(cell="lstm", units=8, seed=2)
+    from tests.test_stream import synthetic
+
+    pcm = synthetic(6.0, seed=4)
+    config = StreamConfig(decision=DecisionConfig(min_loud=1, max_frames=15))
+    _, _, want = stream_eval.run_stream(model, pcm, config)
+    assert stream_eval.segment_detections(model, pcm, config)[1] == want and len(want) >= 2

@@ -36,10 +36,11 @@ BLOCKS = {"mixed": [1, 77, 129, 1000, 3, 4096], "1": [1], "hop": [128], "8192": 
 #: Configurations other than the default: every VAD and decision constant changed, no pre-roll, no reset.
 CONFIGS = {
     "default": StreamConfig(),
-    "tuned": StreamConfig(vad=VadConfig(margin=200, hangover=3, fall_shift=1, rise_shift=6),
+    "tuned": StreamConfig(vad=VadConfig(margin=200, spread_gain=5, keep_margin=90, hangover=3, spread_shift=3,
+                                        spread_start=300, rise=700, fall=300),
                           decision=DecisionConfig(window=7, threshold=-5, min_loud=2, suppression=40, max_frames=30),
-                          preroll=5),
-    "no-preroll": StreamConfig(preroll=0, decision=DecisionConfig(window=1, min_loud=0)),
+                          preroll=5, silence=3),
+    "no-preroll": StreamConfig(preroll=0, silence=0, decision=DecisionConfig(window=1, min_loud=0)),
     "no-reset": StreamConfig(reset=False, decision=DecisionConfig(max_frames=9)),
 }
 HOST = runner.BuildConfig("host", "-O2")
@@ -86,14 +87,17 @@ def test_stream_export_writes_the_configuration_from_python(tmp_path):
     header = (tmp_path / "frnn_model.h").read_text()
     macros = {name: int(value) for name, value in re.findall(r"#define (FRNN_(?:VAD|DECISION|STREAM)\w*) \((-?\d+)\)",
                                                                header)}
-    want = {"FRNN_STREAM_RESET": 1, "FRNN_STREAM_PREROLL": 5, "FRNN_VAD_FLOOR_FRAC": 8, "FRNN_VAD_MARGIN": 200,
-            "FRNN_VAD_HANGOVER": 3, "FRNN_VAD_FALL_SHIFT": 1, "FRNN_VAD_RISE_SHIFT": 6,
+    want = {"FRNN_STREAM_RESET": 1, "FRNN_STREAM_PREROLL": 5, "FRNN_STREAM_SILENCE": 3, "FRNN_VAD_FLOOR_FRAC": 8,
+            "FRNN_VAD_MARGIN": 200, "FRNN_VAD_SPREAD_GAIN": 5, "FRNN_VAD_KEEP_MARGIN": 90, "FRNN_VAD_HANGOVER": 3,
+            "FRNN_VAD_SPREAD_SHIFT": 3, "FRNN_VAD_SPREAD_START": 300, "FRNN_VAD_RISE": 700, "FRNN_VAD_FALL": 300,
             "FRNN_DECISION_WINDOW": 7, "FRNN_DECISION_THRESHOLD": -5, "FRNN_DECISION_MIN_LOUD": 2,
             "FRNN_DECISION_SUPPRESSION": 40, "FRNN_DECISION_MAX_FRAMES": 30}
     assert macros == want
-    assert "#define FRNN_STREAM 1" in header and "fr_features" not in header and "fr_silence_features" not in header
+    assert "#define FRNN_STREAM 1" in header and "fr_features" not in header and "fr_silence_features" in header
     no_reset = c_export.generate(model, silence=np.zeros(model.n_features, np.int8), stream=CONFIGS["no-reset"])
     assert "#define FRNN_STREAM_PREROLL (0)" in no_reset["frnn_model.h"] and "fr_preroll" not in no_reset["frnn_model.c"]
+    assert "#define FRNN_STREAM_SILENCE (0)" in no_reset["frnn_model.h"]
+    assert "fr_silence_features" not in no_reset["frnn_model.c"]
     window = c_export.export_c(model, tmp_path, silence=np.zeros(model.n_features, np.int8))
     assert "frnn_stream.c" not in [p.name for p in window] and not (tmp_path / "frnn_stream.c").exists()
     assert "FRNN_STREAM" not in (tmp_path / "frnn_model.h").read_text()
@@ -110,15 +114,23 @@ def test_stream_layout_holds_the_state_docs_list():
     stream = {i.symbol: i for i in layout.ram_items(arrays, StreamConfig(preroll=9, decision=DecisionConfig(window=3)))}
     n_in, n_classes = model.n_features, len(model.labels)
     assert set(window) - set(stream) == {"fr_features"}
-    assert set(stream) - set(window) == {"fr_stream_frames", "fr_preroll", "fr_vad_floor", "fr_vad_hang",
+    assert set(stream) - set(window) == {"fr_stream_frames", "fr_preroll", "fr_vad_floor", "fr_vad_spread",
+                                         "fr_vad_hang",
                                          "fr_decision_scores", "fr_segment_start", "fr_segment_loud",
                                          "fr_last_label", "fr_last_decided"}
     assert stream["fr_preroll"].shape == (9, n_in) and stream["fr_decision_scores"].shape == (3, n_classes)
     assert stream["fr_vad_hang"].c_type == "uint8_t" and stream["fr_vad_floor"].c_type == "int32_t"
+    assert stream["fr_vad_spread"].c_type == "int32_t"
     for symbol in set(window) & set(stream):
         assert stream[symbol].nbytes == window[symbol].nbytes, symbol
     no_reset = {i.symbol for i in layout.ram_items(arrays, StreamConfig(reset=False))}
     assert no_reset == set(stream) - {"fr_preroll"}
+    # the silent frame's features are in flash when the reset steps on them (StreamConfig.silence)
+    flash = {cfg: {i.symbol for i in layout.flash_items(arrays, cfg)} for cfg in
+             (StreamConfig(), StreamConfig(silence=0), StreamConfig(reset=False))}
+    assert "fr_silence_features" in flash[StreamConfig()]
+    assert flash[StreamConfig(silence=0)] == flash[StreamConfig(reset=False)] == flash[StreamConfig()] - {
+        "fr_silence_features"}
 
 
 def test_stream_input_and_output_formats():

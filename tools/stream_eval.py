@@ -1,18 +1,27 @@
 """Score models on long test streams built from the FSDD test split (docs/streaming.md).
 
-    python tools/stream_eval.py MODEL.npz [MODEL.npz ...] [--fsdd DIR] [--snr clean 30 20 10]
-        [--limit N] [--webrtc] [--no-reset] [--json FILE]
+    python tools/stream_eval.py MODEL.npz [MODEL.npz ...] [--fsdd DIR] [--snr 30 20 10]
+        [--noise white pink babble] [--limit N] [--webrtc] [--no-reset] [--exact]
+        [--noise-minutes M] [--json FILE]
 
-For each condition (clean = digital silence between words; or white noise at an SNR), one stream of
-the test-split recordings (index 0-4, 300 files) in a seeded random order, each scaled to the
-recordings' median RMS, with 0.6-1.6 s gaps (:func:`fixedrnn.streams.build_stream`, seed 13). The
-streaming detector (:class:`fixedrnn.stream.KeywordStream`, default configuration) runs over it in
-blocks of 1024 samples; detections are scored by :func:`fixedrnn.streams.score_detections`
-(tolerance 0.5 s). ``--webrtc``: also the frame-level agreement of the integer VAD with WebRTC's
-(``pip install webrtcvad-wheels``; mode 2, 30 ms frames, a frame of ours is speech for WebRTC when
-the 30 ms frame holding its centre is). ``--noise-minutes M``: also M minutes of the condition's
-noise alone, through the front end, VAD and decision rule: the segments it would decide (an upper
-bound on false alarms there). Prints one Markdown row per model and condition.
+Conditions: clean (digital silence between words), then every noise kind at every SNR. For each,
+one stream of the test-split recordings (index 0-4, 300 files) in a seeded random order, each
+scaled to the recordings' median RMS, with 0.6-1.6 s gaps, and the noise over all of it
+(:func:`fixedrnn.streams.build_stream`, seed 13; babble: other test-split recordings talking at
+once). The streaming detector (default :class:`fixedrnn.stream.StreamConfig`) runs over it;
+detections are scored by :func:`fixedrnn.streams.score_detections` (tolerance 0.5 s).
+
+With the cell reset (the default) the detections come from :func:`segment_detections`: the VAD and
+decision rule over all frames, and the cell run (numba) only over each segment, from its reset
+(silent frames, pre-roll) to its last frames — the same detections as
+:class:`fixedrnn.stream.KeywordStream` (tests/test_stream_eval.py), tens of times faster. ``--exact``
+(and ``--no-reset``) push the PCM through ``KeywordStream`` in blocks of 1024 samples instead.
+``--webrtc``: also the frame-level agreement of the integer VAD with WebRTC's (``pip install
+webrtcvad-wheels``; mode 2, 30 ms frames, a frame of ours is speech for WebRTC when the 30 ms
+frame holding its centre is). ``--noise-minutes M``: also M minutes of each noise kind alone at
+each SNR's level, through the front end, VAD and decision rule: the segments it would decide (an
+upper bound on false alarms there, whatever the model). Prints one Markdown row per model and
+condition.
 
 ``--speech-commands DIR``: the stream is built from the test clips (testing_list.txt) of a Speech
 Commands folder instead, at 16 kHz, for each model the words of its task (its labels:
@@ -29,12 +38,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fixedrnn import engine, fsdd, speech_commands  # noqa: E402
+from fixedrnn import engine, fsdd, noise, speech_commands  # noqa: E402
 from fixedrnn.decision import Decider  # noqa: E402
 from fixedrnn.model import load  # noqa: E402
 from fixedrnn.stream import KeywordStream, StreamConfig  # noqa: E402
 from fixedrnn.vad import Vad, frame_energy  # noqa: E402
-from fixedrnn.streams import build_stream, score_detections  # noqa: E402
+from fixedrnn.streams import NOISE_KINDS, babble_noise, build_stream, score_detections  # noqa: E402
 
 SEED = 13
 BLOCK = 1024
@@ -70,21 +79,69 @@ def run_stream(model, pcm, config):
     return stream, np.concatenate(active), found
 
 
-def noise_segments(model, config, level, snr_db, minutes, seed=SEED):
-    """Speech segments that could become false alarms in ``minutes`` of white noise alone (RMS
-    ``level / 10**(snr_db / 20)``): those the decision rule would decide (enough loud frames) —
-    an upper bound on the false alarms, whatever the model's scores."""
-    rng = np.random.default_rng(seed)
-    n = int(minutes * 60 * model.frontend.sample_rate)
-    pcm = np.clip(np.rint(rng.normal(0, level / 10 ** (snr_db / 20), n)), -32768, 32767).astype(np.int16)
-    energy = frame_energy(engine.mfcc(model, pcm), model.frontend.precision)
-    vad, decider = Vad(config.vad), Decider(config.decision)
+def vad_flags(model, mfcc, config):
+    """bool ``[n]`` ``raw`` and ``active`` of the frames ``mfcc [n, I]`` (:class:`fixedrnn.vad.Vad`)."""
+    vad = Vad(config.vad)
+    flags = np.array([vad.update(e) for e in frame_energy(mfcc, model.frontend.precision)], bool)
+    return flags.reshape(-1, 2)[:, 0], flags.reshape(-1, 2)[:, 1]
+
+
+def segments(raw, active, config):
+    """``(start, end)`` frames (inclusive) of every segment the decision rule opens and closes on
+    the VAD flags (:class:`fixedrnn.decision.Decider`, whose boundaries do not depend on scores)."""
+    decider = Decider(config.decision)
+    zeros = np.zeros(1, np.int8)
+    out = []
+    for t in range(len(raw)):
+        before = decider.start
+        decider.update(t, zeros, raw[t], active[t])
+        if active[t] and decider.start is None:
+            out.append((t if before is None else before, t))
+        elif not active[t] and before is not None:
+            out.append((before, t - 1))
+    if decider.start is not None:
+        out.append((decider.start, len(raw) - 1))
+    return out
+
+
+def segment_detections(model, pcm, config):
+    """``(active, detections)`` of :class:`fixedrnn.stream.KeywordStream` with ``config`` (whose
+    ``reset`` must be on) on ``pcm``, computed per segment: each segment's last ``window`` scores
+    are the head on ``engine.run_features_batch`` (numba) of its ``silence`` silent frames and its
+    frames from the pre-roll on; the scores of other frames never reach the decision rule."""
+    mfcc = engine.mfcc(model, pcm)
+    raw, active = vad_flags(model, mfcc, config)
+    x = engine.normalise(model, mfcc)
+    pad = np.repeat(engine.silent_features(model)[None], config.silence, axis=0)
+    scores = {}
+    for start, end in segments(raw, active, config):
+        first = max(0, start - config.preroll)
+        for t in range(max(start, end - config.decision.window + 1), end + 1):
+            scores[t] = engine.run_features_batch(model, np.concatenate([pad, x[first:t + 1]])[None])[0]
+    decider = Decider(config.decision)
     zeros = np.zeros(len(model.labels), np.int8)
-    count = 0
-    for t, e in enumerate(energy):
-        raw, active = vad.update(e)
-        count += decider.update(t, zeros, raw, active) is not None
-    return count
+    found = [d for t in range(len(raw)) if (d := decider.update(t, scores.get(t, zeros), raw[t], active[t]))]
+    last = decider.update(len(raw), None, False, False)
+    return active, found + ([last] if last is not None else [])
+
+
+def noise_alone(kind, n, level, snr_db, recordings, seed=SEED):
+    """int16 ``[n]``: noise ``kind`` alone at RMS ``level / 10**(snr_db / 20)`` (babble of
+    ``recordings``, as in the streams)."""
+    rng = np.random.default_rng([seed, 2])
+    unit = {"white": lambda: noise.white(n, rng), "pink": lambda: noise.pink(n, rng),
+            "babble": lambda: babble_noise(n, recordings, rng)}[kind]()
+    return np.clip(np.rint(level / 10 ** (snr_db / 20) * unit), -32768, 32767).astype(np.int16)
+
+
+def noise_segments(model, config, pcm):
+    """Speech segments that could become false alarms in ``pcm`` (noise alone): those the decision
+    rule would decide (enough loud frames) — an upper bound on the false alarms, whatever the
+    model's scores."""
+    raw, active = vad_flags(model, engine.mfcc(model, pcm), config)
+    decider = Decider(config.decision)
+    zeros = np.zeros(len(model.labels), np.int8)
+    return sum(decider.update(t, zeros, raw[t], active[t]) is not None for t in range(len(raw)))
 
 
 def webrtc_agreement(pcm, active, hop=128, fft_length=256, rate=8000, mode=2):
@@ -106,19 +163,24 @@ def main(argv=None):
     parser.add_argument("--fsdd", default=None, help="FSDD folder (default: $FIXEDRNN_FSDD or ../shared/data/fsdd)")
     parser.add_argument("--speech-commands", default=None, metavar="DIR",
                         help="build the streams from this Speech Commands folder's test clips instead of FSDD")
-    parser.add_argument("--snr", nargs="+", default=["clean", "30", "20", "10"])
+    parser.add_argument("--snr", nargs="+", default=["clean", "30", "20", "10"],
+                        help="'clean' and/or SNRs in dB (each with every --noise kind)")
+    parser.add_argument("--noise", nargs="+", default=list(NOISE_KINDS), choices=NOISE_KINDS)
     parser.add_argument("--limit", type=int, default=None, help="use only the first N recordings (smoke runs)")
     parser.add_argument("--webrtc", action="store_true", help="also report agreement with WebRTC's VAD")
     parser.add_argument("--no-reset", action="store_true", help="carry the cell state across segments")
+    parser.add_argument("--exact", action="store_true", help="run KeywordStream itself (slow) instead of per segment")
     parser.add_argument("--noise-minutes", type=float, default=0.0,
-                        help="also count the segments the VAD opens in this many minutes of noise alone")
+                        help="also count the segments the VAD opens in this many minutes of each noise alone")
     parser.add_argument("--json", default=None, help="also write the results as JSON lines to FILE")
     args = parser.parse_args(argv)
     config = StreamConfig(reset=not args.no_reset)
+    conditions = [(None, None)] if "clean" in args.snr else []
+    conditions += [(kind, float(snr)) for kind in args.noise for snr in args.snr if snr != "clean"]
 
     def make_streams(items, sample_rate):
-        return {snr: build_stream(items, seed=SEED, snr_db=None if snr == "clean" else float(snr),
-                                  sample_rate=sample_rate) for snr in args.snr}
+        return {cond: build_stream(items, seed=SEED, snr_db=cond[1], sample_rate=sample_rate,
+                                   noise_kind=cond[0] or "white") for cond in conditions}
 
     if args.speech_commands is None:
         items = test_items(args.fsdd, args.limit)
@@ -134,24 +196,30 @@ def main(argv=None):
         else:
             items = speech_commands_items(args.speech_commands, model.labels, args.limit)
             streams = make_streams(items, speech_commands.SAMPLE_RATE)
-        for snr, st in streams.items():
+        level = float(np.median([np.sqrt(np.mean(p.astype(float) ** 2)) for _, _, p in items]))
+        for (kind, snr), st in streams.items():
             t0 = time.perf_counter()
-            stream, active, found = run_stream(model, st.pcm, config)
+            if config.reset and not args.exact:
+                active, found = segment_detections(model, st.pcm, config)
+                stream = KeywordStream(model, config)
+            else:
+                stream, active, found = run_stream(model, st.pcm, config)
             speed = st.seconds / (time.perf_counter() - t0)
             score = score_detections(st, [(d.label, stream.frame_end_seconds(d.decided)) for d in found])
             fe = model.frontend
             agree = (webrtc_agreement(st.pcm, active, fe.hop, fe.fft_length, fe.sample_rate) if args.webrtc
                      else None)
-            condition = "clean" if snr == "clean" else f"{snr} dB"
+            condition = "clean" if kind is None else f"{kind} {snr:g} dB"
             row = dict(model=Path(path).name, condition=condition, words=score.words,
                        detection_rate=score.detection_rate, substitutions=score.substitutions,
                        false_alarms=score.false_alarms, non_word_seconds=score.non_word_seconds,
                        false_alarms_per_hour=score.false_alarms_per_hour,
                        median_latency_s=score.median_latency, vad_webrtc_agreement=agree, real_time=speed)
-            if args.noise_minutes and snr != "clean":
-                level = float(np.median([np.sqrt(np.mean(p.astype(float) ** 2)) for _, _, p in items]))
-                row["noise_only_segments"] = noise_segments(model, config, level, float(snr), args.noise_minutes)
-                print(f"  {args.noise_minutes:g} min of noise alone at the {snr} dB level: "
+            if args.noise_minutes and kind is not None:
+                n = int(args.noise_minutes * 60 * fe.sample_rate)
+                alone = noise_alone(kind, n, level, snr, [p for _, _, p in items])
+                row["noise_only_segments"] = noise_segments(model, config, alone)
+                print(f"  {args.noise_minutes:g} min of {kind} alone at the {snr:g} dB level: "
                       f"{row['noise_only_segments']} decidable segment(s)", flush=True)
             rows.append(row)
             agree_text = "–" if agree is None else f"{100 * agree:.1f} %"

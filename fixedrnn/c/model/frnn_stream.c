@@ -5,10 +5,12 @@
  *   framing  frnn_push_samples (frnn_pipeline.c): frame t = samples [t*hop, t*hop + N), complete
  *            frames only; each goes through frnn_push_frame below as its last sample arrives;
  *   VAD      fixedrnn/vad.py: e = mfcc[0] (q15) or mfcc[0] >> 16 (q31), q8.7; noise floor
- *            fr_vad_floor (q8.7 with FRNN_VAD_FLOOR_FRAC more fraction bits), hangover fr_vad_hang;
+ *            fr_vad_floor and spread fr_vad_spread (q8.7 with FRNN_VAD_FLOOR_FRAC more fraction
+ *            bits), hangover fr_vad_hang;
  *   reset    a frame that is active while no segment is open restarts the cell from its initial
- *            state and re-runs the FRNN_STREAM_PREROLL frames before it (fewer at the start) from
- *            the ring fr_preroll (slot t mod P);
+ *            state, steps it FRNN_STREAM_SILENCE times on fr_silence_features, and re-runs the
+ *            FRNN_STREAM_PREROLL frames before it (fewer at the start) from the ring fr_preroll
+ *            (slot t mod P);
  *   decision fixedrnn/decision.py: the segment's last FRNN_DECISION_WINDOW scores in the ring
  *            fr_decision_scores (slot (t - start) mod W), its loud frames, the last detection.
  * Every constant is a macro frnn_model.h takes from the Python configuration (fixedrnn.c_export).
@@ -32,6 +34,7 @@ void frnn_stream_init(void)
     fr_audio_count[0] = 0;
     fr_stream_frames[0] = 0;
     fr_vad_floor[0] = 0; /* set by the first frame */
+    fr_vad_spread[0] = 0;
     fr_vad_hang[0] = 0;
     fr_segment_start[0] = NO_SEGMENT;
     fr_segment_loud[0] = 0;
@@ -55,12 +58,23 @@ static void vad_update(int32_t t, int32_t e, uint8_t *raw, uint8_t *active)
 {
     if (t == 0) {
         fr_vad_floor[0] = e * FLOOR_ONE;
+        fr_vad_spread[0] = FRNN_VAD_SPREAD_START * FLOOR_ONE;
     }
-    const int32_t floor = fr_vad_floor[0];
-    *raw = e - (floor >> FRNN_VAD_FLOOR_FRAC) > FRNN_VAD_MARGIN;
-    const int32_t d = e * FLOOR_ONE - floor;
-    fr_vad_floor[0] = floor + (d < 0 ? d >> FRNN_VAD_FALL_SHIFT : d >> FRNN_VAD_RISE_SHIFT);
-    fr_vad_hang[0] = *raw ? FRNN_VAD_HANGOVER : (fr_vad_hang[0] > 0 ? fr_vad_hang[0] - 1 : 0);
+    const int32_t floor = fr_vad_floor[0], spread = fr_vad_spread[0];
+    const int32_t level = e - (floor >> FRNN_VAD_FLOOR_FRAC);
+    *raw = level > FRNN_VAD_MARGIN + ((FRNN_VAD_SPREAD_GAIN * (spread >> FRNN_VAD_FLOOR_FRAC)) >> 2);
+    const int keep = fr_vad_hang[0] > 0 && level > FRNN_VAD_KEEP_MARGIN;
+    fr_vad_hang[0] = (*raw || keep) ? FRNN_VAD_HANGOVER : (fr_vad_hang[0] > 0 ? fr_vad_hang[0] - 1 : 0);
+    if (!*raw) {
+        const int32_t deviation = level < 0 ? -level : level;
+        fr_vad_spread[0] = spread + ((deviation * FLOOR_ONE - spread) >> FRNN_VAD_SPREAD_SHIFT);
+    }
+    const int32_t scaled = e * FLOOR_ONE;
+    if (scaled > floor) {
+        fr_vad_floor[0] = floor + FRNN_VAD_RISE;
+    } else if (scaled < floor) {
+        fr_vad_floor[0] = floor - FRNN_VAD_FALL;
+    }
     *active = fr_vad_hang[0] > 0;
 }
 
@@ -123,10 +137,16 @@ static int32_t decision_update(int32_t t, uint8_t raw, uint8_t active, frnn_dete
     return 0;
 }
 
-/* The cell's initial state, then the pre-roll frames before t, oldest first. */
+/* The cell's initial state, FRNN_STREAM_SILENCE steps on the silent frame, then the pre-roll
+ * frames before t, oldest first. */
 static void restart(int32_t t)
 {
     frnn_cell_reset();
+#if FRNN_STREAM_SILENCE > 0
+    for (int32_t j = 0; j < FRNN_STREAM_SILENCE; ++j) {
+        frnn_cell_step(fr_silence_features);
+    }
+#endif
 #if FRNN_STREAM_PREROLL > 0
     for (int32_t j = t < FRNN_STREAM_PREROLL ? 0 : t - FRNN_STREAM_PREROLL; j < t; ++j) {
         frnn_cell_step(fr_preroll + (j % FRNN_STREAM_PREROLL) * FRNN_N_FEATURES);
