@@ -10,7 +10,7 @@ sys.path.insert(0, str(REPO / "tools"))
 
 import babble_stream_eval  # noqa: E402
 import stream_eval  # noqa: E402
-from fixedrnn.streams import build_stream  # noqa: E402
+from fixedrnn.streams import BABBLE_PIECE_S, build_stream  # noqa: E402
 
 
 def test_babble_is_at_the_stated_level_over_the_clean_stream(fsdd_dir):
@@ -21,7 +21,7 @@ def test_babble_is_at_the_stated_level_over_the_clean_stream(fsdd_dir):
     babble = noisy.pcm.astype(np.float64) - clean.pcm
     level = np.median([np.sqrt(np.mean(p.astype(np.float64) ** 2)) for _, _, p in items])
     # every 2 s piece at unit RMS times level / 10: int16 rounding aside
-    piece = int(babble_stream_eval.PIECE_S * 8000)
+    piece = int(BABBLE_PIECE_S * 8000)
     for start in range(0, babble.size - piece + 1, piece):
         rms = np.sqrt(np.mean(babble[start:start + piece] ** 2))
         assert abs(rms / (level / 10) - 1) < 0.01

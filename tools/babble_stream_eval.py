@@ -30,6 +30,7 @@ from fixedrnn.model import load  # noqa: E402
 from fixedrnn.stream import KeywordStream, StreamConfig  # noqa: E402
 from fixedrnn.streams import build_stream, score_detections  # noqa: E402
 
+
 def babble_stream(items, snr_db, sample_rate=fsdd.SAMPLE_RATE, seed=stream_eval.SEED):
     """stream_eval's stream with babble at ``snr_db`` below the words' median RMS over all of it
     (:func:`fixedrnn.streams.build_stream`, ``noise_kind="babble"``; also a condition of
