@@ -13,7 +13,6 @@ file with its flash and RAM. Then, e.g.::
 (per cell step and head instructions on QEMU's Cortex-M4: docs/compression.md, "Packed storage").
 """
 
-import argparse
 import re
 import sys
 from pathlib import Path
@@ -21,9 +20,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "tools"))
 
-from fixedrnn import layout, model as model_io  # noqa: E402
+from fixedrnn import model as model_io  # noqa: E402
 from fixedrnn.errors import FixedRnnError  # noqa: E402
+from sparse_models import print_models, size_parser  # noqa: E402
 from throwaway_models import random_model  # noqa: E402
 
 FORMS = ("int8", "int2", "int3", "int4", "e1m0", "e1m1", "e1m2", "e2m0", "e2m1", "e3m0")
@@ -53,27 +54,12 @@ def write_models(outdir, cell="lstm", units=64, frames=8, forms=FORMS, seed=1):
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(description="Models of one size at each packed weight form.")
-    parser.add_argument("outdir")
-    parser.add_argument("--cell", choices=("rnn", "lstm"), default="lstm")
-    parser.add_argument("--units", type=int, default=64)
-    parser.add_argument("--frames", type=int, default=8)
+    parser = size_parser("Models of one size at each packed weight form.")
     parser.add_argument("--forms", nargs="+", default=list(FORMS))
-    parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
-    try:
-        models = write_models(args.outdir, args.cell, args.units, args.frames, args.forms, args.seed)
-    except FixedRnnError as exc:
-        print(f"packed_models: error: {exc}", file=sys.stderr)
-        return 2
-    print("| model | weights | flash B | RAM B |")
-    print("|---|---|---|---|")
-    for path, model in models:
-        arrays = model.to_arrays()
-        flash = sum(item.nbytes for item in layout.flash_items(arrays))
-        ram = sum(item.nbytes for item in layout.ram_items(arrays))
-        print(f"| {path.name} | {model.weight_form.label} | {flash:,} | {ram:,} |")
-    return 0
+    return print_models("packed_models",
+                        lambda: write_models(args.outdir, args.cell, args.units, args.frames, args.forms, args.seed),
+                        {"weights": lambda m: m.weight_form.label})
 
 
 if __name__ == "__main__":

@@ -42,29 +42,48 @@ def write_models(outdir, cell="lstm", units=64, frames=8, sparsities=(0.0, 0.5, 
     return out
 
 
-def main(argv):
-    parser = argparse.ArgumentParser(description="Models of one size at several weight densities (sparse storage).")
+def size_parser(description):
+    """The command line both model-set tools share: OUTDIR and the model's size and seed."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("outdir")
     parser.add_argument("--cell", choices=("rnn", "lstm"), default="lstm")
     parser.add_argument("--units", type=int, default=64)
     parser.add_argument("--frames", type=int, default=8)
-    parser.add_argument("--sparsity", type=float, nargs="+", default=[0.0, 0.5, 0.75, 0.9])
     parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def print_models(prog, write, columns):
+    """Run ``write()`` (→ ``[(path, model)]``; a FixedRnnError is one line, exit 2) and print a table
+    of the files: ``columns`` ``{header: model → text}``, then flash and RAM bytes."""
     try:
-        models = write_models(args.outdir, args.cell, args.units, args.frames, args.sparsity, args.seed)
+        models = write()
     except FixedRnnError as exc:
-        print(f"sparse_models: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
-    print("| model | storage | weight density | flash B | RAM B |")
-    print("|---|---|---|---|---|")
+    print("| " + " | ".join(["model", *columns, "flash B", "RAM B"]) + " |")
+    print("|" + "---|" * (len(columns) + 3))
     for path, model in models:
         arrays = model.to_arrays()
-        weights = [v for k, v in arrays.items() if k.endswith(".weight")]
         flash = sum(item.nbytes for item in layout.flash_items(arrays))
         ram = sum(item.nbytes for item in layout.ram_items(arrays))
-        print(f"| {path.name} | {model.weight_storage} | {100 * sparse.density(weights):.1f} % | {flash:,} | {ram:,} |")
+        print("| " + " | ".join([path.name, *(f(model) for f in columns.values()), f"{flash:,}", f"{ram:,}"]) + " |")
     return 0
+
+
+def weight_density(model):
+    """The model's int8 weight density (nonzeros / weights, every matrix together), in %."""
+    arrays = model.to_arrays()
+    return f"{100 * sparse.density([v for k, v in arrays.items() if k.endswith('.weight')]):.1f} %"
+
+
+def main(argv):
+    parser = size_parser("Models of one size at several weight densities (sparse storage).")
+    parser.add_argument("--sparsity", type=float, nargs="+", default=[0.0, 0.5, 0.75, 0.9])
+    args = parser.parse_args(argv)
+    return print_models("sparse_models",
+                        lambda: write_models(args.outdir, args.cell, args.units, args.frames, args.sparsity, args.seed),
+                        {"storage": lambda m: m.weight_storage, "weight density": weight_density})
 
 
 if __name__ == "__main__":
