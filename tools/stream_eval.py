@@ -39,7 +39,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fixedrnn import engine, fsdd, noise, speech_commands  # noqa: E402
-from fixedrnn.decision import Decider  # noqa: E402
+from fixedrnn.decision import Decider, keyword_flags  # noqa: E402
 from fixedrnn.model import load  # noqa: E402
 from fixedrnn.stream import KeywordStream, StreamConfig  # noqa: E402
 from fixedrnn.vad import Vad, frame_energy  # noqa: E402
@@ -118,7 +118,7 @@ def segment_detections(model, pcm, config):
         first = max(0, start - config.preroll)
         for t in range(max(start, end - config.decision.window + 1), end + 1):
             scores[t] = engine.run_features_batch(model, np.concatenate([pad, x[first:t + 1]])[None])[0]
-    decider = Decider(config.decision)
+    decider = Decider(config.decision, keyword_flags(model.labels))
     zeros = np.zeros(len(model.labels), np.int8)
     found = [d for t in range(len(raw)) if (d := decider.update(t, scores.get(t, zeros), raw[t], active[t]))]
     last = decider.update(len(raw), None, False, False)
