@@ -80,8 +80,8 @@ def test_babble_fillers_use_training_recordings_only():
     rng = np.random.default_rng(3)
     recs = [FakeRecording(f"r{k}", "train" if k % 3 else "test", (rng.normal(0, 100 * (k + 1), 3000)).astype(np.int16))
             for k in range(12)]
-    pieces = train_data.babble_fillers(recs, 5, seed=2)
-    again = train_data.babble_fillers(recs, 5, seed=2)
+    pieces = train_data.babble_fillers(recs, 5, seed=2, level_db=(-30.0, 0.0))
+    again = train_data.babble_fillers(recs, 5, seed=2, level_db=(-30.0, 0.0))
     assert len(pieces) == 5 and all(np.array_equal(p.pcm, q.pcm) for p, q in zip(pieces, again))
     train_rms = [np.sqrt(np.mean(r._pcm.astype(np.float64) ** 2)) for r in recs if r.split == "train"]
     for p in pieces:
@@ -91,6 +91,10 @@ def test_babble_fillers_use_training_recordings_only():
         assert -30.2 < db < 0.2
     assert np.ptp([np.sqrt(np.mean(p.pcm.astype(np.float64) ** 2)) for p in pieces]) > 0  # levels drawn
     assert len({p.name for p in pieces}) == 5 and pieces[0].cache_key() != pieces[1].cache_key()
+    flat = train_data.babble_fillers(recs, 5, seed=2)  # default: at the median RMS, the same babble
+    for p, q in zip(flat, pieces):
+        rms = np.sqrt(np.mean(p.pcm.astype(np.float64) ** 2))
+        assert abs(rms - np.median(train_rms)) < 0.01 * np.median(train_rms) and p.pcm.size == q.pcm.size
     with pytest.raises(FixedRnnError, match="--filler-babble: needs at least 6 training recordings"):
         train_data.babble_fillers(recs[:6], 1)
 
@@ -114,6 +118,7 @@ def test_split_masks_fillers_follow_their_own_split():
 
 @pytest.mark.parametrize("argv, fragment", [
     (["--filler-babble", "-1"], "--filler-babble must be >= 0"),
+    (["--filler-babble-db", "0", "-10"], "--filler-babble-db needs LOW <= HIGH"),
     (["--dataset", "speech_commands", "--data", ".", "--filler-babble", "3"], "FSDD only"),
 ])
 def test_bad_filler_arguments_exit_cleanly(capsys, argv, fragment):

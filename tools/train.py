@@ -133,6 +133,8 @@ def parse_args(argv=None):
                         "split by a hash of the file name (10 %% test, 10 %% validation)")
     p.add_argument("--filler-babble", type=int, default=0, metavar="N",
                    help="FSDD: N babble pieces of training recordings in the _filler_ class (training split)")
+    p.add_argument("--filler-babble-db", type=float, nargs=2, default=(0.0, 0.0), metavar=("LOW", "HIGH"),
+                   help="the babble pieces' level range, dB relative to the recordings' median RMS")
     p.add_argument("--subset", type=int, default=0, help="smoke test: a few files per split only")
     p.add_argument("--holdout", default=None, help="speaker-independent run: leave SPEAKER out")
     p.add_argument("--fit-validation", action="store_true", help="also fit on the validation files")
@@ -176,6 +178,8 @@ def parse_args(argv=None):
         p.error("--finetune-epochs: give --prune-sparsity or --prune-units too")
     if not args.finetune_lr > 0:
         p.error("--finetune-lr must be > 0")
+    if args.filler_babble_db[0] > args.filler_babble_db[1]:
+        p.error("--filler-babble-db needs LOW <= HIGH")
     if not (0 < args.speed[0] <= args.speed[1] and 0 < args.vtlp[0] <= args.vtlp[1]
             and args.snr[0] <= args.snr[1] and 0.0 <= args.noise_prob <= 1.0):
         p.error("--speed and --vtlp need 0 < LOW <= HIGH, --snr LOW <= HIGH, --noise-prob in [0, 1]")
@@ -284,7 +288,8 @@ def filler_items(args, recs):
     ``--filler-babble`` babble pieces of the training recordings ``recs``."""
     items = train_data.filler_files(args.filler_dir)
     if args.filler_babble:
-        items += train_data.babble_fillers(recs, args.filler_babble, seed=args.seed)
+        items += train_data.babble_fillers(recs, args.filler_babble, seed=args.seed,
+                                           level_db=tuple(args.filler_babble_db))
     return items
 
 

@@ -37,10 +37,8 @@ FILLER_LABEL = "_filler_"
 #: Filler files' split by a stable hash of the file name: the first value in 0..99 of its
 #: SHA-256 below ``test`` → "test", below ``validation`` → "validation", else "train".
 FILLER_SPLIT = {"test": 10, "validation": 20}
-#: Babble filler pieces: length range (s), and level range (dB) relative to the recordings' median RMS
-#: (the babble a stream's VAD opens lies 10-30 dB below the words).
+#: Babble filler pieces: length range (s).
 BABBLE_FILLER_SECONDS = (0.5, 1.5)
-BABBLE_FILLER_LEVEL_DB = (-30.0, 0.0)
 #: Where feature caches go (override with $FIXEDRNN_TRAIN_CACHE).
 CACHE_DIR = Path(os.environ.get("FIXEDRNN_TRAIN_CACHE", Path(tempfile.gettempdir()) / "fixedrnn-train-cache"))
 
@@ -261,11 +259,11 @@ def filler_files(dirs):
     return clips
 
 
-def babble_fillers(recordings, count, seed=0, level=None):
+def babble_fillers(recordings, count, seed=0, level=None, level_db=(0.0, 0.0)):
     """``count`` babble pieces (:class:`FillerClip`, split "train"): each of a length drawn from
     :data:`BABBLE_FILLER_SECONDS`, the sum of :data:`fixedrnn.noise.BABBLE_TALKERS` TRAINING-split
-    ``recordings`` (FSDD) talking at once (:func:`fixedrnn.noise.babble`), at an RMS drawn from
-    :data:`BABBLE_FILLER_LEVEL_DB` relative to ``level`` (default: the median RMS of those
+    ``recordings`` (FSDD) talking at once (:func:`fixedrnn.noise.babble`), at an RMS drawn
+    uniformly in ``level_db`` (dB) relative to ``level`` (default: the median RMS of those
     recordings) — what the VAD opens in babble alone."""
     train = sorted((r for r in recordings if r.split == "train"), key=lambda r: r.name)
     if len(train) < noise.BABBLE_TALKERS:
@@ -278,8 +276,9 @@ def babble_fillers(recordings, count, seed=0, level=None):
         rng = np.random.default_rng([seed, 0xBAB, k])
         n = int(rng.uniform(*BABBLE_FILLER_SECONDS) * fsdd.SAMPLE_RATE)
         talkers = [pcms[i] for i in rng.choice(len(pcms), size=noise.BABBLE_TALKERS, replace=False)]
-        gain = level * 10.0 ** (rng.uniform(*BABBLE_FILLER_LEVEL_DB) / 20.0)
-        pcm = np.clip(np.rint(gain * noise.babble(n, rng, talkers)), -32768, 32767).astype(np.int16)
+        unit = noise.babble(n, rng, talkers)
+        gain = level * 10.0 ** (rng.uniform(*level_db) / 20.0)
+        pcm = np.clip(np.rint(gain * unit), -32768, 32767).astype(np.int16)
         clips.append(FillerClip(name=f"{FILLER_LABEL}/babble/{seed}-{k}", speaker="babble", split="train", pcm=pcm))
     return clips
 
