@@ -232,15 +232,20 @@ def _packed_format(form):
             f"{form.mantissa_bits or 0}}} /* frnn_packed_format: code bits, minifloat, e, m */"]
 
 
-def _stream_macros(stream):
+def _stream_macros(stream, labels):
     """The streaming configuration as macros: ``FRNN_STREAM``, ``FRNN_STREAM_RESET``,
     ``FRNN_STREAM_PREROLL`` (the pre-roll ring's frames: 0 without the reset), ``FRNN_STREAM_SILENCE``
     (the silent-frame steps at a reset: 0 without it), ``FRNN_VAD_FLOOR_FRAC``
     (:data:`fixedrnn.vad.FLOOR_FRAC`) and one ``FRNN_VAD_<FIELD>`` / ``FRNN_DECISION_<FIELD>`` per
-    field of the :class:`~fixedrnn.vad.VadConfig` / :class:`~fixedrnn.decision.DecisionConfig`."""
+    field of the :class:`~fixedrnn.vad.VadConfig` / :class:`~fixedrnn.decision.DecisionConfig`, and
+    ``FRNN_IS_KEYWORD(c)``: whether class ``c`` of ``labels`` is a keyword
+    (:func:`fixedrnn.decision.keyword_flags`), an expression over the filler classes (code, no data)."""
     from dataclasses import fields
 
-    from fixedrnn import vad
+    from fixedrnn import decision, vad
+
+    fillers = [c for c, keyword in enumerate(decision.keyword_flags(labels)) if not keyword]
+    is_keyword = " && ".join(f"(c) != {c}" for c in fillers) or "1"
 
     lines = ["#define FRNN_STREAM 1 /* a streaming export: frnn_stream.c, no feature window */",
              f"#define FRNN_STREAM_RESET ({int(bool(stream.reset))}) /* StreamConfig.reset */",
@@ -251,6 +256,8 @@ def _stream_macros(stream):
         for f in fields(config):
             lines.append(f"#define FRNN_{prefix}_{f.name.upper()} ({int(getattr(config, f.name))}) "
                          f"/* {type(config).__name__}.{f.name} */")
+    names = ", ".join(str(c) for c in fillers) or "none"
+    lines.append(f"#define FRNN_IS_KEYWORD(c) ({is_keyword}) /* fixedrnn.decision.is_keyword; filler classes: {names} */")
     return lines
 
 
@@ -328,7 +335,7 @@ def _header(model, arrays, items, stream=None):
         f"#define FRNN_FRAMES {model.frames} /* T: frames in the feature window */",
         f"#define FRNN_N_CLASSES {len(model.labels)} /* C: logits */",
         *(["", "/* The streaming configuration (fixedrnn.stream.StreamConfig), docs/streaming.md. */",
-           *_stream_macros(stream)] if stream is not None else []),
+           *_stream_macros(stream, model.labels)] if stream is not None else []),
         "",
         "/* The model's scalar integers: FR_ + each 0-d integer key of the model file (docs/model-format.md). */",
         *_scalar_macros(arrays),

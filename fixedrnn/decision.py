@@ -13,7 +13,9 @@ best at its end. Rule (docs/streaming.md, "Decision"), with ``window`` W, ``thre
 - Decision: ``sum[c] = Σ s_t[c]`` over the n ≤ W kept frames (int32); ``top`` = the first c of
   maximal ``sum``; ``score = floor(sum[top] / n)`` (floor division, also for negative sums).
   Detection when ``loud ≥ min_loud`` and ``score ≥ threshold`` and not (``top`` equals the label of
-  the previous detection and fewer than ``suppression`` frames passed since it was decided).
+  the previous detection and fewer than ``suppression`` frames passed since it was decided), and
+  ``top`` is a keyword (:func:`is_keyword`): a segment whose top label is a filler (``_unknown_``,
+  ``_silence_``, ``_filler_``) gives no detection and changes nothing else.
 """
 
 from dataclasses import dataclass
@@ -22,6 +24,19 @@ from typing import NamedTuple
 import numpy as np
 
 from fixedrnn.errors import require_int_fields
+
+
+def is_keyword(label):
+    """Whether the class ``label`` (str) is a keyword: every label except those that start and end
+    with "_" and have at least 2 characters (Speech Commands' ``_unknown_`` and ``_silence_``,
+    fixedrnn's ``_filler_``), the classes that mean "not a keyword"."""
+    label = str(label)
+    return not (len(label) >= 2 and label.startswith("_") and label.endswith("_"))
+
+
+def keyword_flags(labels):
+    """:func:`is_keyword` of each of ``labels`` (a model's class labels, in class order): tuple of bool."""
+    return tuple(is_keyword(label) for label in labels)
 
 
 @dataclass(frozen=True)
@@ -53,10 +68,13 @@ class Detection(NamedTuple):
 
 
 class Decider:
-    """The rule's state; :meth:`update` takes one frame and returns a :class:`Detection` or None."""
+    """The rule's state; :meth:`update` takes one frame and returns a :class:`Detection` or None.
+    ``keywords``: per class, whether it is a keyword (:func:`keyword_flags` of the model's labels);
+    None: every class is."""
 
-    def __init__(self, config=None):
+    def __init__(self, config=None, keywords=None):
         self.config = DecisionConfig() if config is None else config
+        self.keywords = None if keywords is None else tuple(bool(k) for k in keywords)
         self.reset()
 
     def reset(self):
@@ -75,6 +93,8 @@ class Decider:
         start, loud = self.start, self.loud
         self.start, self.loud, self.kept = None, 0, []
         if loud < cfg.min_loud or score < cfg.threshold:
+            return None
+        if self.keywords is not None and not self.keywords[top]:
             return None
         if top == self.last_label and t - self.last_decided < cfg.suppression:
             return None

@@ -17,7 +17,8 @@ samples every ``hop``, complete frames only):
    puts the cell in a state it never saw in training.
 4. One cell step on x_t (:func:`fixedrnn.rnn.step_from_input_fc` / :func:`fixedrnn.lstm
    .step_from_input_fc`), the head on h_t (:func:`fixedrnn.dense.run_head`) → int8 scores.
-5. The decision rule (:mod:`fixedrnn.decision`) → a detection or none.
+5. The decision rule (:mod:`fixedrnn.decision`, with the model's labels' keyword flags) → a
+   detection or none (none for a segment whose top class is a filler such as ``_filler_``).
 
 With ``reset=False`` the hidden states are exactly ``engine.run_features(model, x, trace=True)`` of
 all the frames so far, and the scores the head on each; with ``reset=True``, those of ``silence`` silent frames followed
@@ -30,7 +31,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from fixedrnn import dense, engine, lstm, rnn
-from fixedrnn.decision import Decider, DecisionConfig
+from fixedrnn.decision import Decider, DecisionConfig, keyword_flags
 from fixedrnn.frontend.framing import StreamingMfcc
 from fixedrnn.errors import require_int_fields
 from fixedrnn.vad import Vad, VadConfig, frame_energy
@@ -85,7 +86,7 @@ class KeywordStream:
         m = self.model
         self._mfcc = StreamingMfcc(precision=m.frontend.precision, front_end=m.front_end)
         self._vad = Vad(self.config.vad)
-        self._decider = Decider(self.config.decision)
+        self._decider = Decider(self.config.decision, keyword_flags(m.labels))
         self._state = self._cell.initial_state(self._prepared.cell)
         self._recent = np.zeros((0, m.n_features), np.int8)
         self._silence_fc = self._cell.input_fc(self._prepared.cell, engine.silent_features(m)[None])

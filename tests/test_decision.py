@@ -2,7 +2,7 @@
 
 import pytest
 
-from fixedrnn.decision import Decider, DecisionConfig, Detection
+from fixedrnn.decision import Decider, DecisionConfig, Detection, is_keyword, keyword_flags
 from fixedrnn.errors import FixedRnnError
 
 
@@ -39,3 +39,35 @@ def test_max_frames_and_suppression():
 def test_bad_config_names_the_field():
     with pytest.raises(FixedRnnError, match="decision.window"):
         DecisionConfig(window=0)
+
+
+def test_labels_that_start_and_end_with_underscore_are_not_keywords():
+    assert [is_keyword(label) for label in ("0", "yes", "_filler_", "_unknown_", "_silence_", "_", "_a", "a_", "__")] \
+        == [True, True, False, False, False, True, True, True, False]
+    assert keyword_flags(["0", "1", "_filler_"]) == (True, True, False)
+
+
+def test_filler_top_gives_no_detection_and_leaves_suppression_alone():
+    cfg = DecisionConfig(window=2, min_loud=1, suppression=100)
+    keywords = (True, True, False)  # class 2 is a filler
+    silent = ([0, 0, 0], False, False)
+    frames = [([3, 9, 1], True, True), silent,     # segment 0: label 1, detected at frame 1
+              ([0, 1, 9], True, True), silent,     # segment 1: top 2 (filler) → nothing
+              ([8, 1, 2], True, True), ([8, 5, 7], True, True), silent,  # segment 2: label 0
+              ([5, 6, 6], True, True), silent]     # segment 3: tie of 1 and 2 → the first, 1; the last
+    # detection is segment 2's (label 0), so suppression does not drop it
+    decider = Decider(cfg, keywords)
+    got = [d for t, (s, r, a) in enumerate(frames) if (d := decider.update(t, s, r, a)) is not None]
+    assert got == [Detection(1, 0, 0, 1, 9), Detection(0, 4, 5, 6, 8), Detection(1, 7, 7, 8, 6)]
+    # without the flags, the filler segment is a detection of class 2
+    assert Detection(2, 2, 2, 3, 9) in feed(cfg, frames)
+
+
+def test_filler_segment_does_not_become_the_last_label():
+    """Suppression compares with the last *detection*: a filler segment in between changes nothing."""
+    cfg = DecisionConfig(window=1, min_loud=1, suppression=10)
+    silent = ([0, 0], False, False)
+    frames = [([9, 0], True, True), silent, ([0, 9], True, True), silent, ([9, 0], True, True), silent]
+    decider = Decider(cfg, (True, False))
+    got = [d for t, (s, r, a) in enumerate(frames) if (d := decider.update(t, s, r, a)) is not None]
+    assert got == [Detection(0, 0, 0, 1, 9)]  # frame 4's label 0 is suppressed (4 frames after frame 1)

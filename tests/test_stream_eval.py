@@ -50,3 +50,18 @@ def test_segment_detections_on_a_random_model():
     config = StreamConfig(decision=DecisionConfig(min_loud=1, max_frames=15))
     _, _, want = stream_eval.run_stream(model, pcm, config)
     assert stream_eval.segment_detections(model, pcm, config)[1] == want and len(want) >= 2
+
+
+def test_segment_detections_of_a_model_with_filler_classes():
+    """A model with _filler_ / _unknown_ / _silence_ classes: the per-segment evaluation drops the
+    segments whose top class is one, as KeywordStream does (the same weights with all-keyword labels
+    detect them)."""
+    from tests.test_stream import synthetic
+    from tests.test_stream_firmware import FILLER_CONFIG, FILLER_LABELS, FILLER_MODEL, PLAIN_LABELS
+
+    pcm = synthetic(12.0, seed=9)
+    model = random_model(**FILLER_MODEL, labels=FILLER_LABELS)
+    _, _, want = stream_eval.run_stream(model, pcm, FILLER_CONFIG)
+    found = stream_eval.segment_detections(model, pcm, FILLER_CONFIG)[1]
+    plain = stream_eval.segment_detections(random_model(**FILLER_MODEL, labels=PLAIN_LABELS), pcm, FILLER_CONFIG)[1]
+    assert found == want == [d for d in plain if d.label != 6] and len(found) >= 2 and len(plain) > len(found)

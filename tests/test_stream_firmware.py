@@ -209,6 +209,44 @@ def test_host_other_configurations_equal_keyword_stream(config_name, tmp_path):
         assert len(outputs[2].records) == 0 and outputs[1].detections == []
 
 
+#: A model with filler classes (labels that are not keywords: fixedrnn.decision.is_keyword; class 6 is
+#: the one this random model's segments most often score top), the same weights with all-keyword
+#: labels (random_model draws them from the seed), and a configuration that opens many segments.
+FILLER_MODEL = dict(cell="lstm", weights="int8", units=12, frames=24, seed=8)
+FILLER_LABELS = ("0", "1", "2", "3", "4", "5", "_filler_", "7", "8", "9", "_unknown_", "_silence_")
+PLAIN_LABELS = tuple(str(c) for c in range(12))
+FILLER_CONFIG = StreamConfig(vad=CONFIGS["tuned"].vad, decision=DecisionConfig(window=7, threshold=-5, min_loud=2),
+                             preroll=5, silence=3)
+
+
+def test_stream_export_writes_the_keyword_classes():
+    """FRNN_IS_KEYWORD(c) is false exactly for the filler classes; without fillers it is (1)."""
+    header = c_export.generate(random_model(**FILLER_MODEL, labels=FILLER_LABELS), stream=StreamConfig())["frnn_model.h"]
+    assert "#define FRNN_IS_KEYWORD(c) ((c) != 6 && (c) != 10 && (c) != 11)" in header
+    plain = c_export.generate(random_model(**FILLER_MODEL), stream=StreamConfig())["frnn_model.h"]
+    assert "#define FRNN_IS_KEYWORD(c) (1)" in plain
+
+
+@pytest.mark.slow  # host build, QEMU
+@pytest.mark.parametrize("build", [HOST, *QEMU_BUILDS], ids=lambda c: c.name)
+def test_filler_classes_give_no_detection_as_keyword_stream(build, tmp_path):
+    """A model whose labels include _filler_, _unknown_ and _silence_: segments whose top class is
+    one of them give no detection, in Python and in the firmware alike (host gcc, Cortex-M4 under
+    QEMU: every frame and detection equal); the same weights with all-keyword labels detect those
+    segments too."""
+    require(build)
+    model = random_model(**FILLER_MODEL, labels=FILLER_LABELS)
+    streams = [(synthetic(12.0, seed=s), BLOCKS["mixed"]) for s in (3, 9, 11)]
+    outputs = assert_firmware_equals_python(model, streams, build, FILLER_CONFIG, tmp_path)
+    plain = random_model(**FILLER_MODEL, labels=PLAIN_LABELS)
+    n_fillers = 0
+    for (pcm, sizes), got in zip(streams, outputs):
+        everything = firmware.python_stream(plain, pcm, sizes, FILLER_CONFIG).detections
+        n_fillers += sum(d.label == 6 for d in everything)
+        assert got.detections and got.detections == [d for d in everything if d.label != 6]
+    assert n_fillers >= 3
+
+
 @pytest.mark.slow  # QEMU
 @pytest.mark.parametrize("build", QEMU_BUILDS, ids=lambda c: c.name)
 def test_qemu_synthetic_streams_equal_keyword_stream(build, tmp_path):

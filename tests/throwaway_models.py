@@ -14,11 +14,11 @@ LABELS = tuple(str(d) for d in range(10))
 
 
 def random_model(cell="lstm", weights="int8", units=12, frames=24, seed=0, per_channel=False, sparsity=0.0,
-                 storage="dense", **form):
+                 storage="dense", labels=LABELS, **form):
     """A converted :class:`fixedrnn.model.Model` with random weights (deterministic in ``seed``);
     ``form``: the weight form's parameters (``bits``, ``exponent_bits``, ``mantissa_bits``);
     ``sparsity``: the float weights magnitude-pruned per matrix first (:func:`fixedrnn.prune.prune_magnitude`);
-    ``storage``: the converter's ``storage`` option."""
+    ``storage``: the converter's ``storage`` option; ``labels``: the class labels (one head row each)."""
     rng = np.random.default_rng(seed)
     n_in = FRONTEND.n_mfcc
     # MFCC q8.7 values of speech lie within about ±300 (real units): normalise roughly.
@@ -36,12 +36,12 @@ def random_model(cell="lstm", weights="int8", units=12, frames=24, seed=0, per_c
                                    w_h=rng.normal(0, 0.3, (4, units, units)),
                                    b=rng.normal(0, 0.2, (4, units)))
         ranges = convert.LstmRanges(head=(-8.0, 8.0), cell_abs=8.0)
-    head = convert.FloatHead(w=rng.normal(0, 0.5, (len(LABELS), units)), b=rng.normal(0, 0.1, len(LABELS)))
+    head = convert.FloatHead(w=rng.normal(0, 0.5, (len(labels), units)), b=rng.normal(0, 0.1, len(labels)))
     if sparsity:
         from fixedrnn import prune
 
         params, head = prune.prune_magnitude(params, head, sparsity)
-    return convert.convert(params, head, ranges, input_quant, FRONTEND, frames, LABELS, options,
+    return convert.convert(params, head, ranges, input_quant, FRONTEND, frames, tuple(labels), options,
                            meta={"name": np.array(f"throwaway_{cell}_{weights}")})
 
 

@@ -39,7 +39,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fixedrnn import engine, fsdd, noise, speech_commands  # noqa: E402
-from fixedrnn.decision import Decider  # noqa: E402
+from fixedrnn.decision import Decider, keyword_flags  # noqa: E402
 from fixedrnn.model import load  # noqa: E402
 from fixedrnn.stream import KeywordStream, StreamConfig  # noqa: E402
 from fixedrnn.vad import Vad, frame_energy  # noqa: E402
@@ -118,7 +118,7 @@ def segment_detections(model, pcm, config):
         first = max(0, start - config.preroll)
         for t in range(max(start, end - config.decision.window + 1), end + 1):
             scores[t] = engine.run_features_batch(model, np.concatenate([pad, x[first:t + 1]])[None])[0]
-    decider = Decider(config.decision)
+    decider = Decider(config.decision, keyword_flags(model.labels))
     zeros = np.zeros(len(model.labels), np.int8)
     found = [d for t in range(len(raw)) if (d := decider.update(t, scores.get(t, zeros), raw[t], active[t]))]
     last = decider.update(len(raw), None, False, False)
@@ -171,7 +171,8 @@ def main(argv=None):
     parser.add_argument("--no-reset", action="store_true", help="carry the cell state across segments")
     parser.add_argument("--exact", action="store_true", help="run KeywordStream itself (slow) instead of per segment")
     parser.add_argument("--noise-minutes", type=float, default=0.0,
-                        help="also count the segments the VAD opens in this many minutes of each noise alone")
+                        help="also count the segments the VAD opens, and the detections, in this many minutes "
+                             "of each noise alone")
     parser.add_argument("--json", default=None, help="also write the results as JSON lines to FILE")
     args = parser.parse_args(argv)
     config = StreamConfig(reset=not args.no_reset)
@@ -219,8 +220,12 @@ def main(argv=None):
                 n = int(args.noise_minutes * 60 * fe.sample_rate)
                 alone = noise_alone(kind, n, level, snr, [p for _, _, p in items])
                 row["noise_only_segments"] = noise_segments(model, config, alone)
+                # the false alarms themselves: fewer than the segments when the model has filler classes
+                row["noise_only_detections"] = len(segment_detections(model, alone, config)[1] if config.reset
+                                                   and not args.exact else run_stream(model, alone, config)[2])
                 print(f"  {args.noise_minutes:g} min of {kind} alone at the {snr:g} dB level: "
-                      f"{row['noise_only_segments']} decidable segment(s)", flush=True)
+                      f"{row['noise_only_segments']} decidable segment(s), {row['noise_only_detections']} "
+                      "detection(s)", flush=True)
             rows.append(row)
             agree_text = "–" if agree is None else f"{100 * agree:.1f} %"
             print(f"| `{row['model']}` | {condition} | {score.words} | {100 * score.detection_rate:.1f} % | "

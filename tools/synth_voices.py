@@ -3,6 +3,13 @@
     python tools/synth_voices.py OUT_DIR [--voices en-us en-gb+f2 ...] [--speeds 130 175]
         [--pitches 30 70]
     python -m fixedrnn evaluate MODEL OUT_DIR --split all
+    python tools/synth_voices.py OUT_DIR --words builtin|FILE     # non-digit words: filler audio
+    python tools/train.py --filler-dir OUT_DIR/_filler_ ...
+
+``--words``: non-digit words (:data:`FILLER_WORDS`, or a file of one word or phrase a line)
+instead of the digits, written to ``OUT_DIR/_filler_/{word}_{voice}_{index}.wav`` in the voices
+:data:`FILLER_VOICES` (disjoint from :data:`VOICES`, the evaluation voices) unless ``--voices``
+names others: the ``_filler_`` class of tools/train.py (``--filler-dir``).
 
 Writes ``OUT_DIR/recordings/{digit}_{voice}_{index}.wav`` (8 kHz, 16-bit mono, FSDD's naming: the
 voice name with every character outside ``[A-Za-z0-9]`` as ``-``; ``index`` numbers the
@@ -34,6 +41,21 @@ VOICES = ("en-us", "en-gb", "en-gb-scotland", "en-029", "en-us-nyc", "en-gb-x-rp
           "en-gb+f3", "en-us+m3", "en-gb+m7", "en-us+Annie", "en-gb+klatt2")
 SPEEDS = (130, 175)  # words per minute
 PITCHES = (30, 70)  # espeak-ng's 0-99 pitch scale
+#: The voices of the filler words: none of :data:`VOICES` (those evaluate the models).
+FILLER_VOICES = ("en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-us+m1", "en-us+f4", "en-gb+f1", "en-gb-scotland+m2")
+#: Common English words that are not digits (nor sound like one: no "won", "too", "for", "ate").
+FILLER_WORDS = (
+    "yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go", "hello", "okay", "please",
+    "thanks", "sorry", "what", "where", "when", "why", "who", "how", "this", "that", "here", "there",
+    "good", "bad", "big", "small", "hot", "cold", "new", "old", "open", "close", "light", "music",
+    "play", "pause", "next", "back", "call", "home", "house", "water", "coffee", "dinner", "morning",
+    "evening", "today", "tomorrow", "yesterday", "time", "money", "phone", "door", "window", "table",
+    "chair", "car", "train", "street", "city", "people", "family", "friend", "mother", "father",
+    "brother", "sister", "child", "dog", "cat", "bird", "tree", "flower", "apple", "bread", "milk",
+    "red", "green", "blue", "yellow", "black", "white", "happy", "sad", "maybe", "always", "never",
+    "because", "about", "again", "little", "very", "really", "something", "nothing", "weather",
+    "computer", "garden", "hundred", "thousand", "first", "last",
+)
 SAMPLE_RATE = 8000
 PEAK = 16384  # peak sample of every recording (half of full scale)
 
@@ -79,15 +101,60 @@ def write_set(out_dir, voices=VOICES, speeds=SPEEDS, pitches=PITCHES):
     return paths
 
 
+def word_list(spec):
+    """The filler words of ``--words``: :data:`FILLER_WORDS` for "builtin", else the non-empty lines
+    of the file ``spec`` (stripped)."""
+    if spec == "builtin":
+        return list(FILLER_WORDS)
+    path = Path(spec)
+    try:
+        words = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FixedRnnError(f"--words: cannot read {spec}: {exc}") from None
+    if not words:
+        raise FixedRnnError(f"--words: {spec} holds no word")
+    return words
+
+
+def write_words(out_dir, words, voices=FILLER_VOICES, speeds=SPEEDS, pitches=PITCHES):
+    """Write ``OUT_DIR/_filler_/{word}_{voice}_{index}.wav`` (the word with every character outside
+    ``[A-Za-z0-9]`` as ``-``) for every word, voice and speed × pitch variant; returns the paths."""
+    if shutil.which("espeak-ng") is None:
+        raise FixedRnnError("espeak-ng: not found (Debian: apt-get install espeak-ng)")
+    folder = Path(out_dir) / "_filler_"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for voice in voices:
+            for index, (speed, pitch) in enumerate((s, p) for s in speeds for p in pitches):
+                for word in words:
+                    path = folder / f"{voice_name(word)}_{voice_name(voice)}_{index}.wav"
+                    scipy.io.wavfile.write(path, SAMPLE_RATE, synthesize(word, voice, speed, pitch, tmp))
+                    paths.append(path)
+    return paths
+
+
+def _write(args):
+    if args.words is None:
+        paths = write_set(args.out_dir, args.voices or VOICES, args.speeds, args.pitches)
+        print(f"{len(paths)} recordings in {args.out_dir / 'recordings'}")
+    else:
+        paths = write_words(args.out_dir, word_list(args.words), args.voices or FILLER_VOICES, args.speeds,
+                            args.pitches)
+        print(f"{len(paths)} filler recordings in {args.out_dir / '_filler_'}")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="tools/synth_voices.py", description=__doc__.split("\n")[0])
     p.add_argument("out_dir", type=Path)
-    p.add_argument("--voices", nargs="+", default=list(VOICES))
+    p.add_argument("--voices", nargs="+", default=None,
+                   help="espeak-ng voices (default: VOICES; with --words: FILLER_VOICES)")
+    p.add_argument("--words", default=None, metavar="FILE|builtin",
+                   help="speak these non-digit words (a file, one a line, or the builtin list) into OUT_DIR/_filler_")
     p.add_argument("--speeds", nargs="+", type=int, default=list(SPEEDS))
     p.add_argument("--pitches", nargs="+", type=int, default=list(PITCHES))
     args = p.parse_args(argv)
-    return run(lambda a: print(f"{len(write_set(a.out_dir, a.voices, a.speeds, a.pitches))} recordings "
-                               f"in {a.out_dir / 'recordings'}"), args, prog="synth_voices")
+    return run(_write, args, prog="synth_voices")
 
 
 if __name__ == "__main__":

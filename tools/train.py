@@ -128,6 +128,13 @@ def parse_args(argv=None):
                         "(sparse when the int8 weights' density is below --sparse-density)")
     p.add_argument("--sparse-density", type=float, default=0.5, help="--storage auto's density threshold")
     p.add_argument("--finetune-lr", type=float, default=1e-3)
+    p.add_argument("--filler-dir", type=Path, nargs="+", default=[], metavar="DIR",
+                   help="FSDD: WAVs of non-digit audio (8 kHz mono 16-bit), class _filler_ after the digits; "
+                        "split by a hash of the file name (10 %% test, 10 %% validation)")
+    p.add_argument("--filler-babble", type=int, default=0, metavar="N",
+                   help="FSDD: N babble pieces of training recordings in the _filler_ class (training split)")
+    p.add_argument("--filler-babble-db", type=float, nargs=2, default=(0.0, 0.0), metavar=("LOW", "HIGH"),
+                   help="the babble pieces' level range, dB relative to the recordings' median RMS")
     p.add_argument("--subset", type=int, default=0, help="smoke test: a few files per split only")
     p.add_argument("--holdout", default=None, help="speaker-independent run: leave SPEAKER out")
     p.add_argument("--fit-validation", action="store_true", help="also fit on the validation files")
@@ -144,7 +151,9 @@ def parse_args(argv=None):
         p.error("--dataset speech_commands: needs --data DIR and takes no --holdout")
     if args.units < 1 or args.frames < 1 or args.epochs < 0 or args.qat_epochs < 0:
         p.error("--units and --frames must be >= 1, epochs >= 0")
-    for name in ("copies", "subset", "teacher_units", "finetune_epochs", "pad_end", "freq_mask", "time_mask"):
+    if args.dataset == "speech_commands" and (args.filler_dir or args.filler_babble):
+        p.error("--filler-dir / --filler-babble: FSDD only (Speech Commands has _unknown_: --task 12)")
+    for name in ("copies", "subset", "filler_babble", "teacher_units", "finetune_epochs", "pad_end", "freq_mask", "time_mask"):
         if getattr(args, name) < 0:
             p.error(f"--{name.replace('_', '-')} must be >= 0, got {getattr(args, name)}")
     if not 0.0 <= args.kd_weight <= 1.0 or not 0.0 <= args.identity_mix <= 1.0:
@@ -169,6 +178,8 @@ def parse_args(argv=None):
         p.error("--finetune-epochs: give --prune-sparsity or --prune-units too")
     if not args.finetune_lr > 0:
         p.error("--finetune-lr must be > 0")
+    if args.filler_babble_db[0] > args.filler_babble_db[1]:
+        p.error("--filler-babble-db needs LOW <= HIGH")
     if not (0 < args.speed[0] <= args.speed[1] and 0 < args.vtlp[0] <= args.vtlp[1]
             and args.snr[0] <= args.snr[1] and 0.0 <= args.noise_prob <= 1.0):
         p.error("--speed and --vtlp need 0 < LOW <= HIGH, --snr LOW <= HIGH, --noise-prob in [0, 1]")
@@ -272,13 +283,33 @@ def spec_mask(x, rng, freq, time):
     return x
 
 
+def filler_items(args, recs):
+    """The ``_filler_`` class's items (:class:`train_data.FillerClip`): ``--filler-dir``'s WAVs and
+    ``--filler-babble`` babble pieces of the training recordings ``recs``."""
+    items = train_data.filler_files(args.filler_dir)
+    if args.filler_babble:
+        items += train_data.babble_fillers(recs, args.filler_babble, seed=args.seed,
+                                           level_db=tuple(args.filler_babble_db))
+    return items
+
+
 def split_masks(features, args):
-    """Boolean masks over the feature set: (fit, validation, test), originals and copies."""
+    """Boolean masks over the feature set: (fit, validation, test), originals and copies. FSDD
+    fillers (index −1) follow their own split (:func:`train_data.filler_split`)."""
     if args.dataset == "speech_commands":  # the dataset's lists
         original = features.copy == 0
         return (features.split == "train", (features.split == "validation") & original,
                 (features.split == "test") & original)
     idx, spk = features.index, features.speaker
+    filler = idx < 0
+    fit_f, val_f, test_f = (filler & (features.split == s) for s in ("train", "validation", "test"))
+    fit, val, test = (mask & ~filler for mask in digit_split_masks(features, idx, spk, args))
+    original = features.copy == 0
+    return fit | fit_f, val | (val_f & original), test | (test_f & original)
+
+
+def digit_split_masks(features, idx, spk, args):
+    """FSDD's (fit, validation, test) masks of the digit recordings (index ``idx``)."""
     if args.holdout:
         if args.holdout not in set(spk):
             raise FixedRnnError(f"--holdout: no speaker {args.holdout!r} in the data")
@@ -308,6 +339,13 @@ def run_training(args):
     progress = not args.no_progress
     labels = TASK_LABELS[args.task if args.dataset == "speech_commands" else "fsdd"]
     recs = train_data.recordings_for(args.data_dir, args.subset, args.dataset, labels)
+    fillers = filler_items(args, recs)
+    if fillers:
+        labels = (*labels, train_data.FILLER_LABEL)
+        recs = recs + fillers
+        log(phase="filler", files=len(fillers), **{split: sum(f.split == split for f in fillers)
+                                                   for split in ("train", "validation", "test")},
+            fit_fraction=round(sum(f.split == "train" for f in fillers) / sum(r.split == "train" for r in recs), 4))
     config = frontend_config(args)
     aug = augment_config(args)
     feats = train_data.cached_features(recs, config, aug, seed=args.seed, progress=progress, labels=labels)
@@ -405,6 +443,8 @@ def run_training(args):
             fields += [args.teacher_units, args.kd_weight, args.kd_temperature]
         if config != dataset_frontend(args):
             fields += [asdict(config)]  # a front end other than the dataset's default
+        if fillers:
+            fields += [f.cache_key() for f in fillers]
         key = hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:20]
         ckpt = train_data.CACHE_DIR / f"float-{key}.pt"
         if ckpt.exists():
@@ -497,8 +537,8 @@ def run_training(args):
             res = evaluate_model(model_q, [r for r in recs if r.name in names], split="test", progress=progress,
                                  dataset="speech_commands")
         else:
-            paths = [r.path for r in recs if r.name in names]
-            res = evaluate_model(model_q, paths, split="all", progress=progress)
+            paths = [r.path for r in recs if r.name in names and not isinstance(r, train_data.FillerClip)]
+            res = evaluate_model(model_q, paths, split="all", progress=progress)  # the digits only
         result["integer_test"] = res.accuracy
         log(phase="evaluate", integer_test=res.accuracy, n=res.n)
         meta["integer_test_accuracy"] = res.accuracy

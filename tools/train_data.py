@@ -26,11 +26,19 @@ import numpy as np
 import scipy.signal
 
 from fixedrnn import fsdd, noise, speech_commands
+from fixedrnn.errors import FixedRnnError
 from fixedrnn.fixedpoint import multiply_by_quantized_multiplier
 from fixedrnn.mfcc import MfccConfig, MfccFrontEnd, frames
 
 #: The class names of FSDD's task: the digits.
 FSDD_LABELS = tuple(str(d) for d in range(10))
+#: The class of non-digit audio (other words, babble): not a keyword (fixedrnn.decision.is_keyword).
+FILLER_LABEL = "_filler_"
+#: Filler files' split by a stable hash of the file name: the first value in 0..99 of its
+#: SHA-256 below ``test`` → "test", below ``validation`` → "validation", else "train".
+FILLER_SPLIT = {"test": 10, "validation": 20}
+#: Babble filler pieces: length range (s).
+BABBLE_FILLER_SECONDS = (0.5, 1.5)
 #: Where feature caches go (override with $FIXEDRNN_TRAIN_CACHE).
 CACHE_DIR = Path(os.environ.get("FIXEDRNN_TRAIN_CACHE", Path(tempfile.gettempdir()) / "fixedrnn-train-cache"))
 
@@ -204,9 +212,81 @@ class FeatureSet:
             return cls(**{k: data[k] for k in data.files})
 
 
+@dataclass(frozen=True, eq=False)
+class FillerClip:
+    """One item of the filler class: a WAV file of non-digit audio (``path``), or a babble piece
+    made in memory (``pcm``, ``path`` None). ``name`` (unique), ``speaker`` (the folder or
+    "babble"), ``split`` ("train", "validation", "test")."""
+
+    name: str
+    speaker: str
+    split: str
+    path: Path = None
+    pcm: np.ndarray = None
+    label: str = FILLER_LABEL
+    index: int = -1
+
+    def samples(self):
+        """int16 ``[n]``: the file's samples (8 kHz mono 16-bit PCM, :func:`fixedrnn.fsdd.read_samples`)."""
+        return fsdd.read_samples(self.path) if self.path is not None else self.pcm
+
+    def cache_key(self):
+        """What determines the samples: the file's name, size and time, or the piece's checksum."""
+        if self.path is not None:
+            return f"{self.name}:{self.path.stat().st_size}:{self.path.stat().st_mtime_ns}"
+        return f"{self.name}:{hashlib.sha256(self.pcm.tobytes()).hexdigest()}"
+
+
+def filler_split(file_name):
+    """The split of a filler file, by a stable hash of its file name (:data:`FILLER_SPLIT`)."""
+    bucket = int.from_bytes(hashlib.sha256(file_name.encode("utf-8")).digest()[:4], "little") % 100
+    return "test" if bucket < FILLER_SPLIT["test"] else "validation" if bucket < FILLER_SPLIT["validation"] else "train"
+
+
+def filler_files(dirs):
+    """:class:`FillerClip` of every ``*.wav`` under the folders ``dirs`` (recursively, in name
+    order); speaker = the folder the file is in; split by :func:`filler_split` of the file name."""
+    clips = []
+    for folder in dirs:
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise FixedRnnError(f"--filler-dir: {folder} is not a folder")
+        paths = sorted(folder.rglob("*.wav"))
+        if not paths:
+            raise FixedRnnError(f"--filler-dir: no .wav file in {folder}")
+        clips += [FillerClip(name=f"{FILLER_LABEL}/{folder.name}/{p.relative_to(folder).as_posix()}",
+                             speaker=p.parent.name, split=filler_split(p.name), path=p) for p in paths]
+    return clips
+
+
+def babble_fillers(recordings, count, seed=0, level=None, level_db=(0.0, 0.0)):
+    """``count`` babble pieces (:class:`FillerClip`, split "train"): each of a length drawn from
+    :data:`BABBLE_FILLER_SECONDS`, the sum of :data:`fixedrnn.noise.BABBLE_TALKERS` TRAINING-split
+    ``recordings`` (FSDD) talking at once (:func:`fixedrnn.noise.babble`), at an RMS drawn
+    uniformly in ``level_db`` (dB) relative to ``level`` (default: the median RMS of those
+    recordings) — what the VAD opens in babble alone."""
+    train = sorted((r for r in recordings if r.split == "train"), key=lambda r: r.name)
+    if len(train) < noise.BABBLE_TALKERS:
+        raise FixedRnnError(f"--filler-babble: needs at least {noise.BABBLE_TALKERS} training recordings")
+    pcms = [r.samples() for r in train]
+    if level is None:
+        level = float(np.median([np.sqrt(np.mean(x.astype(np.float64) ** 2)) for x in pcms]))
+    clips = []
+    for k in range(count):
+        rng = np.random.default_rng([seed, 0xBAB, k])
+        n = int(rng.uniform(*BABBLE_FILLER_SECONDS) * fsdd.SAMPLE_RATE)
+        talkers = [pcms[i] for i in rng.choice(len(pcms), size=noise.BABBLE_TALKERS, replace=False)]
+        unit = noise.babble(n, rng, talkers)
+        gain = level * 10.0 ** (rng.uniform(*level_db) / 20.0)
+        pcm = np.clip(np.rint(gain * unit), -32768, 32767).astype(np.int16)
+        clips.append(FillerClip(name=f"{FILLER_LABEL}/babble/{seed}-{k}", speaker="babble", split="train", pcm=pcm))
+    return clips
+
+
 def class_name(rec):
-    """The class name of a recording: an FSDD digit as "0".."9", a Speech Commands clip's label."""
-    return rec.label if isinstance(rec, speech_commands.Clip) else str(rec.digit)
+    """The class name of a recording: an FSDD digit as "0".."9", a Speech Commands clip's or a
+    filler's label."""
+    return rec.label if isinstance(rec, (speech_commands.Clip, FillerClip)) else str(rec.digit)
 
 
 def build_features(recordings, config=MfccConfig(), aug=AugmentConfig(), seed=0, progress=False,
@@ -258,6 +338,9 @@ def cached_features(recordings, config=MfccConfig(), aug=AugmentConfig(), seed=0
     key.update(json.dumps([asdict(config), asdict(aug), seed, list(labels), "featureset-2"], sort_keys=True,
                           default=str).encode())
     for rec in recordings:
+        if isinstance(rec, FillerClip):
+            key.update(rec.cache_key().encode())
+            continue
         key.update(rec.name.encode())
         key.update(str(rec.path.stat().st_size).encode())
         key.update(str(rec.path.stat().st_mtime_ns).encode())

@@ -12,7 +12,8 @@
  *            FRNN_STREAM_PREROLL frames before it (fewer at the start) from the ring fr_preroll
  *            (slot t mod P);
  *   decision fixedrnn/decision.py: the segment's last FRNN_DECISION_WINDOW scores in the ring
- *            fr_decision_scores (slot (t - start) mod W), its loud frames, the last detection.
+ *            fr_decision_scores (slot (t - start) mod W), its loud frames, the last detection;
+ *            a top class that is not a keyword (FRNN_IS_KEYWORD: labels like "_filler_") gives none.
  * Every constant is a macro frnn_model.h takes from the Python configuration (fixedrnn.c_export).
  * `>>` of a negative int32 is an arithmetic shift (floor division by 2^k), as the kernels assume
  * (frnn_kernels.h); a left shift of a possibly negative value is written as a multiplication.
@@ -104,6 +105,9 @@ static int32_t decide(int32_t t, int32_t end, frnn_detection *out)
     fr_segment_start[0] = NO_SEGMENT;
     fr_segment_loud[0] = 0;
     if (loud < FRNN_DECISION_MIN_LOUD || score < FRNN_DECISION_THRESHOLD) {
+        return 0;
+    }
+    if (!FRNN_IS_KEYWORD(top)) { /* a filler class (_filler_, _unknown_, ...): no detection */
         return 0;
     }
     if (top == fr_last_label[0] && t - fr_last_decided[0] < FRNN_DECISION_SUPPRESSION) {
