@@ -237,9 +237,9 @@ def test_stream_evaluation_takes_the_tree(tree, tmp_path, capsys):
     save(speech_model(sc.LABELS_12), path)
     out = tmp_path / "rows.jsonl"
     assert stream_eval.main([str(path), "--speech-commands", str(root), "--limit", "4", "--snr", "20",
-                             "--json", str(out)]) == 0
+                             "--noise", "white", "--json", str(out)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 3 and "kws12.npz` | 20 dB | 4 |" in lines[2]
+    assert len(lines) == 3 and "kws12.npz` | white 20 dB | 4 |" in lines[2]
     assert '"words": 4' in out.read_text()
 
 
