@@ -3,6 +3,8 @@
     python tools/synth_voices.py OUT_DIR [--voices en-us en-gb+f2 ...] [--speeds 130 175]
         [--pitches 30 70]
     python -m fixedrnn evaluate MODEL OUT_DIR --split all
+    python tools/synth_voices.py --train TRAIN_DIR     # training voices, disjoint from the above
+    python tools/train.py ... --extra-train TRAIN_DIR
 
 Writes ``OUT_DIR/recordings/{digit}_{voice}_{index}.wav`` (8 kHz, 16-bit mono, FSDD's naming: the
 voice name with every character outside ``[A-Za-z0-9]`` as ``-``; ``index`` numbers the
@@ -34,6 +36,16 @@ VOICES = ("en-us", "en-gb", "en-gb-scotland", "en-029", "en-us-nyc", "en-gb-x-rp
           "en-gb+f3", "en-us+m3", "en-gb+m7", "en-us+Annie", "en-gb+klatt2")
 SPEEDS = (130, 175)  # words per minute
 PITCHES = (30, 70)  # espeak-ng's 0-99 pitch scale
+#: Training voices (``--train``, for tools/train.py --extra-train): disjoint from :data:`VOICES` in
+#: both parts — the two English accents :data:`VOICES` does not use, with variants it does not use
+#: (none, f1, f4, f5, m1, m2, m4, m5, m6, m8, klatt, klatt3, klatt4, Andy, Denis, Gene, Jacky) — and
+#: spoken at speeds and pitches :data:`SPEEDS` / :data:`PITCHES` do not use.
+TRAIN_BASES = ("en-gb-x-gbclan", "en-gb-x-gbcwmd")
+TRAIN_VARIANTS = ("", "f1", "f4", "f5", "m1", "m2", "m4", "m5", "m6", "m8", "klatt", "klatt3", "klatt4",
+                  "Andy", "Denis", "Gene", "Jacky")
+TRAIN_VOICES = tuple(base + (f"+{v}" if v else "") for base in TRAIN_BASES for v in TRAIN_VARIANTS)
+TRAIN_SPEEDS = (110, 150, 200)
+TRAIN_PITCHES = (20, 50, 85)
 SAMPLE_RATE = 8000
 PEAK = 16384  # peak sample of every recording (half of full scale)
 
@@ -82,10 +94,16 @@ def write_set(out_dir, voices=VOICES, speeds=SPEEDS, pitches=PITCHES):
 def main(argv=None):
     p = argparse.ArgumentParser(prog="tools/synth_voices.py", description=__doc__.split("\n")[0])
     p.add_argument("out_dir", type=Path)
-    p.add_argument("--voices", nargs="+", default=list(VOICES))
-    p.add_argument("--speeds", nargs="+", type=int, default=list(SPEEDS))
-    p.add_argument("--pitches", nargs="+", type=int, default=list(PITCHES))
+    p.add_argument("--train", action="store_true",
+                   help="default to the training voices, speeds and pitches (TRAIN_*), disjoint from the evaluation's")
+    p.add_argument("--voices", nargs="+", default=None)
+    p.add_argument("--speeds", nargs="+", type=int, default=None)
+    p.add_argument("--pitches", nargs="+", type=int, default=None)
     args = p.parse_args(argv)
+    defaults = (TRAIN_VOICES, TRAIN_SPEEDS, TRAIN_PITCHES) if args.train else (VOICES, SPEEDS, PITCHES)
+    for name, default in zip(("voices", "speeds", "pitches"), defaults):
+        if getattr(args, name) is None:
+            setattr(args, name, list(default))
     return run(lambda a: print(f"{len(write_set(a.out_dir, a.voices, a.speeds, a.pitches))} recordings "
                                f"in {a.out_dir / 'recordings'}"), args, prog="synth_voices")
 
