@@ -18,7 +18,7 @@ sys.path.insert(0, str(TOOLS))
 
 import synth_voices  # noqa: E402
 import train_data  # noqa: E402
-from fixedrnn import fsdd  # noqa: E402
+from fixedrnn import fsdd, model as model_io  # noqa: E402
 from fixedrnn.errors import FixedRnnError  # noqa: E402
 
 RATE = 8000
@@ -186,7 +186,7 @@ def test_train_option_takes_the_training_speeds_and_pitches(tmp_path):
 
 
 @pytest.mark.parametrize("argv, fragment", [
-    (["--cmn", "utterance"], "--no-evaluate"), (["--cvn", "--no-evaluate"], "--cvn"),
+    (["--cvn", "--no-evaluate"], "--cvn"),
     (["--reverb", "1.5"], "--reverb"), (["--reverb", "0.5", "--rt60", "0", "1"], "--rt60"),
     (["--cmn", "mean"], "--cmn"),
 ])
@@ -210,6 +210,7 @@ def test_smoke_with_every_lever(fsdd_dir, tmp_path, monkeypatch):
     args = train.parse_args(["--data-dir", str(fsdd_dir), "--subset", "1", "--copies", "1", "--epochs", "1",
                              "--qat-epochs", "1", "--units", "8", "--out", str(out), "--no-progress",
                              "--holdout", "george", "--extra-train", str(tmp_path / "extra"), "--reverb", "0.5",
-                             "--cmn", "utterance", "--cvn", "--no-evaluate"])
+                             "--cmn", "utterance", "--cvn"])
     result = train.run_training(args)
-    assert out.exists() and 0.0 <= result["float_test"] <= 1.0
+    assert out.exists() and 0.0 <= result["float_test"] <= 1.0 and 0.0 <= result["integer_test"] <= 1.0
+    assert "not a deployable model" in str(model_io.load(out).meta["experiment"])
