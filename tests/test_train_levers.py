@@ -119,6 +119,7 @@ def test_cache_key_of_a_configuration_without_reverberation_is_unchanged():
            "vtlp": [1.0, 1.0]}
     assert json.dumps(train_data.augment_key(train_data.AugmentConfig())) == json.dumps(old)
     assert train_data.augment_key(train_data.AugmentConfig(reverb_prob=0.5))["rt60"] == (0.1, 0.6)
+    assert train_data.augment_key(train_data.AugmentConfig(eq_prob=0.5))["eq_db"] == 3.0
 
 
 def write_fsdd(folder, speakers, indices):
@@ -209,8 +210,22 @@ def test_smoke_with_every_lever(fsdd_dir, tmp_path, monkeypatch):
     out = tmp_path / "m.npz"
     args = train.parse_args(["--data-dir", str(fsdd_dir), "--subset", "1", "--copies", "1", "--epochs", "1",
                              "--qat-epochs", "1", "--units", "8", "--out", str(out), "--no-progress",
-                             "--holdout", "george", "--extra-train", str(tmp_path / "extra"), "--reverb", "0.5",
+                             "--holdout", "george", "--extra-train", str(tmp_path / "extra"), "--reverb", "0.5", "--eq", "0.5",
                              "--cmn", "utterance", "--cvn"])
     result = train.run_training(args)
     assert out.exists() and 0.0 <= result["float_test"] <= 1.0 and 0.0 <= result["integer_test"] <= 1.0
     assert "not a deployable model" in str(model_io.load(out).meta["experiment"])
+
+
+def test_random_equalise_applies_its_cosine_curve():
+    # a tone at frequency f comes out scaled by 10^(Σ a_k cos(π k f / f_N) / 20), a_k drawn as stated
+    n, eq_db = 4096, 4.0
+    for bin_ in (300, 1000, 1700):
+        f = bin_ / (n / 2)  # fraction of Nyquist; the tone sits on an FFT bin of the padded length too
+        x = np.sin(np.pi * f * np.arange(n))
+        y = train_data.random_equalise(x, np.random.default_rng(9), eq_db)
+        a = np.random.default_rng(9).uniform(-eq_db, eq_db, train_data.EQ_TERMS)
+        want = 10 ** (sum(a[k - 1] * np.cos(np.pi * k * f) for k in range(1, train_data.EQ_TERMS + 1)) / 20)
+        mid = slice(n // 4, 3 * n // 4)  # away from the ends, where the padding's edges ring
+        assert np.sqrt(np.mean(y[mid] ** 2)) / np.sqrt(np.mean(x[mid] ** 2)) == pytest.approx(want, rel=0.02)
+    assert y.size == n

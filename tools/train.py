@@ -112,6 +112,9 @@ def parse_args(argv=None):
                    help="--reverb: reverberation time range, seconds")
     p.add_argument("--drr", type=float, nargs=2, default=d.drr_db, metavar=("LOW", "HIGH"),
                    help="--reverb: direct-to-reverberant ratio range, dB")
+    p.add_argument("--eq", type=float, default=d.eq_prob, metavar="PROB",
+                   help="chance of a random channel response on a copy (0: off)")
+    p.add_argument("--eq-db", type=float, default=d.eq_db, help="--eq: dB of each of its cosine terms, at most")
     p.add_argument("--extra-train", type=Path, nargs="+", default=[], metavar="DIR",
                    help="FSDD-layout folders whose recordings are only fitted (e.g. tools/synth_voices.py --train)")
     p.add_argument("--cmn", choices=train_data.CMN_MODES, default="off",
@@ -181,6 +184,8 @@ def parse_args(argv=None):
     if not (0 < args.speed[0] <= args.speed[1] and 0 < args.vtlp[0] <= args.vtlp[1]
             and args.snr[0] <= args.snr[1] and 0.0 <= args.noise_prob <= 1.0):
         p.error("--speed and --vtlp need 0 < LOW <= HIGH, --snr LOW <= HIGH, --noise-prob in [0, 1]")
+    if not (0.0 <= args.eq <= 1.0 and args.eq_db > 0):
+        p.error("--eq must be in [0, 1], --eq-db > 0")
     if not (0.0 <= args.reverb <= 1.0 and 0 < args.rt60[0] <= args.rt60[1] and args.drr[0] <= args.drr[1]):
         p.error("--reverb must be in [0, 1], --rt60 needs 0 < LOW <= HIGH, --drr LOW <= HIGH")
     if args.cvn and args.cmn == "off":
@@ -268,7 +273,7 @@ def augment_config(args):
                                     noise_kinds=tuple(args.noise), snr_db=tuple(args.snr),
                                     noise_prob=args.noise_prob, noise_over_padding=args.noise_over_padding,
                                     pad_end=args.pad_end, reverb_prob=args.reverb, rt60=tuple(args.rt60),
-                                    drr_db=tuple(args.drr))
+                                    drr_db=tuple(args.drr), eq_prob=args.eq, eq_db=args.eq_db)
 
 
 def spec_mask(x, rng, freq, time):

@@ -49,7 +49,9 @@ class AugmentConfig:
     stream) instead of the word only; ``pad_start`` / ``pad_end``: most zero samples prepended /
     appended (uniform from 0); ``reverb_prob``: chance of reverberation (:func:`reverberate`) with a
     reverberation time drawn in ``rt60`` (seconds) and a direct-to-reverberant ratio in ``drr_db``
-    (0: off, and nothing is drawn for it). The defaults are the golden models' augmentation.
+    (0: off, and nothing is drawn for it); ``eq_prob``: chance of a random channel response
+    (:func:`random_equalise`, cosine terms of up to ``eq_db`` dB each; 0: off, nothing drawn).
+    The defaults are the golden models' augmentation.
     """
 
     copies: int = 8
@@ -65,20 +67,23 @@ class AugmentConfig:
     reverb_prob: float = 0.0
     rt60: tuple = (0.1, 0.6)
     drr_db: tuple = (0.0, 12.0)
+    eq_prob: float = 0.0
+    eq_db: float = 3.0
 
 
-#: AugmentConfig fields that enter a cache key only when reverberation is on (so that the caches of
-#: every earlier configuration keep their names).
-REVERB_FIELDS = ("reverb_prob", "rt60", "drr_db")
+#: AugmentConfig fields that enter a cache key only when their switch (the first) is on, so that the
+#: caches of every earlier configuration keep their names.
+OPTIONAL_FIELDS = (("reverb_prob", "rt60", "drr_db"), ("eq_prob", "eq_db"))
 
 
 def augment_key(aug):
-    """The fields of ``aug`` that name its caches (a dict): all, less :data:`REVERB_FIELDS` when
-    ``aug.reverb_prob`` is 0."""
+    """The fields of ``aug`` that name its caches (a dict): all, less each group of
+    :data:`OPTIONAL_FIELDS` whose switch is 0."""
     fields = asdict(aug)
-    if not aug.reverb_prob:
-        for name in REVERB_FIELDS:
-            del fields[name]
+    for group in OPTIONAL_FIELDS:
+        if not fields[group[0]]:
+            for name in group:
+                del fields[name]
     return fields
 
 
@@ -155,6 +160,25 @@ def reverberate(x, rng, cfg, sample_rate):
     return y * np.sqrt(np.sum(x * x) / (np.sum(y * y) + 1e-12))
 
 
+#: Random channel response: the number of cosine terms of its dB curve, and the zeros padded on each
+#: side before the FFT filtering (the response is smooth, so its impulse response is short).
+EQ_TERMS, EQ_PAD = 3, 256
+
+
+def random_equalise(x, rng, eq_db):
+    """float64, ``x``'s length: ``x`` through a random zero-phase channel response (a microphone's
+    and room's colouring) whose gain in dB is ``Σ_k a_k cos(π k f / f_Nyquist)``, k = 1..
+    :data:`EQ_TERMS`, ``a_k`` uniform in ``[−eq_db, eq_db]`` drawn with ``rng``; FFT filtering of
+    ``x`` padded with :data:`EQ_PAD` zeros on each side."""
+    a = rng.uniform(-eq_db, eq_db, EQ_TERMS)
+    padded = np.concatenate([np.zeros(EQ_PAD), x, np.zeros(EQ_PAD)])
+    spec = np.fft.rfft(padded)
+    f = np.arange(spec.size) / (spec.size - 1)  # 0 … 1 = Nyquist
+    gain_db = np.cos(np.pi * np.outer(f, np.arange(1, EQ_TERMS + 1))) @ a
+    y = np.fft.irfft(spec * 10.0 ** (gain_db / 20.0), padded.size)
+    return y[EQ_PAD:EQ_PAD + x.size]
+
+
 def augment(pcm, rng, cfg, babble_pool=(), sample_rate=8000):
     """One augmented copy of int16 ``pcm`` (int16 out, saturated), drawn with ``rng``;
     ``babble_pool``: int16 recordings the babble is made of (none: babble adds nothing). The
@@ -168,6 +192,8 @@ def augment(pcm, rng, cfg, babble_pool=(), sample_rate=8000):
         x = vtlp_warp(x, rng.uniform(*cfg.vtlp))
     if cfg.reverb_prob > 0 and rng.random() < cfg.reverb_prob:
         x = reverberate(x, rng, cfg, sample_rate)
+    if cfg.eq_prob > 0 and rng.random() < cfg.eq_prob:
+        x = random_equalise(x, rng, cfg.eq_db)
     x = x * 10.0 ** (rng.uniform(*cfg.gain_db) / 20.0)
     noisy = rng.random() < cfg.noise_prob
     rms = np.sqrt(np.mean(x * x)) + 1e-9
