@@ -210,8 +210,8 @@ def test_smoke_with_every_lever(fsdd_dir, tmp_path, monkeypatch):
     out = tmp_path / "m.npz"
     args = train.parse_args(["--data-dir", str(fsdd_dir), "--subset", "1", "--copies", "1", "--epochs", "1",
                              "--qat-epochs", "1", "--units", "8", "--out", str(out), "--no-progress",
-                             "--holdout", "george", "--extra-train", str(tmp_path / "extra"), "--reverb", "0.5", "--eq", "0.5",
-                             "--cmn", "utterance", "--cvn"])
+                             "--holdout", "george", "--extra-train", str(tmp_path / "extra"), "--reverb", "0.5",
+                             "--eq", "0.5", "--cmn", "utterance", "--cvn"])
     result = train.run_training(args)
     assert out.exists() and 0.0 <= result["float_test"] <= 1.0 and 0.0 <= result["integer_test"] <= 1.0
     assert "not a deployable model" in str(model_io.load(out).meta["experiment"])
