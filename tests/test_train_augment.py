@@ -105,7 +105,7 @@ def test_babble_pool_is_the_same_speakers_training_recordings(monkeypatch):
             for s in ("a", "b") for i, split in enumerate(("train", "train", "train", "test"))]
     seen = []
 
-    def spy(pcm, rng, cfg, pool=()):
+    def spy(pcm, rng, cfg, pool=(), sample_rate=None):
         seen.append((pcm.tobytes(), [p.tobytes() for p in pool]))
         return pcm
 

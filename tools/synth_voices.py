@@ -5,6 +5,8 @@
     python -m fixedrnn evaluate MODEL OUT_DIR --split all
     python tools/synth_voices.py OUT_DIR --words builtin|FILE     # non-digit words: filler audio
     python tools/train.py --filler-dir OUT_DIR/_filler_ ...
+    python tools/synth_voices.py --train TRAIN_DIR     # training voices, disjoint from the evaluation's
+    python tools/train.py ... --extra-train TRAIN_DIR
 
 ``--words``: non-digit words (:data:`FILLER_WORDS`, or a file of one word or phrase a line)
 instead of the digits, written to ``OUT_DIR/_filler_/{word}_{voice}_{index}.wav`` in the voices
@@ -41,6 +43,16 @@ VOICES = ("en-us", "en-gb", "en-gb-scotland", "en-029", "en-us-nyc", "en-gb-x-rp
           "en-gb+f3", "en-us+m3", "en-gb+m7", "en-us+Annie", "en-gb+klatt2")
 SPEEDS = (130, 175)  # words per minute
 PITCHES = (30, 70)  # espeak-ng's 0-99 pitch scale
+#: Training voices (``--train``, for tools/train.py --extra-train): disjoint from :data:`VOICES` in
+#: both parts — the two English accents :data:`VOICES` does not use, with variants it does not use
+#: (none, f1, f4, f5, m1, m2, m4, m5, m6, m8, klatt, klatt3, klatt4, Andy, Denis, Gene, Jacky) — and
+#: spoken at speeds and pitches :data:`SPEEDS` / :data:`PITCHES` do not use.
+TRAIN_BASES = ("en-gb-x-gbclan", "en-gb-x-gbcwmd")
+TRAIN_VARIANTS = ("", "f1", "f4", "f5", "m1", "m2", "m4", "m5", "m6", "m8", "klatt", "klatt3", "klatt4",
+                  "Andy", "Denis", "Gene", "Jacky")
+TRAIN_VOICES = tuple(base + (f"+{v}" if v else "") for base in TRAIN_BASES for v in TRAIN_VARIANTS)
+TRAIN_SPEEDS = (110, 150, 200)
+TRAIN_PITCHES = (20, 50, 85)
 #: The voices of the filler words: none of :data:`VOICES` (those evaluate the models).
 FILLER_VOICES = ("en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-us+m1", "en-us+f4", "en-gb+f1", "en-gb-scotland+m2")
 #: Common English words that are not digits (nor sound like one: no "won", "too", "for", "ate").
@@ -136,7 +148,8 @@ def write_words(out_dir, words, voices=FILLER_VOICES, speeds=SPEEDS, pitches=PIT
 
 def _write(args):
     if args.words is None:
-        paths = write_set(args.out_dir, args.voices or VOICES, args.speeds, args.pitches)
+        voices = args.voices or (TRAIN_VOICES if args.train else VOICES)
+        paths = write_set(args.out_dir, voices, args.speeds, args.pitches)
         print(f"{len(paths)} recordings in {args.out_dir / 'recordings'}")
     else:
         paths = write_words(args.out_dir, word_list(args.words), args.voices or FILLER_VOICES, args.speeds,
@@ -147,13 +160,17 @@ def _write(args):
 def main(argv=None):
     p = argparse.ArgumentParser(prog="tools/synth_voices.py", description=__doc__.split("\n")[0])
     p.add_argument("out_dir", type=Path)
+    p.add_argument("--train", action="store_true",
+                   help="default to the training voices, speeds and pitches (TRAIN_*), disjoint from the evaluation's")
     p.add_argument("--voices", nargs="+", default=None,
-                   help="espeak-ng voices (default: VOICES; with --words: FILLER_VOICES)")
+                   help="espeak-ng voices (default: VOICES; with --train: TRAIN_VOICES; with --words: FILLER_VOICES)")
     p.add_argument("--words", default=None, metavar="FILE|builtin",
                    help="speak these non-digit words (a file, one a line, or the builtin list) into OUT_DIR/_filler_")
-    p.add_argument("--speeds", nargs="+", type=int, default=list(SPEEDS))
-    p.add_argument("--pitches", nargs="+", type=int, default=list(PITCHES))
+    p.add_argument("--speeds", nargs="+", type=int, default=None)
+    p.add_argument("--pitches", nargs="+", type=int, default=None)
     args = p.parse_args(argv)
+    args.speeds = args.speeds or list(TRAIN_SPEEDS if args.train else SPEEDS)
+    args.pitches = args.pitches or list(TRAIN_PITCHES if args.train else PITCHES)
     return run(_write, args, prog="synth_voices")
 
 

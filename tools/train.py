@@ -106,6 +106,22 @@ def parse_args(argv=None):
     p.add_argument("--noise-prob", type=float, default=d.noise_prob)
     p.add_argument("--noise-over-padding", action="store_true", help="noise over the padding too (stream-like)")
     p.add_argument("--pad-end", type=int, default=d.pad_end, help="most zero samples appended")
+    p.add_argument("--reverb", type=float, default=d.reverb_prob, metavar="PROB",
+                   help="chance of reverberating a copy (synthetic exponential-decay impulse response; 0: off)")
+    p.add_argument("--rt60", type=float, nargs=2, default=d.rt60, metavar=("LOW", "HIGH"),
+                   help="--reverb: reverberation time range, seconds")
+    p.add_argument("--drr", type=float, nargs=2, default=d.drr_db, metavar=("LOW", "HIGH"),
+                   help="--reverb: direct-to-reverberant ratio range, dB")
+    p.add_argument("--eq", type=float, default=d.eq_prob, metavar="PROB",
+                   help="chance of a random channel response on a copy (0: off)")
+    p.add_argument("--eq-db", type=float, default=d.eq_db, help="--eq: dB of each of its cosine terms, at most")
+    p.add_argument("--extra-train", type=Path, nargs="+", default=[], metavar="DIR",
+                   help="FSDD-layout folders whose recordings are only fitted (e.g. tools/synth_voices.py --train)")
+    p.add_argument("--cmn", choices=train_data.CMN_MODES, default="off",
+                   help="experiment: per-utterance cepstral mean normalisation, done by this tool (the engine "
+                        "has none: the model file is not deployable; the integer figure runs the engine's "
+                        "cell and head on the normalised int8 features)")
+    p.add_argument("--cvn", action="store_true", help="--cmn: also per-utterance variance normalisation")
     p.add_argument("--freq-mask", type=int, default=0, help="SpecAugment: mask up to F coefficients (0: off)")
     p.add_argument("--time-mask", type=int, default=0, help="SpecAugment: mask up to T frames (0: off)")
     p.add_argument("--seed", type=int, default=0)
@@ -183,6 +199,14 @@ def parse_args(argv=None):
     if not (0 < args.speed[0] <= args.speed[1] and 0 < args.vtlp[0] <= args.vtlp[1]
             and args.snr[0] <= args.snr[1] and 0.0 <= args.noise_prob <= 1.0):
         p.error("--speed and --vtlp need 0 < LOW <= HIGH, --snr LOW <= HIGH, --noise-prob in [0, 1]")
+    if not (0.0 <= args.eq <= 1.0 and args.eq_db > 0):
+        p.error("--eq must be in [0, 1], --eq-db > 0")
+    if not (0.0 <= args.reverb <= 1.0 and 0 < args.rt60[0] <= args.rt60[1] and args.drr[0] <= args.drr[1]):
+        p.error("--reverb must be in [0, 1], --rt60 needs 0 < LOW <= HIGH, --drr LOW <= HIGH")
+    if args.cvn and args.cmn == "off":
+        p.error("--cvn: give --cmn utterance|window too")
+    if args.extra_train and args.dataset != "fsdd":
+        p.error("--extra-train: FSDD only")
     if args.out.suffix != ".npz":
         p.error(f"--out: {args.out} must end in .npz")
     if args.log is not None and not args.log.parent.is_dir():
@@ -263,7 +287,8 @@ def augment_config(args):
     return train_data.AugmentConfig(copies=args.copies, speed=tuple(args.speed), vtlp=tuple(args.vtlp),
                                     noise_kinds=tuple(args.noise), snr_db=tuple(args.snr),
                                     noise_prob=args.noise_prob, noise_over_padding=args.noise_over_padding,
-                                    pad_end=args.pad_end)
+                                    pad_end=args.pad_end, reverb_prob=args.reverb, rt60=tuple(args.rt60),
+                                    drr_db=tuple(args.drr), eq_prob=args.eq, eq_db=args.eq_db)
 
 
 def spec_mask(x, rng, freq, time):
@@ -293,9 +318,13 @@ def filler_items(args, recs):
     return items
 
 
-def split_masks(features, args):
+def split_masks(features, args, extra=None):
     """Boolean masks over the feature set: (fit, validation, test), originals and copies. FSDD
-    fillers (index −1) follow their own split (:func:`train_data.filler_split`)."""
+    fillers (index −1) follow their own split (:func:`train_data.filler_split`); ``extra``: bool
+    ``[N]``, the --extra-train recordings (fitted, never validation or test)."""
+    if extra is not None and extra.any():
+        fit, val, test = split_masks(features, args)
+        return fit | extra, val & ~extra, test & ~extra
     if args.dataset == "speech_commands":  # the dataset's lists
         original = features.copy == 0
         return (features.split == "train", (features.split == "validation") & original,
@@ -349,12 +378,27 @@ def run_training(args):
     config = frontend_config(args)
     aug = augment_config(args)
     feats = train_data.cached_features(recs, config, aug, seed=args.seed, progress=progress, labels=labels)
-    fit, val, test = split_masks(feats, args)
+    n_main = len(feats.lengths)
+    extra = np.zeros(n_main, bool)
+    if args.extra_train:
+        extra_recs = train_data.extra_training_recordings(args.extra_train, {r.speaker for r in recs})
+        feats = train_data.concatenate(feats, train_data.cached_features(extra_recs, config, aug, seed=args.seed,
+                                                                         progress=progress, labels=labels))
+        extra = np.arange(len(feats.lengths)) >= n_main
+        log(phase="extra-train", recordings=len(extra_recs), speakers=len({r.speaker for r in extra_recs}))
+    fit, val, test = split_masks(feats, args, extra)
 
     stats_mask = fit & (feats.copy == 0)
-    mean, std = train_data.mfcc_statistics(feats, stats_mask)
-    input_quant = conv.make_input_quant(mean * MFCC_LSB, std * MFCC_LSB, args.x_scale)
-    x_int = train_data.int8_sequences(feats, input_quant, args.frames)
+    if args.cmn == "off":
+        mean, std = train_data.mfcc_statistics(feats, stats_mask)
+        input_quant = conv.make_input_quant(mean * MFCC_LSB, std * MFCC_LSB, args.x_scale)
+        x_int = train_data.int8_sequences(feats, input_quant, args.frames)
+    else:  # the experiment: statistics of the normalised features, over the recordings' own frames
+        windows, own = train_data.cepstral_normalised_windows(feats, args.frames, args.cmn, args.cvn)
+        sel = windows[stats_mask][own[stats_mask]].astype(np.float64)
+        input_quant = conv.make_input_quant(sel.mean(axis=0) * MFCC_LSB, np.maximum(sel.std(axis=0), 1.0) * MFCC_LSB,
+                                            args.x_scale)
+        x_int = train_data.normalise(windows, input_quant)
     x_all = torch.tensor((x_int.astype(np.float32) - input_quant.zero_point) * np.float32(input_quant.scale))
     y_all = torch.tensor(feats.labels, dtype=torch.long)
 
@@ -438,7 +482,9 @@ def run_training(args):
         if cell == "rnn":
             fields += [args.identity_mix, args.teacher_units, args.kd_weight, args.kd_temperature]
         if aug != train_data.AugmentConfig(copies=args.copies) or args.freq_mask or args.time_mask:
-            fields += [json.dumps(asdict(aug)), args.freq_mask, args.time_mask]
+            fields += [json.dumps(train_data.augment_key(aug)), args.freq_mask, args.time_mask]
+        if args.extra_train or args.cmn != "off":
+            fields += [sorted(str(n) for n in feats.names[extra]), args.cmn, args.cvn]
         if distilled and cell == "lstm":  # (an RNN's fields above hold them already)
             fields += [args.teacher_units, args.kd_weight, args.kd_temperature]
         if config != dataset_frontend(args):
@@ -514,6 +560,9 @@ def run_training(args):
             if not args.holdout else f"holdout speaker {args.holdout}"}
     if args.dataset == "speech_commands":
         meta["split"] = "Speech Commands: testing_list.txt, validation_list.txt, the rest fitted"
+    if args.cmn != "off":
+        meta["experiment"] = (f"cepstral normalisation {args.cmn}{' + variance' if args.cvn else ''} outside the "
+                              "engine: not a deployable model")
     meta.update(float_state)
     model_q = conv.convert(cell_params, head, ranges, input_quant, frontend, args.frames, labels,
                            conv.ConvertOptions(cell=args.cell, weights=args.weights, bits=args.bits,
@@ -529,7 +578,15 @@ def run_training(args):
     report = budget.audit(model_q, name=str(args.out))
     log(phase="budget", flash=report.flash_total, ram=report.ram_total, total=report.total)
     result = {"float_test": float_test, "qat_test": qat_test, "budget_total": report.total}
-    if not args.no_evaluate:
+    if not args.no_evaluate and args.cmn != "off":
+        # the integer cell and head on the tool's normalised int8 features (the engine has no CMN)
+        i = np.flatnonzero(test)
+        logits = np.concatenate([model_q.run_features_batch(x_int[i[j:j + 256]]) for j in range(0, len(i), 256)])
+        result["integer_test"] = float(np.mean(np.argmax(logits, axis=1) == feats.labels[i]))
+        log(phase="evaluate-cmn", integer_test=result["integer_test"], n=len(i))
+        meta["integer_test_accuracy"] = result["integer_test"]
+        save(replace(model_q, meta=dict(meta)), args.out)
+    elif not args.no_evaluate:
         from fixedrnn.evaluate import evaluate_model
 
         names = set(str(n) for n in feats.names[test])

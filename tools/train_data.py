@@ -54,7 +54,11 @@ class AugmentConfig:
     recordings of the same speaker, so that no other voice — in particular no held-out speaker's —
     reaches a copy); ``noise_over_padding``: the noise also covers the padding (a word in a noisy
     stream) instead of the word only; ``pad_start`` / ``pad_end``: most zero samples prepended /
-    appended (uniform from 0). The defaults are the golden models' augmentation.
+    appended (uniform from 0); ``reverb_prob``: chance of reverberation (:func:`reverberate`) with a
+    reverberation time drawn in ``rt60`` (seconds) and a direct-to-reverberant ratio in ``drr_db``
+    (0: off, and nothing is drawn for it); ``eq_prob``: chance of a random channel response
+    (:func:`random_equalise`, cosine terms of up to ``eq_db`` dB each; 0: off, nothing drawn).
+    The defaults are the golden models' augmentation.
     """
 
     copies: int = 8
@@ -67,6 +71,27 @@ class AugmentConfig:
     noise_kinds: tuple = ("white",)
     noise_over_padding: bool = False
     vtlp: tuple = (1.0, 1.0)
+    reverb_prob: float = 0.0
+    rt60: tuple = (0.1, 0.6)
+    drr_db: tuple = (0.0, 12.0)
+    eq_prob: float = 0.0
+    eq_db: float = 3.0
+
+
+#: AugmentConfig fields that enter a cache key only when their switch (the first) is on, so that the
+#: caches of every earlier configuration keep their names.
+OPTIONAL_FIELDS = (("reverb_prob", "rt60", "drr_db"), ("eq_prob", "eq_db"))
+
+
+def augment_key(aug):
+    """The fields of ``aug`` that name its caches (a dict): all, less each group of
+    :data:`OPTIONAL_FIELDS` whose switch is 0."""
+    fields = asdict(aug)
+    for group in OPTIONAL_FIELDS:
+        if not fields[group[0]]:
+            for name in group:
+                del fields[name]
+    return fields
 
 
 #: VTLP: the warp is linear up to this fraction of the Nyquist frequency (scaled by min(α, 1) / α),
@@ -122,16 +147,60 @@ def vtlp_warp(x, alpha):
     return y[:n] if y.size >= n else np.concatenate([y, np.zeros(n - y.size)])
 
 
-def augment(pcm, rng, cfg, babble_pool=()):
+def exponential_impulse_response(rt60, drr_db, sample_rate, rng):
+    """float64 ``[n]``, n = ``rt60 · sample_rate`` (≥ 2): a synthetic room impulse response — a
+    direct path 1.0 at sample 0, then Gaussian noise drawn with ``rng`` under the envelope
+    ``10^(−3 t / rt60)`` (60 dB of decay in ``rt60`` seconds), scaled so that the direct path's
+    energy over the tail's is ``drr_db`` dB."""
+    n = max(2, int(round(rt60 * sample_rate)))
+    t = np.arange(1, n) / sample_rate
+    tail = rng.normal(0.0, 1.0, n - 1) * 10.0 ** (-3.0 * t / rt60)
+    tail *= 10.0 ** (-drr_db / 20.0) / np.sqrt(np.sum(tail * tail))
+    return np.concatenate([[1.0], tail])
+
+
+def reverberate(x, rng, cfg, sample_rate):
+    """float64: ``x`` convolved with :func:`exponential_impulse_response` (RT60 and DRR drawn from
+    ``cfg``), the reverberant tail kept (``len(x) + n − 1`` samples), rescaled to ``x``'s energy."""
+    h = exponential_impulse_response(rng.uniform(*cfg.rt60), rng.uniform(*cfg.drr_db), sample_rate, rng)
+    y = scipy.signal.fftconvolve(x, h)
+    return y * np.sqrt(np.sum(x * x) / (np.sum(y * y) + 1e-12))
+
+
+#: Random channel response: the number of cosine terms of its dB curve, and the zeros padded on each
+#: side before the FFT filtering (the response is smooth, so its impulse response is short).
+EQ_TERMS, EQ_PAD = 3, 256
+
+
+def random_equalise(x, rng, eq_db):
+    """float64, ``x``'s length: ``x`` through a random zero-phase channel response (a microphone's
+    and room's colouring) whose gain in dB is ``Σ_k a_k cos(π k f / f_Nyquist)``, k = 1..
+    :data:`EQ_TERMS`, ``a_k`` uniform in ``[−eq_db, eq_db]`` drawn with ``rng``; FFT filtering of
+    ``x`` padded with :data:`EQ_PAD` zeros on each side."""
+    a = rng.uniform(-eq_db, eq_db, EQ_TERMS)
+    padded = np.concatenate([np.zeros(EQ_PAD), x, np.zeros(EQ_PAD)])
+    spec = np.fft.rfft(padded)
+    f = np.arange(spec.size) / (spec.size - 1)  # 0 … 1 = Nyquist
+    gain_db = np.cos(np.pi * np.outer(f, np.arange(1, EQ_TERMS + 1))) @ a
+    y = np.fft.irfft(spec * 10.0 ** (gain_db / 20.0), padded.size)
+    return y[EQ_PAD:EQ_PAD + x.size]
+
+
+def augment(pcm, rng, cfg, babble_pool=(), sample_rate=8000):
     """One augmented copy of int16 ``pcm`` (int16 out, saturated), drawn with ``rng``;
     ``babble_pool``: int16 recordings the babble is made of (none: babble adds nothing). The
-    default configuration draws exactly what it always drew (the golden models' features)."""
+    default configuration draws exactly what it always drew (the golden models' features);
+    ``sample_rate``: the recording's, for the reverberation time."""
     x = pcm.astype(np.float64)
     speed = rng.uniform(*cfg.speed)
     if abs(speed - 1.0) > 0.01:
         x = scipy.signal.resample_poly(x, 100, int(round(100 * speed)))
     if tuple(cfg.vtlp) != (1.0, 1.0):
         x = vtlp_warp(x, rng.uniform(*cfg.vtlp))
+    if cfg.reverb_prob > 0 and rng.random() < cfg.reverb_prob:
+        x = reverberate(x, rng, cfg, sample_rate)
+    if cfg.eq_prob > 0 and rng.random() < cfg.eq_prob:
+        x = random_equalise(x, rng, cfg.eq_db)
     x = x * 10.0 ** (rng.uniform(*cfg.gain_db) / 20.0)
     noisy = rng.random() < cfg.noise_prob
     rms = np.sqrt(np.mean(x * x)) + 1e-9
@@ -314,7 +383,8 @@ def build_features(recordings, config=MfccConfig(), aug=AugmentConfig(), seed=0,
         name_key = int.from_bytes(hashlib.sha256(rec.name.encode()).digest()[:4], "little")
         pool = [x for name, x in pools.get(rec.speaker, []) if name != rec.name]
         for k in range(n_copies + 1):
-            x = pcm if k == 0 else augment(pcm, np.random.default_rng([seed, name_key, k]), aug, pool)
+            x = pcm if k == 0 else augment(pcm, np.random.default_rng([seed, name_key, k]), aug, pool,
+                                               sample_rate=config.sample_rate)
             seq = mfcc_sequence(frontend, x)
             mfcc.append(seq)
             lengths.append(len(seq))
@@ -335,7 +405,7 @@ def cached_features(recordings, config=MfccConfig(), aug=AugmentConfig(), seed=0
     """:func:`build_features`, cached in :data:`CACHE_DIR` under a hash of all its inputs (the
     recordings' names, sizes and modification times, the labels, the cache format)."""
     key = hashlib.sha256()
-    key.update(json.dumps([asdict(config), asdict(aug), seed, list(labels), "featureset-2"], sort_keys=True,
+    key.update(json.dumps([asdict(config), augment_key(aug), seed, list(labels), "featureset-2"], sort_keys=True,
                           default=str).encode())
     for rec in recordings:
         if isinstance(rec, FillerClip):
@@ -370,6 +440,38 @@ def fit_length(x, frames, pad_vector):
     return np.concatenate([pad, x])
 
 
+#: Per-utterance cepstral mean normalisation (a float-training experiment; the integer engine has
+#: none): off, the mean over the recording's own frames, or over the whole T-frame window.
+CMN_MODES = ("off", "utterance", "window")
+
+
+def cepstral_normalised_windows(features, frames, mode, variance=False):
+    """int16 ``[N, frames, n_mfcc]`` (q8.7): each sequence fitted to ``frames`` (:func:`fit_length`,
+    left-padded with the silent frame), minus its per-coefficient mean ``floor(Σ x / n)`` (integer
+    floor division) over the recording's own last ``min(len, frames)`` frames (``mode``
+    "utterance") or over all ``frames`` frames of the window ("window"), applied to every frame of
+    the window; ``variance``: then also scaled to unit standard deviation (1.0 = 2^7):
+    ``round_half_away((x − mean) · 2^7 / max(std, 1))`` with that std over the same frames. Saturated
+    to int16. Also returns bool ``[N, frames]``: the recording's own frames."""
+    if mode not in CMN_MODES[1:]:
+        raise ValueError(f"mode: {mode!r} is not one of {', '.join(CMN_MODES[1:])}")
+    n = len(features.lengths)
+    out = np.empty((n, frames, features.mfcc.shape[1]), np.int16)
+    own = np.zeros((n, frames), bool)
+    for i in range(n):
+        x = fit_length(features.sequence(i), frames, features.silent).astype(np.int64)
+        k = min(int(features.lengths[i]), frames)
+        own[i, frames - k:] = True
+        sel = x[frames - k:] if mode == "utterance" else x
+        y = x - sel.sum(axis=0) // len(sel)
+        if variance:
+            std = np.maximum(np.sqrt(np.mean((sel - sel.mean(axis=0)) ** 2, axis=0)), 1.0)
+            v = y * 128.0 / std
+            y = (np.sign(v) * np.floor(np.abs(v) + 0.5)).astype(np.int64)
+        out[i] = np.clip(y, -32768, 32767)
+    return out, own
+
+
 def int8_sequences(features, input_quant, frames):
     """int8 ``[N, frames, n_mfcc]`` model inputs of every sequence of ``features``."""
     silent = normalise(features.silent[None, :], input_quant)[0]
@@ -386,6 +488,53 @@ def mfcc_statistics(features, mask):
     rows = np.repeat(mask, features.lengths)
     sel = features.mfcc[rows].astype(np.float64)
     return sel.mean(axis=0), np.maximum(sel.std(axis=0), 1.0)
+
+
+@dataclass(frozen=True)
+class TrainingOnly:
+    """An extra recording in FSDD's layout (e.g. one of tools/synth_voices.py's) that is only ever
+    fitted: split "train" whatever its index (so it gets augmented copies), never validation or test."""
+
+    recording: fsdd.Recording
+    split = "train"
+
+    @property
+    def name(self):
+        return self.recording.name
+
+    @property
+    def speaker(self):
+        return self.recording.speaker
+
+    @property
+    def digit(self):
+        return self.recording.digit
+
+    @property
+    def path(self):
+        return self.recording.path
+
+    def samples(self):
+        return self.recording.samples()
+
+
+def extra_training_recordings(folders, known_speakers):
+    """:class:`TrainingOnly` recordings of FSDD-layout ``folders`` (each with ``recordings/``);
+    ``FixedRnnError`` if one of their speakers is also in ``known_speakers`` (the main data's: a
+    held-out speaker must never reach the fitted set through an extra folder)."""
+    recs = [TrainingOnly(r) for folder in folders for r in fsdd.list_recordings(folder, "all")]
+    shared = sorted({r.speaker for r in recs} & set(known_speakers))
+    if shared:
+        raise FixedRnnError(f"--extra-train: speakers {', '.join(shared)} are also in the training data")
+    return recs
+
+
+def concatenate(a, b):
+    """One :class:`FeatureSet` of ``a`` then ``b`` (the same front end: ``a``'s silent frame)."""
+    if not np.array_equal(a.silent, b.silent):
+        raise ValueError("concatenate: feature sets of different front ends")
+    fields = ("mfcc", "lengths", "labels", "names", "copy", "index", "speaker", "split")
+    return FeatureSet(**{k: np.concatenate([getattr(a, k), getattr(b, k)]) for k in fields}, silent=a.silent)
 
 
 def recordings_for(data_dir, subset=None, dataset="fsdd", labels=None):

@@ -8,8 +8,9 @@ never a replacement for the dataset's own test split.
 Extra options are passed to tools/train.py (e.g. ``--epochs 40 --qat-epochs 5`` for a quicker run;
 the augmentation options ``--noise``, ``--vtlp``, ``--freq-mask`` … for a recipe). ``--speakers A B``:
 only those held out (a cheap proxy, e.g. the two hardest, george and nicolas). Models go to a
-temporary directory; prints one line per speaker, the mean and the worst, and ``--json FILE`` writes
-them.
+temporary directory (``--keep DIR``: to DIR, as ``SPEAKER.npz``); prints one line per speaker, the mean and the
+worst (integer engine; with ``--no-evaluate`` there is no integer figure: float and QAT only), and
+``--json FILE`` writes them.
 """
 
 import argparse
@@ -32,6 +33,7 @@ def main(argv=None):
     p.add_argument("--json", type=Path, default=None)
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("--speakers", nargs="+", default=None, help="hold out only these speakers")
+    p.add_argument("--keep", type=Path, default=None, help="write the models to this folder")
     args, rest = p.parse_known_args(argv)
     return run(lambda a: holdout(a, rest), args, prog="train_holdout")
 
@@ -45,21 +47,26 @@ def holdout(args, rest):
         speakers = [s for s in speakers if s in args.speakers]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        folder = args.keep or Path(tmp)
         for speaker in speakers:
             extra = ["--data-dir", str(args.data_dir)] if args.data_dir else []
-            targs = train.parse_args(rest + extra + ["--holdout", speaker, "--out", str(Path(tmp) / f"{speaker}.npz")])
+            targs = train.parse_args(rest + extra + ["--holdout", speaker, "--out", str(folder / f"{speaker}.npz")])
             result = train.run_training(targs)
             rows.append({"speaker": speaker, **result})
-            print(f"holdout {speaker}: integer {result.get('integer_test', float('nan')):.4f} "
-                  f"float {result['float_test']:.4f} qat {result['qat_test']:.4f}", flush=True)
-    mean = sum(r.get("integer_test", float("nan")) for r in rows) / len(rows)
-    worst = min(r.get("integer_test", float("nan")) for r in rows)
+            integer = f"integer {result['integer_test']:.4f}" if "integer_test" in result else "integer -"
+            print(f"holdout {speaker}: {integer} float {result['float_test']:.4f} qat {result['qat_test']:.4f}",
+                  flush=True)
+    evaluated = all("integer_test" in r for r in rows)
+    mean = sum(r["integer_test"] for r in rows) / len(rows) if evaluated else None
+    worst = min(r["integer_test"] for r in rows) if evaluated else None
     float_mean = sum(r["float_test"] for r in rows) / len(rows)
-    print(f"mean over {len(rows)} speakers: integer {mean:.4f} (worst {worst:.4f}), float {float_mean:.4f}")
+    float_worst = min(r["float_test"] for r in rows)
+    integer = f"integer {mean:.4f} (worst {worst:.4f})" if evaluated else "integer: not evaluated (--no-evaluate)"
+    print(f"mean over {len(rows)} speakers: {integer}, float {float_mean:.4f} (worst {float_worst:.4f})")
     if args.json:
         tmp = args.json.with_name(args.json.name + ".part")
         tmp.write_text(json.dumps({"argv": rest, "speakers": rows, "mean_integer": mean, "worst_integer": worst,
-                                  "mean_float": float_mean}, indent=1) + "\n")
+                                  "mean_float": float_mean, "worst_float": float_worst}, indent=1) + "\n")
         tmp.replace(args.json)
     return 0
 
