@@ -96,21 +96,28 @@ def synthesize(word, voice, speed, pitch, tmp):
     return np.clip(np.rint(x * (PEAK / peak)), -32768, 32767).astype(np.int16)
 
 
-def write_set(out_dir, voices=VOICES, speeds=SPEEDS, pitches=PITCHES):
-    """Write the recordings; returns their paths."""
+def speak_all(folder, named_words, voices, speeds, pitches):
+    """Write ``folder/{name}_{voice}_{index}.wav`` for every ``(name, word)`` of ``named_words``,
+    voice and speed × pitch variant (``index`` numbers the variants); returns the paths."""
     if shutil.which("espeak-ng") is None:
         raise FixedRnnError("espeak-ng: not found (Debian: apt-get install espeak-ng)")
-    folder = Path(out_dir) / "recordings"
+    folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     with tempfile.TemporaryDirectory() as tmp:
         for voice in voices:
             for index, (speed, pitch) in enumerate((s, p) for s in speeds for p in pitches):
-                for digit, word in enumerate(WORDS):
-                    path = folder / f"{digit}_{voice_name(voice)}_{index}.wav"
+                for name, word in named_words:
+                    path = folder / f"{name}_{voice_name(voice)}_{index}.wav"
                     scipy.io.wavfile.write(path, SAMPLE_RATE, synthesize(word, voice, speed, pitch, tmp))
                     paths.append(path)
     return paths
+
+
+def write_set(out_dir, voices=VOICES, speeds=SPEEDS, pitches=PITCHES):
+    """Write the recordings (``OUT_DIR/recordings/{digit}_{voice}_{index}.wav``); returns their paths."""
+    return speak_all(Path(out_dir) / "recordings", [(str(d), w) for d, w in enumerate(WORDS)], voices, speeds,
+                     pitches)
 
 
 def word_list(spec):
@@ -131,19 +138,7 @@ def word_list(spec):
 def write_words(out_dir, words, voices=FILLER_VOICES, speeds=SPEEDS, pitches=PITCHES):
     """Write ``OUT_DIR/_filler_/{word}_{voice}_{index}.wav`` (the word with every character outside
     ``[A-Za-z0-9]`` as ``-``) for every word, voice and speed × pitch variant; returns the paths."""
-    if shutil.which("espeak-ng") is None:
-        raise FixedRnnError("espeak-ng: not found (Debian: apt-get install espeak-ng)")
-    folder = Path(out_dir) / "_filler_"
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for voice in voices:
-            for index, (speed, pitch) in enumerate((s, p) for s in speeds for p in pitches):
-                for word in words:
-                    path = folder / f"{voice_name(word)}_{voice_name(voice)}_{index}.wav"
-                    scipy.io.wavfile.write(path, SAMPLE_RATE, synthesize(word, voice, speed, pitch, tmp))
-                    paths.append(path)
-    return paths
+    return speak_all(Path(out_dir) / "_filler_", [(voice_name(w), w) for w in words], voices, speeds, pitches)
 
 
 def _write(args):
