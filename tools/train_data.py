@@ -498,24 +498,11 @@ class TrainingOnly:
     recording: fsdd.Recording
     split = "train"
 
-    @property
-    def name(self):
-        return self.recording.name
-
-    @property
-    def speaker(self):
-        return self.recording.speaker
-
-    @property
-    def digit(self):
-        return self.recording.digit
-
-    @property
-    def path(self):
-        return self.recording.path
-
-    def samples(self):
-        return self.recording.samples()
+    def __getattr__(self, attribute):
+        """Everything else (name, speaker, digit, path, samples ...) is the recording's."""
+        if attribute.startswith("__") or attribute == "recording":  # copy / pickle protocol, unset field
+            raise AttributeError(attribute)
+        return getattr(self.recording, attribute)
 
 
 def extra_training_recordings(folders, known_speakers):
