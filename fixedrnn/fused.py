@@ -115,6 +115,18 @@ def _lstm_one(x, mode, fx, fh, p, scratch, h_out, status):
 
 
 @numba.njit(cache=True)
+def _lockstep_inputs(x, t, zx, h, zh, rows, xf, hf):
+    """Step ``t``'s MAC inputs of the first ``rows`` utterances as exact float32: ``xf[b] = x[b, t]
+    − zx`` (int8 input less its zero point), ``hf[b] = h[b] − zh`` (hidden state less its zero
+    point)."""
+    for b in range(rows):
+        for j in range(x.shape[2]):
+            xf[b, j] = np.float32(np.int32(x[b, t, j]) - zx)
+        for u in range(h.shape[1]):
+            hf[b, u] = np.float32(h[b, u] - zh)
+
+
+@numba.njit(cache=True)
 def _lstm_lockstep(x, fx, fh, p, scratch, h_out, status):
     """The utterances ``x`` int8 ``[rows, T, I]`` stepped together (float32 MAC mode only):
     each step's two FCs are one multi-row MAC each
@@ -126,11 +138,7 @@ def _lstm_lockstep(x, fx, fh, p, scratch, h_out, status):
     c[:rows] = 0
     h[:rows] = zh
     for t in range(x.shape[1]):
-        for b in range(rows):
-            for j in range(x.shape[2]):
-                xf[b, j] = np.float32(np.int32(x[b, t, j]) - zx)
-            for u in range(h.shape[1]):
-                hf[b, u] = np.float32(h[b, u] - zh)
+        _lockstep_inputs(x, t, zx, h, zh, rows, xf, hf)
         fully_connected.accumulate_rows_f32_nb(xf[:rows], fx.weight_t, gxf[:rows])
         fully_connected.accumulate_rows_f32_nb(hf[:rows], fh.weight_t, ghf[:rows])
         for b in range(rows):
@@ -138,9 +146,7 @@ def _lstm_lockstep(x, fx, fh, p, scratch, h_out, status):
                     and _float_outputs(fh, ghf[b], acc, gh, status, 1, t)
                     and _lstm_cell(p, gx, gh, act, c[b], fc_, ig, h[b], status, t)):
                 return False
-    for b in range(rows):
-        for u in range(h.shape[1]):
-            h_out[b, u] = h[b, u]
+    h_out[:] = h[:rows]
     return True
 
 
@@ -218,11 +224,7 @@ def _rnn_lockstep(x, p, scratch, h_out, status):
     rows, zx = x.shape[0], p.input_fc.input_zero_point
     h[:rows] = 0  # hidden zero point 0
     for t in range(x.shape[1]):
-        for b in range(rows):
-            for j in range(x.shape[2]):
-                xf[b, j] = np.float32(np.int32(x[b, t, j]) - zx)
-            for u in range(h.shape[1]):
-                hf[b, u] = np.float32(h[b, u])
+        _lockstep_inputs(x, t, zx, h, 0, rows, xf, hf)
         fully_connected.accumulate_rows_f32_nb(xf[:rows], p.input_fc.weight_t, af[:rows])
         fully_connected.accumulate_rows_f32_nb(hf[:rows], p.recurrent_fc.weight_t, rf[:rows])
         for b in range(rows):
@@ -230,9 +232,7 @@ def _rnn_lockstep(x, p, scratch, h_out, status):
                     and _float_outputs(p.recurrent_fc, rf[b], acc, r, status, 1, t)):
                 return False
             _rnn_cell(p, a, r, h[b])
-    for b in range(rows):
-        for u in range(h.shape[1]):
-            h_out[b, u] = h[b, u]
+    h_out[:] = h[:rows]
     return True
 
 
