@@ -114,155 +114,85 @@ class RfftTables:
 # q15
 
 
+#: The stages of ``arm_radix4_butterfly_q15``: the first (inputs scaled by 1/4, saturating
+#: differences), the middle ones (halving sums, the group's sum by a further 1/2) and the last
+#: (halving sums, no twiddle factors).
+FIRST_STAGE, MIDDLE_STAGE, LAST_STAGE = 0, 1, 2
+
+
 @numba.njit(cache=True)
 def radix4_butterfly_q15(x, base, length, coef, modifier):
-    """``arm_radix4_butterfly_q15`` (portable C) on the complex q15 data ``x[base : base + 2·length]``."""
-    n2 = length >> 2
-    ic = 0
-    for i0 in range(n2):
-        i1 = i0 + n2
-        i2 = i1 + n2
-        i3 = i2 + n2
-        p0, p1, p2, p3 = base + 2 * i0, base + 2 * i1, base + 2 * i2, base + 2 * i3
-        t0 = x[p0] >> 2
-        t1 = x[p0 + 1] >> 2
-        s0 = x[p2] >> 2
-        s1 = x[p2 + 1] >> 2
-        r0 = ssat(t0 + s0, 16)
-        r1 = ssat(t1 + s1, 16)
-        s0 = ssat(t0 - s0, 16)
-        s1 = ssat(t1 - s1, 16)
-        t0 = x[p1] >> 2
-        t1 = x[p1 + 1] >> 2
-        u0 = x[p3] >> 2
-        u1 = x[p3 + 1] >> 2
-        t0 = ssat(t0 + u0, 16)
-        t1 = ssat(t1 + u1, 16)
-        x[p0] = wrap16((r0 >> 1) + (t0 >> 1))
-        x[p0 + 1] = wrap16((r1 >> 1) + (t1 >> 1))
-        r0 = ssat(r0 - t0, 16)
-        r1 = ssat(r1 - t1, 16)
-        co2 = coef[4 * ic]
-        si2 = coef[4 * ic + 1]
-        out1 = wrap16(wrap32(co2 * r0 + si2 * r1) >> 16)
-        out2 = wrap16(wrap32(-si2 * r0 + co2 * r1) >> 16)
-        t0 = x[p1] >> 2
-        t1 = x[p1 + 1] >> 2
-        x[p1] = out1
-        x[p1 + 1] = out2
-        u0 = x[p3] >> 2
-        u1 = x[p3 + 1] >> 2
-        t0 = ssat(t0 - u0, 16)
-        t1 = ssat(t1 - u1, 16)
-        r0 = ssat(s0 - t1, 16)
-        r1 = ssat(s1 + t0, 16)
-        s0 = ssat(s0 + t1, 16)
-        s1 = ssat(s1 - t0, 16)
-        co1 = coef[2 * ic]
-        si1 = coef[2 * ic + 1]
-        x[p2] = wrap16(wrap32(si1 * s1 + co1 * s0) >> 16)
-        x[p2 + 1] = wrap16(wrap32(-si1 * s0 + co1 * s1) >> 16)
-        co3 = coef[6 * ic]
-        si3 = coef[6 * ic + 1]
-        x[p3] = wrap16(wrap32(si3 * r1 + co3 * r0) >> 16)
-        x[p3 + 1] = wrap16(wrap32(-si3 * r0 + co3 * r1) >> 16)
-        ic += modifier
+    """``arm_radix4_butterfly_q15`` (portable C) on the complex q15 data ``x[base : base + 2·length]``.
 
-    modifier <<= 2
-    k = length // 4
-    while k > 4:
-        n1 = n2
-        n2 >>= 2
+    Stage by stage, with groups of ``n1`` values split in four quarters of ``n2 = n1 / 4``
+    (``n1 = length`` first): a butterfly on the values ``(i0, i0 + n2, i0 + 2·n2, i0 + 3·n2)`` for
+    every ``i0 ≡ j (mod n1)``, ``j < n2``, with twiddle index ``ic = j·modifier``; then ``n1 = n2``
+    and ``modifier ×= 4``, down to the last stage (``n2 = 1``). The stages differ only in the
+    butterfly's scaling (:data:`FIRST_STAGE`, :data:`MIDDLE_STAGE`, :data:`LAST_STAGE`).
+
+    The butterfly, per lane (re, im), with a, b, c, d the four inputs (``>> 2`` in the first stage):
+    ``r = sat(a + c)``, ``s = sat(a − c)``, ``t = sat(b + d)``, ``v = sat(b − d)``; output 0 is
+    ``(r >> 1) + (t >> 1)`` (``>> 1`` once more in a middle stage); outputs 1, 2, 3 are ``r − t``,
+    ``s − j·v``, ``s + j·v`` — saturated in the first stage, halving ``wrap16((p >> 1) ∓ (q >> 1))``
+    after it — times twiddle 2, 1, 3 (``(int16)((a·cos + b·sin) >> 16)``, ``(int16)((b·cos −
+    a·sin) >> 16)``, int32 sums), except in the last stage. The whole FFT is this one loop nest, so
+    numba and LLVM compile one copy of the butterfly (a cold start's compile time).
+    """
+    n1 = length
+    n2 = length >> 2
+    stage = FIRST_STAGE
+    while True:
+        sh = 2 if stage == FIRST_STAGE else 0
         ic = 0
         for j in range(n2):
-            co1 = coef[2 * ic]
-            si1 = coef[2 * ic + 1]
-            co2 = coef[4 * ic]
-            si2 = coef[4 * ic + 1]
-            co3 = coef[6 * ic]
-            si3 = coef[6 * ic + 1]
+            co1, si1 = coef[2 * ic], coef[2 * ic + 1]
+            co2, si2 = coef[4 * ic], coef[4 * ic + 1]
+            co3, si3 = coef[6 * ic], coef[6 * ic + 1]
             ic += modifier
             for i0 in range(j, length, n1):
                 p0 = base + 2 * i0
                 p1 = p0 + 2 * n2
                 p2 = p1 + 2 * n2
                 p3 = p2 + 2 * n2
-                t0 = x[p0]
-                t1 = x[p0 + 1]
-                s0 = x[p2]
-                s1 = x[p2 + 1]
-                r0 = ssat(t0 + s0, 16)
-                r1 = ssat(t1 + s1, 16)
-                s0 = ssat(t0 - s0, 16)
-                s1 = ssat(t1 - s1, 16)
-                t0 = x[p1]
-                t1 = x[p1 + 1]
-                u0 = x[p3]
-                u1 = x[p3 + 1]
-                t0 = ssat(t0 + u0, 16)
-                t1 = ssat(t1 + u1, 16)
-                x[p0] = wrap16(((r0 >> 1) + (t0 >> 1)) >> 1)
-                x[p0 + 1] = wrap16(((r1 >> 1) + (t1 >> 1)) >> 1)
-                r0 = wrap16((r0 >> 1) - (t0 >> 1))
-                r1 = wrap16((r1 >> 1) - (t1 >> 1))
-                out1 = wrap16(wrap32(co2 * r0 + si2 * r1) >> 16)
-                out2 = wrap16(wrap32(-si2 * r0 + co2 * r1) >> 16)
-                t0 = x[p1]
-                t1 = x[p1 + 1]
-                x[p1] = out1
-                x[p1 + 1] = out2
-                u0 = x[p3]
-                u1 = x[p3 + 1]
-                t0 = ssat(t0 - u0, 16)
-                t1 = ssat(t1 - u1, 16)
-                r0 = wrap16((s0 >> 1) - (t1 >> 1))
-                r1 = wrap16((s1 >> 1) + (t0 >> 1))
-                s0 = wrap16((s0 >> 1) + (t1 >> 1))
-                s1 = wrap16((s1 >> 1) - (t0 >> 1))
-                x[p2] = wrap16(wrap32(co1 * s0 + si1 * s1) >> 16)
-                x[p2 + 1] = wrap16(wrap32(-si1 * s0 + co1 * s1) >> 16)
-                x[p3] = wrap16(wrap32(si3 * r1 + co3 * r0) >> 16)
-                x[p3 + 1] = wrap16(wrap32(-si3 * r0 + co3 * r1) >> 16)
+                a0, a1 = x[p0] >> sh, x[p0 + 1] >> sh
+                b0, b1 = x[p1] >> sh, x[p1 + 1] >> sh
+                c0, c1 = x[p2] >> sh, x[p2 + 1] >> sh
+                d0, d1 = x[p3] >> sh, x[p3 + 1] >> sh
+                r0, r1 = ssat(a0 + c0, 16), ssat(a1 + c1, 16)
+                s0, s1 = ssat(a0 - c0, 16), ssat(a1 - c1, 16)
+                t0, t1 = ssat(b0 + d0, 16), ssat(b1 + d1, 16)
+                v0, v1 = ssat(b0 - d0, 16), ssat(b1 - d1, 16)
+                sum0, sum1 = (r0 >> 1) + (t0 >> 1), (r1 >> 1) + (t1 >> 1)
+                if stage == MIDDLE_STAGE:
+                    sum0 >>= 1
+                    sum1 >>= 1
+                x[p0] = wrap16(sum0)
+                x[p0 + 1] = wrap16(sum1)
+                if stage == FIRST_STAGE:
+                    e0, e1 = ssat(r0 - t0, 16), ssat(r1 - t1, 16)
+                    f0, f1 = ssat(s0 - v1, 16), ssat(s1 + v0, 16)
+                    g0, g1 = ssat(s0 + v1, 16), ssat(s1 - v0, 16)
+                else:
+                    e0, e1 = wrap16((r0 >> 1) - (t0 >> 1)), wrap16((r1 >> 1) - (t1 >> 1))
+                    f0, f1 = wrap16((s0 >> 1) - (v1 >> 1)), wrap16((s1 >> 1) + (v0 >> 1))
+                    g0, g1 = wrap16((s0 >> 1) + (v1 >> 1)), wrap16((s1 >> 1) - (v0 >> 1))
+                if stage == LAST_STAGE:
+                    x[p1], x[p1 + 1] = e0, e1
+                    x[p2], x[p2 + 1] = g0, g1
+                    x[p3], x[p3 + 1] = f0, f1
+                else:
+                    x[p1] = wrap16(wrap32(co2 * e0 + si2 * e1) >> 16)
+                    x[p1 + 1] = wrap16(wrap32(co2 * e1 - si2 * e0) >> 16)
+                    x[p2] = wrap16(wrap32(co1 * g0 + si1 * g1) >> 16)
+                    x[p2 + 1] = wrap16(wrap32(co1 * g1 - si1 * g0) >> 16)
+                    x[p3] = wrap16(wrap32(co3 * f0 + si3 * f1) >> 16)
+                    x[p3 + 1] = wrap16(wrap32(co3 * f1 - si3 * f0) >> 16)
+        if n2 == 1:
+            return
         modifier <<= 2
-        k >>= 2
-
-    n1 = n2
-    n2 >>= 2
-    for i0 in range(0, length - n1 + 1, n1):
-        p0 = base + 2 * i0
-        p1 = p0 + 2 * n2
-        p2 = p1 + 2 * n2
-        p3 = p2 + 2 * n2
-        t0 = x[p0]
-        t1 = x[p0 + 1]
-        s0 = x[p2]
-        s1 = x[p2 + 1]
-        r0 = ssat(t0 + s0, 16)
-        r1 = ssat(t1 + s1, 16)
-        s0 = ssat(t0 - s0, 16)
-        s1 = ssat(t1 - s1, 16)
-        t0 = x[p1]
-        t1 = x[p1 + 1]
-        u0 = x[p3]
-        u1 = x[p3 + 1]
-        t0 = ssat(t0 + u0, 16)
-        t1 = ssat(t1 + u1, 16)
-        x[p0] = wrap16((r0 >> 1) + (t0 >> 1))
-        x[p0 + 1] = wrap16((r1 >> 1) + (t1 >> 1))
-        r0 = wrap16((r0 >> 1) - (t0 >> 1))
-        r1 = wrap16((r1 >> 1) - (t1 >> 1))
-        t0 = x[p1]
-        t1 = x[p1 + 1]
-        x[p1] = r0
-        x[p1 + 1] = r1
-        u0 = x[p3]
-        u1 = x[p3 + 1]
-        t0 = ssat(t0 - u0, 16)
-        t1 = ssat(t1 - u1, 16)
-        x[p2] = wrap16((s0 >> 1) + (t1 >> 1))
-        x[p2 + 1] = wrap16((s1 >> 1) - (t0 >> 1))
-        x[p3] = wrap16((s0 >> 1) - (t1 >> 1))
-        x[p3 + 1] = wrap16((s1 >> 1) + (t0 >> 1))
+        n1 = n2
+        n2 >>= 2
+        stage = LAST_STAGE if n2 == 1 else MIDDLE_STAGE
 
 
 # ---------------------------------------------------------------------------------------------
@@ -377,41 +307,40 @@ def cfft_q15(x, length, coef, dsp):
     """
     if dsp is not None and not dsp:
         raise ValueError("cfft_q15: dsp must be None (portable C) or True (ARM_MATH_DSP), not False")
-    # np.int64(constant): numba would compile one butterfly per literal argument value otherwise
-    if length in (16, 64, 256, 1024, 4096):
+    # length 4**k: one radix-4 FFT; 2·4**k: a radix-2 stage, then a radix-4 FFT of each half, then
+    # every value doubled. One call site per butterfly kind, so LLVM inlines one copy of it.
+    # np.int64(constant): numba would compile one butterfly per literal argument value otherwise.
+    radix2 = (length & 0x55555555) == 0  # a power of two with its one bit at an odd position
+    sub = length >> 1 if radix2 else length
+    if radix2:
         if dsp is None:
-            radix4_butterfly_q15(x, np.int64(0), length, coef, np.int64(1))
+            for i in range(sub):
+                cos = coef[2 * i]
+                sin = coef[2 * i + 1]
+                l = i + sub
+                xt = wrap16((x[2 * i] >> 1) - (x[2 * l] >> 1))
+                x[2 * i] = wrap16(((x[2 * i] >> 1) + (x[2 * l] >> 1)) >> 1)
+                yt = wrap16((x[2 * i + 1] >> 1) - (x[2 * l + 1] >> 1))
+                x[2 * i + 1] = wrap16(((x[2 * l + 1] >> 1) + (x[2 * i + 1] >> 1)) >> 1)
+                x[2 * l] = wrap16(wrap16((xt * cos) >> 16) + wrap16((yt * sin) >> 16))
+                x[2 * l + 1] = wrap16(wrap16((yt * cos) >> 16) - wrap16((xt * sin) >> 16))
         else:
-            radix4_butterfly_q15_dsp(x, np.int64(0), length, coef, np.int64(1))
-        return
-    n2 = length >> 1
-    if dsp is not None:
-        for i in range(n2):
-            l = i + n2
-            t0, t1 = x[2 * i] >> 1, x[2 * i + 1] >> 1
-            s0, s1 = x[2 * l] >> 1, x[2 * l + 1] >> 1
-            x[2 * i] = (t0 + s0) >> 1
-            x[2 * i + 1] = (t1 + s1) >> 1
-            _twiddle_dsp(x, 2 * l, coef[2 * i], coef[2 * i + 1], ssat(t0 - s0, 16), ssat(t1 - s1, 16))
-        radix4_butterfly_q15_dsp(x, np.int64(0), n2, coef, np.int64(2))
-        radix4_butterfly_q15_dsp(x, 2 * n2, n2, coef, np.int64(2))
+            for i in range(sub):
+                l = i + sub
+                t0, t1 = x[2 * i] >> 1, x[2 * i + 1] >> 1
+                s0, s1 = x[2 * l] >> 1, x[2 * l + 1] >> 1
+                x[2 * i] = (t0 + s0) >> 1
+                x[2 * i + 1] = (t1 + s1) >> 1
+                _twiddle_dsp(x, 2 * l, coef[2 * i], coef[2 * i + 1], ssat(t0 - s0, 16), ssat(t1 - s1, 16))
+    modifier = np.int64(2) if radix2 else np.int64(1)
+    for base in range(0, 2 * length, 2 * sub):
+        if dsp is None:
+            radix4_butterfly_q15(x, np.int64(base), sub, coef, modifier)
+        else:
+            radix4_butterfly_q15_dsp(x, np.int64(base), sub, coef, modifier)
+    if radix2:
         for i in range(2 * length):
             x[i] = wrap16(x[i] << 1)
-        return
-    for i in range(n2):
-        cos = coef[2 * i]
-        sin = coef[2 * i + 1]
-        l = i + n2
-        xt = wrap16((x[2 * i] >> 1) - (x[2 * l] >> 1))
-        x[2 * i] = wrap16(((x[2 * i] >> 1) + (x[2 * l] >> 1)) >> 1)
-        yt = wrap16((x[2 * i + 1] >> 1) - (x[2 * l + 1] >> 1))
-        x[2 * i + 1] = wrap16(((x[2 * l + 1] >> 1) + (x[2 * i + 1] >> 1)) >> 1)
-        x[2 * l] = wrap16(wrap16((xt * cos) >> 16) + wrap16((yt * sin) >> 16))
-        x[2 * l + 1] = wrap16(wrap16((yt * cos) >> 16) - wrap16((xt * sin) >> 16))
-    radix4_butterfly_q15(x, np.int64(0), n2, coef, np.int64(2))
-    radix4_butterfly_q15(x, 2 * n2, n2, coef, np.int64(2))
-    for i in range(2 * length):
-        x[i] = wrap16(x[i] << 1)
 
 
 @numba.njit(cache=True)

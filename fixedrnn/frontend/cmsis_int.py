@@ -35,14 +35,14 @@ def wrap32(x):
     return np.int64(np.int32(x))
 
 
-@numba.njit(cache=True)
+@numba.njit("int64(int64, int64)", cache=True)
 def ssat(x, bits):
     """``__SSAT(x, bits)``: clamp to [−2**(bits−1), 2**(bits−1) − 1] (x already an int32 value)."""
     hi = (np.int64(1) << (bits - 1)) - 1
     return clamp_nb(x, -hi - 1, hi)
 
 
-@numba.njit(cache=True)
+@numba.njit("int64(int64, int64)", cache=True)
 def ssat_of_q63(x, bits):
     """``__SSAT((int32_t)x, bits)`` for a q63 ``x``: wrap to 32 bits, then saturate."""
     return ssat(wrap32(x), bits)
