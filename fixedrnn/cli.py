@@ -33,6 +33,7 @@ SUBCOMMAND_MODULES = (
     "fixedrnn.firmware",
     "fixedrnn.import_tflite",
     "fixedrnn.study",
+    "fixedrnn.warmup",
 )
 
 
