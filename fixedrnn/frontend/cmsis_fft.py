@@ -17,9 +17,9 @@ here is written statement for statement so the C firmware can follow it:
   ``(a·b + 2**31) >> 32`` (SMMULR-style ``mult_32x32_keep32_R``) in the radix-2 stage and split.
 
 The q15 complex FFT also exists as CMSIS-DSP built with ARM_MATH_DSP computes it (every Cortex-M4
-build; ``dsp=True`` of :func:`cfft_q15` / :func:`rfft_q15`, ``None`` the portable C;
-:func:`radix4_butterfly_q15_dsp`): the same stages with the DSP extension's halving SIMD sums and one rounding per twiddle product, checked
-0 LSB against that library run under QEMU (docs/frontend.md). The q31 FFT has no such variant.
+build; ``dsp=True`` of :func:`cfft_q15` / :func:`rfft_q15` / :func:`radix4_butterfly_q15`, ``None``
+the portable C): the same stages with the DSP extension's halving SIMD sums and one rounding per
+twiddle product, checked 0 LSB against that library run under QEMU (docs/frontend.md). The q31 FFT has no such variant.
 
 Tables (generated here from the formulas in CMSIS-DSP's ``arm_common_tables.c``):
 ``twiddleCoef_L`` = ``(cos 2πi/L, sin 2πi/L)`` for i < 3L/4, interleaved, as ``floor(x·2**15)`` /
@@ -120,9 +120,33 @@ class RfftTables:
 FIRST_STAGE, MIDDLE_STAGE, LAST_STAGE = 0, 1, 2
 
 
+# CMSIS-DSP built with ARM_MATH_DSP (Cortex-M4/M7/M33 with the DSP extension): the SIMD build keeps
+# (re, im) as the two halves of one 32-bit word and uses the DSP extension's dual 16-bit
+# instructions, each written out here on the two lanes (a, b = the two operands):
+#   QADD16 / QSUB16   sat16(a + b) / sat16(a − b) per lane
+#   SHADD16 / SHSUB16 (a + b) >> 1 / (a − b) >> 1 per lane, exact (17-bit sum, then floor)
+#   QASX / QSAX       re = sat16(a.re ∓ b.im), im = sat16(a.im ± b.re)
+#   SHASX / SHSAX     re = (a.re ∓ b.im) >> 1, im = (a.im ± b.re) >> 1
+#   SMUAD(c, r)       c.re·r.re + c.im·r.im (wraps in 32 bits); SMUSDX(c, r) = c.re·r.im − c.im·r.re
+#   PKHBT(p, q, 0)    low half of p, high half of q: one twiddle product is (int16)(SMUAD(c, r) >> 16)
+#                     for re and the top half of SMUSDX(c, r) for im.
+# So a halving sum is floor((a + b) / 2) instead of the portable (a >> 1) + (b >> 1), and a radix-4
+# middle stage's /4 is floor((a + b) / 4) instead of ((a >> 1) + (b >> 1)) >> 1.
+
+
 @numba.njit(cache=True)
-def radix4_butterfly_q15(x, base, length, coef, modifier):
-    """``arm_radix4_butterfly_q15`` (portable C) on the complex q15 data ``x[base : base + 2·length]``.
+def _twiddle(x, p, co, si, re, im):
+    """Store the twiddle product of ``(re, im)`` by ``(co, si)`` at ``x[p], x[p + 1]``:
+    ``(int16)((co·re + si·im) >> 16)``, ``(int16)((co·im − si·re) >> 16)`` (int32 sums; the DSP
+    build's SMUAD, SMUSDX, PKHBT give the same)."""
+    x[p] = wrap16(wrap32(co * re + si * im) >> 16)
+    x[p + 1] = wrap16(wrap32(co * im - si * re) >> 16)
+
+
+@numba.njit(cache=True)
+def radix4_butterfly_q15(x, base, length, coef, modifier, dsp):
+    """``arm_radix4_butterfly_q15`` on the complex q15 data ``x[base : base + 2·length]``, as the
+    portable C computes it (``dsp`` None) or CMSIS-DSP built with ARM_MATH_DSP (``dsp`` True).
 
     Stage by stage, with groups of ``n1`` values split in four quarters of ``n2 = n1 / 4``
     (``n1 = length`` first): a butterfly on the values ``(i0, i0 + n2, i0 + 2·n2, i0 + 3·n2)`` for
@@ -132,11 +156,14 @@ def radix4_butterfly_q15(x, base, length, coef, modifier):
 
     The butterfly, per lane (re, im), with a, b, c, d the four inputs (``>> 2`` in the first stage):
     ``r = sat(a + c)``, ``s = sat(a − c)``, ``t = sat(b + d)``, ``v = sat(b − d)``; output 0 is
-    ``(r >> 1) + (t >> 1)`` (``>> 1`` once more in a middle stage); outputs 1, 2, 3 are ``r − t``,
-    ``s − j·v``, ``s + j·v`` — saturated in the first stage, halving ``wrap16((p >> 1) ∓ (q >> 1))``
-    after it — times twiddle 2, 1, 3 (``(int16)((a·cos + b·sin) >> 16)``, ``(int16)((b·cos −
-    a·sin) >> 16)``, int32 sums), except in the last stage. The whole FFT is this one loop nest, so
-    numba and LLVM compile one copy of the butterfly (a cold start's compile time).
+    ``r + t`` halved (twice in a middle stage); outputs 1, 2, 3 are ``r − t``, ``s − j·v``,
+    ``s + j·v`` — saturated in the first stage, halved after it — times twiddle 2, 1, 3
+    (``(int16)((a·cos + b·sin) >> 16)``, ``(int16)((b·cos − a·sin) >> 16)``, int32 sums; SMUAD /
+    SMUSDX on the DSP build), except in the last stage. Halving is the portable
+    ``(p >> 1) ± (q >> 1)`` (wrapped to 16 bits) or the DSP extension's exact ``(p ± q) >> 1``
+    (SHADD16 / SHSUB16; a middle stage's output 0: ``(r + t) >> 2``). The whole FFT is this one
+    loop nest, so numba and LLVM compile one copy of the butterfly (a cold start's compile time);
+    numba drops the other build's branches by the type of ``dsp`` (see :func:`cfft_q15`).
     """
     n1 = length
     n2 = length >> 2
@@ -162,31 +189,36 @@ def radix4_butterfly_q15(x, base, length, coef, modifier):
                 s0, s1 = ssat(a0 - c0, 16), ssat(a1 - c1, 16)
                 t0, t1 = ssat(b0 + d0, 16), ssat(b1 + d1, 16)
                 v0, v1 = ssat(b0 - d0, 16), ssat(b1 - d1, 16)
-                sum0, sum1 = (r0 >> 1) + (t0 >> 1), (r1 >> 1) + (t1 >> 1)
-                if stage == MIDDLE_STAGE:
-                    sum0 >>= 1
-                    sum1 >>= 1
+                if dsp is None:
+                    sum0, sum1 = (r0 >> 1) + (t0 >> 1), (r1 >> 1) + (t1 >> 1)
+                    if stage == MIDDLE_STAGE:
+                        sum0 >>= 1
+                        sum1 >>= 1
+                else:
+                    halvings = 2 if stage == MIDDLE_STAGE else 1
+                    sum0, sum1 = (r0 + t0) >> halvings, (r1 + t1) >> halvings
                 x[p0] = wrap16(sum0)
                 x[p0 + 1] = wrap16(sum1)
                 if stage == FIRST_STAGE:
                     e0, e1 = ssat(r0 - t0, 16), ssat(r1 - t1, 16)
                     f0, f1 = ssat(s0 - v1, 16), ssat(s1 + v0, 16)
                     g0, g1 = ssat(s0 + v1, 16), ssat(s1 - v0, 16)
-                else:
+                elif dsp is None:
                     e0, e1 = wrap16((r0 >> 1) - (t0 >> 1)), wrap16((r1 >> 1) - (t1 >> 1))
                     f0, f1 = wrap16((s0 >> 1) - (v1 >> 1)), wrap16((s1 >> 1) + (v0 >> 1))
                     g0, g1 = wrap16((s0 >> 1) + (v1 >> 1)), wrap16((s1 >> 1) - (v0 >> 1))
+                else:
+                    e0, e1 = (r0 - t0) >> 1, (r1 - t1) >> 1
+                    f0, f1 = (s0 - v1) >> 1, (s1 + v0) >> 1
+                    g0, g1 = (s0 + v1) >> 1, (s1 - v0) >> 1
                 if stage == LAST_STAGE:
                     x[p1], x[p1 + 1] = e0, e1
                     x[p2], x[p2 + 1] = g0, g1
                     x[p3], x[p3 + 1] = f0, f1
                 else:
-                    x[p1] = wrap16(wrap32(co2 * e0 + si2 * e1) >> 16)
-                    x[p1 + 1] = wrap16(wrap32(co2 * e1 - si2 * e0) >> 16)
-                    x[p2] = wrap16(wrap32(co1 * g0 + si1 * g1) >> 16)
-                    x[p2 + 1] = wrap16(wrap32(co1 * g1 - si1 * g0) >> 16)
-                    x[p3] = wrap16(wrap32(co3 * f0 + si3 * f1) >> 16)
-                    x[p3 + 1] = wrap16(wrap32(co3 * f1 - si3 * f0) >> 16)
+                    _twiddle(x, p1, co2, si2, e0, e1)
+                    _twiddle(x, p2, co1, si1, g0, g1)
+                    _twiddle(x, p3, co3, si3, f0, f1)
         if n2 == 1:
             return
         modifier <<= 2
@@ -195,112 +227,12 @@ def radix4_butterfly_q15(x, base, length, coef, modifier):
         stage = LAST_STAGE if n2 == 1 else MIDDLE_STAGE
 
 
-# ---------------------------------------------------------------------------------------------
-# q15, CMSIS-DSP built with ARM_MATH_DSP (Cortex-M4/M7/M33 with the DSP extension)
-#
-# The SIMD build keeps (re, im) as the two halves of one 32-bit word and uses the DSP extension's
-# dual 16-bit instructions, each written out here on the two lanes (a, b = the two operands):
-#   QADD16 / QSUB16   sat16(a + b) / sat16(a − b) per lane
-#   SHADD16 / SHSUB16 (a + b) >> 1 / (a − b) >> 1 per lane, exact (17-bit sum, then floor)
-#   QASX / QSAX       re = sat16(a.re ∓ b.im), im = sat16(a.im ± b.re)
-#   SHASX / SHSAX     re = (a.re ∓ b.im) >> 1, im = (a.im ± b.re) >> 1
-#   SMUAD(c, r)       c.re·r.re + c.im·r.im (wraps in 32 bits); SMUSDX(c, r) = c.re·r.im − c.im·r.re
-#   PKHBT(p, q, 0)    low half of p, high half of q: one twiddle product is (int16)(SMUAD(c, r) >> 16)
-#                     for re and the top half of SMUSDX(c, r) for im.
-# So a halving sum is floor((a + b) / 2) instead of the portable (a >> 1) + (b >> 1), and a radix-4
-# middle stage's /4 is floor((a + b) / 4) instead of ((a >> 1) + (b >> 1)) >> 1.
-
-
-@numba.njit(cache=True)
-def _twiddle_dsp(x, p, co, si, re, im):
-    """Store the twiddle product of ``(re, im)`` by ``(co, si)`` at ``x[p], x[p + 1]``:
-    ``(int16)((co·re + si·im) >> 16)``, ``(int16)((co·im − si·re) >> 16)`` (SMUAD, SMUSDX, PKHBT)."""
-    x[p] = wrap16(wrap32(co * re + si * im) >> 16)
-    x[p + 1] = wrap16(wrap32(co * im - si * re) >> 16)
-
-
-@numba.njit(cache=True)
-def radix4_butterfly_q15_dsp(x, base, length, coef, modifier):
-    """``arm_radix4_butterfly_q15`` as built with ARM_MATH_DSP on ``x[base : base + 2·length]``."""
-    n2 = length >> 2
-    ic = 0
-    for i0 in range(n2):
-        p0, p1 = base + 2 * i0, base + 2 * (i0 + n2)
-        p2, p3 = p1 + 2 * n2, p1 + 4 * n2
-        a0, a1 = x[p0] >> 2, x[p0 + 1] >> 2
-        c0, c1 = x[p2] >> 2, x[p2 + 1] >> 2
-        b0, b1 = x[p1] >> 2, x[p1 + 1] >> 2
-        d0, d1 = x[p3] >> 2, x[p3 + 1] >> 2
-        r0, r1 = ssat(a0 + c0, 16), ssat(a1 + c1, 16)
-        s0, s1 = ssat(a0 - c0, 16), ssat(a1 - c1, 16)
-        t0, t1 = ssat(b0 + d0, 16), ssat(b1 + d1, 16)
-        x[p0] = (r0 + t0) >> 1
-        x[p0 + 1] = (r1 + t1) >> 1
-        r0, r1 = ssat(r0 - t0, 16), ssat(r1 - t1, 16)
-        _twiddle_dsp(x, p1, coef[4 * ic], coef[4 * ic + 1], r0, r1)
-        t0, t1 = ssat(b0 - d0, 16), ssat(b1 - d1, 16)
-        r0, r1 = ssat(s0 - t1, 16), ssat(s1 + t0, 16)
-        s0, s1 = ssat(s0 + t1, 16), ssat(s1 - t0, 16)
-        _twiddle_dsp(x, p2, coef[2 * ic], coef[2 * ic + 1], s0, s1)
-        _twiddle_dsp(x, p3, coef[6 * ic], coef[6 * ic + 1], r0, r1)
-        ic += modifier
-
-    modifier <<= 2
-    k = length // 4
-    while k > 4:
-        n1 = n2
-        n2 >>= 2
-        ic = 0
-        for j in range(n2):
-            co1, si1 = coef[2 * ic], coef[2 * ic + 1]
-            co2, si2 = coef[4 * ic], coef[4 * ic + 1]
-            co3, si3 = coef[6 * ic], coef[6 * ic + 1]
-            ic += modifier
-            for i0 in range(j, length, n1):
-                p0 = base + 2 * i0
-                p1 = p0 + 2 * n2
-                p2 = p1 + 2 * n2
-                p3 = p2 + 2 * n2
-                a0, a1, b0, b1 = x[p0], x[p0 + 1], x[p1], x[p1 + 1]
-                c0, c1, d0, d1 = x[p2], x[p2 + 1], x[p3], x[p3 + 1]
-                r0, r1 = ssat(a0 + c0, 16), ssat(a1 + c1, 16)
-                s0, s1 = ssat(a0 - c0, 16), ssat(a1 - c1, 16)
-                t0, t1 = ssat(b0 + d0, 16), ssat(b1 + d1, 16)
-                x[p0] = (r0 + t0) >> 2
-                x[p0 + 1] = (r1 + t1) >> 2
-                _twiddle_dsp(x, p1, co2, si2, (r0 - t0) >> 1, (r1 - t1) >> 1)
-                t0, t1 = ssat(b0 - d0, 16), ssat(b1 - d1, 16)
-                r0, r1 = (s0 - t1) >> 1, (s1 + t0) >> 1
-                s0, s1 = (s0 + t1) >> 1, (s1 - t0) >> 1
-                _twiddle_dsp(x, p2, co1, si1, s0, s1)
-                _twiddle_dsp(x, p3, co3, si3, r0, r1)
-        modifier <<= 2
-        k >>= 2
-
-    for g in range(length >> 2):
-        p = base + 8 * g
-        a0, a1, b0, b1 = x[p], x[p + 1], x[p + 2], x[p + 3]
-        c0, c1, d0, d1 = x[p + 4], x[p + 5], x[p + 6], x[p + 7]
-        r0, r1 = ssat(a0 + c0, 16), ssat(a1 + c1, 16)
-        t0, t1 = ssat(b0 + d0, 16), ssat(b1 + d1, 16)
-        s0, s1 = ssat(a0 - c0, 16), ssat(a1 - c1, 16)
-        u0, u1 = ssat(b0 - d0, 16), ssat(b1 - d1, 16)
-        x[p] = (r0 + t0) >> 1
-        x[p + 1] = (r1 + t1) >> 1
-        x[p + 2] = (r0 - t0) >> 1
-        x[p + 3] = (r1 - t1) >> 1
-        x[p + 4] = (s0 + u1) >> 1
-        x[p + 5] = (s1 - u0) >> 1
-        x[p + 6] = (s0 - u1) >> 1
-        x[p + 7] = (s1 + u0) >> 1
-
-
 @numba.njit(cache=True)
 def cfft_q15(x, length, coef, dsp):
     """``arm_cfft_q15`` (forward) on interleaved complex q15 ``x[2·length]``, before bit reversal.
 
     ``dsp``: ``None`` for the portable C, ``True`` for the arithmetic of CMSIS-DSP built with
-    ARM_MATH_DSP (:func:`radix4_butterfly_q15_dsp`, and a radix-2 stage with halving sums and one
+    ARM_MATH_DSP (:func:`radix4_butterfly_q15`'s halving, and a radix-2 stage with halving sums and one
     rounding per twiddle product). ``None`` rather than ``False`` because numba drops a branch on
     ``is None`` at compile time (by the argument's type): a portable run never compiles the other
     build's butterflies (about a second of a cold start).
@@ -331,13 +263,10 @@ def cfft_q15(x, length, coef, dsp):
                 s0, s1 = x[2 * l] >> 1, x[2 * l + 1] >> 1
                 x[2 * i] = (t0 + s0) >> 1
                 x[2 * i + 1] = (t1 + s1) >> 1
-                _twiddle_dsp(x, 2 * l, coef[2 * i], coef[2 * i + 1], ssat(t0 - s0, 16), ssat(t1 - s1, 16))
+                _twiddle(x, 2 * l, coef[2 * i], coef[2 * i + 1], ssat(t0 - s0, 16), ssat(t1 - s1, 16))
     modifier = np.int64(2) if radix2 else np.int64(1)
     for base in range(0, 2 * length, 2 * sub):
-        if dsp is None:
-            radix4_butterfly_q15(x, np.int64(base), sub, coef, modifier)
-        else:
-            radix4_butterfly_q15_dsp(x, np.int64(base), sub, coef, modifier)
+        radix4_butterfly_q15(x, np.int64(base), sub, coef, modifier, dsp)
     if radix2:
         for i in range(2 * length):
             x[i] = wrap16(x[i] << 1)
