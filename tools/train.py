@@ -57,7 +57,8 @@ TASK_LABELS = {"fsdd": train_data.FSDD_LABELS, "10": speech_commands.KEYWORDS, "
 #: Default sequence length T per dataset (FSDD: 61 frames ≈ 1 s; Speech Commands: a 1 s clip).
 DEFAULT_FRAMES = {"fsdd": 61, "speech_commands": speech_commands.FRAMES}
 MFCC_LSB = 2.0**-7  # q8.7
-# the teacher is trained with the LSTM defaults, so it is the float model of the golden LSTM
+# the teacher is trained with the LSTM defaults: the float model of the first golden LSTM (before its
+# retraining with a random channel response), from which the golden RNNs and tiny LSTM were distilled
 TEACHER_EPOCHS, TEACHER_LR, TEACHER_CLIP = 100, 3e-3, 1.0
 
 
