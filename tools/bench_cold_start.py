@@ -22,20 +22,18 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from fixedrnn.compile_notice import NOTICE  # noqa: E402
+from fixedrnn.warmup import synthetic_recording  # noqa: E402
 
 
 def _synthetic_wav(path, sample_rate=8000):
     from scipy.io import wavfile
 
-    t = np.arange(sample_rate) / sample_rate
-    noise = np.random.default_rng(0).normal(0.0, 0.05, t.size)
-    wavfile.write(path, sample_rate, np.round((0.3 * np.sin(2 * np.pi * 440 * t) + noise) * 32767).astype(np.int16))
+    wavfile.write(path, sample_rate, synthetic_recording(sample_rate))
     return path
 
 
