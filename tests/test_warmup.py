@@ -3,6 +3,8 @@
 import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -73,3 +75,36 @@ def test_bad_models_in_worker_processes_raise_the_first_message(tmp_path):
 def test_jobs_must_be_positive(jobs, capsys):
     assert cli.main(["warmup", "--jobs", jobs, str(LSTM_INT8)]) == 2
     assert "--jobs: must be at least 1" in capsys.readouterr().err
+
+
+def _processes_with(text):
+    """PIDs whose environment mentions ``text`` (Linux /proc; empty elsewhere)."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if text.encode() in environ.read_bytes():
+                found.append(int(environ.parent.name))
+        except OSError:
+            pass
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
+def test_sigterm_stops_the_workers_too(tmp_path):
+    cache = tmp_path / "cache-under-test"
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache),
+               PYTHONPATH=os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    proc = subprocess.Popen([sys.executable, "-m", "fixedrnn", "warmup", "--jobs", "2"], env=env,
+                            stderr=subprocess.PIPE, text=True)
+    assert "compiling the kernels" in proc.stderr.readline()
+    time.sleep(3)  # the workers are compiling
+    assert len(_processes_with(str(cache))) >= 2
+    proc.terminate()
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=60) == 143
+    assert rest.strip().splitlines() == ["fixedrnn: interrupted"]
+    deadline = time.time() + 10
+    while _processes_with(str(cache)) and time.time() < deadline:
+        time.sleep(0.2)
+    assert _processes_with(str(cache)) == []  # no worker outlives the command
