@@ -69,8 +69,8 @@ def warm_model(path):
 def warm_models(paths, jobs=None, report=None):
     """:func:`warm_model` of every path, over ``jobs`` processes (default: one per CPU, at most one
     per model); ``report(path, seconds)`` is called as each finishes. Returns the wall seconds.
-    A model file that does not load raises :class:`fixedrnn.errors.InputFileError` (the first one;
-    the others are still warmed up)."""
+    A model file that does not load raises :class:`fixedrnn.errors.FixedRnnError` with its one-line
+    message (the first such file's; the others are still warmed up)."""
     paths = [str(p) for p in paths]
     if jobs is not None and jobs < 1:
         raise FixedRnnError(f"jobs: must be at least 1, got {jobs}")
