@@ -9,7 +9,9 @@ Pipeline (PyTorch, CPU; the ``train`` extra):
    recordings; cached in a temporary directory (tools/train_data.py).
 2. Per-coefficient int8 normalisation (offset = training mean, scale = std / x_scale⁻¹) exactly as
    the device computes it; the model trains on the dequantized int8 features.
-3. Float training (AdamW, one-cycle cosine LR, dropout, label smoothing, gradient clipping).
+3. Float training (AdamW, one-cycle cosine LR, dropout, label smoothing, gradient clipping),
+   optionally distilled from a float LSTM teacher (``--teacher-units``) or from trained model files
+   (``--teacher-model FILE...``: the mean of their integer logits, tools/train_distill.py).
 4. Optional pruning of the float model (:mod:`fixedrnn.prune`): ``--prune-sparsity S``
    (unstructured magnitude, ``--prune-scope`` layer|global) or ``--prune-units KEEP`` (structured,
    ``--prune-norm`` l1|l2|linf), then ``--finetune-epochs`` of float fine-tuning; pruned weights
@@ -44,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import train_data  # noqa: E402
+import train_distill  # noqa: E402
 from fixedrnn import convert as conv, prune, speech_commands  # noqa: E402
 from fixedrnn.calibrate import activation_ranges  # noqa: E402
 from fixedrnn.cli import run  # noqa: E402
@@ -130,6 +133,9 @@ def parse_args(argv=None):
                    help="RNN: recurrent init = (1 - g) * orthogonal + g * identity")
     p.add_argument("--teacher-units", type=int, default=0,
                    help="distil from the float LSTM of this size trained with the default settings (0: no)")
+    p.add_argument("--teacher-model", type=Path, nargs="+", default=[], metavar="FILE",
+                   help="distil from these model files (mean of their integer logits; same front end, labels and "
+                        "input normalisation; with --holdout, trained without that speaker)")
     p.add_argument("--kd-weight", type=float, default=0.7, help="weight of the distillation loss")
     p.add_argument("--kd-temperature", type=float, default=2.0)
     p.add_argument("--prune-sparsity", type=float, default=None,
@@ -204,6 +210,11 @@ def parse_args(argv=None):
         p.error("--eq must be in [0, 1], --eq-db > 0")
     if not (0.0 <= args.reverb <= 1.0 and 0 < args.rt60[0] <= args.rt60[1] and args.drr[0] <= args.drr[1]):
         p.error("--reverb must be in [0, 1], --rt60 needs 0 < LOW <= HIGH, --drr LOW <= HIGH")
+    if args.teacher_model and (args.teacher_units or args.cmn != "off"):
+        p.error("--teacher-model: not with --teacher-units or --cmn")
+    for path in args.teacher_model:
+        if not path.is_file():
+            p.error(f"--teacher-model: {path} is not a file")
     if args.cvn and args.cmn == "off":
         p.error("--cvn: give --cmn utterance|window too")
     if args.extra_train and args.dataset != "fsdd":
@@ -488,6 +499,8 @@ def run_training(args):
             fields += [sorted(str(n) for n in feats.names[extra]), args.cmn, args.cvn]
         if distilled and cell == "lstm":  # (an RNN's fields above hold them already)
             fields += [args.teacher_units, args.kd_weight, args.kd_temperature]
+        if distilled and args.teacher_model:
+            fields += [[train_distill.file_digest(t) for t in args.teacher_model], args.kd_weight, args.kd_temperature]
         if config != dataset_frontend(args):
             fields += [asdict(config)]  # a front end other than the dataset's default
         if fillers:
@@ -513,8 +526,15 @@ def run_training(args):
         with torch.no_grad():
             teacher_logits = torch.cat([model(x_all[i:i + 1024]) for i in range(0, len(x_all), 1024)])
         model = student
+    if args.teacher_model:
+        teacher_logits = torch.tensor(train_distill.ensemble_logits(args.teacher_model, x_int, input_quant, labels,
+                                                                    config, args.holdout))
+        agree = teacher_logits.argmax(1).numpy() == feats.labels
+        log(phase="teachers", models=len(args.teacher_model),
+            val=float(agree[val].mean()) if val.any() else float("nan"),
+            test=float(agree[test].mean()) if test.any() else float("nan"))
     float_checkpoint(args.cell, args.units, args.epochs, args.lr, args.clip,
-                     distilled=bool(args.teacher_units))
+                     distilled=bool(args.teacher_units or args.teacher_model))
     float_val, float_test = accuracy(val), accuracy(test)
     log(phase="float", val=float_val, test=float_test)
     if args.prune_sparsity is not None or args.prune_units is not None:

@@ -10,7 +10,9 @@ the augmentation options ``--noise``, ``--vtlp``, ``--freq-mask`` … for a reci
 only those held out (a cheap proxy, e.g. the two hardest, george and nicolas). Models go to a
 temporary directory (``--keep DIR``: to DIR, as ``SPEAKER.npz``); prints one line per speaker, the mean and the
 worst (integer engine; with ``--no-evaluate`` there is no integer figure: float and QAT only), and
-``--json FILE`` writes them.
+``--json FILE`` writes them. ``--teacher-dir DIR...``: distil each speaker's run from the models
+another run kept (``DIR/SPEAKER.npz``, trained without that speaker; e.g. the same recipe with other
+seeds: an ensemble distilled into one model).
 """
 
 import argparse
@@ -34,6 +36,8 @@ def main(argv=None):
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("--speakers", nargs="+", default=None, help="hold out only these speakers")
     p.add_argument("--keep", type=Path, default=None, help="write the models to this folder")
+    p.add_argument("--teacher-dir", type=Path, nargs="+", default=[], metavar="DIR",
+                   help="distil each held-out run from DIR/SPEAKER.npz of each DIR (another run's --keep)")
     args, rest = p.parse_known_args(argv)
     return run(lambda a: holdout(a, rest), args, prog="train_holdout")
 
@@ -45,11 +49,17 @@ def holdout(args, rest):
         if unknown:
             raise FixedRnnError(f"--speakers: no speaker {', '.join(unknown)} in the data")
         speakers = [s for s in speakers if s in args.speakers]
+    for folder in args.teacher_dir:
+        missing = [s for s in speakers if not (folder / f"{s}.npz").is_file()]
+        if missing:
+            raise FixedRnnError(f"--teacher-dir: {folder} has no model for {', '.join(missing)} (SPEAKER.npz)")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.keep or Path(tmp)
         for speaker in speakers:
             extra = ["--data-dir", str(args.data_dir)] if args.data_dir else []
+            if args.teacher_dir:
+                extra += ["--teacher-model", *(str(d / f"{speaker}.npz") for d in args.teacher_dir)]
             targs = train.parse_args(rest + extra + ["--holdout", speaker, "--out", str(folder / f"{speaker}.npz")])
             result = train.run_training(targs)
             rows.append({"speaker": speaker, **result})
