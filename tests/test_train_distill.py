@@ -111,3 +111,26 @@ def test_holdout_teacher_dir_without_a_speaker_is_one_line(fsdd_dir, tmp_path, c
     code = train_holdout.main(["--data-dir", str(fsdd_dir), "--teacher-dir", str(tmp_path)])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "has no model for" in err[0] and "george" not in err[0].split("for")[1]
+
+
+@pytest.mark.slow
+def test_a_run_distils_from_a_model_it_trained(fsdd_dir, tmp_path, monkeypatch):
+    pytest.importorskip("torch", reason="the train extra (PyTorch) is not installed")
+    import train
+    import train_data
+
+    monkeypatch.setattr(train_data, "CACHE_DIR", tmp_path / "cache")
+    common = ["--data-dir", str(fsdd_dir), "--subset", "1", "--copies", "1", "--epochs", "1", "--qat-epochs", "0",
+              "--units", "8", "--no-progress", "--holdout", "george"]
+    teacher = tmp_path / "teacher.npz"
+    train.run_training(train.parse_args(common + ["--out", str(teacher)]))
+    student = tmp_path / "student.npz"
+    result = train.run_training(train.parse_args(common + ["--out", str(student), "--teacher-model", str(teacher),
+                                                           "--seed", "1"]))
+    assert 0.0 <= result["integer_test"] <= 1.0
+    (source,) = model_io.load(student).meta["distilled_from"]
+    assert str(teacher) in source and train_distill.file_digest(teacher) in source
+    # a teacher of other recordings (george's run, not nicolas's) reads other int8 inputs: refused
+    with pytest.raises(FixedRnnError, match=f"{teacher}: its int8 input normalisation differs"):
+        train.run_training(train.parse_args(common[:-1] + ["nicolas", "--out", str(tmp_path / "x.npz"),
+                                                           "--teacher-model", str(teacher)]))

@@ -497,7 +497,7 @@ def run_training(args):
             fields += [json.dumps(train_data.augment_key(aug)), args.freq_mask, args.time_mask]
         if args.extra_train or args.cmn != "off":
             fields += [sorted(str(n) for n in feats.names[extra]), args.cmn, args.cvn]
-        if distilled and cell == "lstm":  # (an RNN's fields above hold them already)
+        if distilled and cell == "lstm" and args.teacher_units:  # (an RNN's fields above hold them already)
             fields += [args.teacher_units, args.kd_weight, args.kd_temperature]
         if distilled and args.teacher_model:
             fields += [[train_distill.file_digest(t) for t in args.teacher_model], args.kd_weight, args.kd_temperature]
@@ -581,6 +581,8 @@ def run_training(args):
             if not args.holdout else f"holdout speaker {args.holdout}"}
     if args.dataset == "speech_commands":
         meta["split"] = "Speech Commands: testing_list.txt, validation_list.txt, the rest fitted"
+    if args.teacher_model:
+        meta["distilled_from"] = [f"{t} (sha256 {train_distill.file_digest(t)})" for t in args.teacher_model]
     if args.cmn != "off":
         meta["experiment"] = (f"cepstral normalisation {args.cmn}{' + variance' if args.cvn else ''} outside the "
                               "engine: not a deployable model")
