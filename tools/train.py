@@ -52,6 +52,7 @@ from fixedrnn.calibrate import activation_ranges  # noqa: E402
 from fixedrnn.cli import run  # noqa: E402
 from fixedrnn.errors import FixedRnnError  # noqa: E402
 from fixedrnn.frontend.config import MfccConfig  # noqa: E402
+from fixedrnn.golden import file_sha256  # noqa: E402
 from fixedrnn.model import FrontendSpec, save  # noqa: E402
 from fixedrnn.weight_forms import WeightForm  # noqa: E402
 
@@ -500,7 +501,7 @@ def run_training(args):
         if distilled and cell == "lstm" and args.teacher_units:  # (an RNN's fields above hold them already)
             fields += [args.teacher_units, args.kd_weight, args.kd_temperature]
         if distilled and args.teacher_model:
-            fields += [[train_distill.file_digest(t) for t in args.teacher_model], args.kd_weight, args.kd_temperature]
+            fields += [[file_sha256(t) for t in args.teacher_model], args.kd_weight, args.kd_temperature]
         if config != dataset_frontend(args):
             fields += [asdict(config)]  # a front end other than the dataset's default
         if fillers:
@@ -578,11 +579,11 @@ def run_training(args):
     meta = {"command": command, "seed": args.seed, "float_val_accuracy": float_val,
             "float_test_accuracy": float_test, "qat_val_accuracy": qat_val, "qat_test_accuracy": qat_test,
             "split": "test = index 0-4; validation = index 5-9; fit = index 10-49"
-            if not args.holdout else f"holdout speaker {args.holdout}"}
+            if not args.holdout else train_distill.holdout_split(args.holdout)}
     if args.dataset == "speech_commands":
         meta["split"] = "Speech Commands: testing_list.txt, validation_list.txt, the rest fitted"
     if args.teacher_model:
-        meta["distilled_from"] = [f"{t} (sha256 {train_distill.file_digest(t)})" for t in args.teacher_model]
+        meta["distilled_from"] = [f"{t} (sha256 {file_sha256(t)})" for t in args.teacher_model]
     if args.cmn != "off":
         meta["experiment"] = (f"cepstral normalisation {args.cmn}{' + variance' if args.cvn else ''} outside the "
                               "engine: not a deployable model")

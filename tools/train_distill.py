@@ -7,8 +7,6 @@ their dequantized logits, ``(l − z_out) · s_out`` (float32). Averaging severa
 same recipe trained with different seeds) distils an ensemble into one model of the same size.
 """
 
-import hashlib
-
 import numpy as np
 
 from fixedrnn import model as model_io
@@ -59,7 +57,3 @@ def ensemble_logits(paths, x_int, input_quant, labels, frontend, holdout=None):
         total += (logits.astype(np.float64) - head.output_zero_point) * np.float64(np.float32(head.output_scale))
     return (total / len(paths)).astype(np.float32)
 
-
-def file_digest(path):
-    """sha256 hex of a file's bytes (a teacher's part of the float checkpoint's cache key)."""
-    return hashlib.sha256(open(path, "rb").read()).hexdigest()
