@@ -22,36 +22,38 @@ class AudioModel:
 
         return MfccFrontEnd(self.frontend.mfcc_config())
 
-    def features(self, pcm):
+    def features(self, pcm, endpoint=None):
         """int16 PCM ``[n]`` → int8 input sequence ``[T, I]`` (front end, normalisation, fit to T:
-        docs/CONTRACT.md steps 1–4)."""
+        docs/CONTRACT.md steps 1–4; ``endpoint``: a :class:`fixedrnn.endpoint.EndpointConfig`, the
+        clip's endpointed segment fitted instead)."""
         from fixedrnn import engine
 
-        return engine.features(self, pcm)
+        return engine.features(self, pcm, endpoint)
 
-    def run(self, pcm, trace=False, backend=None):
+    def run(self, pcm, trace=False, backend=None, endpoint=None):
         """int16 PCM ``[n]`` → int8 logits ``[C]`` (and a trace dict if asked); ``backend`` as in
-        ``run_features``."""
-        return self.run_features(self.features(pcm), trace=trace, backend=backend)
+        ``run_features``, ``endpoint`` as in :meth:`features`."""
+        return self.run_features(self.features(pcm, endpoint), trace=trace, backend=backend)
 
-    def classify(self, source, backend=None):
+    def classify(self, source, backend=None, endpoint=None):
         """Classify a WAV file path or int16 PCM ``[n]``: a :class:`fixedrnn.classify.Classification`
         (``label``, ``index``, int8 ``logits``, ``score``, ``frames``, ``truncated``).
 
         ``backend`` None: :data:`fixedrnn.classify.DEFAULT_BACKEND` (the NumPy reference path, which
-        needs no compilation for one recording); see :func:`fixedrnn.classify.classify`."""
+        needs no compilation for one recording); ``endpoint`` as in :meth:`features`; see
+        :func:`fixedrnn.classify.classify`."""
         from fixedrnn import classify
 
-        return classify.classify(self, source, backend=backend or classify.DEFAULT_BACKEND)
+        return classify.classify(self, source, backend=backend or classify.DEFAULT_BACKEND, endpoint=endpoint)
 
-    def features_batch(self, pcms):
-        """A list of int16 PCM arrays → int8 sequences ``[B, T, I]``."""
-        return np.stack([self.features(p) for p in pcms]) if len(pcms) else np.zeros(
+    def features_batch(self, pcms, endpoint=None):
+        """A list of int16 PCM arrays → int8 sequences ``[B, T, I]`` (``endpoint`` as in :meth:`features`)."""
+        return np.stack([self.features(p, endpoint) for p in pcms]) if len(pcms) else np.zeros(
             (0, self.frames, self.n_features), np.int8)
 
-    def run_batch(self, pcms, backend="numba"):
-        """A list of int16 PCM arrays → int8 logits ``[B, C]``."""
-        return self.run_features_batch(self.features_batch(pcms), backend=backend)
+    def run_batch(self, pcms, backend="numba", endpoint=None):
+        """A list of int16 PCM arrays → int8 logits ``[B, C]`` (``endpoint`` as in :meth:`features`)."""
+        return self.run_features_batch(self.features_batch(pcms, endpoint), backend=backend)
 
     def predict(self, logits):
         """Label of the first maximal logit (``logits`` int8 ``[C]``)."""

@@ -11,6 +11,8 @@ import os
 import sys
 from dataclasses import asdict, dataclass
 
+from typing import Optional
+
 import numpy as np
 
 from fixedrnn.errors import FixedRnnError
@@ -27,6 +29,8 @@ class Classification:
     ``label``: the label of the first maximal logit, ``index`` its class index; ``logits``: the int8
     logits ``[C]`` as Python ints; ``frames``: the MFCC frames of the recording; ``window``: the
     frames the model reads (T). When ``frames > window`` only the last ``window`` frames were used.
+    ``segment``: with endpointing, the frames ``(start, stop)`` of the clip it kept (the model read
+    the last ``window`` of them); None without.
     """
 
     label: str
@@ -34,6 +38,7 @@ class Classification:
     logits: tuple
     frames: int
     window: int
+    segment: Optional[tuple] = None
 
     @property
     def score(self):
@@ -42,37 +47,54 @@ class Classification:
 
     @property
     def truncated(self):
-        """True when the recording is longer than the window (its start was not classified)."""
-        return self.frames > self.window
+        """True when the recording (with endpointing: its segment) is longer than the window (its
+        start was not classified)."""
+        kept = self.frames if self.segment is None else self.segment[1] - self.segment[0]
+        return kept > self.window
 
     def to_dict(self):
         """A JSON-ready dict: every field, ``score`` and ``truncated``."""
-        return {**asdict(self), "logits": list(self.logits), "score": self.score,
+        segment = None if self.segment is None else list(self.segment)
+        return {**asdict(self), "logits": list(self.logits), "segment": segment, "score": self.score,
                 "truncated": self.truncated}
 
 
-def classify(model, source, backend=DEFAULT_BACKEND):
+def classify(model, source, backend=DEFAULT_BACKEND, endpoint=None):
     """Classify one recording with ``model`` (a :class:`fixedrnn.model.Model`).
 
     ``source``: a WAV file path (16-bit mono PCM at the model's sample rate) or int16 PCM ``[n]``.
     ``backend``: the engine path (``"numpy"``, ``"numba"``, or ``"shift"`` for a power-of-two model;
-    all give the same integers; numba compiles its kernels on first use). Returns a
+    all give the same integers; numba compiles its kernels on first use). ``endpoint``: a
+    :class:`fixedrnn.endpoint.EndpointConfig` (None: the whole clip's last T frames). Returns a
     :class:`Classification`; a bad file raises :class:`fixedrnn.errors.InputFileError`.
     """
+    from fixedrnn import engine
     from fixedrnn.mfcc import frame_count, read_wav
 
     config = model.frontend.mfcc_config()
     pcm = read_wav(source, config) if isinstance(source, (str, os.PathLike)) else source
-    logits = model.run(pcm, backend=backend)
+    mfcc = engine.mfcc(model, pcm)
+    x = engine.normalise(model, mfcc)
+    segment = None
+    if endpoint is not None:
+        segment = tuple(engine.segment_of(model, mfcc, endpoint))
+        x = x[segment[0]:segment[1]]
+    logits = model.run_features(engine.fit_to_window(model, x), backend=backend)
     index = int(np.argmax(logits))  # first maximum, as the device
     return Classification(label=model.labels[index], index=index, logits=tuple(int(v) for v in logits),
-                          frames=frame_count(len(pcm), model.front_end.config), window=model.frames)
+                          frames=frame_count(len(pcm), model.front_end.config), window=model.frames,
+                          segment=segment)
 
 
 def _window_warning(path, result, sample_rate, hop):
     seconds = result.window * hop / sample_rate
+    if result.segment is not None:
+        return (f"fixedrnn: warning: {path}: the word found spans {result.segment[1] - result.segment[0]} "
+                f"frames, longer than the model's window of {result.window} frames (about {seconds:.2f} s); "
+                f"only its end was classified")
     return (f"fixedrnn: warning: {path}: {result.frames} frames, longer than the model's window of "
-            f"{result.window} frames (about {seconds:.2f} s); only its end was classified")
+            f"{result.window} frames (about {seconds:.2f} s); only its end was classified (a clip with "
+            f"silence around the word: --endpoint)")
 
 
 def _run(args):
@@ -82,7 +104,7 @@ def _run(args):
     failed = printed = 0
     for path in args.wavs:
         try:
-            result = classify(model, path, backend=args.backend)
+            result = classify(model, path, backend=args.backend, endpoint=args.endpoint)
         except (FixedRnnError, OSError) as exc:
             print(f"fixedrnn: error: {exc}", file=sys.stderr)
             failed += 1
@@ -123,5 +145,17 @@ def add_parser(subparsers):
                         help="engine path; all give the same integers (default numpy: no compilation; "
                              "numba compiles once, then is faster on many files; shift: power-of-two "
                              "models)")
+    add_endpoint_argument(parser)
     parser.set_defaults(func=_run)
     return parser
+
+
+def add_endpoint_argument(parser):
+    """``--endpoint``: ``args.endpoint`` the default :class:`fixedrnn.endpoint.EndpointConfig`, or None."""
+    from fixedrnn.endpoint import EndpointConfig
+
+    parser.add_argument("--endpoint", action="store_const", const=EndpointConfig(), default=None,
+                        help="find the word in the clip's last 2 s (energy above its quietest frames) and "
+                             "classify it, as the models were trained: for recordings with silence or "
+                             "background before or after the word (docs/CONTRACT.md; the firmware: "
+                             "export c --endpoint)")

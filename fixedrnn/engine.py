@@ -50,10 +50,32 @@ def silent_features(model):
     return model.prepared.silent_features
 
 
-def features(model, pcm):
+def features(model, pcm, endpoint=None):
     """int16 PCM ``[n]`` → int8 input sequence ``[T, I]`` (docs/CONTRACT.md steps 1–4: the last T
-    frames, left-padded with :func:`silent_features` when the utterance has fewer)."""
-    x = normalise(model, mfcc(model, pcm))
+    frames, left-padded with :func:`silent_features` when the utterance has fewer). ``endpoint``: a
+    :class:`fixedrnn.endpoint.EndpointConfig`: the last T frames of the clip's endpointed segment
+    instead (:func:`segment_of`)."""
+    mf = mfcc(model, pcm)
+    x = normalise(model, mf)
+    if endpoint is not None:
+        start, stop = segment_of(model, mf, endpoint)
+        x = x[start:stop]
+    return fit_to_window(model, x)
+
+
+def segment_of(model, mfcc_frames_, endpoint):
+    """The :class:`fixedrnn.endpoint.Segment` that ``endpoint`` keeps of a clip whose front-end
+    outputs are ``mfcc_frames_`` ``[n, I]`` (:func:`mfcc`), on their energy
+    (:func:`fixedrnn.vad.frame_energy`)."""
+    from fixedrnn.endpoint import segment
+    from fixedrnn.vad import frame_energy
+
+    return segment(frame_energy(mfcc_frames_, model.frontend.precision), endpoint)
+
+
+def fit_to_window(model, x):
+    """int8 ``[n, I]`` → ``[T, I]``: the last T frames, left-padded with :func:`silent_features`
+    (docs/CONTRACT.md step 4)."""
     t = model.frames
     if len(x) >= t:
         return np.ascontiguousarray(x[len(x) - t:])

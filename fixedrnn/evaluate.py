@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from fixedrnn import fsdd, speech_commands
+from fixedrnn.classify import add_endpoint_argument
+from fixedrnn.endpoint import describe as describe_endpoint
 from fixedrnn.errors import FixedRnnError, InputFileError
 from fixedrnn.noise import KINDS as NOISE_KINDS, NoiseSpec, add_noise
 
@@ -39,7 +41,9 @@ class EvaluationResult:
     (indices into ``labels``); ``logits``: int8 ``[N, C]``, the engine's output per recording;
     ``skipped``: names of the data directory's WAV files not scored because they are not named
     ``{digit}_{speaker}_{index}.wav`` (:mod:`fixedrnn.fsdd`); ``noise``: the noise added before
-    scoring (e.g. ``"babble 10 dB, seed 0"``; ``"none"``: the recordings as they are).
+    scoring (e.g. ``"babble 10 dB, seed 0"``; ``"none"``: the recordings as they are);
+    ``endpoint``: the :class:`fixedrnn.endpoint.EndpointConfig` the clips were endpointed with, as
+    text (``"off"``: the whole clip's last T frames).
     """
 
     model: str
@@ -51,6 +55,7 @@ class EvaluationResult:
     logits: np.ndarray
     skipped: tuple = ()
     noise: str = "none"
+    endpoint: str = "off"
 
     @property
     def n(self):
@@ -88,6 +93,7 @@ class EvaluationResult:
             "model": self.model,
             "split": self.split,
             "noise": self.noise,
+            "endpoint": self.endpoint,
             "n": self.n,
             "correct": self.correct,
             "accuracy": self.accuracy,
@@ -120,6 +126,7 @@ class EvaluationResult:
             f"model: {self.model}",
             f"split: {self.split} ({self.n} recordings)",
             *([f"noise: {self.noise}"] if self.noise != "none" else []),
+            *([f"endpoint: {self.endpoint}"] if self.endpoint != "off" else []),
             f"accuracy: {100.0 * self.accuracy:.2f} % ({self.correct}/{self.n})",
             "per-class accuracy:",
         ]
@@ -221,7 +228,7 @@ def _labelled(model, data, split, speakers, dataset):
 
 
 def evaluate_model(model, data, split="test", speakers=None, backend="numba", batch_size=64,
-                   progress=False, dataset=None, noise=None):
+                   progress=False, dataset=None, noise=None, endpoint=None):
     """Run the integer engine on FSDD (or Speech Commands) recordings and score it.
 
     ``model``: a :class:`fixedrnn.model.Model` or a model file path. ``data``: the FSDD directory
@@ -233,7 +240,8 @@ def evaluate_model(model, data, split="test", speakers=None, backend="numba", ba
     :class:`fixedrnn.speech_commands.Clip` items; ``split`` also "validation"; the model's labels are
     the task's classes) or None (detected: :func:`detect_dataset`). ``noise``: a
     :class:`fixedrnn.noise.NoiseSpec` to score noisy copies of the recordings (None: as recorded).
-    Returns an :class:`EvaluationResult`.
+    ``endpoint``: a :class:`fixedrnn.endpoint.EndpointConfig` to classify the word found in each clip
+    (:mod:`fixedrnn.endpoint`; None: the clip's last T frames). Returns an :class:`EvaluationResult`.
     """
     from fixedrnn import model as model_io
 
@@ -263,7 +271,7 @@ def evaluate_model(model, data, split="test", speakers=None, backend="numba", ba
     try:
         for start in range(0, len(recordings), batch_size):
             chunk = recordings[start:start + batch_size]
-            features = model.features_batch(samples[start:start + batch_size])
+            features = model.features_batch(samples[start:start + batch_size], endpoint)
             logits[start:start + len(chunk)] = model.run_features_batch(features, backend=backend)
             if bar is not None:
                 bar.update(len(chunk))
@@ -275,7 +283,8 @@ def evaluate_model(model, data, split="test", speakers=None, backend="numba", ba
     return EvaluationResult(model=name, split=split, labels=tuple(str(l) for l in model.labels),
                             names=tuple(r.name for r in recordings), targets=targets,
                             predictions=predictions, logits=logits, skipped=skipped,
-                            noise="none" if noise is None else noise.describe())
+                            noise="none" if noise is None else noise.describe(),
+                            endpoint="off" if endpoint is None else describe_endpoint(endpoint))
 
 
 def _run(args):
@@ -298,7 +307,7 @@ def _run(args):
         raise FixedRnnError("--snr: give --noise KIND too (white, pink or babble)")
     result = evaluate_model(args.model, data_dir, split=args.split, speakers=speakers,
                             backend=args.backend, progress=progress, noise=noise,
-                            dataset=None if args.dataset == "auto" else args.dataset)
+                            dataset=None if args.dataset == "auto" else args.dataset, endpoint=args.endpoint)
     if result.skipped:
         names = ", ".join(repr(name) for name in result.skipped[:5]) + (", ..." if len(result.skipped) > 5 else "")
         print(f"fixedrnn evaluate: skipped {len(result.skipped)} WAV file(s) of recordings/ not named "
@@ -340,5 +349,6 @@ def add_parser(subparsers):
     parser.add_argument("--json", action="store_true",
                         help="print a JSON object instead of text (misclassified files included)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_endpoint_argument(parser)
     parser.set_defaults(func=_run)
     return parser
