@@ -1,0 +1,88 @@
+"""tools/holdout_eval.py: kept leave-one-speaker-out models scored again (with and without
+endpointing), each figure against a count of the models' own classifications of the files
+(fixedrnn.classify, the NumPy reference path; the tool runs evaluate's numba batches), averaged
+in Python fractions."""
+
+import dataclasses
+import json
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.io.wavfile
+
+from fixedrnn.endpoint import EndpointConfig
+from fixedrnn.model import load, save
+from tests.throwaway_models import random_model
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+import holdout_eval  # noqa: E402
+
+SPEAKERS = ("ann", "bob")
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    """An FSDD-layout folder: two speakers, the ten digits twice, quiet noise around a tone burst."""
+    root = tmp_path_factory.mktemp("fsdd")
+    (root / "recordings").mkdir()
+    rng = np.random.default_rng(5)
+    for s in SPEAKERS:
+        for digit in range(10):
+            for index in (0, 7):
+                x = rng.normal(0, 40, 9000)
+                start = int(rng.integers(500, 4000))
+                t = np.arange(2500) / 8000
+                x[start:start + 2500] += 6000 * np.sin(2 * np.pi * (300 + 150 * digit) * t)
+                scipy.io.wavfile.write(root / "recordings" / f"{digit}_{s}_{index}.wav", 8000,
+                                       np.clip(np.round(x), -32768, 32767).astype(np.int16))
+    return root
+
+
+def keep_folder(folder, seed):
+    folder.mkdir(parents=True)
+    for k, s in enumerate(SPEAKERS):
+        model = random_model(frames=24, seed=10 * seed + k)
+        save(dataclasses.replace(model, meta={**model.meta, "split": f"holdout speaker {s}"}), folder / f"{s}.npz")
+
+
+def counted(path, data, speaker, endpoint):
+    model = load(path)
+    files = sorted((data / "recordings").glob(f"*_{speaker}_*.wav"))
+    right = sum(model.classify(f, endpoint=endpoint).label == f.name.split("_")[0] for f in files)
+    return Fraction(right, len(files))
+
+
+@pytest.mark.parametrize("endpoint", [False, True])
+def test_seed_folders_average_each_speaker(data, tmp_path, endpoint, capsys):
+    for seed in (0, 1):
+        keep_folder(tmp_path / "keep" / f"seed-{seed}", seed)
+    out = tmp_path / "h.json"
+    argv = [str(tmp_path / "keep"), "--data-dir", str(data), "--json", str(out)] + (["--endpoint"] if endpoint else [])
+    assert holdout_eval.main(argv) == 0
+    cfg = EndpointConfig() if endpoint else None
+    want = {s: sum(counted(tmp_path / "keep" / f"seed-{k}" / f"{s}.npz", data, s, cfg) for k in (0, 1)) / 2
+            for s in SPEAKERS}
+    report = json.loads(out.read_text())
+    assert report["speaker"] == {s: float(v) for s, v in want.items()}
+    assert report["mean"] == float(sum(want.values()) / 2) and report["worst"] == float(min(want.values()))
+    assert f"(endpoint {'on' if endpoint else 'off'})" in capsys.readouterr().out
+
+
+def test_a_model_not_trained_without_its_speaker_is_refused(data, tmp_path, capsys):
+    folder = tmp_path / "keep"
+    keep_folder(folder, 0)
+    model = random_model(frames=24)
+    save(dataclasses.replace(model, meta={**model.meta, "split": "test = index 0-4"}), folder / "bob.npz")
+    assert holdout_eval.main([str(folder), "--data-dir", str(data)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "bob.npz: not trained with speaker bob held out" in err[0]
+
+
+def test_a_folder_without_models_is_one_line(data, tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert holdout_eval.main([str(tmp_path / "empty"), "--data-dir", str(data)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no SPEAKER.npz for any speaker" in err[0]

@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Score kept leave-one-speaker-out models again, e.g. with endpointing, without training them again.
+
+    python tools/holdout_eval.py DIR [DIR ...] [--endpoint] [--data-dir FSDD] [--json FILE]
+
+Each DIR is a ``tools/train_holdout.py --keep`` folder: ``SPEAKER.npz`` per held-out speaker (a
+``--seeds`` run's ``seed-S/`` subfolders are read as DIRs of their own). Every model must say it
+was trained without its speaker (``meta.split``, as tools/train.py writes it); it is scored by the
+integer engine end to end on all of that speaker's recordings (:func:`fixedrnn.evaluate.evaluate_model`,
+``--endpoint``: with :mod:`fixedrnn.endpoint`'s default configuration). Prints each DIR's figures,
+then each speaker's mean over the DIRs, their mean and the worst of them (as train_holdout's
+``--seeds`` summary).
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from train_distill import holdout_split  # noqa: E402
+from fixedrnn import fsdd  # noqa: E402
+from fixedrnn.atomicfile import write_text  # noqa: E402
+from fixedrnn.cli import run  # noqa: E402
+from fixedrnn.endpoint import EndpointConfig  # noqa: E402
+from fixedrnn.errors import FixedRnnError  # noqa: E402
+from fixedrnn.evaluate import evaluate_model  # noqa: E402
+from fixedrnn.model import load  # noqa: E402
+
+
+def model_folders(dirs):
+    """The folders holding ``SPEAKER.npz`` files: each DIR, or its ``seed-*`` subfolders."""
+    out = []
+    for d in dirs:
+        if not d.is_dir():
+            raise FixedRnnError(f"{d}: not a folder")
+        seeds = sorted(p for p in d.glob("seed-*") if p.is_dir())
+        out.extend(seeds or [d])
+    return out
+
+
+def score_folders(folders, data_dir, endpoint=None):
+    """``{folder: {speaker: accuracy}}`` over the speakers of the data that each folder has a model for."""
+    speakers = fsdd.speaker_names(fsdd.list_recordings(data_dir))
+    table = {}
+    for folder in folders:
+        found = {s: folder / f"{s}.npz" for s in speakers if (folder / f"{s}.npz").is_file()}
+        if not found:
+            raise FixedRnnError(f"{folder}: no SPEAKER.npz for any speaker of {data_dir} ({', '.join(speakers)})")
+        row = {}
+        for speaker, path in found.items():
+            model = load(path)
+            if model.meta.get("split") != holdout_split(speaker):
+                raise FixedRnnError(f"{path}: not trained with speaker {speaker} held out "
+                                    f"(its split: {model.meta.get('split', 'not recorded')!r})")
+            row[speaker] = evaluate_model(model, data_dir, split="all", speakers=[speaker], endpoint=endpoint).accuracy
+        table[str(folder)] = row
+    return table
+
+
+def summary(table):
+    """Each speaker's mean over the folders that have it, the mean of those and the worst."""
+    speakers = list(dict.fromkeys(s for row in table.values() for s in row))
+    per_speaker = {s: sum(row[s] for row in table.values() if s in row) / sum(s in row for row in table.values())
+                   for s in speakers}
+    return {"speaker": per_speaker, "mean": sum(per_speaker.values()) / len(per_speaker),
+            "worst": min(per_speaker.values())}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="tools/holdout_eval.py", description=__doc__.split("\n")[0])
+    p.add_argument("dirs", nargs="+", type=Path, metavar="DIR", help="train_holdout.py --keep folders")
+    p.add_argument("--endpoint", action="store_true", help="endpoint each recording first (fixedrnn.endpoint)")
+    p.add_argument("--data-dir", type=Path, default=None, help="FSDD directory (default: as verify)")
+    p.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
+    args = p.parse_args(argv)
+    return run(_run, args, prog="holdout_eval")
+
+
+def _run(args):
+    data_dir = args.data_dir or fsdd.default_data_dir()
+    table = score_folders(model_folders(args.dirs), data_dir, EndpointConfig() if args.endpoint else None)
+    for folder, row in table.items():
+        print(f"{folder}: " + ", ".join(f"{s} {100 * v:.1f}" for s, v in row.items())
+              + f"; mean {100 * sum(row.values()) / len(row):.1f}, worst {100 * min(row.values()):.1f}")
+    out = summary(table)
+    print("per speaker, mean over the folders: " + ", ".join(f"{s} {100 * v:.1f}" for s, v in out["speaker"].items()))
+    print(f"mean {100 * out['mean']:.2f} %, worst speaker {100 * out['worst']:.2f} %"
+          f" (endpoint {'on' if args.endpoint else 'off'})")
+    if args.json:
+        write_text(args.json, json.dumps({"endpoint": args.endpoint, "folders": table, **out}, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
