@@ -15,6 +15,7 @@ from typing import Optional
 
 import numpy as np
 
+from fixedrnn.endpoint import QUIET_HINT_FRAMES
 from fixedrnn.errors import FixedRnnError
 
 #: The engine path :func:`classify` takes by default: the NumPy reference (bit-identical to numba),
@@ -30,7 +31,8 @@ class Classification:
     logits ``[C]`` as Python ints; ``frames``: the MFCC frames of the recording; ``window``: the
     frames the model reads (T). When ``frames > window`` only the last ``window`` frames were used.
     ``segment``: with endpointing, the frames ``(start, stop)`` of the clip it kept (the model read
-    the last ``window`` of them); None without.
+    the last ``window`` of them); None without. ``quiet_after``: frames of the clip after the word
+    (after the segment that endpointing, with the given or the default configuration, keeps).
     """
 
     label: str
@@ -39,6 +41,7 @@ class Classification:
     frames: int
     window: int
     segment: Optional[tuple] = None
+    quiet_after: int = 0
 
     @property
     def score(self):
@@ -73,17 +76,20 @@ def classify(model, source, backend=DEFAULT_BACKEND, endpoint=None):
 
     config = model.frontend.mfcc_config()
     pcm = read_wav(source, config) if isinstance(source, (str, os.PathLike)) else source
+    from fixedrnn.endpoint import EndpointConfig
+
     mfcc = engine.mfcc(model, pcm)
     x = engine.normalise(model, mfcc)
+    found = engine.segment_of(model, mfcc, endpoint or EndpointConfig())
     segment = None
     if endpoint is not None:
-        segment = tuple(engine.segment_of(model, mfcc, endpoint))
-        x = x[segment[0]:segment[1]]
+        segment = tuple(found)
+        x = x[found.start:found.stop]
     logits = model.run_features(engine.fit_to_window(model, x), backend=backend)
     index = int(np.argmax(logits))  # first maximum, as the device
     return Classification(label=model.labels[index], index=index, logits=tuple(int(v) for v in logits),
                           frames=frame_count(len(pcm), model.front_end.config), window=model.frames,
-                          segment=segment)
+                          segment=segment, quiet_after=len(mfcc) - found.stop)
 
 
 def _window_warning(path, result, sample_rate, hop):
@@ -112,6 +118,10 @@ def _run(args):
         if result.truncated:
             print(_window_warning(path, result, model.frontend.sample_rate, model.frontend.hop),
                   file=sys.stderr)
+        elif result.segment is None and result.quiet_after >= QUIET_HINT_FRAMES:
+            seconds = result.quiet_after * model.frontend.hop / model.frontend.sample_rate
+            print(f"fixedrnn: warning: {path}: about {seconds:.2f} s of quiet after the word; the models "
+                  f"were trained on words that end the window: --endpoint classifies the word", file=sys.stderr)
         if args.json:
             print(json.dumps({"file": str(path), **result.to_dict()}))
         else:

@@ -21,7 +21,8 @@ import numpy as np
 
 from fixedrnn import fsdd, speech_commands
 from fixedrnn.classify import add_endpoint_argument
-from fixedrnn.endpoint import describe as describe_endpoint
+from fixedrnn import engine
+from fixedrnn.endpoint import QUIET_HINT_FRAMES, EndpointConfig, describe as describe_endpoint
 from fixedrnn.errors import FixedRnnError, InputFileError
 from fixedrnn.noise import KINDS as NOISE_KINDS, NoiseSpec, add_noise
 
@@ -43,7 +44,8 @@ class EvaluationResult:
     ``{digit}_{speaker}_{index}.wav`` (:mod:`fixedrnn.fsdd`); ``noise``: the noise added before
     scoring (e.g. ``"babble 10 dB, seed 0"``; ``"none"``: the recordings as they are);
     ``endpoint``: the :class:`fixedrnn.endpoint.EndpointConfig` the clips were endpointed with, as
-    text (``"off"``: the whole clip's last T frames).
+    text (``"off"``: the whole clip's last T frames); ``quiet_after``: how many recordings have at
+    least :data:`fixedrnn.endpoint.QUIET_HINT_FRAMES` frames of quiet after the word.
     """
 
     model: str
@@ -56,6 +58,7 @@ class EvaluationResult:
     skipped: tuple = ()
     noise: str = "none"
     endpoint: str = "off"
+    quiet_after: int = 0
 
     @property
     def n(self):
@@ -94,6 +97,7 @@ class EvaluationResult:
             "split": self.split,
             "noise": self.noise,
             "endpoint": self.endpoint,
+            "quiet_after": self.quiet_after,
             "n": self.n,
             "correct": self.correct,
             "accuracy": self.accuracy,
@@ -268,10 +272,14 @@ def evaluate_model(model, data, split="test", speakers=None, backend="numba", ba
         from tqdm import tqdm
 
         bar = tqdm(total=len(recordings), desc="evaluate", unit="file", file=sys.stderr)
+    quiet_after = 0
     try:
         for start in range(0, len(recordings), batch_size):
             chunk = recordings[start:start + batch_size]
-            features = model.features_batch(samples[start:start + batch_size], endpoint)
+            features = np.empty((len(chunk), model.frames, model.n_features), np.int8)
+            for k, pcm in enumerate(samples[start:start + batch_size]):
+                features[k], quiet = _endpointed_features(model, pcm, endpoint)
+                quiet_after += quiet >= QUIET_HINT_FRAMES
             logits[start:start + len(chunk)] = model.run_features_batch(features, backend=backend)
             if bar is not None:
                 bar.update(len(chunk))
@@ -284,7 +292,19 @@ def evaluate_model(model, data, split="test", speakers=None, backend="numba", ba
                             names=tuple(r.name for r in recordings), targets=targets,
                             predictions=predictions, logits=logits, skipped=skipped,
                             noise="none" if noise is None else noise.describe(),
-                            endpoint="off" if endpoint is None else describe_endpoint(endpoint))
+                            endpoint="off" if endpoint is None else describe_endpoint(endpoint),
+                            quiet_after=int(quiet_after))
+
+
+def _endpointed_features(model, pcm, endpoint):
+    """``(int8 [T, I] features, frames of quiet after the word)``: the features as
+    ``model.features(pcm, endpoint)``; the quiet by the given or the default endpointing."""
+    mfcc = engine.mfcc(model, pcm)
+    x = engine.normalise(model, mfcc)
+    found = engine.segment_of(model, mfcc, endpoint or EndpointConfig())
+    if endpoint is not None:
+        x = x[found.start:found.stop]
+    return engine.fit_to_window(model, x), len(mfcc) - found.stop
 
 
 def _run(args):
@@ -312,6 +332,10 @@ def _run(args):
         names = ", ".join(repr(name) for name in result.skipped[:5]) + (", ..." if len(result.skipped) > 5 else "")
         print(f"fixedrnn evaluate: skipped {len(result.skipped)} WAV file(s) of recordings/ not named "
               f"{{digit}}_{{speaker}}_{{index}}.wav: {names}", file=sys.stderr)
+    if args.endpoint is None and result.quiet_after * 10 >= result.n:
+        print(f"fixedrnn evaluate: {result.quiet_after} of {result.n} recordings have quiet after the word "
+              f"(at least {QUIET_HINT_FRAMES} frames); the models were trained on words that end the window: "
+              f"--endpoint classifies the word", file=sys.stderr)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:

@@ -168,3 +168,38 @@ def test_evaluate_endpoints_each_recording(fsdd_dir, tmp_path):
     assert np.array_equal(result.logits, want)
     assert result.endpoint == describe(EndpointConfig()) and "endpoint: search 125" in result.report()
     assert evaluate_model(model, [r.path for r in recordings], split="all").endpoint == "off"
+
+
+def test_quiet_after_the_word_is_reported_and_hinted(tmp_path, capsys):
+    """A clip of 76 frames, the burst ending at about frame 39: a model reading 80 frames is not
+    truncated, but the clip has quiet after the word; classify and evaluate say so."""
+    import scipy.io.wavfile
+
+    from fixedrnn.cli import main
+    from fixedrnn.endpoint import QUIET_HINT_FRAMES
+    from fixedrnn.evaluate import evaluate_model
+    from fixedrnn.model import save
+
+    model = random_model(frames=80)
+    pcm = burst_clip()
+    cfg = EndpointConfig()
+    energy = frame_energy(engine.mfcc(model, pcm), "q15")
+    quiet = len(energy) - oracle(energy, cfg.search, cfg.margin, cfg.range_shift, cfg.pre, cfg.post)[1]
+    assert quiet >= QUIET_HINT_FRAMES
+    assert classify(model, pcm).quiet_after == quiet == classify(model, pcm, endpoint=cfg).quiet_after
+    save(model, tmp_path / "m.npz")
+    rec = tmp_path / "data" / "recordings"
+    rec.mkdir(parents=True)
+    for name in ("3_zed_0.wav", "4_zed_1.wav"):
+        scipy.io.wavfile.write(rec / name, 8000, pcm)
+    assert main(["classify", str(tmp_path / "m.npz"), str(rec / "3_zed_0.wav")]) == 0
+    err = capsys.readouterr().err
+    assert "s of quiet after the word" in err and "--endpoint" in err
+    assert main(["classify", str(tmp_path / "m.npz"), str(rec / "3_zed_0.wav"), "--endpoint"]) == 0
+    assert capsys.readouterr().err == ""
+    assert evaluate_model(model, tmp_path / "data", split="all").quiet_after == 2
+    assert main(["evaluate", str(tmp_path / "m.npz"), str(tmp_path / "data"), "--split", "all", "--quiet"]) == 0
+    assert "2 of 2 recordings have quiet after the word" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path / "m.npz"), str(tmp_path / "data"), "--split", "all", "--quiet",
+                 "--endpoint"]) == 0
+    assert "quiet after" not in capsys.readouterr().err
