@@ -190,6 +190,7 @@ def test_train_option_takes_the_training_speeds_and_pitches(tmp_path):
     (["--cvn", "--no-evaluate"], "--cvn"),
     (["--reverb", "1.5"], "--reverb"), (["--reverb", "0.5", "--rt60", "0", "1"], "--rt60"),
     (["--cmn", "mean"], "--cmn"),
+    (["--untrimmed", "1.5"], "--untrimmed"), (["--untrimmed", "0.5", "--untrimmed-seconds", "1", "0.5"], "--untrimmed"),
 ])
 def test_bad_lever_arguments_exit_cleanly(capsys, argv, fragment):
     pytest.importorskip("torch", reason="the train extra (PyTorch) is not installed")
@@ -229,3 +230,48 @@ def test_random_equalise_applies_its_cosine_curve():
         mid = slice(n // 4, 3 * n // 4)  # away from the ends, where the padding's edges ring
         assert np.sqrt(np.mean(y[mid] ** 2)) / np.sqrt(np.mean(x[mid] ** 2)) == pytest.approx(want, rel=0.02)
     assert y.size == n
+
+
+def test_untrimmed_clip_draws_its_quiet_and_noise_as_stated():
+    x = 5000 * np.sin(np.arange(3000) * 0.2)
+    rms = float(np.sqrt(np.mean(x * x)))
+    cfg = train_data.AugmentConfig(untrimmed_prob=1.0, untrimmed_seconds=(0.2, 0.9), untrimmed_snr_db=(30.0, 40.0))
+    y = train_data.untrimmed_clip(x, rms, np.random.default_rng(4), cfg, RATE)
+    rng = np.random.default_rng(4)
+    lead, trail = int(rng.uniform(0.2, 0.9) * RATE), int(rng.uniform(0.2, 0.9) * RATE)
+    snr = rng.uniform(30.0, 40.0)
+    assert y.size == lead + x.size + trail
+    noise = np.concatenate([y[:lead], y[lead + x.size:]])
+    assert np.sqrt(np.mean(noise ** 2)) == pytest.approx(rms * 10 ** (-snr / 20), rel=0.05)
+    assert np.max(np.abs(y[lead:lead + x.size] - x)) < 6 * rms * 10 ** (-snr / 20)
+
+
+def test_untrimmed_copies_are_endpointed_and_only_when_asked(tmp_path):
+    """With --untrimmed every augmented copy's features are the endpointed segment of its clip
+    (fixedrnn.endpoint on the MFCC's coefficient 0); without, nothing is drawn for it (the golden
+    models' copies, and their cache names, unchanged)."""
+    from fixedrnn.endpoint import EndpointConfig, segment
+    from fixedrnn.mfcc import MfccFrontEnd
+
+    write_fsdd(tmp_path / "data", ["ann"], range(5, 7))
+    recs = fsdd.list_recordings(tmp_path / "data", "all")[:2]
+    plain = train_data.AugmentConfig(copies=2)
+    assert "untrimmed_prob" not in train_data.augment_key(plain)
+    cfg = train_data.AugmentConfig(copies=2, untrimmed_prob=1.0)
+    assert train_data.augment_key(cfg)["untrimmed_seconds"] == (0.0, 1.0)
+    feats = train_data.build_features(recs, aug=cfg)
+    frontend = MfccFrontEnd(train_data.MfccConfig())
+    for i in range(len(feats.lengths)):
+        rec = recs[list(r.name for r in recs).index(feats.names[i])]
+        k = int(feats.copy[i])
+        name_key = int.from_bytes(__import__("hashlib").sha256(rec.name.encode()).digest()[:4], "little")
+        pcm = rec.samples() if k == 0 else train_data.augment(rec.samples(), np.random.default_rng([0, name_key, k]), cfg)
+        seq = train_data.mfcc_sequence(frontend, pcm)
+        if k:
+            start, stop = segment(seq[:, 0].astype(np.int32), EndpointConfig())
+            assert len(seq) > stop - start  # the clip had quiet that was cut
+            seq = seq[start:stop]
+        np.testing.assert_array_equal(feats.sequence(i), seq)
+    same = train_data.augment(recs[0].samples(), np.random.default_rng(3), plain)
+    np.testing.assert_array_equal(same, train_data.augment(recs[0].samples(), np.random.default_rng(3),
+                                                           train_data.AugmentConfig(copies=2, untrimmed_prob=0.0)))

@@ -120,6 +120,13 @@ def parse_args(argv=None):
     p.add_argument("--eq", type=float, default=d.eq_prob, metavar="PROB",
                    help="chance of a random channel response on a copy (0: off)")
     p.add_argument("--eq-db", type=float, default=d.eq_db, help="--eq: dB of each of its cosine terms, at most")
+    p.add_argument("--untrimmed", type=float, default=d.untrimmed_prob, metavar="PROB",
+                   help="chance of making a copy an untrimmed clip (quiet before and after the word, white "
+                        "noise over all of it), endpointed as --endpoint reads a clip (0: off)")
+    p.add_argument("--untrimmed-seconds", type=float, nargs=2, default=d.untrimmed_seconds, metavar=("LOW", "HIGH"),
+                   help="--untrimmed: range of the quiet before and after the word, seconds")
+    p.add_argument("--untrimmed-snr", type=float, nargs=2, default=d.untrimmed_snr_db, metavar=("LOW", "HIGH"),
+                   help="--untrimmed: range of the word's level over the noise, dB")
     p.add_argument("--extra-train", type=Path, nargs="+", default=[], metavar="DIR",
                    help="FSDD-layout folders whose recordings are only fitted (e.g. tools/synth_voices.py --train)")
     p.add_argument("--cmn", choices=train_data.CMN_MODES, default="off",
@@ -209,6 +216,9 @@ def parse_args(argv=None):
         p.error("--speed and --vtlp need 0 < LOW <= HIGH, --snr LOW <= HIGH, --noise-prob in [0, 1]")
     if not (0.0 <= args.eq <= 1.0 and args.eq_db > 0):
         p.error("--eq must be in [0, 1], --eq-db > 0")
+    low, high = args.untrimmed_seconds
+    if not (0.0 <= args.untrimmed <= 1.0 and 0.0 <= low <= high <= 10.0 and args.untrimmed_snr[0] <= args.untrimmed_snr[1]):
+        p.error("--untrimmed must be in [0, 1], --untrimmed-seconds 0 <= LOW <= HIGH <= 10, --untrimmed-snr LOW <= HIGH")
     if not (0.0 <= args.reverb <= 1.0 and 0 < args.rt60[0] <= args.rt60[1] and args.drr[0] <= args.drr[1]):
         p.error("--reverb must be in [0, 1], --rt60 needs 0 < LOW <= HIGH, --drr LOW <= HIGH")
     if args.teacher_model and (args.teacher_units or args.cmn != "off"):
@@ -301,7 +311,9 @@ def augment_config(args):
                                     noise_kinds=tuple(args.noise), snr_db=tuple(args.snr),
                                     noise_prob=args.noise_prob, noise_over_padding=args.noise_over_padding,
                                     pad_end=args.pad_end, reverb_prob=args.reverb, rt60=tuple(args.rt60),
-                                    drr_db=tuple(args.drr), eq_prob=args.eq, eq_db=args.eq_db)
+                                    drr_db=tuple(args.drr), eq_prob=args.eq, eq_db=args.eq_db,
+                                    untrimmed_prob=args.untrimmed, untrimmed_seconds=tuple(args.untrimmed_seconds),
+                                    untrimmed_snr_db=tuple(args.untrimmed_snr))
 
 
 def spec_mask(x, rng, freq, time):

@@ -25,10 +25,11 @@ from pathlib import Path
 import numpy as np
 import scipy.signal
 
-from fixedrnn import fsdd, noise, speech_commands
+from fixedrnn import endpoint, fsdd, noise, speech_commands
 from fixedrnn.errors import FixedRnnError
 from fixedrnn.fixedpoint import multiply_by_quantized_multiplier
 from fixedrnn.mfcc import MfccConfig, MfccFrontEnd, frames
+from fixedrnn.vad import frame_energy
 
 #: The class names of FSDD's task: the digits.
 FSDD_LABELS = tuple(str(d) for d in range(10))
@@ -57,7 +58,11 @@ class AugmentConfig:
     appended (uniform from 0); ``reverb_prob``: chance of reverberation (:func:`reverberate`) with a
     reverberation time drawn in ``rt60`` (seconds) and a direct-to-reverberant ratio in ``drr_db``
     (0: off, and nothing is drawn for it); ``eq_prob``: chance of a random channel response
-    (:func:`random_equalise`, cosine terms of up to ``eq_db`` dB each; 0: off, nothing drawn).
+    (:func:`random_equalise`, cosine terms of up to ``eq_db`` dB each; 0: off, nothing drawn);
+    ``untrimmed_prob``: chance of making the copy an untrimmed clip (:func:`untrimmed_clip`: quiet
+    of ``untrimmed_seconds`` before and after the word, white noise at ``untrimmed_snr_db`` below
+    the word over all of it; 0: off, nothing drawn), whose features are then endpointed
+    (:mod:`fixedrnn.endpoint`, as ``--endpoint`` reads a clip; :func:`build_features`).
     The defaults are the golden models' augmentation.
     """
 
@@ -76,11 +81,15 @@ class AugmentConfig:
     drr_db: tuple = (0.0, 12.0)
     eq_prob: float = 0.0
     eq_db: float = 3.0
+    untrimmed_prob: float = 0.0
+    untrimmed_seconds: tuple = (0.0, 1.0)
+    untrimmed_snr_db: tuple = (20.0, 60.0)
 
 
 #: AugmentConfig fields that enter a cache key only when their switch (the first) is on, so that the
 #: caches of every earlier configuration keep their names.
-OPTIONAL_FIELDS = (("reverb_prob", "rt60", "drr_db"), ("eq_prob", "eq_db"))
+OPTIONAL_FIELDS = (("reverb_prob", "rt60", "drr_db"), ("eq_prob", "eq_db"),
+                   ("untrimmed_prob", "untrimmed_seconds", "untrimmed_snr_db"))
 
 
 def augment_key(aug):
@@ -211,7 +220,18 @@ def augment(pcm, rng, cfg, babble_pool=(), sample_rate=8000):
     x = np.concatenate([np.zeros(pre), x, np.zeros(post)])
     if noisy and cfg.noise_over_padding:
         x = x + _noise(x.size, rms, rng, cfg, babble_pool)
+    if cfg.untrimmed_prob > 0 and rng.random() < cfg.untrimmed_prob:
+        x = untrimmed_clip(x, rms, rng, cfg, sample_rate)
     return np.clip(np.round(x), -32768, 32767).astype(np.int16)
+
+
+def untrimmed_clip(x, rms, rng, cfg, sample_rate):
+    """float64: ``x`` with quiet before and after it (each ``untrimmed_seconds``, uniform) and white
+    noise over all of it at ``rms`` (the word's RMS) lowered by ``untrimmed_snr_db`` (uniform): a
+    recording as a user makes it, not trimmed to the word."""
+    lead, trail = (int(rng.uniform(*cfg.untrimmed_seconds) * sample_rate) for _ in range(2))
+    y = np.concatenate([np.zeros(lead), x, np.zeros(trail)])
+    return y + rng.normal(0.0, rms * 10.0 ** (-rng.uniform(*cfg.untrimmed_snr_db) / 20.0), y.size)
 
 
 def _noise(n, rms, rng, cfg, babble_pool):
@@ -386,6 +406,8 @@ def build_features(recordings, config=MfccConfig(), aug=AugmentConfig(), seed=0,
             x = pcm if k == 0 else augment(pcm, np.random.default_rng([seed, name_key, k]), aug, pool,
                                                sample_rate=config.sample_rate)
             seq = mfcc_sequence(frontend, x)
+            if k and aug.untrimmed_prob > 0:  # every copy read as --endpoint reads a clip
+                seq = seq[slice(*endpoint.segment(frame_energy(seq, "q15"), endpoint.EndpointConfig()))]
             mfcc.append(seq)
             lengths.append(len(seq))
             classes.append(labels.index(class_name(rec)))
