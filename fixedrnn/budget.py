@@ -10,7 +10,9 @@ The items are the firmware's layout, :mod:`fixedrnn.layout` (one C object each, 
 writes them; ``nm -S`` shows the same size for the same symbol). ``--mode window`` (the default) is
 the firmware that classifies a window of T frames; ``--mode streaming`` the streaming firmware
 (``export_c(..., stream=StreamConfig())``, docs/streaming.md) with the default
-:class:`fixedrnn.stream.StreamConfig`.
+:class:`fixedrnn.stream.StreamConfig`; ``--mode endpoint`` the window firmware with clip endpointing
+(``export_c(..., endpoint=EndpointConfig())``) with the default
+:class:`fixedrnn.endpoint.EndpointConfig`.
 
 Sizes on the command line are plain bytes or a K / KB / KiB (or M / MB / MiB) suffix; the embedded
 convention is used throughout: 1 K = 1 KB = 1 KiB = 1024 bytes.
@@ -277,24 +279,38 @@ class BudgetReport:
 
 
 #: ``--mode``: the firmware whose layout is counted.
-MODES = ("window", "streaming")
+MODES = ("window", "streaming", "endpoint")
+
+
+def _check_mode(mode):
+    if mode not in MODES:
+        raise FixedRnnError(f"mode: must be one of {', '.join(MODES)}, got {mode!r}")
 
 
 def stream_config(mode):
-    """The :class:`fixedrnn.stream.StreamConfig` of a ``mode`` (None for "window")."""
-    if mode not in MODES:
-        raise FixedRnnError(f"mode: must be one of {', '.join(MODES)}, got {mode!r}")
-    if mode == "window":
+    """The :class:`fixedrnn.stream.StreamConfig` of a ``mode`` (None but for "streaming")."""
+    _check_mode(mode)
+    if mode != "streaming":
         return None
     from fixedrnn.stream import StreamConfig
 
     return StreamConfig()
 
 
+def endpoint_config(mode):
+    """The :class:`fixedrnn.endpoint.EndpointConfig` of a ``mode`` (None but for "endpoint")."""
+    _check_mode(mode)
+    if mode != "endpoint":
+        return None
+    from fixedrnn.endpoint import EndpointConfig
+
+    return EndpointConfig()
+
+
 def audit(model, limits=Limits(), name="model", mode="window"):
     """The :class:`BudgetReport` of a :class:`fixedrnn.model.Model` (or a mapping of its arrays) for
     the firmware of ``mode`` (:data:`MODES`)."""
-    stream = stream_config(mode)
+    stream, endpoint = stream_config(mode), endpoint_config(mode)
     model = as_model(model)
     arrays = model.to_arrays()
     return BudgetReport(
@@ -302,8 +318,8 @@ def audit(model, limits=Limits(), name="model", mode="window"):
         cell=model.cell,
         weights=model.weights if model.cell == GRAPH_CELL else model.weight_form.label,
         precision=model.frontend.precision,
-        flash=flash_items(arrays, stream),
-        ram=ram_items(arrays, stream),
+        flash=flash_items(arrays, stream, endpoint),
+        ram=ram_items(arrays, stream, endpoint),
         limits=limits,
         cost=model_cost(model),
         overflow=overflow_audit(model),
@@ -330,8 +346,9 @@ def _kib(nbytes):
 
 def format_report(report):
     """The human-readable table."""
-    firmware = ("the streaming firmware (default StreamConfig)" if report.mode == "streaming"
-                else f"the window firmware ({report.cost.frames} frames)")
+    firmware = {"streaming": "the streaming firmware (default StreamConfig)",
+                "endpoint": f"the window firmware ({report.cost.frames} frames) with endpointing (default "
+                            "EndpointConfig)"}.get(report.mode, f"the window firmware ({report.cost.frames} frames)")
     lines = [
         f"model {report.model}: {report.cell} cell, {report.weights} weights, MFCC {report.precision}; "
         f"layout of {firmware}",
@@ -408,7 +425,9 @@ def _configure(parser):
     parser.add_argument("--ram", default=None, metavar="SIZE", help=f"separate RAM limit; {_SIZE_HELP}")
     parser.add_argument("--mode", choices=MODES, default="window",
                         help="window: the firmware that classifies a window of T frames (default); streaming: "
-                             "the streaming firmware (VAD, pre-roll, decisions; docs/streaming.md)")
+                             "the streaming firmware (VAD, pre-roll, decisions; docs/streaming.md); endpoint: the "
+                             "window firmware with clip endpointing (the last 'search' frames held; "
+                             "docs/firmware.md)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     parser.set_defaults(func=run_budget)
     return parser

@@ -28,6 +28,12 @@ decisions: docs/streaming.md), writes the configuration's integers as ``FRNN_STR
 ``FRNN_VAD_*`` and ``FRNN_DECISION_*`` macros (with ``FRNN_STREAM`` defined, which leaves the
 window's functions out of ``frnn_pipeline.c``) and lays out RAM and flash as
 :func:`fixedrnn.layout.ram_items` / :func:`~fixedrnn.layout.flash_items` with that ``stream``.
+
+An endpointing export (``endpoint``: a :class:`fixedrnn.endpoint.EndpointConfig`; RNN and LSTM
+models, window firmware only) writes ``FRNN_ENDPOINT`` and the configuration's integers as
+``FRNN_ENDPOINT_<FIELD>`` macros: ``frnn_pipeline.c`` then keeps the last ``search`` frames' features
+and energies (:func:`fixedrnn.layout.endpoint_ram_items`) instead of the window and runs the cell on
+the clip's endpointed segment (frnn_api.h). Without it the export is the window firmware, byte for byte.
 """
 
 import os
@@ -261,6 +267,17 @@ def _stream_macros(stream, labels):
     return lines
 
 
+def _endpoint_macros(endpoint):
+    """The endpointing configuration as macros: ``FRNN_ENDPOINT`` and one ``FRNN_ENDPOINT_<FIELD>``
+    per field of the :class:`fixedrnn.endpoint.EndpointConfig` (search, margin, range_shift, pre, post)."""
+    from dataclasses import fields
+
+    return ["#define FRNN_ENDPOINT 1 /* an endpointing export: the last FRNN_ENDPOINT_SEARCH frames held, "
+            "no feature window */",
+            *(f"#define FRNN_ENDPOINT_{f.name.upper()} ({int(getattr(endpoint, f.name))}) "
+              f"/* {type(endpoint).__name__}.{f.name} */" for f in fields(endpoint))]
+
+
 def _c_declaration(item):
     """The C declaration of a budget item (no initializer, no ';')."""
     if item.is_instance:
@@ -307,9 +324,9 @@ def _frontend_macros(model):
     ]
 
 
-def _header(model, arrays, items, stream=None):
-    """The text of ``frnn_model.h``: configuration macros (with ``stream``, the streaming ones),
-    scalar integers, FC symbols, externs."""
+def _header(model, arrays, items, stream=None, endpoint=None):
+    """The text of ``frnn_model.h``: configuration macros (with ``stream``, the streaming ones; with
+    ``endpoint``, the endpointing ones), scalar integers, FC symbols, externs."""
     cell = model.cell
     form = model.weight_form
     fc = [line for block in (f"{cell}.input_fc", f"{cell}.recurrent_fc")
@@ -336,6 +353,8 @@ def _header(model, arrays, items, stream=None):
         f"#define FRNN_N_CLASSES {len(model.labels)} /* C: logits */",
         *(["", "/* The streaming configuration (fixedrnn.stream.StreamConfig), docs/streaming.md. */",
            *_stream_macros(stream, model.labels)] if stream is not None else []),
+        *(["", "/* The endpointing configuration (fixedrnn.endpoint.EndpointConfig), frnn_api.h. */",
+           *_endpoint_macros(endpoint)] if endpoint is not None else []),
         "",
         "/* The model's scalar integers: FR_ + each 0-d integer key of the model file (docs/model-format.md). */",
         *_scalar_macros(arrays),
@@ -448,15 +467,17 @@ def _graph_header(model, arrays, items, graph_plan):
     ])
 
 
-def generate(model, silence=None, stream=None):
+def generate(model, silence=None, stream=None, endpoint=None):
     """``{file name: text}`` of every source of the firmware for ``model`` (a
     :class:`fixedrnn.model.Model`): the package's C files it needs and the generated
     ``frnn_model.h`` / ``frnn_model.c``. ``silence``: the int8 ``[I]`` features of an all-zero frame;
     None computes them with the engine's front end. ``stream``: a
-    :class:`fixedrnn.stream.StreamConfig` for the streaming firmware (module docstring)."""
+    :class:`fixedrnn.stream.StreamConfig` for the streaming firmware; ``endpoint``: a
+    :class:`fixedrnn.endpoint.EndpointConfig` for the endpointing window firmware (module docstring)."""
     arrays = model.to_arrays()
-    flash = layout.flash_items(arrays, stream)
-    ram = layout.ram_items(arrays, stream)
+    layout.check_options(arrays, stream, endpoint)
+    flash = layout.flash_items(arrays, stream, endpoint)
+    ram = layout.ram_items(arrays, stream, endpoint)
     instances = _instances(arrays)
     front = frontend_tables(model)
     graph = model.cell == GRAPH_CELL
@@ -484,14 +505,15 @@ def generate(model, silence=None, stream=None):
     form = model.weight_form
     files = {name: path.read_text()
              for name, path in source_files(model.cell, form.packed, form.sparse, stream is not None).items()}
-    files["frnn_model.h"] = _header(model, arrays, flash + ram, stream)
+    files["frnn_model.h"] = _header(model, arrays, flash + ram, stream, endpoint)
     files["frnn_model.c"] = "\n".join(body)
     return files
 
 
-def export_c(model_or_path, outdir, silence=None, allow_overflow=False, stream=None):
+def export_c(model_or_path, outdir, silence=None, allow_overflow=False, stream=None, endpoint=None):
     """Write the C sources of a model (a Model or a model file path) into ``outdir``; returns the
-    list of written paths. ``silence`` and ``stream`` (the streaming firmware) as for :func:`generate`. A model that fails the overflow
+    list of written paths. ``silence``, ``stream`` (the streaming firmware) and ``endpoint`` (the
+    endpointing window firmware) as for :func:`generate`. A model that fails the overflow
     audit is refused unless ``allow_overflow`` (the caller reports the failing rows).
 
     The set is written as one step (:func:`fixedrnn.atomicfile.write_directory`): into a temporary
@@ -499,12 +521,13 @@ def export_c(model_or_path, outdir, silence=None, allow_overflow=False, stream=N
     two models. Files of a previous export that this model does not need (:data:`EXPORTED_FILES`:
     the other cell's C file) are removed; any other file of ``outdir`` is left as it is."""
     model = _load(model_or_path)
+    layout.check_options(model.to_arrays(), stream, endpoint)
     if not allow_overflow:
         overflow.require_no_overflow(model, "export c")
     outdir = Path(outdir)
     if outdir.exists() and not outdir.is_dir():
         raise FixedRnnError(f"outdir {outdir} exists and is not a directory")
-    files = generate(model, silence, stream)
+    files = generate(model, silence, stream, endpoint)
     outdir.parent.mkdir(parents=True, exist_ok=True)
     return atomicfile.write_directory(outdir, {name: text.encode("utf-8") for name, text in files.items()},
                                       owned=EXPORTED_FILES)

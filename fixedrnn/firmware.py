@@ -9,6 +9,10 @@ recording in one run (``main.c``'s input kind 4: one utterance of int16 PCM per 
 ``frnn_push_samples`` and ``frnn_end_utterance``) and its int8 logits are compared with the
 engine's (the NumPy reference path) on every element.
 
+With ``--endpoint`` the window firmware with clip endpointing (``export_c(..., endpoint=EndpointConfig())``,
+docs/firmware.md) classifies each recording's endpointed segment and is compared with
+``model.run(pcm, endpoint=EndpointConfig())``.
+
 With ``--stream`` the streaming firmware (:func:`fixedrnn.c_export.export_c` with a
 :class:`fixedrnn.stream.StreamConfig`, ``tools/firmware/stream_main.c``, input kind 6) listens to each
 WAV as one long stream, in blocks of ``--block`` samples, and its per-frame records (energy, VAD
@@ -177,13 +181,97 @@ def first_difference(got, want):
     return None
 
 
-def read_logits(data, model, count):
-    """The int8 logits ``[count, C]`` of main.c's kind-4 output (per item: the int8 window
-    ``[T, I]``, then the logits ``[C]``)."""
-    per_item = model.frames * model.n_features + len(model.labels)
+class PcmOutput(NamedTuple):
+    """main.c's kind-4 output for ``B`` utterances: ``windows`` int8 ``[B, T, I]`` (the window the
+    cell read), ``logits`` int8 ``[B, C]``; for an endpointing firmware ``segments`` int ``[B, 3]``
+    (held, start, stop: frnn_endpoint_segment), else None."""
+
+    windows: np.ndarray
+    logits: np.ndarray
+    segments: object
+
+
+def read_pcm_output(data, model, count, endpoint=False):
+    """The :class:`PcmOutput` of main.c's kind-4 output of ``count`` items (per item: with
+    ``endpoint``, int32 held, start, stop; the int8 window ``[T, I]``; the int8 logits ``[C]``)."""
+    t, n_in, n_classes = model.frames, model.n_features, len(model.labels)
+    head = 12 if endpoint else 0
+    per_item = head + t * n_in + n_classes
     if len(data) != count * per_item:
         raise FixedRnnError(f"firmware: wrote {len(data)} bytes, expected {count} x {per_item}")
-    return np.frombuffer(data, np.int8).reshape(count, per_item)[:, -len(model.labels):]
+    rows = np.frombuffer(data, np.uint8).reshape(count, per_item)
+    segments = (np.ascontiguousarray(rows[:, :head]).view("<i4").astype(np.int64) if endpoint else None)
+    items = rows[:, head:].view(np.int8)
+    return PcmOutput(items[:, :t * n_in].reshape(count, t, n_in), items[:, t * n_in:], segments)
+
+
+def read_logits(data, model, count, endpoint=False):
+    """The int8 logits ``[count, C]`` of main.c's kind-4 output (:func:`read_pcm_output`)."""
+    return read_pcm_output(data, model, count, endpoint).logits
+
+
+def firmware_segment(model, pcm, endpoint):
+    """The ``(held, start, stop)`` an endpointing firmware reports for ``pcm`` (frnn_api.h's
+    frnn_segment), from :func:`fixedrnn.engine.segment_of`: the clip's n frames, ``held = min(n,
+    search)`` of them held, the segment numbered from the oldest held one."""
+    from fixedrnn import engine
+
+    mf = engine.mfcc(model, pcm)
+    held = min(len(mf), endpoint.search)
+    start, stop = engine.segment_of(model, mf, endpoint)
+    first = len(mf) - held
+    return held, start - first, stop - first
+
+
+def _build_config(runner, target, opt):
+    """A runner ``BuildConfig`` from a ``target`` name ("qemu" or "host") and ``opt``, or ``target``
+    itself when it is one; the toolchain checked."""
+    name = target
+    if isinstance(target, str):
+        if target not in TARGETS:
+            raise FixedRnnError(f"target: must be one of {', '.join(TARGETS)}, got {target!r}")
+        if opt not in ("O2", "Os"):
+            raise FixedRnnError(f"opt: must be O2 or Os, got {opt!r}")
+        target = runner.BuildConfig(TARGETS[target], f"-{opt}")
+    else:
+        name = target.target
+    missing = runner.toolchain_missing(target.target)
+    if missing:
+        raise FixedRnnError(f"firmware: cannot build for {name}: {missing}")
+    return target
+
+
+def build_firmware(model, work, target="host", opt="O2", endpoint=None):
+    """Export ``model`` as the window firmware (with ``endpoint``, a
+    :class:`fixedrnn.endpoint.EndpointConfig`: the endpointing one) into ``work/src`` and build it
+    with ``main.c`` for ``target`` ("qemu" or "host", ``-O2``/``-Os``, or a runner ``BuildConfig``);
+    returns ``(runner module, build config, executable)``."""
+    from fixedrnn.c_export import export_c
+
+    runner = load_runner()
+    build = _build_config(runner, target, opt)
+    work = Path(work)
+    export_c(model, work / "src", endpoint=endpoint)
+    exe = runner.build(build, work / f"build-{build.name}", main="main.c", src_dir=work / "src")
+    return runner, build, exe
+
+
+def _pcm_output_bytes(model, pcms, target, opt, endpoint, work_dir):
+    """main.c's kind-4 output (bytes) of the firmware :func:`build_firmware` makes, on ``pcms``."""
+    with tempfile.TemporaryDirectory(prefix="fixedrnn-firmware-") as tmp:
+        work = Path(work_dir) if work_dir is not None else Path(tmp)
+        runner, build, exe = build_firmware(model, work, target, opt, endpoint)
+        (work / "in.bin").write_bytes(pcm_input(pcms))
+        runner.run(exe, build, [(work / "in.bin").resolve(), (work / "out.bin").resolve()],
+                   timeout=60.0 + SECONDS_PER_RECORDING * len(pcms))
+        return (work / "out.bin").read_bytes()
+
+
+def run_pcm_firmware(model, pcms, target="host", opt="O2", endpoint=None, work_dir=None):
+    """The window firmware of ``model`` (:func:`build_firmware`, with ``endpoint`` the endpointing
+    one) on int16 utterances ``pcms`` (main.c's kind 4): a :class:`PcmOutput`."""
+    data = _pcm_output_bytes(model, pcms, target, opt, endpoint, work_dir)
+    return read_pcm_output(data, model, len(pcms), endpoint is not None)
 
 
 @dataclass(frozen=True)
@@ -209,36 +297,27 @@ class FirmwareResult:
                 "engine": list(self.engine), "equal": self.equal}
 
 
-def run_firmware(model_path, wavs, target="host", opt="O2", work_dir=None):
+def run_firmware(model_path, wavs, target="host", opt="O2", work_dir=None, endpoint=None):
     """Export ``model_path`` to C, build it for ``target`` ("qemu" or "host") with ``-O2``/``-Os``,
-    run it on the WAV files ``wavs`` and return a :class:`FirmwareResult` per file.
+    run it on the WAV files ``wavs`` and return a :class:`FirmwareResult` per file. ``endpoint``: a
+    :class:`fixedrnn.endpoint.EndpointConfig`: the endpointing window firmware, compared with
+    ``model.run(pcm, endpoint=endpoint)``.
 
     ``work_dir``: where the sources and the build go (default: a temporary folder, removed after).
     """
-    from fixedrnn.c_export import export_c
     from fixedrnn.mfcc import read_wav
     from fixedrnn.model import load
 
-    if target not in TARGETS:
-        raise FixedRnnError(f"target: must be one of {', '.join(TARGETS)}, got {target!r}")
-    if opt not in ("O2", "Os"):
-        raise FixedRnnError(f"opt: must be O2 or Os, got {opt!r}")
     runner = load_runner()
-    config = runner.BuildConfig(TARGETS[target], f"-{opt}")
-    missing = runner.toolchain_missing(config.target)
-    if missing:
-        raise FixedRnnError(f"firmware: cannot build for {target}: {missing}")
+    _build_config(runner, target, opt)  # a bad target or a missing toolchain before the model is read
     model = load(model_path)
     pcms = [read_wav(path, model.frontend.mfcc_config()) for path in wavs]
-    engine = [tuple(int(v) for v in model.run(pcm, backend="numpy")) for pcm in pcms]
-    with tempfile.TemporaryDirectory(prefix="fixedrnn-firmware-") as tmp:
-        work = Path(work_dir) if work_dir is not None else Path(tmp)
-        export_c(model, work / "src")
-        exe = runner.build(config, work / "build", main="main.c", src_dir=work / "src")
-        (work / "in.bin").write_bytes(pcm_input(pcms))
-        runner.run(exe, config, [(work / "in.bin").resolve(), (work / "out.bin").resolve()],
-                   timeout=60.0 + SECONDS_PER_RECORDING * len(pcms))
-        logits = read_logits((work / "out.bin").read_bytes(), model, len(pcms))
+    engine = [tuple(int(v) for v in model.run(pcm, backend="numpy", endpoint=endpoint)) for pcm in pcms]
+    data = _pcm_output_bytes(model, pcms, target, opt, endpoint, work_dir)
+    if endpoint is None:
+        logits = read_logits(data, model, len(pcms))
+    else:
+        logits = read_logits(data, model, len(pcms), endpoint=True)
     return [FirmwareResult(str(path), tuple(int(v) for v in row), want, model.labels)
             for path, row, want in zip(wavs, logits, engine)]
 
@@ -252,15 +331,7 @@ def build_stream_firmware(model, work, target="host", opt="O2", config=None):
     from fixedrnn.stream import StreamConfig
 
     runner = load_runner()
-    if isinstance(target, str):
-        if target not in TARGETS:
-            raise FixedRnnError(f"target: must be one of {', '.join(TARGETS)}, got {target!r}")
-        if opt not in ("O2", "Os"):
-            raise FixedRnnError(f"opt: must be O2 or Os, got {opt!r}")
-        target = runner.BuildConfig(TARGETS[target], f"-{opt}")
-    missing = runner.toolchain_missing(target.target)
-    if missing:
-        raise FixedRnnError(f"firmware: cannot build for {target.target}: {missing}")
+    target = _build_config(runner, target, opt)
     work = Path(work)
     export_c(model, work / "src", stream=StreamConfig() if config is None else config)
     exe = runner.build(target, work / f"build-{target.name}", main="stream_main.c", src_dir=work / "src")
@@ -317,9 +388,16 @@ def _run_stream(args):
 
 
 def _run(args):
+    if args.stream and args.endpoint:
+        raise FixedRnnError("--endpoint is an option of the window firmware, not of --stream")
     if args.stream:
         return _run_stream(args)
-    results = run_firmware(args.model, args.wavs, target=args.target, opt=args.opt)
+    endpoint = None
+    if args.endpoint:
+        from fixedrnn.endpoint import EndpointConfig
+
+        endpoint = EndpointConfig()
+    results = run_firmware(args.model, args.wavs, target=args.target, opt=args.opt, endpoint=endpoint)
     if not args.json:
         print("file\tlabel\tlogits\tengine")
     for result in results:
@@ -333,8 +411,8 @@ def _run(args):
         print(f"firmware: {bad} of {len(results)} recording(s) differ from the engine", file=sys.stderr)
         return 1
     if not args.json:
-        print(f"firmware ({args.target}, -{args.opt}): all {len(results)} recording(s) equal the engine "
-              f"(0 LSB)")
+        print(f"firmware ({args.target}, -{args.opt}{', endpointing' if endpoint else ''}): all {len(results)} "
+              f"recording(s) equal the engine (0 LSB)")
     return 0
 
 
@@ -360,6 +438,9 @@ def add_parser(subparsers):
                      help="the streaming firmware: listen to each WAV as one stream and compare every "
                           "frame and detection with 'fixedrnn listen' (its default configuration); prints "
                           "the firmware's detections as listen does, after the file name")
+    run.add_argument("--endpoint", action="store_true",
+                     help="the window firmware with clip endpointing (the default EndpointConfig): compared with "
+                          "the engine's endpointed run (model.run(pcm, endpoint=EndpointConfig()))")
     run.add_argument("--block", type=int, default=1024,
                      help=f"with --stream: samples per frnn_push_samples call (1..{MAX_BLOCK}, default 1024)")
     run.set_defaults(func=_run)

@@ -22,11 +22,11 @@ from fixedrnn.weight_forms import WeightForm
 
 __all__ = [
     "C_TYPE_BYTES", "FrontendShape", "MemoryItem", "SIGMOID_TABLE_ENTRIES", "SQRT_LUT_ENTRIES", "SYMBOL_PREFIX",
-    "TANH_TABLE_ENTRIES", "TANH_EXP_MULTIPLIERS", "bitrev_table_length", "graph_flash_items", "graph_plan_of",
-    "graph_ram_items", "cfft_twiddle_count", "flash_items", "frontend_flash_items",
-    "frontend_ram_items", "frontend_shape", "mfcc_scratch_count", "model_flash_items", "model_ram_items",
-    "model_stream_ram_items", "ram_items", "rfft_coef_count", "sparse_items", "sparse_symbol", "stream_preroll",
-    "stream_ram_items", "symbol_for",
+    "TANH_TABLE_ENTRIES", "TANH_EXP_MULTIPLIERS", "bitrev_table_length", "cfft_twiddle_count", "check_options",
+    "endpoint_ram_items", "flash_items", "frontend_flash_items", "frontend_ram_items", "frontend_shape",
+    "graph_flash_items", "graph_plan_of", "graph_ram_items", "mfcc_scratch_count", "model_flash_items",
+    "model_ram_items", "model_stream_ram_items", "ram_items", "rfft_coef_count", "sparse_items", "sparse_symbol",
+    "stream_preroll", "stream_ram_items", "symbol_for",
 ]
 
 #: C element types and their sizes on the target (ARMv7-M, AAPCS: 4-byte pointers).
@@ -394,16 +394,37 @@ def _logits_item(arrays, source="head output [C]"):
                          "ram", source)
 
 
-def model_ram_items(arrays):
-    """RAM items of the model: the int8 feature window it reads (the last T vectors, [T, I]), the
-    cell's state and scratch (hidden state int8 [H]; LSTM: cell state int16 [H] and TFLM's four
-    int16 gate buffers [4, H]; RNN: the two FC outputs int8 [2, H]), and the int8 logits [C]."""
+def endpoint_ram_items(arrays, endpoint):
+    """RAM items of the endpointing window firmware's held frames for ``endpoint`` (a
+    :class:`fixedrnn.endpoint.EndpointConfig`, S = ``search``), in place of the feature window: the
+    int8 features of the last S frames ([S, I]), their int16 energies (q8.7, [S]) and the count of
+    frames held (frames since frnn_init, at most S)."""
+    p = SYMBOL_PREFIX
+    n_in = _int(arrays, "frontend.n_mfcc")
+    search = int(endpoint.search)
+    return [
+        MemoryItem.of(f"{p}endpoint_features", "int8_t", search * n_in, "features", "ram",
+                      "int8 features of the last S frames [S, I], oldest first (slides by one row)", (search, n_in)),
+        MemoryItem.of(f"{p}endpoint_energy", "int16_t", search, "features", "ram",
+                      "energy (q8.7, fixedrnn.vad.frame_energy) of the last S frames [S], oldest first"),
+        MemoryItem.of(f"{p}endpoint_count", "uint32_t", 1, "features", "ram",
+                      "frames held: frames since frnn_init, at most S"),
+    ]
+
+
+def model_ram_items(arrays, endpoint=None):
+    """RAM items of the model: the int8 feature window it reads (the last T vectors, [T, I]; with
+    ``endpoint``, a :class:`fixedrnn.endpoint.EndpointConfig`, the held frames of
+    :func:`endpoint_ram_items` instead), the cell's state and scratch (hidden state int8 [H]; LSTM:
+    cell state int16 [H] and TFLM's four int16 gate buffers [4, H]; RNN: the two FC outputs int8
+    [2, H]), and the int8 logits [C]."""
     n_in = _int(arrays, "frontend.n_mfcc")
     frames = _int(arrays, "sequence.frames")
     cell = graph_ram_items(arrays) if _text(arrays, "cell") == GRAPH_CELL else _cell_ram_items(arrays)
-    return ([MemoryItem.of(f"{SYMBOL_PREFIX}features", "int8_t", frames * n_in, "features", "ram",
+    held = ([MemoryItem.of(f"{SYMBOL_PREFIX}features", "int8_t", frames * n_in, "features", "ram",
                            "int8 feature window [T, I] (ring of the last T frames)", (frames, n_in))]
-            + cell + [_logits_item(arrays)])
+            if endpoint is None else endpoint_ram_items(arrays, endpoint))
+    return held + cell + [_logits_item(arrays)]
 
 
 def stream_preroll(stream):
@@ -458,24 +479,37 @@ def model_stream_ram_items(arrays, stream):
             + stream_ram_items(arrays, stream))
 
 
-def flash_items(arrays, stream=None):
+def check_options(arrays, stream=None, endpoint=None):
+    """A :class:`~fixedrnn.errors.FixedRnnError` for firmware options the model cannot have: a graph
+    model has no streaming or endpointing firmware; endpointing is an option of the window firmware."""
+    graph = _text(arrays, "cell") == GRAPH_CELL
+    if stream is not None and graph:
+        raise FixedRnnError("a graph model has no streaming firmware (its graph runs a whole window)")
+    if endpoint is not None and graph:
+        raise FixedRnnError("a graph model has no endpointing firmware (its graph runs a given window, no cell step)")
+    if endpoint is not None and stream is not None:
+        raise FixedRnnError("endpoint is an option of the window firmware, not of the streaming one (stream)")
+
+
+def flash_items(arrays, stream=None, endpoint=None):
     """Every flash item of the firmware for the model: the model's then the front end's. ``stream``
     (a :class:`fixedrnn.stream.StreamConfig`): the streaming firmware's, which has no window to
     pad: ``fr_silence_features`` only when its cell reset steps on the silent frame
-    (:func:`stream_silence` > 0)."""
-    if stream is not None and _text(arrays, "cell") == GRAPH_CELL:
-        raise FixedRnnError("a graph model has no streaming firmware (its graph runs a whole window)")
+    (:func:`stream_silence` > 0). ``endpoint`` (a :class:`fixedrnn.endpoint.EndpointConfig`): the
+    endpointing window firmware's, the window firmware's flash."""
+    check_options(arrays, stream, endpoint)
     items = model_flash_items(arrays)
     if stream is not None and not stream_silence(stream):
         items = [item for item in items if item.symbol != f"{SYMBOL_PREFIX}silence_features"]
     return items + frontend_flash_items(frontend_shape(arrays))
 
 
-def ram_items(arrays, stream=None):
+def ram_items(arrays, stream=None, endpoint=None):
     """Every RAM item of the firmware for the model; with ``stream`` (a
-    :class:`fixedrnn.stream.StreamConfig`), of the streaming firmware (:func:`model_stream_ram_items`).
+    :class:`fixedrnn.stream.StreamConfig`), of the streaming firmware (:func:`model_stream_ram_items`);
+    with ``endpoint`` (a :class:`fixedrnn.endpoint.EndpointConfig`), of the endpointing window
+    firmware (:func:`endpoint_ram_items` in place of the window).
     All are static buffers, so the RAM total is their sum (the peak: nothing is allocated at run time)."""
-    if stream is not None and _text(arrays, "cell") == GRAPH_CELL:
-        raise FixedRnnError("a graph model has no streaming firmware (its graph runs a whole window)")
-    model = model_ram_items(arrays) if stream is None else model_stream_ram_items(arrays, stream)
+    check_options(arrays, stream, endpoint)
+    model = model_ram_items(arrays, endpoint) if stream is None else model_stream_ram_items(arrays, stream)
     return frontend_ram_items(frontend_shape(arrays)) + model

@@ -17,6 +17,10 @@
  * a graph model, FRNN_CELL_GRAPH: frnn_result runs its whole graph); for
  * kind 4 also frnn_mfcc_frame (the MFCC of one frame: the item's first fft_length samples) and
  * frnn_push_frame (MFCC, normalisation and window slide of that frame).
+ * An endpointing export (FRNN_ENDPOINT) has no stored window and no frnn_push_features: it takes
+ * kinds 4 and 5 only (kinds 2 and 3 are a bad file), and kind 4 writes per item int32
+ * held, start, stop (frnn_endpoint_segment), then the window frnn_endpoint_window writes, then the
+ * logits.
  * Exit status 0, or 2 for a bad file.
  */
 #include <stdio.h>
@@ -35,6 +39,39 @@ static int fail(const char *what)
 }
 
 static int16_t first_frame[FRNN_FFT_LENGTH]; /* kind 4 with "count": the frame measured */
+
+#if defined(FRNN_ENDPOINT)
+/* The window frnn_result reads, as write_window last wrote it (the library keeps none): this test's
+   copy, not the firmware's. */
+static int8_t endpoint_window[FRNN_FRAMES * FRNN_N_FEATURES];
+
+static const int8_t *window(void)
+{
+    return endpoint_window;
+}
+#else
+static const int8_t *window(void)
+{
+    return frnn_window();
+}
+#endif
+
+/* Kinds 2-4: the item's window (with FRNN_ENDPOINT after its segment: held, start, stop). */
+static int write_window(FILE *out)
+{
+#if defined(FRNN_ENDPOINT)
+    const frnn_segment seg = frnn_endpoint_segment();
+    const int32_t numbers[3] = {seg.held, seg.start, seg.stop};
+    if (fwrite(numbers, sizeof numbers, 1, out) != 1) {
+        return fail("short write");
+    }
+    frnn_endpoint_window(endpoint_window);
+#endif
+    if (fwrite(window(), 1, FRNN_FRAMES * FRNN_N_FEATURES, out) != FRNN_FRAMES * FRNN_N_FEATURES) {
+        return fail("short write");
+    }
+    return 0;
+}
 
 static void measure_frontend(void)
 {
@@ -104,7 +141,7 @@ static void measure(void)
 #if !defined(FRNN_CELL_GRAPH) /* a graph model (frnn_graph.c) has no separate cell step or head */
     frnn_cell_reset();
     icount_begin();
-    frnn_cell_step(frnn_window());
+    frnn_cell_step(window());
     icount_end();
     icount_begin();
     frnn_head(logits);
@@ -142,8 +179,9 @@ int main(int argc, char **argv)
             if (status) {
                 return status;
             }
-            if (fwrite(frnn_window(), 1, FRNN_FRAMES * FRNN_N_FEATURES, out) != FRNN_FRAMES * FRNN_N_FEATURES) {
-                return fail("short write");
+            const int written = write_window(out);
+            if (written) {
+                return written;
             }
             int8_t logits[FRNN_N_CLASSES];
             if (count_mode && item == 0) {
@@ -158,6 +196,9 @@ int main(int argc, char **argv)
             }
             continue;
         }
+#if defined(FRNN_ENDPOINT)
+        return fail("kinds 2 and 3 need the window firmware (this one is FRNN_ENDPOINT: no frnn_push_features)");
+#else
         int32_t n_frames;
         if (fread(&n_frames, sizeof n_frames, 1, in) != 1 || n_frames < 1 || n_frames > 1000000) {
             return fail("bad item length");
@@ -177,8 +218,9 @@ int main(int argc, char **argv)
             frnn_push_features(frame);
         }
         int8_t logits[FRNN_N_CLASSES];
-        if (fwrite(frnn_window(), 1, FRNN_FRAMES * FRNN_N_FEATURES, out) != FRNN_FRAMES * FRNN_N_FEATURES) {
-            return fail("short write");
+        const int written = write_window(out);
+        if (written) {
+            return written;
         }
         if (count_mode && item == 0) {
             measure();
@@ -187,6 +229,7 @@ int main(int argc, char **argv)
         if (fwrite(logits, 1, sizeof logits, out) != sizeof logits) {
             return fail("short write");
         }
+#endif
     }
     fclose(in);
     return fclose(out) == 0 ? 0 : 2;

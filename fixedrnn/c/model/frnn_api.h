@@ -34,6 +34,17 @@
  * frame (fr_silence_features).
  * Other entry points: frames (frnn_push_frame), MFCC (frnn_normalize + frnn_push_features) or int8
  * features (frnn_push_features, or a whole window at once with frnn_run_features).
+ *
+ * An endpointing export (export_c(..., endpoint=EndpointConfig), FRNN_ENDPOINT and the
+ * FRNN_ENDPOINT_SEARCH, _MARGIN, _RANGE_SHIFT, _PRE, _POST macros of frnn_model.h; equals
+ * fixedrnn.engine.features(model, pcm, endpoint) + run_features) has the same call order. It keeps
+ * the int8 features and the energy (q8.7, frnn_frame_energy) of the last FRNN_ENDPOINT_SEARCH
+ * frames instead of the window; frnn_result finds the segment of the held frames
+ * (frnn_endpoint_segment: fixedrnn.endpoint.segment) and runs the cell from the reset state on
+ * T - L silent-frame steps, then the segment's last L frames (L = min(segment length, T)), then the
+ * head. There is no stored window (frnn_window and frnn_push_features are left out: a frame needs its
+ * energy, frnn_push_features_energy); frnn_endpoint_window writes the window frnn_result reads into
+ * a buffer of the caller.
  */
 #ifndef FRNN_API_H
 #define FRNN_API_H
@@ -43,7 +54,8 @@
 #include "frnn_model.h"
 
 #if !defined(FRNN_STREAM)
-/* Window = T silent-frame feature vectors, cell state reset, framing restarted. */
+/* Window = T silent-frame feature vectors (FRNN_ENDPOINT: no frame held), cell state reset, framing
+ * restarted. */
 void frnn_init(void);
 #endif
 /* PCM in, n >= 0 samples: every time N samples of a frame are there (the first N, then every hop),
@@ -62,12 +74,37 @@ void frnn_mfcc_frame(const int16_t *frame, int32_t *mfcc);
 /* docs/CONTRACT.md step 3: mfcc[FRNN_N_FEATURES] -> int8 x[FRNN_N_FEATURES]; per coefficient c,
  * clamp(FR_INPUT_ZERO_POINT + frnn_mbqm(mfcc[c] - offset[c], multiplier[c], shift[c]), -128, 127). */
 void frnn_normalize(const int32_t *mfcc, int8_t *x);
-#if !defined(FRNN_STREAM)
+#if !defined(FRNN_STREAM) && !defined(FRNN_ENDPOINT)
 /* Slide the window by one frame: x[FRNN_N_FEATURES] becomes its last row. */
 void frnn_push_features(const int8_t *x);
 /* The window, int8 [FRNN_FRAMES][FRNN_N_FEATURES], oldest frame first. */
 const int8_t *frnn_window(void);
-/* Cell over the window from the reset state, then the head: logits[FRNN_N_CLASSES]. */
+#endif
+#if defined(FRNN_ENDPOINT)
+/* The segment endpointing keeps: of the `held` last frames (frames since frnn_init, at most
+ * FRNN_ENDPOINT_SEARCH), the frames [start, stop), numbered from the oldest held one (0 <= start <
+ * stop <= held; 0, 0, 0 before the first frame). In fixedrnn.endpoint.segment's clip numbers of a
+ * clip of n frames: [n - held + start, n - held + stop). */
+typedef struct {
+    int32_t held;
+    int32_t start;
+    int32_t stop;
+} frnn_segment;
+/* The energy of a frame, q8.7 (fixedrnn.vad.frame_energy): mfcc[0], or floor(mfcc[0] / 2^16) for a
+ * q31 front end. */
+int32_t frnn_frame_energy(const int32_t *mfcc);
+/* One frame's int8 features x[FRNN_N_FEATURES] and energy (q8.7, int16 range) into the held frames;
+ * the oldest is dropped once FRNN_ENDPOINT_SEARCH are held. frnn_push_frame calls it. */
+void frnn_push_features_energy(const int8_t *x, int32_t energy);
+/* The segment of the frames held now (fixedrnn.endpoint.segment, integers only). */
+frnn_segment frnn_endpoint_segment(void);
+/* The window frnn_result reads, into x[FRNN_FRAMES][FRNN_N_FEATURES]: the segment's last L frames
+ * left-padded with the silent frame's features (fixedrnn.engine.features with the endpoint). */
+void frnn_endpoint_window(int8_t *x);
+#endif
+#if !defined(FRNN_STREAM)
+/* Cell over the window (with FRNN_ENDPOINT: over the endpointed window) from the reset state, then
+ * the head: logits[FRNN_N_CLASSES]. */
 void frnn_result(int8_t *logits);
 /* The same on a window x[FRNN_FRAMES][FRNN_N_FEATURES] given by the caller. */
 void frnn_run_features(const int8_t *x, int8_t *logits);
