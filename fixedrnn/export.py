@@ -3,9 +3,11 @@
 - ``export tflite MODEL.npz OUT.tflite [--frames T]``: a TFLite flatbuffer of the recurrent part and
   the head (int8 feature sequence in, int8 logits out) that TFLite Micro runs unmodified
   (:mod:`fixedrnn.tflite_export`).
-- ``export c MODEL.npz OUTDIR [--stream]``: C99 sources of the whole pipeline for a Cortex-M4 firmware
-  (:mod:`fixedrnn.c_export`); ``--stream``: the streaming firmware of the default
-  :class:`fixedrnn.stream.StreamConfig` (docs/streaming.md).
+- ``export c MODEL.npz OUTDIR [--stream | --endpoint]``: C99 sources of the whole pipeline for a
+  Cortex-M4 firmware (:mod:`fixedrnn.c_export`); ``--stream``: the streaming firmware of the default
+  :class:`fixedrnn.stream.StreamConfig` (docs/streaming.md); ``--endpoint``: the window firmware
+  that endpoints the clip first, with the default :class:`fixedrnn.endpoint.EndpointConfig`
+  (as ``classify`` / ``evaluate --endpoint``).
 
 Both refuse a model that fails the overflow audit (:func:`fixedrnn.overflow.require_no_overflow`:
 exit 2, one line, nothing written); ``--allow-overflow`` writes it anyway and prints each failing
@@ -51,11 +53,16 @@ def _tflite(args):
 def _c(args):
     from fixedrnn.c_export import export_c
 
+    from fixedrnn.endpoint import EndpointConfig
+    from fixedrnn.errors import FixedRnnError
     from fixedrnn.stream import StreamConfig
 
+    if args.stream and args.endpoint:
+        raise FixedRnnError("export c: --stream and --endpoint are two firmwares: give one (the stream has its own VAD)")
     model = _model_for_export(args, "export c")
     written = export_c(model, args.outdir, allow_overflow=args.allow_overflow,
-                       stream=StreamConfig() if args.stream else None)
+                       stream=StreamConfig() if args.stream else None,
+                       endpoint=EndpointConfig() if args.endpoint else None)
     for path in written or ():
         print(f"wrote {path}")
     return 0
@@ -102,5 +109,8 @@ def add_parser(subparsers):
             sub.add_argument("--stream", action="store_true",
                              help="the streaming firmware (VAD, cell reset, decisions: docs/streaming.md) with "
                                   "the default configuration of 'fixedrnn listen'")
+            sub.add_argument("--endpoint", action="store_true",
+                             help="the window firmware that first finds the word in the clip's last frames "
+                                  "(as 'fixedrnn classify --endpoint'; docs/firmware.md)")
         sub.add_argument("--allow-overflow", action="store_true", help=ALLOW_OVERFLOW_HELP)
         sub.set_defaults(func=func)
