@@ -23,6 +23,7 @@ sys.path.insert(0, str(REPO / "tools" / "firmware"))
 sys.path.insert(0, str(REPO / "tests"))
 
 import runner  # noqa: E402
+from test_c_export import nm_sizes  # noqa: E402
 from test_stream import q31_model  # noqa: E402
 from throwaway_models import random_model, save_random_model  # noqa: E402
 
@@ -321,11 +322,6 @@ def test_golden_lstm_int8_on_padded_fsdd_words_equals_engine(build, fsdd_padded,
 
 
 # ---- the layout against the linker, and the command line ---------------------------------------
-
-
-def nm_sizes(elf):
-    out = subprocess.run(["arm-none-eabi-nm", "-S", str(elf)], capture_output=True, text=True, check=True).stdout
-    return {p[3]: int(p[1], 16) for p in (line.split() for line in out.splitlines()) if len(p) == 4}
 
 
 @pytest.mark.slow  # arm builds

@@ -22,6 +22,7 @@ sys.path.insert(0, str(REPO / "tools" / "firmware"))
 sys.path.insert(0, str(REPO / "tests"))
 
 import runner  # noqa: E402
+from test_c_export import nm_sizes  # noqa: E402
 from test_stream import q31_model, synthetic  # noqa: E402
 from throwaway_models import random_model, save_random_model  # noqa: E402
 
@@ -302,11 +303,6 @@ def test_qemu_golden_models_on_fsdd_streams_equal_keyword_stream(name, fsdd_stre
 
 
 # ---- the layout against the linker -------------------------------------------------------------
-
-
-def nm_sizes(elf):
-    out = subprocess.run(["arm-none-eabi-nm", "-S", str(elf)], capture_output=True, text=True, check=True).stdout
-    return {p[3]: int(p[1], 16) for p in (line.split() for line in out.splitlines()) if len(p) == 4}
 
 
 @pytest.mark.slow  # arm builds
