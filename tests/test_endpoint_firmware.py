@@ -409,3 +409,31 @@ def test_export_c_endpoint_cli(tmp_path, capsys):
     assert main(["export", "c", str(model_path), str(tmp_path / "both"), "--endpoint", "--stream"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--stream and --endpoint" in err[0] and not (tmp_path / "both").exists()
+
+
+# ---- instruction counts (tools/firmware/count_instructions.py --endpoint) -------------------------
+
+
+@pytest.mark.slow  # arm builds, QEMU under the instruction counter (about 30 s)
+def test_count_instructions_endpoint_costs_the_segment_scan(tmp_path):
+    """count_instructions --endpoint's counting path on a tiny model, DSP -O2, on its clip with quiet
+    around a loud part (held frames full, the segment inside them, as fixedrnn.endpoint.segment says):
+    the window build, given the window the endpointing build read, gives the same logits (checked by
+    count_endpoint), and the endpointing frnn_result costs at least the window one plus the segment
+    scan counted alone (which reads every held energy twice); the endpointing push slides search x
+    (I + 2) bytes instead of T x I, so it costs more."""
+    import count_instructions
+
+    build = runner.BuildConfig("arm", "-O2")
+    require(build)
+    model = random_model(**MODELS["rnn-int8"])
+    config = EndpointConfig()
+    pcm = count_instructions.endpoint_clip(model, config)
+    (row,) = count_instructions.count_endpoint(model, tmp_path, "-O2", builds=count_instructions.BUILDS[:1]).values()
+    held, start, stop = firmware.firmware_segment(model, pcm, config)
+    assert (row["held"], row["start"], row["stop"]) == (held, start, stop)
+    assert held == config.search and 0 < start < stop < held
+    assert row["segment"] >= 2 * held
+    assert row["result endpoint"] >= row["result window"] + row["segment"]
+    assert row["result endpoint"] - row["result window"] < row["segment"] + 20 * model.frames
+    assert row["push endpoint"] > row["push window"]

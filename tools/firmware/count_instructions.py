@@ -1,7 +1,7 @@
 """Executed-instruction counts of the generated firmware on QEMU's Cortex-M4 (mps2-an386).
 
     python tools/firmware/count_instructions.py [MODEL.npz ...] [--opt=-O2|--opt=-Os] [--no-frontend]
-                                                [--breakdown] [--pot-shift-only]
+                                                [--breakdown] [--pot-shift-only] [--endpoint]
                                                 [--cmsis-nn DIR [--cmsis-core DIR]]
 
 Two Markdown tables, each build (at --opt, default -O2) twice (DSP intrinsics; portable C with
@@ -31,6 +31,25 @@ time step; for the RNN ``arm_fully_connected_s8`` x 2 + ``arm_elementwise_add_s8
 no int8 TANH), built from CMSIS-NN's sources with the same flags, startup and link script (DSP build,
 at --opt) and counted the same way, beside fixedrnn's DSP cell step.
 
+With ``--endpoint``, each build also as the window firmware with clip endpointing
+(``export_c(..., endpoint=EndpointConfig())``, the default configuration, FRNN_ENDPOINT; main.c's
+count mode on kind 4), beside the window firmware, in two more tables:
+
+1. Front end, per frame: ``frnn_push_frame`` of the endpointing build (MFCC + int8 normalisation +
+   energy + the held frames' slide: ``search`` x (I + 2) bytes) beside the window build's (the
+   window's slide: T x I bytes), on the same frame (the first 256 samples of "chirp_up"), pushed
+   when the ``search`` frames held are full (the signal repeated to ``search`` frames).
+2. Model, per model given: ``frnn_push_frame`` per frame and ``frnn_result`` per inference, window
+   and endpointing builds, and their differences. The input is a clip with quiet around a loud part
+   (:func:`endpoint_clip`: ``search`` + 10 frames of faint Gaussian noise with the standard
+   "speech_bursts_high" signal added 40 % in), so that the ``search`` frames held are full and the
+   segment is a part of them. The push is of the clip's first frame (counted after the inference,
+   held frames full); the window build's ``frnn_result`` runs on the window the endpointing
+   build's cell read (main.c kind 2: the same cell inputs, the same logits, checked), so the
+   difference is the endpointing alone: the segment scan (``frnn_endpoint_segment``, also counted
+   alone) and the choice of each row. The window build's ``frnn_result`` on the clip's own last T
+   frames (kind 4) is given too.
+
 These are instruction counts, not cycles.
 """
 
@@ -48,11 +67,15 @@ sys.path.insert(0, str(REPO / "tests"))
 
 import icount  # noqa: E402
 import runner  # noqa: E402
-from fixedrnn import c_export, model as model_module, signals  # noqa: E402
+from fixedrnn import c_export, firmware, model as model_module, signals  # noqa: E402
+from fixedrnn.endpoint import EndpointConfig  # noqa: E402
 
 MAGIC = 0x494E5246
 BUILDS = ((True, "DSP"), (False, "plain C"))
 FRONT_SIGNAL = "chirp_up"
+#: The loud part of :func:`endpoint_clip` (0.5 s, one voiced burst) and the noise around it.
+ENDPOINT_BURST = "speech_bursts_high"
+ENDPOINT_NOISE = signals.SignalSpec("endpoint_noise", "gaussian_noise", 1, seed=11, params=(("sigma", 0.002),))
 #: Stage of each kernel function (fixedrnn/c/frnn_kernels.[ch], frnn_packed.c, frnn_sparse.c; inlined ones
 #: by their own name); any other function of a step is overhead.
 STAGES = {
@@ -137,6 +160,91 @@ def count_frontend(precision, tmp, opt="-O2"):
     return {dsp: tuple(c[3:5]) for dsp, c in rows.items()}
 
 
+def pcm_blob(pcm):
+    """main.c's input (kind 4) of one int16 utterance."""
+    return np.array([MAGIC, 4, 1, len(pcm)], "<i4").tobytes() + np.asarray(pcm, "<i2").tobytes()
+
+
+def endpoint_clip(model, config):
+    """int16 PCM of ``config.search + 10`` frames (fft_length + (search + 9) x hop samples) of faint
+    Gaussian noise (sigma 0.002 of full scale) with the standard "speech_bursts_high" signal added
+    from 40 % of its length: quiet around a loud part, the ``search`` frames held full."""
+    import dataclasses
+
+    front = model.frontend
+    n = front.fft_length + (config.search + 9) * front.hop
+    x = signals.generate(dataclasses.replace(ENDPOINT_NOISE, n=n)).astype(np.int32)
+    burst = signals.generate(signals.standard_signal(ENDPOINT_BURST))[:n - 2 * n // 5]
+    x[2 * n // 5:2 * n // 5 + len(burst)] += burst
+    return np.clip(x, -32768, 32767).astype(np.int16)
+
+
+def _build(model, tmp, name, dsp, opt, silence=None, endpoint=None):
+    """The arm image of ``model`` exported once into ``tmp/src_NAME`` (``silence``, ``endpoint`` as
+    for export_c), built into ``tmp/<build>_NAME``."""
+    src = tmp / f"src_{name}"
+    if not src.exists():
+        c_export.export_c(model, src, silence=silence, endpoint=endpoint)
+    cfg = runner.BuildConfig("arm", opt, dsp=dsp)
+    return runner.build(cfg, tmp / f"{cfg.name}_{name}", main="main.c", src_dir=src)
+
+
+def count_endpoint(model, tmp, opt="-O2", pcm=None, builds=BUILDS):
+    """{dsp: {"push window", "push endpoint", "result window", "result endpoint", "segment",
+    "result window clip": instructions, "held", "start", "stop": the segment}} on ``pcm`` (default
+    :func:`endpoint_clip`), the default EndpointConfig. "result window" is the window build's
+    frnn_result on the window the endpointing build's cell read (kind 2; its logits must equal the
+    endpointing build's, else FirmwareError), "result window clip" the window build's on the clip
+    itself (kind 4: its last T frames)."""
+    config = EndpointConfig()
+    pcm = endpoint_clip(model, config) if pcm is None else pcm
+    (tmp / "clip.bin").write_bytes(pcm_blob(pcm))
+    silence = np.zeros(model.n_features, np.int8)  # as count_model; the endpointing build pads with the model's
+    rows = {}
+    for dsp, label in builds:
+        window_exe = _build(model, tmp, "window", dsp, opt, silence=silence)
+        endpoint_exe = _build(model, tmp, "endpoint", dsp, opt, endpoint=config)
+        out = tmp / "out.bin"
+        result_e, _, _, segment, _, push_e = icount.count_regions(
+            endpoint_exe, [tmp / "clip.bin", out, "count"], timeout=1800)
+        got = firmware.read_pcm_output(out.read_bytes(), model, 1, endpoint=True)
+        result_clip, _, _, _, push_w = icount.count_regions(window_exe, [tmp / "clip.bin", out, "count"],
+                                                            timeout=1800)[:5]
+        (tmp / "window.bin").write_bytes(np.array([MAGIC, 2, 1, model.frames], "<i4").tobytes()
+                                         + got.windows[0].tobytes())
+        result_w = icount.count_regions(window_exe, [tmp / "window.bin", out, "count"], timeout=1800)[0]
+        logits = np.frombuffer(out.read_bytes(), np.int8)[model.frames * model.n_features:]
+        if not np.array_equal(logits, got.logits[0]):
+            raise runner.FirmwareError(f"{label}: the window build's logits {logits.tolist()} on the endpointing "
+                                       f"build's window differ from its own {got.logits[0].tolist()}", 2)
+        held, start, stop = (int(v) for v in got.segments[0])
+        rows[dsp] = {"push window": push_w, "push endpoint": push_e, "result window": result_w,
+                     "result endpoint": result_e, "segment": segment, "result window clip": result_clip,
+                     "held": held, "start": start, "stop": stop}
+    return rows
+
+
+def count_frontend_endpoint(precision, tmp, opt="-O2"):
+    """{dsp: (MFCC of one frame, push of one frame)} of the endpointing build (main.c kind 4): the
+    frame of :func:`count_frontend`, pushed with the ``search`` frames held full."""
+    import dataclasses
+
+    from throwaway_models import random_model
+
+    config = EndpointConfig()
+    model = random_model(cell="rnn", weights="int8", units=4, frames=2, seed=1)
+    model = dataclasses.replace(model, frontend=dataclasses.replace(model.frontend, precision=precision))
+    front = model.frontend
+    pcm = np.resize(signals.generate(signals.standard_signal(FRONT_SIGNAL)),
+                    front.fft_length + (config.search - 1) * front.hop)
+    (tmp / "in.bin").write_bytes(pcm_blob(pcm))
+    rows = {}
+    for dsp, _ in BUILDS:
+        exe = _build(model, tmp, "endpoint", dsp, opt, np.zeros(model.n_features, np.int8), endpoint=config)
+        rows[dsp] = tuple(icount.count_regions(exe, [tmp / "in.bin", tmp / "out.bin", "count"], timeout=1800)[4:6])
+    return rows
+
+
 def cmsis_nn_paths(nn_dir, core_dir=None):
     """(CMSIS-NN's root, CMSIS-Core's Include folder), checked; raises ValueError naming what is
     missing."""
@@ -183,6 +291,9 @@ def main(argv):
                         help="also the instructions of one cell step by stage (MAC, requantization, ...)")
     parser.add_argument("--pot-shift-only", action="store_true",
                         help="build the multiply-free power-of-two FC (-DFRNN_POT_SHIFT_ONLY)")
+    parser.add_argument("--endpoint", action="store_true",
+                        help="also the window firmware with clip endpointing (default EndpointConfig): push per "
+                             "frame and frnn_result per inference beside the window firmware's")
     parser.add_argument("--cmsis-nn", metavar="DIR",
                         help="also count CMSIS-NN's kernels at each int8 model's dimensions (a checkout of "
                              "ARM-software/CMSIS-NN)")
@@ -203,6 +314,7 @@ def main(argv):
         if not args.no_frontend:
             print("| front end | build | MFCC per frame | push frame (MFCC + normalise + window) |")
             print("|---|---|---|---|")
+        front_endpoint = []
         for precision in () if args.no_frontend else ("q15", "q31"):
             sub = Path(tmp) / f"front_{precision}"
             sub.mkdir()
@@ -210,16 +322,32 @@ def main(argv):
             for dsp, label in BUILDS:
                 mfcc, push = rows[dsp]
                 print(f"| {precision}, N = 256, 20 mels, 13 MFCC | {label} | {mfcc:,} | {push:,} |", flush=True)
+            if args.endpoint:
+                ends = count_frontend_endpoint(precision, sub, args.opt)
+                front_endpoint += [(precision, label, rows[dsp], ends[dsp]) for dsp, label in BUILDS]
+        if front_endpoint:
+            print()
+            print(f"| front end | build ({args.opt}) | push frame, window | push frame, endpointing "
+                  "(MFCC + normalise + energy + held slide) | difference |")
+            print("|---|---|---|---|---|")
+            for precision, label, (mfcc, push), (mfcc_e, push_e) in front_endpoint:
+                same = "" if mfcc_e == mfcc else f" (MFCC {mfcc_e:,}, not {mfcc:,})"
+                print(f"| {precision}, N = 256, 20 mels, 13 MFCC | {label} | {push:,} | {push_e:,}{same} "
+                      f"| {push_e - push:+,} |")
         if not args.no_frontend:
             print()
         print(f"| model | cell | weights | H | T | build ({args.opt}) | per inference | per cell step | head |")
         print("|---|---|---|---|---|---|---|---|---|")
         breakdowns = []
         side_by_side = []
+        endpoint_rows = []
         for name, model in models.items():
             sub = Path(tmp) / name.replace(" ", "_")
             sub.mkdir()
             rows, stages = count_model(model, sub, args.opt, args.breakdown, args.pot_shift_only)
+            if args.endpoint and model.cell in ("rnn", "lstm"):
+                ends = count_endpoint(model, sub, args.opt)
+                endpoint_rows += [(name, model, label, ends[dsp]) for dsp, label in BUILDS]
             if cmsis and model.weights == "int8":
                 side_by_side.append((name, model, rows[True][1], count_cmsis_nn(model, *cmsis, sub, args.opt)))
             for dsp, label in BUILDS:
@@ -248,6 +376,23 @@ def main(argv):
                            "arm_fully_connected_s8 x 2 + arm_elementwise_add_s8 (no TANH)")
                 print(f"| {name} | {model.n_features} | {model.units} | {ours:,} | {theirs:,} | {kernels} "
                       f"| {ours / theirs:.2f} |")
+        if endpoint_rows:
+            config = EndpointConfig()
+            print()
+            print(f"Endpointing (search {config.search}): per frame frnn_push_frame, per inference frnn_result; "
+                  "window build's frnn_result on the window the endpointing build read")
+            print()
+            print(f"| model | I | T | build ({args.opt}) | segment (held, start, stop) | push, window "
+                  "| push, endpointing | difference | result, window | result, endpointing | difference "
+                  "| of which frnn_endpoint_segment | result, window build on the clip's last T |")
+            print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+            for name, model, label, r in endpoint_rows:
+                print(f"| {name} | {model.n_features} | {model.frames} | {label} "
+                      f"| {r['held']}, {r['start']}, {r['stop']} | {r['push window']:,} | {r['push endpoint']:,} "
+                      f"| {r['push endpoint'] - r['push window']:+,} "
+                      f"| {r['result window']:,} | {r['result endpoint']:,} "
+                      f"| {r['result endpoint'] - r['result window']:+,} | {r['segment']:,} "
+                      f"| {r['result window clip']:,} |")
     return 0
 
 

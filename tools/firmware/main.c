@@ -17,6 +17,9 @@
  * a graph model, FRNN_CELL_GRAPH: frnn_result runs its whole graph); for
  * kind 4 also frnn_mfcc_frame (the MFCC of one frame: the item's first fft_length samples) and
  * frnn_push_frame (MFCC, normalisation and window slide of that frame).
+ * With FRNN_ENDPOINT (kind 4 only) the regions are frnn_result (segment + cell over T rows + head),
+ * one frnn_cell_step, frnn_head, frnn_endpoint_segment alone (on the item's held frames), then
+ * frnn_mfcc_frame and frnn_push_frame (MFCC, normalisation, energy and the held frames' slide).
  * An endpointing export (FRNN_ENDPOINT) has no stored window and no frnn_push_features: it takes
  * kinds 4 and 5 only (kinds 2 and 3 are a bad file), and kind 4 writes per item int32
  * held, start, stop (frnn_endpoint_segment), then the window frnn_endpoint_window writes, then the
@@ -145,6 +148,11 @@ static void measure(void)
     icount_end();
     icount_begin();
     frnn_head(logits);
+    icount_end();
+#endif
+#if defined(FRNN_ENDPOINT) /* the segment scan alone, on the same held frames */
+    icount_begin();
+    (void)frnn_endpoint_segment();
     icount_end();
 #endif
 }
