@@ -15,7 +15,8 @@ __version__ = "0.1.0"
 _PUBLIC = {"Classification": "fixedrnn.classify", "FixedRnnError": "fixedrnn.errors",
            "InputFileError": "fixedrnn.errors", "Model": "fixedrnn.model", "load": "fixedrnn.model",
            "save": "fixedrnn.model", "from_torch": "fixedrnn.import_torch",
-           "from_torch_state_dict": "fixedrnn.import_torch", "FeatureNormalisation": "fixedrnn.import_torch"}
+           "from_torch_state_dict": "fixedrnn.import_torch", "FeatureNormalisation": "fixedrnn.import_torch",
+           "EndpointConfig": "fixedrnn.endpoint"}
 
 __all__ = [*_PUBLIC, "__version__"]
 

@@ -24,6 +24,7 @@ def test_package_exports_the_api():
     assert fixedrnn.load is fixedrnn.model.load and fixedrnn.save is fixedrnn.model.save
     assert fixedrnn.Model is fixedrnn.model.Model
     assert fixedrnn.Classification is fixedrnn.classify.Classification
+    assert fixedrnn.EndpointConfig is fixedrnn.endpoint.EndpointConfig
     assert set(fixedrnn.__all__) <= set(dir(fixedrnn))
 
 
