@@ -4,8 +4,8 @@ the model reads it left-padded with the silent frame's features).
 
 A recording made by a user (a phone, a laptop, a device recording 1-2 s after a button) has quiet
 audio before and after the word. Read as a window of its last T frames, the word is followed by
-that quiet, which the model never saw after a word (10 % on FSDD test words followed by 1.2 s of
-quiet), or is not in the window at all. Endpointing cuts the frames around the word first.
+that quiet, which the model never saw after a word (about 10 % on FSDD test words followed by 1 s
+of quiet: tools/clip_eval.py), or is not in the window at all. Endpointing cuts the frames around the word first.
 
 Rule (integers; ``energy`` = :func:`fixedrnn.vad.frame_energy`, int32 q8.7: the MFCC's coefficient
 0, one unit = 0.0107 dB of mean mel level for 20 mel bands, 93 units = 1 dB), on the last

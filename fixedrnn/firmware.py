@@ -314,10 +314,7 @@ def run_firmware(model_path, wavs, target="host", opt="O2", work_dir=None, endpo
     pcms = [read_wav(path, model.frontend.mfcc_config()) for path in wavs]
     engine = [tuple(int(v) for v in model.run(pcm, backend="numpy", endpoint=endpoint)) for pcm in pcms]
     data = _pcm_output_bytes(model, pcms, target, opt, endpoint, work_dir)
-    if endpoint is None:
-        logits = read_logits(data, model, len(pcms))
-    else:
-        logits = read_logits(data, model, len(pcms), endpoint=True)
+    logits = read_logits(data, model, len(pcms), endpoint is not None)
     return [FirmwareResult(str(path), tuple(int(v) for v in row), want, model.labels)
             for path, row, want in zip(wavs, logits, engine)]
 
