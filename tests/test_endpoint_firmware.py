@@ -25,14 +25,9 @@ sys.path.insert(0, str(REPO / "tests"))
 import runner  # noqa: E402
 from test_c_export import nm_sizes  # noqa: E402
 from test_stream import q31_model  # noqa: E402
+from test_stream_firmware import MODELS  # noqa: E402  (the streaming firmware tests' random models)
 from throwaway_models import random_model, save_random_model  # noqa: E402
 
-MODELS = {
-    "lstm-int8": dict(cell="lstm", weights="int8", units=12, frames=24, seed=4),
-    "lstm-pot": dict(cell="lstm", weights="pot", units=11, frames=16, seed=5),
-    "rnn-int8": dict(cell="rnn", weights="int8", units=12, frames=24, seed=1),
-    "rnn-pot": dict(cell="rnn", weights="pot", units=13, frames=24, seed=3),
-}
 #: The default; one that changes every macro (a short search, no pre or post frames, half the range
 #: as the threshold); a long search with uneven pre / post; range_shift 0 (the threshold is at least
 #: the loudest frame: never a loud frame, the segment is always all held frames).
