@@ -76,20 +76,13 @@ def classify(model, source, backend=DEFAULT_BACKEND, endpoint=None):
 
     config = model.frontend.mfcc_config()
     pcm = read_wav(source, config) if isinstance(source, (str, os.PathLike)) else source
-    from fixedrnn.endpoint import EndpointConfig
-
-    mfcc = engine.mfcc(model, pcm)
-    x = engine.normalise(model, mfcc)
-    found = engine.segment_of(model, mfcc, endpoint or EndpointConfig())
-    segment = None
-    if endpoint is not None:
-        segment = tuple(found)
-        x = x[found.start:found.stop]
-    logits = model.run_features(engine.fit_to_window(model, x), backend=backend)
+    clip = engine.clip_features(model, pcm, endpoint)
+    logits = model.run_features(clip.features, backend=backend)
     index = int(np.argmax(logits))  # first maximum, as the device
     return Classification(label=model.labels[index], index=index, logits=tuple(int(v) for v in logits),
                           frames=frame_count(len(pcm), model.front_end.config), window=model.frames,
-                          segment=segment, quiet_after=len(mfcc) - found.stop)
+                          segment=None if endpoint is None else tuple(clip.segment),
+                          quiet_after=clip.frames - clip.segment.stop)
 
 
 def _window_warning(path, result, sample_rate, hop):

@@ -7,6 +7,8 @@
 model's prepared parameters (``model.prepared``, :mod:`fixedrnn.prepare`), built once per model.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
 from fixedrnn import fused
@@ -54,13 +56,32 @@ def features(model, pcm, endpoint=None):
     """int16 PCM ``[n]`` → int8 input sequence ``[T, I]`` (docs/CONTRACT.md steps 1–4: the last T
     frames, left-padded with :func:`silent_features` when the utterance has fewer). ``endpoint``: a
     :class:`fixedrnn.endpoint.EndpointConfig`: the last T frames of the clip's endpointed segment
-    instead (:func:`segment_of`)."""
+    instead (:func:`clip_features`)."""
+    return clip_features(model, pcm, endpoint).features
+
+
+class ClipFeatures(NamedTuple):
+    """:func:`clip_features`' result: ``features`` int8 ``[T, I]``; ``segment`` the
+    :class:`fixedrnn.endpoint.Segment` endpointing keeps (with the given configuration, or the
+    default one when the features were not endpointed); ``frames`` the clip's frame count."""
+
+    features: np.ndarray
+    segment: tuple
+    frames: int
+
+
+def clip_features(model, pcm, endpoint=None):
+    """int16 PCM ``[n]`` → :class:`ClipFeatures`: the features of :func:`features` (endpointed
+    with ``endpoint`` when given) and the segment where the word is (``endpoint``, or the default
+    :class:`fixedrnn.endpoint.EndpointConfig` to say how much quiet surrounds it)."""
+    from fixedrnn.endpoint import EndpointConfig
+
     mf = mfcc(model, pcm)
     x = normalise(model, mf)
+    found = segment_of(model, mf, endpoint or EndpointConfig())
     if endpoint is not None:
-        start, stop = segment_of(model, mf, endpoint)
-        x = x[start:stop]
-    return fit_to_window(model, x)
+        x = x[found.start:found.stop]
+    return ClipFeatures(fit_to_window(model, x), found, len(mf))
 
 
 def segment_of(model, mfcc_frames_, endpoint):

@@ -22,7 +22,7 @@ import numpy as np
 from fixedrnn import fsdd, speech_commands
 from fixedrnn.classify import add_endpoint_argument
 from fixedrnn import engine
-from fixedrnn.endpoint import QUIET_HINT_FRAMES, EndpointConfig, describe as describe_endpoint
+from fixedrnn.endpoint import QUIET_HINT_FRAMES, describe as describe_endpoint
 from fixedrnn.errors import FixedRnnError, InputFileError
 from fixedrnn.noise import KINDS as NOISE_KINDS, NoiseSpec, add_noise
 
@@ -278,8 +278,9 @@ def evaluate_model(model, data, split="test", speakers=None, backend="numba", ba
             chunk = recordings[start:start + batch_size]
             features = np.empty((len(chunk), model.frames, model.n_features), np.int8)
             for k, pcm in enumerate(samples[start:start + batch_size]):
-                features[k], quiet = _endpointed_features(model, pcm, endpoint)
-                quiet_after += quiet >= QUIET_HINT_FRAMES
+                clip = engine.clip_features(model, pcm, endpoint)
+                features[k] = clip.features
+                quiet_after += clip.frames - clip.segment.stop >= QUIET_HINT_FRAMES
             logits[start:start + len(chunk)] = model.run_features_batch(features, backend=backend)
             if bar is not None:
                 bar.update(len(chunk))
@@ -294,17 +295,6 @@ def evaluate_model(model, data, split="test", speakers=None, backend="numba", ba
                             noise="none" if noise is None else noise.describe(),
                             endpoint="off" if endpoint is None else describe_endpoint(endpoint),
                             quiet_after=int(quiet_after))
-
-
-def _endpointed_features(model, pcm, endpoint):
-    """``(int8 [T, I] features, frames of quiet after the word)``: the features as
-    ``model.features(pcm, endpoint)``; the quiet by the given or the default endpointing."""
-    mfcc = engine.mfcc(model, pcm)
-    x = engine.normalise(model, mfcc)
-    found = engine.segment_of(model, mfcc, endpoint or EndpointConfig())
-    if endpoint is not None:
-        x = x[found.start:found.stop]
-    return engine.fit_to_window(model, x), len(mfcc) - found.stop
 
 
 def _run(args):

@@ -250,6 +250,8 @@ def test_untrimmed_copies_are_endpointed_and_only_when_asked(tmp_path):
     """With --untrimmed every augmented copy's features are the endpointed segment of its clip
     (fixedrnn.endpoint on the MFCC's coefficient 0); without, nothing is drawn for it (the golden
     models' copies, and their cache names, unchanged)."""
+    import hashlib
+
     from fixedrnn.endpoint import EndpointConfig, segment
     from fixedrnn.mfcc import MfccFrontEnd
 
@@ -264,7 +266,7 @@ def test_untrimmed_copies_are_endpointed_and_only_when_asked(tmp_path):
     for i in range(len(feats.lengths)):
         rec = recs[list(r.name for r in recs).index(feats.names[i])]
         k = int(feats.copy[i])
-        name_key = int.from_bytes(__import__("hashlib").sha256(rec.name.encode()).digest()[:4], "little")
+        name_key = int.from_bytes(hashlib.sha256(rec.name.encode()).digest()[:4], "little")
         pcm = rec.samples() if k == 0 else train_data.augment(rec.samples(), np.random.default_rng([0, name_key, k]), cfg)
         seq = train_data.mfcc_sequence(frontend, pcm)
         if k:
