@@ -77,11 +77,22 @@ def clip_features(model, pcm, endpoint=None):
     from fixedrnn.endpoint import EndpointConfig
 
     mf = mfcc(model, pcm)
-    x = normalise(model, mf)
     found = segment_of(model, mf, endpoint or EndpointConfig())
-    if endpoint is not None:
-        x = x[found.start:found.stop]
-    return ClipFeatures(fit_to_window(model, x), found, len(mf))
+    kept = mf[found.start:found.stop] if endpoint is not None else mf
+    return ClipFeatures(window_features(model, kept), found, len(mf))
+
+
+def window_features(model, mfcc_frames_):
+    """The front-end outputs of the frames a window reads, ``[n, I]`` (:func:`mfcc`) → the int8 window
+    ``[T, I]``: normalised (step 3) and fitted to T (step 4); a model with ``input.cmn`` "window"
+    first fits the front-end outputs (left-padded with the silent frame's) and removes their mean
+    (:func:`fixedrnn.cepstral_mean.remove_window_mean`)."""
+    if model.input.cmn == "off":
+        return fit_to_window(model, normalise(model, mfcc_frames_))
+    from fixedrnn.cepstral_mean import remove_window_mean
+
+    fitted = _fit(mfcc_frames_, model.frames, model.prepared.silent_mfcc)
+    return normalise(model, remove_window_mean(fitted, model.frontend.precision))
 
 
 def segment_of(model, mfcc_frames_, endpoint):
@@ -97,11 +108,15 @@ def segment_of(model, mfcc_frames_, endpoint):
 def fit_to_window(model, x):
     """int8 ``[n, I]`` → ``[T, I]``: the last T frames, left-padded with :func:`silent_features`
     (docs/CONTRACT.md step 4)."""
-    t = model.frames
-    if len(x) >= t:
-        return np.ascontiguousarray(x[len(x) - t:])
-    pad = np.repeat(silent_features(model)[None, :], t - len(x), axis=0)
-    return np.concatenate([pad, x]).astype(np.int8)
+    return _fit(np.asarray(x, np.int8), model.frames, silent_features(model))
+
+
+def _fit(rows, t, pad_row):
+    """The last ``t`` rows of ``rows`` ``[n, I]``, left-padded with ``pad_row`` ``[I]`` (same dtype)."""
+    if len(rows) >= t:
+        return np.ascontiguousarray(rows[len(rows) - t:])
+    pad = np.repeat(np.asarray(pad_row)[None, :], t - len(rows), axis=0)
+    return np.concatenate([pad, rows]).astype(rows.dtype)
 
 
 def _check_sequences(model, xs):

@@ -20,7 +20,8 @@ from fixedrnn.errors import FixedRnnError, InputFileError, require_regular_file
 from fixedrnn import npzfile, sparse
 from fixedrnn.audio_model import AudioModel
 from fixedrnn.weight_forms import FORM_KEYS, STORAGE_KEY, WeightForm
-from fixedrnn.schema import (CELLS, CMSIS_BUILD_KEY, CMSIS_BUILDS, FORMAT, GRAPH_CELL, MAX_LABEL_LENGTH,
+from fixedrnn.cepstral_mean import CMN_MODES
+from fixedrnn.schema import (CELLS, CMN_KEY, CMSIS_BUILD_KEY, CMSIS_BUILDS, FORMAT, GRAPH_CELL, MAX_LABEL_LENGTH,
                              MAX_LABELS, MAX_META_BYTES, MAX_META_KEYS, META_PREFIX, MULTIPLIER_MIN, PRECISIONS,
                              RNN_HIDDEN_SCALE, RNN_HIDDEN_ZERO_POINT, SCHEMA_VERSION, SPECS, UNSUPPORTED_LSTM_KEYS,
                              WEIGHT_KINDS, WINDOWS, fc_blocks,
@@ -61,7 +62,8 @@ class InputQuant:
     """MFCC → int8 input: ``x = clamp(zero_point + MBQM(mfcc − offset, multiplier, shift))``.
 
     ``offset``, ``multiplier``, ``shift``: int32 ``[n_mfcc]``; ``scale`` float (float32 value),
-    ``zero_point`` int; the float meaning of ``x`` is ``(x − zero_point) · scale``.
+    ``zero_point`` int; the float meaning of ``x`` is ``(x − zero_point) · scale``. ``cmn``: the
+    cepstral mean normalisation of the window before it, "off" or "window" (:mod:`fixedrnn.cepstral_mean`).
     """
 
     offset: np.ndarray
@@ -69,6 +71,7 @@ class InputQuant:
     shift: np.ndarray
     scale: float
     zero_point: int
+    cmn: str = "off"
 
 
 @dataclass(frozen=True, eq=False)
@@ -457,7 +460,8 @@ class _Reader:
         frames = self.scalar("sequence.frames")
         mult, shift = self.mult_shift("input.")
         inp = InputQuant(offset=self.get("input.offset"), multiplier=mult, shift=shift,
-                         scale=float(self.get("input.scale")), zero_point=self.scalar("input.zero_point"))
+                         scale=float(self.get("input.scale")), zero_point=self.scalar("input.zero_point"),
+                         cmn=self.choice(CMN_KEY, CMN_MODES) if CMN_KEY in self.arrays else SPECS[CMN_KEY].default)
         return labels, frontend, frames, inp
 
     def meta(self):

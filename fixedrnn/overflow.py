@@ -229,9 +229,20 @@ def mfcc_range(model):
     return low, high
 
 
+def normalise_input_range(model):
+    """(low, high) int arrays ``[n_mfcc]``: every value the int8 normalisation can read — the front
+    end's (:func:`mfcc_range`), or with cepstral mean normalisation (``input.cmn`` "window") the
+    differences ``x − m`` of two values of that range, saturated to the front end's width."""
+    lo, hi = mfcc_range(model)
+    if model.input.cmn == "off":
+        return lo, hi
+    w_lo, w_hi = (INT16_MIN, INT16_MAX) if model.frontend.precision == "q15" else (INT32_MIN, INT32_MAX)
+    return ([max(w_lo, a - b) for a, b in zip(lo, hi)], [min(w_hi, b - a) for a, b in zip(lo, hi)])
+
+
 def _input_checks(model):
     q = model.input
-    m_lo, m_hi = mfcc_range(model)
+    m_lo, m_hi = normalise_input_range(model)
     offset = [int(v) for v in q.offset]
     d_lo = [lo - off for lo, off in zip(m_lo, offset)]
     d_hi = [hi - off for hi, off in zip(m_hi, offset)]

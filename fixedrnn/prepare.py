@@ -34,13 +34,19 @@ class PreparedModel:
         return self.model.front_end
 
     @functools.cached_property
-    def silent_features(self):
-        """int8 ``[I]`` (read-only): the features of an all-zero frame, which left-pad a short
-        utterance."""
+    def silent_mfcc(self):
+        """The front-end output ``[I]`` of an all-zero frame (int16 q8.7 or int32 q8.23, read-only)."""
         from fixedrnn.engine import mfcc_frames
 
         zero = np.zeros((1, self.model.frontend.fft_length), np.int16)
-        return frozen(normalise.reference(self.normalise, mfcc_frames(self.model, zero))[0], np.int8)
+        out = mfcc_frames(self.model, zero)[0]
+        return frozen(out, out.dtype)
+
+    @functools.cached_property
+    def silent_features(self):
+        """int8 ``[I]`` (read-only): the features of an all-zero frame, which left-pad a short
+        utterance (a model without cepstral mean normalisation)."""
+        return frozen(normalise.reference(self.normalise, self.silent_mfcc[None])[0], np.int8)
 
 
 def prepare_model(model):

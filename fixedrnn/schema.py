@@ -18,6 +18,7 @@ from typing import Optional
 
 import numpy as np
 
+from fixedrnn.cepstral_mean import CMN_MODES
 from fixedrnn.frontend.config import CMSIS_BUILDS, FFT_LENGTHS
 
 FORMAT = "fixedrnn-model"
@@ -34,6 +35,9 @@ WEIGHT_KINDS = ("int8", "pot", "intk", "minifloat")
 STORAGES = ("dense", "sparse")
 WINDOWS = ("hamming", "hann")
 PRECISIONS = ("q15", "q31")
+#: The optional key of a model's cepstral mean normalisation (fixedrnn.cepstral_mean.CMN_MODES).
+CMN_KEY = "input.cmn"
+
 #: The optional key naming the CMSIS-DSP build the front end follows (fixedrnn.frontend.config.CMSIS_BUILDS).
 CMSIS_BUILD_KEY = "frontend.cmsis_build"
 GATES = ("i", "f", "g", "o")  # order of the leading axis of every LSTM gate tensor
@@ -272,6 +276,9 @@ def _build_keys():
         _scalar("input.scale", "float32", ("input", "scale"), "scale s_x of the int8 input", positive=True),
         _scalar("input.zero_point", "int32", ("input", "zero_point"), "zero point z_x of the int8 input",
                 lo=-128, hi=127),
+        _scalar(CMN_KEY, "str", ("input", "cmn"), " or ".join(CMN_MODES) + " (optional, default off): cepstral "
+                "mean normalisation of the window before the int8 input (fixedrnn.cepstral_mean)",
+                optional=True, default="off"),
     ]
     for name in ("sample_rate", "fft_length", "hop", "n_mels", "n_mfcc"):
         keys.append(_scalar(f"frontend.{name}", "int32", ("frontend", name), f"MFCC front end: {name}", lo=1))

@@ -33,7 +33,7 @@ import numpy as np
 from fixedrnn import dense, engine, lstm, rnn
 from fixedrnn.decision import Decider, DecisionConfig, keyword_flags
 from fixedrnn.frontend.framing import StreamingMfcc
-from fixedrnn.errors import require_int_fields
+from fixedrnn.errors import FixedRnnError, require_int_fields
 from fixedrnn.vad import Vad, VadConfig, frame_energy
 
 
@@ -75,6 +75,10 @@ class KeywordStream:
     """A model listening to a stream; :meth:`push` blocks of int16 samples of any size."""
 
     def __init__(self, model, config=None):
+        if model.input.cmn != "off":
+            raise FixedRnnError(f"model: cepstral mean normalisation (input.cmn = {model.input.cmn}) needs the whole "
+                                "window before the first cell step; a stream steps the cell frame by frame (use "
+                                "classify or evaluate, with --endpoint for clips)")
         self.model = model
         self.config = StreamConfig() if config is None else config
         self._prepared = model.prepared

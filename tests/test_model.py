@@ -123,9 +123,9 @@ def test_lstm_cell_clip_is_an_optional_int16_bound(tmp_path):
     saved = dict(np.load(M.save(model, tmp_path / "again.npz")))
     assert int(saved["lstm.cell_clip"]) == 300
     assert list(saved) == [s.name for s in schema.keys_for("lstm", "int8", with_optional=True)
-                           if s.name not in ("weights.storage", "frontend.cmsis_build")]
-    # file order, the clip in place; optional keys at their defaults (dense storage, the portable CMSIS build)
-    # are not written
+                           if s.name not in ("weights.storage", "frontend.cmsis_build", "input.cmn")]
+    # file order, the clip in place; optional keys at their defaults (dense storage, the portable CMSIS build,
+    # no cepstral mean normalisation) are not written
 
 
 def test_pot_padding_nibble_and_invalid_code(tmp_path):

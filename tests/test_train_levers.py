@@ -218,6 +218,27 @@ def test_smoke_with_every_lever(fsdd_dir, tmp_path, monkeypatch):
     assert "not a deployable model" in str(model_io.load(out).meta["experiment"])
 
 
+@pytest.mark.slow
+def test_window_cmn_trains_a_deployable_model(fsdd_dir, tmp_path, monkeypatch):
+    """--cmn window writes input.cmn = window, no 'experiment' note, and its integer figure is the
+    engine's evaluate on the test recordings (the WAV files read again)."""
+    pytest.importorskip("torch", reason="the train extra (PyTorch) is not installed")
+    import train
+
+    from fixedrnn.evaluate import evaluate_model
+
+    monkeypatch.setattr(train_data, "CACHE_DIR", tmp_path / "cache")
+    out = tmp_path / "m.npz"
+    args = train.parse_args(["--data-dir", str(fsdd_dir), "--subset", "1", "--copies", "1", "--epochs", "1",
+                             "--qat-epochs", "1", "--units", "8", "--out", str(out), "--no-progress",
+                             "--cmn", "window"])
+    result = train.run_training(args)
+    model = model_io.load(out)
+    assert model.input.cmn == "window" and "experiment" not in model.meta
+    test = [r.path for r in fsdd.list_recordings(fsdd_dir, "test") if r.index == 0]  # --subset 1
+    assert result["integer_test"] == evaluate_model(model, test, split="all").accuracy
+
+
 def test_random_equalise_applies_its_cosine_curve():
     # a tone at frequency f comes out scaled by 10^(Σ a_k cos(π k f / f_N) / 20), a_k drawn as stated
     n, eq_db = 4096, 4.0
@@ -277,3 +298,26 @@ def test_untrimmed_copies_are_endpointed_and_only_when_asked(tmp_path):
     same = train_data.augment(recs[0].samples(), np.random.default_rng(3), plain)
     np.testing.assert_array_equal(same, train_data.augment(recs[0].samples(), np.random.default_rng(3),
                                                            train_data.AugmentConfig(copies=2, untrimmed_prob=0.0)))
+
+
+def test_window_cmn_training_features_are_the_engines(tmp_path):
+    """--cmn window trains on exactly the int8 windows the engine (and firmware) computes for a model
+    with input.cmn = window: the tool's cached int16 features, fitted, mean removed and normalised,
+    against model.features of each recording read back from its WAV file (lengths below and above T)."""
+    from dataclasses import replace
+
+    from tests.throwaway_models import random_model
+
+    write_fsdd(tmp_path / "data", ["ann"], range(5, 7))
+    model = random_model(frames=12)
+    model = replace(model, input=replace(model.input, cmn="window"))
+    short = np.zeros(700, np.int16)  # 4 frames: padded
+    scipy.io.wavfile.write(tmp_path / "data" / "recordings" / "3_ann_9.wav", RATE, short)
+    recs = fsdd.list_recordings(tmp_path / "data", "all")
+    feats = train_data.build_features(recs, aug=train_data.AugmentConfig(copies=0))
+    windows, _ = train_data.cepstral_normalised_windows(feats, model.frames, "window")
+    x = train_data.normalise(windows, model.input)
+    assert {int(n) for n in feats.lengths} >= {4} and max(feats.lengths) > model.frames
+    for i, name in enumerate(feats.names):
+        rec = next(r for r in recs if r.name == name)
+        np.testing.assert_array_equal(x[i], model.features(rec.samples()))

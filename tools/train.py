@@ -130,9 +130,10 @@ def parse_args(argv=None):
     p.add_argument("--extra-train", type=Path, nargs="+", default=[], metavar="DIR",
                    help="FSDD-layout folders whose recordings are only fitted (e.g. tools/synth_voices.py --train)")
     p.add_argument("--cmn", choices=train_data.CMN_MODES, default="off",
-                   help="experiment: per-utterance cepstral mean normalisation, done by this tool (the engine "
-                        "has none: the model file is not deployable; the integer figure runs the engine's "
-                        "cell and head on the normalised int8 features)")
+                   help="per-utterance cepstral mean normalisation: window = the engine's and firmware's "
+                        "input.cmn (fixedrnn.cepstral_mean; a deployable model); utterance (or --cvn) = an "
+                        "experiment done by this tool only: the model file is not deployable, its integer "
+                        "figure runs the engine's cell and head on the tool's normalised int8 features")
     p.add_argument("--cvn", action="store_true", help="--cmn: also per-utterance variance normalisation")
     p.add_argument("--freq-mask", type=int, default=0, help="SpecAugment: mask up to F coefficients (0: off)")
     p.add_argument("--time-mask", type=int, default=0, help="SpecAugment: mask up to T frames (0: off)")
@@ -235,6 +236,11 @@ def parse_args(argv=None):
     if args.log is not None and not args.log.parent.is_dir():
         p.error(f"--log: {args.log.parent} is not a directory")
     return args
+
+
+def deployable_cmn(args):
+    """True when ``--cmn`` is the engine's rule (window, no variance): the model carries input.cmn."""
+    return args.cmn == "window" and not args.cvn
 
 
 def weight_form(args):
@@ -424,6 +430,8 @@ def run_training(args):
         input_quant = conv.make_input_quant(sel.mean(axis=0) * MFCC_LSB, np.maximum(sel.std(axis=0), 1.0) * MFCC_LSB,
                                             args.x_scale)
         x_int = train_data.normalise(windows, input_quant)
+        if deployable_cmn(args):
+            input_quant = replace(input_quant, cmn="window")
     x_all = torch.tensor((x_int.astype(np.float32) - input_quant.zero_point) * np.float32(input_quant.scale))
     y_all = torch.tensor(feats.labels, dtype=torch.long)
 
@@ -596,7 +604,7 @@ def run_training(args):
         meta["split"] = "Speech Commands: testing_list.txt, validation_list.txt, the rest fitted"
     if args.teacher_model:
         meta["distilled_from"] = [f"{t} (sha256 {file_sha256(t)})" for t in args.teacher_model]
-    if args.cmn != "off":
+    if args.cmn != "off" and not deployable_cmn(args):
         meta["experiment"] = (f"cepstral normalisation {args.cmn}{' + variance' if args.cvn else ''} outside the "
                               "engine: not a deployable model")
     meta.update(float_state)
@@ -614,7 +622,7 @@ def run_training(args):
     report = budget.audit(model_q, name=str(args.out))
     log(phase="budget", flash=report.flash_total, ram=report.ram_total, total=report.total)
     result = {"float_test": float_test, "qat_test": qat_test, "budget_total": report.total}
-    if not args.no_evaluate and args.cmn != "off":
+    if not args.no_evaluate and args.cmn != "off" and not deployable_cmn(args):
         # the integer cell and head on the tool's normalised int8 features (the engine has no CMN)
         i = np.flatnonzero(test)
         logits = np.concatenate([model_q.run_features_batch(x_int[i[j:j + 256]]) for j in range(0, len(i), 256)])

@@ -26,6 +26,7 @@ import numpy as np
 import scipy.signal
 
 from fixedrnn import endpoint, fsdd, noise, speech_commands
+from fixedrnn.cepstral_mean import remove_window_mean
 from fixedrnn.errors import FixedRnnError
 from fixedrnn.fixedpoint import multiply_by_quantized_multiplier
 from fixedrnn.mfcc import MfccConfig, MfccFrontEnd, frames
@@ -462,8 +463,9 @@ def fit_length(x, frames, pad_vector):
     return np.concatenate([pad, x])
 
 
-#: Per-utterance cepstral mean normalisation (a float-training experiment; the integer engine has
-#: none): off, the mean over the recording's own frames, or over the whole T-frame window.
+#: Per-utterance cepstral mean normalisation: off; the mean over the recording's own frames
+#: ("utterance", a float-training experiment the engine has not); or over the whole T-frame window
+#: ("window": the engine's and firmware's ``input.cmn``, fixedrnn.cepstral_mean).
 CMN_MODES = ("off", "utterance", "window")
 
 
@@ -471,7 +473,8 @@ def cepstral_normalised_windows(features, frames, mode, variance=False):
     """int16 ``[N, frames, n_mfcc]`` (q8.7): each sequence fitted to ``frames`` (:func:`fit_length`,
     left-padded with the silent frame), minus its per-coefficient mean ``floor(Σ x / n)`` (integer
     floor division) over the recording's own last ``min(len, frames)`` frames (``mode``
-    "utterance") or over all ``frames`` frames of the window ("window"), applied to every frame of
+    "utterance") or over all ``frames`` frames of the window ("window", without ``variance``:
+    :func:`fixedrnn.cepstral_mean.remove_window_mean`, the engine's rule), applied to every frame of
     the window; ``variance``: then also scaled to unit standard deviation (1.0 = 2^7):
     ``round_half_away((x − mean) · 2^7 / max(std, 1))`` with that std over the same frames. Saturated
     to int16. Also returns bool ``[N, frames]``: the recording's own frames."""
@@ -481,9 +484,13 @@ def cepstral_normalised_windows(features, frames, mode, variance=False):
     out = np.empty((n, frames, features.mfcc.shape[1]), np.int16)
     own = np.zeros((n, frames), bool)
     for i in range(n):
-        x = fit_length(features.sequence(i), frames, features.silent).astype(np.int64)
+        fitted = fit_length(features.sequence(i), frames, features.silent)
         k = min(int(features.lengths[i]), frames)
         own[i, frames - k:] = True
+        if mode == "window" and not variance:
+            out[i] = remove_window_mean(fitted.astype(np.int16), "q15")
+            continue
+        x = fitted.astype(np.int64)
         sel = x[frames - k:] if mode == "utterance" else x
         y = x - sel.sum(axis=0) // len(sel)
         if variance:
