@@ -14,7 +14,9 @@ inputs of each op (all int16 inputs of the LSTM's int16 ops; all MFCC values of 
 - input normalisation ``mfcc − offset``, its requantization input ``(mfcc − offset) · 2**shift``
   and ``zero point + MBQM(…)``; the MFCC is int16 (q15), or for q31 the range of the front end's
   last step ``wrap32((Σ_i dct[k, i] · mel_i) >> 31)`` over every ``mel_i`` in [−2**28, 2**28 − 1]
-  (fixedrnn/frontend/pipeline.py, q31 steps 7–8; the whole int32 range if the sum can wrap);
+  (fixedrnn/frontend/pipeline.py, q31 steps 7–8; the whole int32 range if the sum can wrap); with
+  cepstral mean normalisation (``input.cmn``) the differences of two such values, saturated
+  (:func:`normalise_input_range`);
 - every fully connected row (per LSTM gate): the running sum and the sum plus bias
   (:func:`check_accumulation`), ``acc · 2**shift`` (``<block>.requantize``) and the int8 output's
   ``zero point + MBQM(acc)`` (``<block>.output``);

@@ -71,14 +71,20 @@ class StreamFrames(NamedTuple):
     scores: np.ndarray
 
 
+def require_streamable(model):
+    """``FixedRnnError`` for a model a stream cannot run: one with cepstral mean normalisation
+    (``input.cmn``), whose window needs all its frames before the first cell step."""
+    if model.input.cmn != "off":
+        raise FixedRnnError(f"model: cepstral mean normalisation (input.cmn = {model.input.cmn}) needs the whole "
+                            "window before the first cell step; a stream steps the cell frame by frame (use "
+                            "classify or evaluate, with --endpoint for clips)")
+
+
 class KeywordStream:
     """A model listening to a stream; :meth:`push` blocks of int16 samples of any size."""
 
     def __init__(self, model, config=None):
-        if model.input.cmn != "off":
-            raise FixedRnnError(f"model: cepstral mean normalisation (input.cmn = {model.input.cmn}) needs the whole "
-                                "window before the first cell step; a stream steps the cell frame by frame (use "
-                                "classify or evaluate, with --endpoint for clips)")
+        require_streamable(model)
         self.model = model
         self.config = StreamConfig() if config is None else config
         self._prepared = model.prepared

@@ -152,3 +152,15 @@ def test_overflow_audit_reads_the_differences_range():
 def test_stream_refuses_a_cmn_model():
     with pytest.raises(FixedRnnError, match=r"^model: cepstral mean normalisation \(input.cmn = window\) needs the whole"):
         KeywordStream(cmn_model())
+
+
+def test_stream_evaluation_refuses_a_cmn_model():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+    import stream_eval
+    from fixedrnn.stream import StreamConfig
+
+    with pytest.raises(FixedRnnError, match=r"^model: cepstral mean normalisation"):
+        stream_eval.segment_detections(cmn_model(), np.zeros(8000, np.int16), StreamConfig())

@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fixedrnn import engine, fsdd, noise, speech_commands  # noqa: E402
 from fixedrnn.decision import Decider, keyword_flags  # noqa: E402
 from fixedrnn.model import load  # noqa: E402
-from fixedrnn.stream import KeywordStream, StreamConfig  # noqa: E402
+from fixedrnn.stream import KeywordStream, StreamConfig, require_streamable  # noqa: E402
 from fixedrnn.vad import Vad, frame_energy  # noqa: E402
 from fixedrnn.streams import NOISE_KINDS, babble_noise, build_stream, score_detections  # noqa: E402
 
@@ -109,6 +109,7 @@ def segment_detections(model, pcm, config):
     ``reset`` must be on) on ``pcm``, computed per segment: each segment's last ``window`` scores
     are the head on ``engine.run_features_batch`` (numba) of its ``silence`` silent frames and its
     frames from the pre-roll on; the scores of other frames never reach the decision rule."""
+    require_streamable(model)
     mfcc = engine.mfcc(model, pcm)
     raw, active = vad_flags(model, mfcc, config)
     x = engine.normalise(model, mfcc)
