@@ -34,6 +34,12 @@ models, window firmware only) writes ``FRNN_ENDPOINT`` and the configuration's i
 ``FRNN_ENDPOINT_<FIELD>`` macros: ``frnn_pipeline.c`` then keeps the last ``search`` frames' features
 and energies (:func:`fixedrnn.layout.endpoint_ram_items`) instead of the window and runs the cell on
 the clip's endpointed segment (frnn_api.h). Without it the export is the window firmware, byte for byte.
+
+A model with cepstral mean normalisation (``input.cmn`` "window", :mod:`fixedrnn.cepstral_mean`; window
+firmware, with or without endpointing) writes ``FRNN_CMN``: the firmware holds the frames' front-end
+outputs instead of their int8 features (:func:`fixedrnn.layout.model_ram_items`), pads with the silent
+frame's front-end output (``fr_silence_mfcc``, from ``model.prepared.silent_mfcc``) and removes the
+window's mean before it normalises each row (frnn_api.h). A model with ``input.cmn`` "off" exports as before.
 """
 
 import os
@@ -278,6 +284,15 @@ def _endpoint_macros(endpoint):
               f"/* {type(endpoint).__name__}.{f.name} */" for f in fields(endpoint))]
 
 
+def _cmn_macros(model):
+    """``FRNN_CMN`` for a model with cepstral mean normalisation (``input.cmn`` "window"), else nothing."""
+    if model.input.cmn == "off":
+        return []
+    return ["", "/* Cepstral mean normalisation (input.cmn = window, fixedrnn.cepstral_mean): the window's front-end",
+            " * outputs are held and lose their mean over the window before the int8 normalisation (frnn_api.h). */",
+            "#define FRNN_CMN 1"]
+
+
 def _c_declaration(item):
     """The C declaration of a budget item (no initializer, no ';')."""
     if item.is_instance:
@@ -355,6 +370,7 @@ def _header(model, arrays, items, stream=None, endpoint=None):
            *_stream_macros(stream, model.labels)] if stream is not None else []),
         *(["", "/* The endpointing configuration (fixedrnn.endpoint.EndpointConfig), frnn_api.h. */",
            *_endpoint_macros(endpoint)] if endpoint is not None else []),
+        *_cmn_macros(model),
         "",
         "/* The model's scalar integers: FR_ + each 0-d integer key of the model file (docs/model-format.md). */",
         *_scalar_macros(arrays),
@@ -392,6 +408,8 @@ def _flash_values(model, arrays, item, front, silence, sparse_arrays):
         return np.asarray(model.prepared.cell.tanh.table, np.int64)
     if item.symbol == f"{p}silence_features":
         return silence_features(model) if silence is None else silence
+    if item.symbol == f"{p}silence_mfcc":
+        return model.prepared.silent_mfcc  # front-end output of an all-zero frame (CMN's left padding)
     if item.source not in arrays:
         raise FixedRnnError(f"{item.symbol}: no values for this flash item (source {item.source!r})")
     if item.source.endswith(".pot"):
@@ -471,7 +489,8 @@ def generate(model, silence=None, stream=None, endpoint=None):
     """``{file name: text}`` of every source of the firmware for ``model`` (a
     :class:`fixedrnn.model.Model`): the package's C files it needs and the generated
     ``frnn_model.h`` / ``frnn_model.c``. ``silence``: the int8 ``[I]`` features of an all-zero frame;
-    None computes them with the engine's front end. ``stream``: a
+    None computes them with the engine's front end (a model with cepstral mean normalisation pads with
+    the frame's front-end output instead and ignores it). ``stream``: a
     :class:`fixedrnn.stream.StreamConfig` for the streaming firmware; ``endpoint``: a
     :class:`fixedrnn.endpoint.EndpointConfig` for the endpointing window firmware (module docstring)."""
     arrays = model.to_arrays()

@@ -11,7 +11,9 @@ engine's (the NumPy reference path) on every element.
 
 With ``--endpoint`` the window firmware with clip endpointing (``export_c(..., endpoint=EndpointConfig())``,
 docs/firmware.md) classifies each recording's endpointed segment and is compared with
-``model.run(pcm, endpoint=EndpointConfig())``.
+``model.run(pcm, endpoint=EndpointConfig())``. A model with cepstral mean normalisation
+(``input.cmn`` "window") builds its own window firmware (FRNN_CMN), with or without ``--endpoint``;
+it has no streaming firmware (``--stream``: exit 2).
 
 With ``--stream`` the streaming firmware (:func:`fixedrnn.c_export.export_c` with a
 :class:`fixedrnn.stream.StreamConfig`, ``tools/firmware/stream_main.c``, input kind 6) listens to each
@@ -40,6 +42,8 @@ from fixedrnn.errors import FixedRnnError
 FIRMWARE_DIR = Path(__file__).resolve().parents[1] / "tools" / "firmware"
 #: main.c's input header magic ("FRNI", little-endian int32).
 INPUT_MAGIC = 0x494E5246
+#: main.c's input kind: the int32 front-end outputs (MFCC) of a sequence of frames per item.
+KIND_MFCC = 3
 #: main.c's input kind: one utterance of int16 PCM per item.
 KIND_PCM = 4
 #: stream_main.c's input kind: one long stream of int16 PCM per item, with its block sizes.
@@ -71,6 +75,18 @@ def pcm_input(pcms):
     parts = [np.array([INPUT_MAGIC, KIND_PCM, len(pcms)], "<i4").tobytes()]
     for pcm in pcms:
         parts.append(np.array([len(pcm)], "<i4").tobytes() + np.asarray(pcm, "<i2").tobytes())
+    return b"".join(parts)
+
+
+def mfcc_input(items):
+    """main.c's input file (kind 3) for ``items``: integer arrays ``[n, I]`` (n >= 1) of front-end
+    outputs (int16 q8.7 values for a q15 model, int32 q8.23 for q31), written as int32: bytes."""
+    parts = [np.array([INPUT_MAGIC, KIND_MFCC, len(items)], "<i4").tobytes()]
+    for frames in items:
+        frames = np.asarray(frames)
+        if frames.ndim != 2 or len(frames) < 1:
+            raise FixedRnnError(f"MFCC items: [n, I] with n >= 1, got shape {frames.shape}")
+        parts.append(np.array([len(frames)], "<i4").tobytes() + frames.astype("<i4").tobytes())
     return b"".join(parts)
 
 
@@ -256,15 +272,27 @@ def build_firmware(model, work, target="host", opt="O2", endpoint=None):
     return runner, build, exe
 
 
-def _pcm_output_bytes(model, pcms, target, opt, endpoint, work_dir):
-    """main.c's kind-4 output (bytes) of the firmware :func:`build_firmware` makes, on ``pcms``."""
+def run_input(runner, build, exe, blob, count, work):
+    """main.c's output (bytes) of the built firmware ``exe`` (:func:`build_firmware`'s three values)
+    on the input file ``blob`` of ``count`` items, through ``work/in.bin`` and ``work/out.bin``."""
+    work = Path(work)
+    (work / "in.bin").write_bytes(blob)
+    runner.run(exe, build, [(work / "in.bin").resolve(), (work / "out.bin").resolve()],
+               timeout=60.0 + SECONDS_PER_RECORDING * count)
+    return (work / "out.bin").read_bytes()
+
+
+def _output_bytes(model, blob, count, target, opt, endpoint, work_dir):
+    """main.c's output (bytes) of the firmware :func:`build_firmware` makes, on the input file
+    ``blob`` of ``count`` items."""
     with tempfile.TemporaryDirectory(prefix="fixedrnn-firmware-") as tmp:
         work = Path(work_dir) if work_dir is not None else Path(tmp)
-        runner, build, exe = build_firmware(model, work, target, opt, endpoint)
-        (work / "in.bin").write_bytes(pcm_input(pcms))
-        runner.run(exe, build, [(work / "in.bin").resolve(), (work / "out.bin").resolve()],
-                   timeout=60.0 + SECONDS_PER_RECORDING * len(pcms))
-        return (work / "out.bin").read_bytes()
+        return run_input(*build_firmware(model, work, target, opt, endpoint), blob, count, work)
+
+
+def _pcm_output_bytes(model, pcms, target, opt, endpoint, work_dir):
+    """main.c's kind-4 output (bytes) of the firmware :func:`build_firmware` makes, on ``pcms``."""
+    return _output_bytes(model, pcm_input(pcms), len(pcms), target, opt, endpoint, work_dir)
 
 
 def run_pcm_firmware(model, pcms, target="host", opt="O2", endpoint=None, work_dir=None):
@@ -272,6 +300,15 @@ def run_pcm_firmware(model, pcms, target="host", opt="O2", endpoint=None, work_d
     one) on int16 utterances ``pcms`` (main.c's kind 4): a :class:`PcmOutput`."""
     data = _pcm_output_bytes(model, pcms, target, opt, endpoint, work_dir)
     return read_pcm_output(data, model, len(pcms), endpoint is not None)
+
+
+def run_mfcc_firmware(model, items, target="host", opt="O2", endpoint=None, work_dir=None):
+    """The window firmware of ``model`` (as :func:`run_pcm_firmware`) on sequences of front-end outputs
+    ``items`` (main.c's kind 3, :func:`mfcc_input`; each frame normalised and pushed, or with
+    cepstral mean normalisation pushed by frnn_push_mfcc): a :class:`PcmOutput` (an endpointing
+    firmware needs cepstral mean normalisation for this input)."""
+    data = _output_bytes(model, mfcc_input(items), len(items), target, opt, endpoint, work_dir)
+    return read_pcm_output(data, model, len(items), endpoint is not None)
 
 
 @dataclass(frozen=True)

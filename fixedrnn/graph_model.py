@@ -20,9 +20,15 @@ from fixedrnn.audio_model import AudioModel
 from fixedrnn.errors import FixedRnnError
 from fixedrnn.backends import check_backend
 from fixedrnn.graph import OP_NAMES, TENSOR_TYPES, Graph, check_params, op_outputs, run_batch
-from fixedrnn.schema import GRAPH_CELL, GRAPH_DIMS, GRAPH_MAX_RANK, META_PREFIX, keys_for, value_at
+from fixedrnn.schema import (CMN_KEY, CMSIS_BUILD_KEY, GRAPH_CELL, GRAPH_DIMS, GRAPH_MAX_RANK, META_PREFIX, SPECS,
+                             keys_for, value_at)
 
 WEIGHTS = "int8"
+
+
+#: The optional keys every model may hold (read by fixedrnn.model's common keys): a graph model writes
+#: them when they are not at their defaults.
+COMMON_OPTIONAL_KEYS = (CMSIS_BUILD_KEY, CMN_KEY)
 
 
 def graph_keys():
@@ -98,8 +104,10 @@ class GraphModel(AudioModel):
     def to_arrays(self):
         """The flat ``{key: array}`` dict of the file."""
         out = {}
-        for spec in graph_keys():
+        for spec in graph_keys() + [SPECS[key] for key in COMMON_OPTIONAL_KEYS]:
             value = spec.const if spec.attr is None else value_at(self, spec.attr)
+            if spec.optional and value == spec.default:
+                continue  # an optional key at its default is not written (as fixedrnn.model.Model does)
             if spec.dtype == "str":
                 out[spec.name] = np.array(list(value), dtype=str) if spec.shape else np.array(value)
             else:

@@ -17,13 +17,14 @@ import numpy as np
 
 from fixedrnn import pot_pairs, sparse
 from fixedrnn.errors import FixedRnnError
-from fixedrnn.schema import GRAPH_CELL, SPECS, SYMBOL_PREFIX, keys_for, symbol_for
+from fixedrnn.schema import CMN_KEY, GRAPH_CELL, SPECS, SYMBOL_PREFIX, keys_for, symbol_for
 from fixedrnn.weight_forms import WeightForm
 
 __all__ = [
     "C_TYPE_BYTES", "FrontendShape", "MemoryItem", "SIGMOID_TABLE_ENTRIES", "SQRT_LUT_ENTRIES", "SYMBOL_PREFIX",
     "TANH_TABLE_ENTRIES", "TANH_EXP_MULTIPLIERS", "bitrev_table_length", "cfft_twiddle_count", "check_options",
-    "endpoint_ram_items", "flash_items", "frontend_flash_items", "frontend_ram_items", "frontend_shape",
+    "cmn_of", "endpoint_ram_items", "front_end_c_type", "flash_items", "frontend_flash_items", "frontend_ram_items",
+    "frontend_shape",
     "graph_flash_items", "graph_plan_of", "graph_ram_items", "mfcc_scratch_count", "model_flash_items",
     "model_ram_items", "model_stream_ram_items", "ram_items", "rfft_coef_count", "sparse_items", "sparse_symbol",
     "stream_preroll", "stream_ram_items", "symbol_for",
@@ -229,6 +230,16 @@ def _int(arrays, key):
     return int(np.asarray(arrays[key]).item())
 
 
+def cmn_of(arrays):
+    """The model's ``input.cmn`` (:mod:`fixedrnn.cepstral_mean`): "off" (the key absent) or "window"."""
+    return _text(arrays, CMN_KEY) if CMN_KEY in arrays else SPECS[CMN_KEY].default
+
+
+def front_end_c_type(arrays):
+    """The C type of one front-end output value: ``int16_t`` (q15 front end, q8.7) or ``int32_t`` (q31, q8.23)."""
+    return "int32_t" if _text(arrays, "frontend.precision") == "q31" else "int16_t"
+
+
 def model_flash_items(arrays):
     """Flash items of the model: every device key of :mod:`fixedrnn.schema` in file order (weights:
     int8, or power-of-two with ceil(N/2) bytes per tensor, two weights per byte, or for a packed
@@ -238,7 +249,8 @@ def model_flash_items(arrays):
     per-tensor/per-channel multipliers and shifts; the input normalisation), then the activation
     constants (LSTM: the int16 sigmoid table; RNN: its int8 TANH tabulated on the 256 inputs), for
     power-of-two weights the pair table their firmware bytes index (:mod:`fixedrnn.pot_pairs`), and
-    the feature vector of a silent frame (the left padding of a short utterance).
+    the feature vector of a silent frame (the left padding of a short utterance; with cepstral mean
+    normalisation its front-end output instead, :func:`_silence_item`).
 
     0-d integers (zero points, ADD/TANH/LSTM scalars) are compile-time constants in the code, not
     data objects; float32 scales, labels and ``meta.*`` do not go to the device.
@@ -269,9 +281,19 @@ def model_flash_items(arrays):
         items.append(MemoryItem.of(f"{SYMBOL_PREFIX}pot_pair_table", "int16_t", pot_pairs.TABLE_ENTRIES,
                                    "weight table", "flash",
                                    "power-of-two weight pairs: the FC's weight bytes index it (fixedrnn.pot_pairs)"))
-    items.append(MemoryItem.of(f"{SYMBOL_PREFIX}silence_features", "int8_t", _int(arrays, "frontend.n_mfcc"),
-                               "model constant", "flash", "int8 features of an all-zero frame (left padding)"))
-    return items
+    return items + [_silence_item(arrays)]
+
+
+def _silence_item(arrays):
+    """The left padding of a short window: the int8 features of an all-zero frame, or for a model with
+    cepstral mean normalisation (:func:`cmn_of`) that frame's front-end output (int16 q8.7 / int32 q8.23
+    ``[I]``), which the window holds before its mean is removed."""
+    n_in = _int(arrays, "frontend.n_mfcc")
+    if cmn_of(arrays) == "off":
+        return MemoryItem.of(f"{SYMBOL_PREFIX}silence_features", "int8_t", n_in, "model constant", "flash",
+                             "int8 features of an all-zero frame (left padding)")
+    return MemoryItem.of(f"{SYMBOL_PREFIX}silence_mfcc", front_end_c_type(arrays), n_in, "model constant", "flash",
+                         "front-end output of an all-zero frame (the window's left padding, before CMN)")
 
 
 #: Entries of gemmlowp's exp(-2^k) multipliers, k = -2..4 (Q0.31), that frnn_tanh_s8 and the graph
@@ -398,32 +420,49 @@ def endpoint_ram_items(arrays, endpoint):
     """RAM items of the endpointing window firmware's held frames for ``endpoint`` (a
     :class:`fixedrnn.endpoint.EndpointConfig`, S = ``search``), in place of the feature window: the
     int8 features of the last S frames ([S, I]), their int16 energies (q8.7, [S]) and the count of
-    frames held (frames since frnn_init, at most S)."""
+    frames held (frames since frnn_init, at most S). With cepstral mean normalisation (:func:`cmn_of`)
+    the front-end outputs of the last S frames ([S, I], int16 q8.7 / int32 q8.23; their energies are
+    computed from them) in place of the features and energies."""
     p = SYMBOL_PREFIX
     n_in = _int(arrays, "frontend.n_mfcc")
     search = int(endpoint.search)
+    count = MemoryItem.of(f"{p}endpoint_count", "uint32_t", 1, "features", "ram",
+                          "frames held: frames since frnn_init, at most S")
+    if cmn_of(arrays) != "off":
+        return [MemoryItem.of(f"{p}endpoint_mfcc", front_end_c_type(arrays), search * n_in, "features", "ram",
+                              "front-end outputs of the last S frames [S, I], oldest first (slides by one row; "
+                              "energies from coefficient 0)", (search, n_in)), count]
     return [
         MemoryItem.of(f"{p}endpoint_features", "int8_t", search * n_in, "features", "ram",
                       "int8 features of the last S frames [S, I], oldest first (slides by one row)", (search, n_in)),
         MemoryItem.of(f"{p}endpoint_energy", "int16_t", search, "features", "ram",
                       "energy (q8.7, fixedrnn.vad.frame_energy) of the last S frames [S], oldest first"),
-        MemoryItem.of(f"{p}endpoint_count", "uint32_t", 1, "features", "ram",
-                      "frames held: frames since frnn_init, at most S"),
+        count,
     ]
 
 
-def model_ram_items(arrays, endpoint=None):
-    """RAM items of the model: the int8 feature window it reads (the last T vectors, [T, I]; with
-    ``endpoint``, a :class:`fixedrnn.endpoint.EndpointConfig`, the held frames of
-    :func:`endpoint_ram_items` instead), the cell's state and scratch (hidden state int8 [H]; LSTM:
-    cell state int16 [H] and TFLM's four int16 gate buffers [4, H]; RNN: the two FC outputs int8
-    [2, H]), and the int8 logits [C]."""
+def _window_item(arrays):
+    """The window firmware's last T frames: their int8 features [T, I], or with cepstral mean
+    normalisation (:func:`cmn_of`) their front-end outputs [T, I] (int16 q8.7 / int32 q8.23), whose
+    mean ``frnn_result`` removes before it normalises each row (no int8 window is stored)."""
     n_in = _int(arrays, "frontend.n_mfcc")
     frames = _int(arrays, "sequence.frames")
+    if cmn_of(arrays) == "off":
+        return MemoryItem.of(f"{SYMBOL_PREFIX}features", "int8_t", frames * n_in, "features", "ram",
+                             "int8 feature window [T, I] (ring of the last T frames)", (frames, n_in))
+    return MemoryItem.of(f"{SYMBOL_PREFIX}window_mfcc", front_end_c_type(arrays), frames * n_in, "features", "ram",
+                         "front-end outputs of the last T frames [T, I], oldest first (slides by one row)",
+                         (frames, n_in))
+
+
+def model_ram_items(arrays, endpoint=None):
+    """RAM items of the model: the last T frames it reads (:func:`_window_item`: int8 features
+    [T, I], or their front-end outputs with cepstral mean normalisation; with ``endpoint``, a
+    :class:`fixedrnn.endpoint.EndpointConfig`, the held frames of :func:`endpoint_ram_items` instead),
+    the cell's state and scratch (hidden state int8 [H]; LSTM: cell state int16 [H] and TFLM's four
+    int16 gate buffers [4, H]; RNN: the two FC outputs int8 [2, H]), and the int8 logits [C]."""
     cell = graph_ram_items(arrays) if _text(arrays, "cell") == GRAPH_CELL else _cell_ram_items(arrays)
-    held = ([MemoryItem.of(f"{SYMBOL_PREFIX}features", "int8_t", frames * n_in, "features", "ram",
-                           "int8 feature window [T, I] (ring of the last T frames)", (frames, n_in))]
-            if endpoint is None else endpoint_ram_items(arrays, endpoint))
+    held = [_window_item(arrays)] if endpoint is None else endpoint_ram_items(arrays, endpoint)
     return held + cell + [_logits_item(arrays)]
 
 
@@ -481,8 +520,18 @@ def model_stream_ram_items(arrays, stream):
 
 def check_options(arrays, stream=None, endpoint=None):
     """A :class:`~fixedrnn.errors.FixedRnnError` for firmware options the model cannot have: a graph
-    model has no streaming or endpointing firmware; endpointing is an option of the window firmware."""
+    model has no streaming or endpointing firmware, nor one with cepstral mean normalisation; a model
+    with cepstral mean normalisation (:func:`cmn_of`) has no streaming firmware; endpointing is an
+    option of the window firmware."""
     graph = _text(arrays, "cell") == GRAPH_CELL
+    cmn = cmn_of(arrays)
+    if cmn != "off" and graph:
+        raise FixedRnnError(f"a graph model has no firmware with cepstral mean normalisation (input.cmn = {cmn}): "
+                            "the graph firmware reads int8 windows only")
+    if cmn != "off" and stream is not None:
+        raise FixedRnnError(f"a model with input.cmn = {cmn} has no streaming firmware: cepstral mean normalisation "
+                            "needs the whole window before the first cell step (export the window firmware, with "
+                            "endpointing for clips)")
     if stream is not None and graph:
         raise FixedRnnError("a graph model has no streaming firmware (its graph runs a whole window)")
     if endpoint is not None and graph:

@@ -86,6 +86,22 @@ def test_model_file_round_trip(tmp_path, name):
     assert np.array_equal(loaded.run(pcm), tflm_run(fixture(name)[0].read_bytes(), [x[None]]).reshape(-1))
 
 
+def test_optional_common_keys_round_trip(tmp_path):
+    """A graph model keeps frontend.cmsis_build and input.cmn through save and load (written only
+    when not at their defaults, as an RNN/LSTM model's file does)."""
+    from dataclasses import replace
+
+    model = _model("keras3_rnn_h16")
+    assert "input.cmn" not in model.to_arrays() and "frontend.cmsis_build" not in model.to_arrays()
+    marked = replace(model, input=replace(model.input, cmn="window"),
+                     frontend=replace(model.frontend, cmsis_build="dsp"))
+    loaded = fixedrnn.load(fixedrnn.save(marked, tmp_path / "m.npz"))
+    assert loaded.input.cmn == "window" and loaded.frontend.cmsis_build == "dsp"
+    pcm = (np.sin(np.arange(6000) * 0.05) * 6000).astype(np.int16)
+    assert np.array_equal(loaded.features(pcm), marked.features(pcm))
+    assert not np.array_equal(loaded.features(pcm), model.features(pcm))
+
+
 def _tampered(tmp_path, change):
     arrays = _model("keras3_rnn_h16").to_arrays()
     change(arrays)

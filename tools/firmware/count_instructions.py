@@ -1,7 +1,7 @@
 """Executed-instruction counts of the generated firmware on QEMU's Cortex-M4 (mps2-an386).
 
     python tools/firmware/count_instructions.py [MODEL.npz ...] [--opt=-O2|--opt=-Os] [--no-frontend]
-                                                [--breakdown] [--pot-shift-only] [--endpoint]
+                                                [--breakdown] [--pot-shift-only] [--endpoint] [--cmn]
                                                 [--cmsis-nn DIR [--cmsis-core DIR]]
 
 Two Markdown tables, each build (at --opt, default -O2) twice (DSP intrinsics; portable C with
@@ -15,7 +15,10 @@ instead of the pair-table one:
    throwaway model: the front end does not depend on the cell).
 2. Model: per inference (``frnn_result``: T cell steps + head), per cell step, head; models given on
    the command line, else every golden model (golden/models/*.npz), else throwaway random models
-   (H = 32, T = 49). Input: random int8 features.
+   (H = 32, T = 49). Input: random int8 features; for a model with cepstral mean normalisation
+   (``input.cmn`` "window", FRNN_CMN, whose window holds front-end outputs) the front-end outputs
+   of :func:`cmn_clip`'s last T frames (main.c kind 3), and per inference then includes the window's
+   means, subtraction and normalisation.
 
 With ``--breakdown``, a third table: the instructions of one cell step by stage, from the same
 run's profile of the step (icount.py: executions per address, each address given to the innermost
@@ -48,7 +51,17 @@ count mode on kind 4), beside the window firmware, in two more tables:
    build's cell read (main.c kind 2: the same cell inputs, the same logits, checked), so the
    difference is the endpointing alone: the segment scan (``frnn_endpoint_segment``, also counted
    alone) and the choice of each row. The window build's ``frnn_result`` on the clip's own last T
-   frames (kind 4) is given too.
+   frames (kind 4) is given too. (A model with cepstral mean normalisation: its window build is
+   its copy without it, which reads int8 windows; the differences then include the normalisation.)
+
+With ``--cmn``, each model also with cepstral mean normalisation (``input.cmn`` "window", FRNN_CMN:
+the window holds front-end outputs and ``frnn_result`` removes their mean before it normalises each
+row) beside it without (``input.cmn`` "off"), in one more table, on :func:`cmn_clip` (T + 10
+frames): ``frnn_push_frame`` per frame (CMN: MFCC + the slide of T x I front-end outputs, no
+normalisation) and ``frnn_result`` per inference; the build without CMN runs it on the window the
+CMN build's cell read (kind 2: the same cell inputs, the same logits, checked), so the difference is
+the normalisation alone, which ``frnn_cmn_window`` (the means, then the T rows' subtraction and
+int8 normalisation, counted alone) costs.
 
 These are instruction counts, not cycles.
 """
@@ -102,6 +115,20 @@ CMSIS_NN_SOURCES = ("ActivationFunctions", "BasicMathFunctions", "FullyConnected
                     "NNSupportFunctions")
 
 
+def with_cmn(model, cmn):
+    """``model`` with ``input.cmn`` set to ``cmn`` ("off" or "window")."""
+    import dataclasses
+
+    return dataclasses.replace(model, input=dataclasses.replace(model.input, cmn=cmn))
+
+
+def cmn_clip(model, extra=10):
+    """int16 PCM of ``T + extra`` frames: the standard "speech_bursts_high" signal, repeated to length."""
+    front = model.frontend
+    n = front.fft_length + (model.frames + extra - 1) * front.hop
+    return np.resize(signals.generate(signals.standard_signal(ENDPOINT_BURST)), n).astype(np.int16)
+
+
 def throwaway_models():
     from throwaway_models import random_model
 
@@ -137,10 +164,16 @@ def stage_totals(functions):
 
 def count_model(model, tmp, opt="-O2", breakdown=False, pot_shift_only=False):
     """({dsp: (per inference, per cell step, head)}, {dsp: {stage: step instructions}}) on random int8
-    features (main.c kind 2)."""
-    rng = np.random.default_rng(0)
-    x = rng.integers(-128, 128, (model.frames, model.n_features)).astype(np.int8)
-    blob = np.array([MAGIC, 2, 1, model.frames], "<i4").tobytes() + x.tobytes()
+    features (main.c kind 2), or for a model with cepstral mean normalisation on the front-end
+    outputs of :func:`cmn_clip`'s last T frames (kind 3)."""
+    if model.input.cmn == "off":
+        rng = np.random.default_rng(0)
+        x = rng.integers(-128, 128, (model.frames, model.n_features)).astype(np.int8)
+        blob = np.array([MAGIC, 2, 1, model.frames], "<i4").tobytes() + x.tobytes()
+    else:
+        from fixedrnn import engine
+
+        blob = firmware.mfcc_input([engine.mfcc(model, cmn_clip(model))[-model.frames:]])
     rows, stages = _build_and_count(model, tmp, blob, opt, breakdown, pot_shift_only)
     return {dsp: tuple(c[:3]) for dsp, c in rows.items()}, stages
 
@@ -195,32 +228,68 @@ def count_endpoint(model, tmp, opt="-O2", pcm=None, builds=BUILDS):
     :func:`endpoint_clip`), the default EndpointConfig. "result window" is the window build's
     frnn_result on the window the endpointing build's cell read (kind 2; its logits must equal the
     endpointing build's, else FirmwareError), "result window clip" the window build's on the clip
-    itself (kind 4: its last T frames)."""
+    itself (kind 4: its last T frames). A model with cepstral mean normalisation: the window build is
+    its copy without it (kind 2 needs an int8 window)."""
     config = EndpointConfig()
     pcm = endpoint_clip(model, config) if pcm is None else pcm
     (tmp / "clip.bin").write_bytes(pcm_blob(pcm))
     silence = np.zeros(model.n_features, np.int8)  # as count_model; the endpointing build pads with the model's
     rows = {}
     for dsp, label in builds:
-        window_exe = _build(model, tmp, "window", dsp, opt, silence=silence)
+        window_exe = _build(with_cmn(model, "off"), tmp, "window", dsp, opt, silence=silence)
         endpoint_exe = _build(model, tmp, "endpoint", dsp, opt, endpoint=config)
         out = tmp / "out.bin"
-        result_e, _, _, segment, _, push_e = icount.count_regions(
-            endpoint_exe, [tmp / "clip.bin", out, "count"], timeout=1800)
+        # regions: result, step, head, segment, [frnn_cmn_window,] MFCC, push (main.c)
+        counts = icount.count_regions(endpoint_exe, [tmp / "clip.bin", out, "count"], timeout=1800)
+        result_e, segment, push_e = counts[0], counts[3], counts[-1]
         got = firmware.read_pcm_output(out.read_bytes(), model, 1, endpoint=True)
         result_clip, _, _, _, push_w = icount.count_regions(window_exe, [tmp / "clip.bin", out, "count"],
                                                             timeout=1800)[:5]
-        (tmp / "window.bin").write_bytes(np.array([MAGIC, 2, 1, model.frames], "<i4").tobytes()
-                                         + got.windows[0].tobytes())
-        result_w = icount.count_regions(window_exe, [tmp / "window.bin", out, "count"], timeout=1800)[0]
-        logits = np.frombuffer(out.read_bytes(), np.int8)[model.frames * model.n_features:]
-        if not np.array_equal(logits, got.logits[0]):
-            raise runner.FirmwareError(f"{label}: the window build's logits {logits.tolist()} on the endpointing "
-                                       f"build's window differ from its own {got.logits[0].tolist()}", 2)
+        result_w = _replay(window_exe, tmp, model, got.windows[0], got.logits[0], label)
         held, start, stop = (int(v) for v in got.segments[0])
         rows[dsp] = {"push window": push_w, "push endpoint": push_e, "result window": result_w,
                      "result endpoint": result_e, "segment": segment, "result window clip": result_clip,
                      "held": held, "start": start, "stop": stop}
+    return rows
+
+
+def _replay(window_exe, tmp, model, window, logits, label):
+    """frnn_result's instructions in the window build ``window_exe`` (main.c kind 2) on the int8
+    ``window`` ``[T, I]`` another build's cell read; its logits must equal that build's ``logits``
+    (else FirmwareError)."""
+    out = tmp / "out.bin"
+    (tmp / "window.bin").write_bytes(np.array([MAGIC, 2, 1, model.frames], "<i4").tobytes() + window.tobytes())
+    result = icount.count_regions(window_exe, [tmp / "window.bin", out, "count"], timeout=1800)[0]
+    got = np.frombuffer(out.read_bytes(), np.int8)[model.frames * model.n_features:]
+    if not np.array_equal(got, logits):
+        raise runner.FirmwareError(f"{label}: the window build's logits {got.tolist()} on the other build's "
+                                   f"window differ from that build's {logits.tolist()}", 2)
+    return result
+
+
+def count_cmn(model, tmp, opt="-O2", pcm=None, builds=BUILDS):
+    """{dsp: {"push window", "push cmn", "result window", "result cmn", "cmn window", "result window clip":
+    instructions}} of ``model`` without and with cepstral mean normalisation (``input.cmn`` "off" and
+    "window") on ``pcm`` (default :func:`cmn_clip`, main.c kind 4). "result window" is the build
+    without CMN's frnn_result on the window the CMN build's cell read (kind 2; the logits must equal
+    the CMN build's, else FirmwareError), "cmn window" the CMN build's frnn_cmn_window alone,
+    "result window clip" the build without CMN's frnn_result on the clip itself."""
+    off, on = with_cmn(model, "off"), with_cmn(model, "window")
+    pcm = cmn_clip(model) if pcm is None else pcm
+    (tmp / "cmn_clip.bin").write_bytes(pcm_blob(pcm))
+    rows = {}
+    for dsp, label in builds:
+        window_exe = _build(off, tmp, "window", dsp, opt, silence=np.zeros(model.n_features, np.int8))
+        cmn_exe = _build(on, tmp, "cmn", dsp, opt)
+        out = tmp / "out.bin"
+        result_c, _, _, cmn, _, push_c = icount.count_regions(cmn_exe, [tmp / "cmn_clip.bin", out, "count"],
+                                                             timeout=1800)
+        got = firmware.read_pcm_output(out.read_bytes(), on, 1)
+        result_clip, _, _, _, push_w = icount.count_regions(window_exe, [tmp / "cmn_clip.bin", out, "count"],
+                                                            timeout=1800)
+        result_w = _replay(window_exe, tmp, model, got.windows[0], got.logits[0], label)
+        rows[dsp] = {"push window": push_w, "push cmn": push_c, "result window": result_w, "result cmn": result_c,
+                     "cmn window": cmn, "result window clip": result_clip}
     return rows
 
 
@@ -294,6 +363,9 @@ def main(argv):
     parser.add_argument("--endpoint", action="store_true",
                         help="also the window firmware with clip endpointing (default EndpointConfig): push per "
                              "frame and frnn_result per inference beside the window firmware's")
+    parser.add_argument("--cmn", action="store_true",
+                        help="also each model with and without cepstral mean normalisation (input.cmn window / "
+                             "off): push per frame and frnn_result per inference")
     parser.add_argument("--cmsis-nn", metavar="DIR",
                         help="also count CMSIS-NN's kernels at each int8 model's dimensions (a checkout of "
                              "ARM-software/CMSIS-NN)")
@@ -341,6 +413,7 @@ def main(argv):
         breakdowns = []
         side_by_side = []
         endpoint_rows = []
+        cmn_rows = []
         for name, model in models.items():
             sub = Path(tmp) / name.replace(" ", "_")
             sub.mkdir()
@@ -348,6 +421,9 @@ def main(argv):
             if args.endpoint and model.cell in ("rnn", "lstm"):
                 ends = count_endpoint(model, sub, args.opt)
                 endpoint_rows += [(name, model, label, ends[dsp]) for dsp, label in BUILDS]
+            if args.cmn and model.cell in ("rnn", "lstm"):
+                cmns = count_cmn(model, sub, args.opt)
+                cmn_rows += [(name, model, label, cmns[dsp]) for dsp, label in BUILDS]
             if cmsis and model.weights == "int8":
                 side_by_side.append((name, model, rows[True][1], count_cmsis_nn(model, *cmsis, sub, args.opt)))
             for dsp, label in BUILDS:
@@ -392,6 +468,19 @@ def main(argv):
                       f"| {r['push endpoint'] - r['push window']:+,} "
                       f"| {r['result window']:,} | {r['result endpoint']:,} "
                       f"| {r['result endpoint'] - r['result window']:+,} | {r['segment']:,} "
+                      f"| {r['result window clip']:,} |")
+        if cmn_rows:
+            print()
+            print("Cepstral mean normalisation (input.cmn window vs off): per frame frnn_push_frame, per inference "
+                  "frnn_result; the build without CMN's frnn_result on the window the CMN build read")
+            print()
+            print(f"| model | I | T | build ({args.opt}) | push, off | push, CMN | difference | result, off "
+                  "| result, CMN | difference | of which frnn_cmn_window | result, off on the clip's last T |")
+            print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+            for name, model, label, r in cmn_rows:
+                print(f"| {name} | {model.n_features} | {model.frames} | {label} | {r['push window']:,} "
+                      f"| {r['push cmn']:,} | {r['push cmn'] - r['push window']:+,} | {r['result window']:,} "
+                      f"| {r['result cmn']:,} | {r['result cmn'] - r['result window']:+,} | {r['cmn window']:,} "
                       f"| {r['result window clip']:,} |")
     return 0
 

@@ -24,6 +24,11 @@
  * kinds 4 and 5 only (kinds 2 and 3 are a bad file), and kind 4 writes per item int32
  * held, start, stop (frnn_endpoint_segment), then the window frnn_endpoint_window writes, then the
  * logits.
+ * A cepstral mean normalisation export (FRNN_CMN, with or without FRNN_ENDPOINT) holds front-end
+ * outputs, no int8 window: kind 2 is a bad file; kind 3 pushes each frame's MFCC with frnn_push_mfcc
+ * (no frnn_normalize); the window written is frnn_cmn_window's (after held, start, stop with
+ * FRNN_ENDPOINT, kinds 3 and 4). With "count" one more region after the others of measure():
+ * frnn_cmn_window alone (the window's means, subtraction and normalisation of its T rows).
  * Exit status 0, or 2 for a bad file.
  */
 #include <stdio.h>
@@ -43,14 +48,14 @@ static int fail(const char *what)
 
 static int16_t first_frame[FRNN_FFT_LENGTH]; /* kind 4 with "count": the frame measured */
 
-#if defined(FRNN_ENDPOINT)
+#if defined(FRNN_ENDPOINT) || defined(FRNN_CMN)
 /* The window frnn_result reads, as write_window last wrote it (the library keeps none): this test's
    copy, not the firmware's. */
-static int8_t endpoint_window[FRNN_FRAMES * FRNN_N_FEATURES];
+static int8_t read_window[FRNN_FRAMES * FRNN_N_FEATURES];
 
 static const int8_t *window(void)
 {
-    return endpoint_window;
+    return read_window;
 }
 #else
 static const int8_t *window(void)
@@ -68,7 +73,11 @@ static int write_window(FILE *out)
     if (fwrite(numbers, sizeof numbers, 1, out) != 1) {
         return fail("short write");
     }
-    frnn_endpoint_window(endpoint_window);
+#endif
+#if defined(FRNN_CMN)
+    frnn_cmn_window(read_window);
+#elif defined(FRNN_ENDPOINT)
+    frnn_endpoint_window(read_window);
 #endif
     if (fwrite(window(), 1, FRNN_FRAMES * FRNN_N_FEATURES, out) != FRNN_FRAMES * FRNN_N_FEATURES) {
         return fail("short write");
@@ -155,6 +164,11 @@ static void measure(void)
     (void)frnn_endpoint_segment();
     icount_end();
 #endif
+#if defined(FRNN_CMN) /* the window's means, subtraction and normalisation alone */
+    icount_begin();
+    frnn_cmn_window(read_window);
+    icount_end();
+#endif
 }
 
 int main(int argc, char **argv)
@@ -204,7 +218,7 @@ int main(int argc, char **argv)
             }
             continue;
         }
-#if defined(FRNN_ENDPOINT)
+#if defined(FRNN_ENDPOINT) && !defined(FRNN_CMN)
         return fail("kinds 2 and 3 need the window firmware (this one is FRNN_ENDPOINT: no frnn_push_features)");
 #else
         int32_t n_frames;
@@ -212,6 +226,18 @@ int main(int argc, char **argv)
             return fail("bad item length");
         }
         frnn_init();
+#if defined(FRNN_CMN)
+        if (header[1] != 3) {
+            return fail("kind 2 needs a firmware without FRNN_CMN (this one holds MFCC: kind 3)");
+        }
+        for (int32_t t = 0; t < n_frames; ++t) {
+            int32_t mfcc[FRNN_N_FEATURES];
+            if (fread(mfcc, sizeof mfcc, 1, in) != 1) {
+                return fail("truncated item");
+            }
+            frnn_push_mfcc(mfcc);
+        }
+#else
         int8_t frame[FRNN_N_FEATURES];
         for (int32_t t = 0; t < n_frames; ++t) {
             if (header[1] == 3) {
@@ -225,6 +251,7 @@ int main(int argc, char **argv)
             }
             frnn_push_features(frame);
         }
+#endif
         int8_t logits[FRNN_N_CLASSES];
         const int written = write_window(out);
         if (written) {

@@ -45,6 +45,20 @@
  * head. There is no stored window (frnn_window and frnn_push_features are left out: a frame needs its
  * energy, frnn_push_features_energy); frnn_endpoint_window writes the window frnn_result reads into
  * a buffer of the caller.
+ *
+ * A model with cepstral mean normalisation (input.cmn = window, fixedrnn.cepstral_mean; FRNN_CMN in
+ * frnn_model.h; window firmware, with or without FRNN_ENDPOINT; equals fixedrnn.engine.features(model,
+ * pcm[, endpoint]) + run_features) has the same call order. Each frame's front-end output (int16 q8.7,
+ * or int32 q8.23 for a q31 front end) is held instead of its int8 features: the last T frames
+ * (fr_window_mfcc, left-padded with the silent frame's output fr_silence_mfcc), or with FRNN_ENDPOINT
+ * the last FRNN_ENDPOINT_SEARCH frames (fr_endpoint_mfcc; a frame's energy is computed from its
+ * coefficient 0, no energy is held). frnn_result takes the window's T rows (with FRNN_ENDPOINT the
+ * endpointed ones, as above), per coefficient c the mean m[c] = floor(sum_t W[t][c] / T) (exact sum,
+ * int32 for q15, int64 for q31; floor, toward -infinity), then per row the int8 features
+ * frnn_normalize(sat(W[t][c] - m[c])) (saturated to int16 / int32) and a cell step; then the head. No
+ * int8 window is stored: frnn_window, frnn_push_features, frnn_push_features_energy and
+ * frnn_endpoint_window are left out; frames come in by frnn_push_frame or frnn_push_mfcc, and
+ * frnn_cmn_window writes the int8 window frnn_result reads into a buffer of the caller.
  */
 #ifndef FRNN_API_H
 #define FRNN_API_H
@@ -54,8 +68,8 @@
 #include "frnn_model.h"
 
 #if !defined(FRNN_STREAM)
-/* Window = T silent-frame feature vectors (FRNN_ENDPOINT: no frame held), cell state reset, framing
- * restarted. */
+/* Window = T silent-frame feature vectors (FRNN_CMN: front-end outputs; FRNN_ENDPOINT: no frame
+ * held), cell state reset, framing restarted. */
 void frnn_init(void);
 #endif
 /* PCM in, n >= 0 samples: every time N samples of a frame are there (the first N, then every hop),
@@ -66,15 +80,15 @@ void frnn_push_samples(const int16_t *samples, int32_t n);
  * framing restarts (the window is kept). */
 void frnn_end_utterance(void);
 #endif
-/* One frame[FRNN_FFT_LENGTH] -> MFCC -> int8 features -> window (a streaming export: the whole
- * per-frame streaming pipeline, below). */
+/* One frame[FRNN_FFT_LENGTH] -> MFCC -> int8 features -> window (FRNN_CMN: MFCC -> window, by
+ * frnn_push_mfcc; a streaming export: the whole per-frame streaming pipeline, below). */
 void frnn_push_frame(const int16_t *frame);
 /* MFCC only: frame[FRNN_FFT_LENGTH] -> mfcc[FRNN_N_FEATURES] (q8.7 or q31 values, as int32). */
 void frnn_mfcc_frame(const int16_t *frame, int32_t *mfcc);
 /* docs/CONTRACT.md step 3: mfcc[FRNN_N_FEATURES] -> int8 x[FRNN_N_FEATURES]; per coefficient c,
  * clamp(FR_INPUT_ZERO_POINT + frnn_mbqm(mfcc[c] - offset[c], multiplier[c], shift[c]), -128, 127). */
 void frnn_normalize(const int32_t *mfcc, int8_t *x);
-#if !defined(FRNN_STREAM) && !defined(FRNN_ENDPOINT)
+#if !defined(FRNN_STREAM) && !defined(FRNN_ENDPOINT) && !defined(FRNN_CMN)
 /* Slide the window by one frame: x[FRNN_N_FEATURES] becomes its last row. */
 void frnn_push_features(const int8_t *x);
 /* The window, int8 [FRNN_FRAMES][FRNN_N_FEATURES], oldest frame first. */
@@ -93,18 +107,30 @@ typedef struct {
 /* The energy of a frame, q8.7 (fixedrnn.vad.frame_energy): mfcc[0], or floor(mfcc[0] / 2^16) for a
  * q31 front end. */
 int32_t frnn_frame_energy(const int32_t *mfcc);
+/* The segment of the frames held now (fixedrnn.endpoint.segment, integers only). */
+frnn_segment frnn_endpoint_segment(void);
+#if !defined(FRNN_CMN)
 /* One frame's int8 features x[FRNN_N_FEATURES] and energy (q8.7, int16 range) into the held frames;
  * the oldest is dropped once FRNN_ENDPOINT_SEARCH are held. frnn_push_frame calls it. */
 void frnn_push_features_energy(const int8_t *x, int32_t energy);
-/* The segment of the frames held now (fixedrnn.endpoint.segment, integers only). */
-frnn_segment frnn_endpoint_segment(void);
 /* The window frnn_result reads, into x[FRNN_FRAMES][FRNN_N_FEATURES]: the segment's last L frames
  * left-padded with the silent frame's features (fixedrnn.engine.features with the endpoint). */
 void frnn_endpoint_window(int8_t *x);
 #endif
+#endif
+#if defined(FRNN_CMN)
+/* One frame's front-end output mfcc[FRNN_N_FEATURES] (as frnn_mfcc_frame gives it: int16 values for
+ * a q15 front end) into the window (FRNN_ENDPOINT: the held frames, the oldest dropped once
+ * FRNN_ENDPOINT_SEARCH are held). frnn_push_frame calls it. */
+void frnn_push_mfcc(const int32_t *mfcc);
+/* The int8 window frnn_result reads, into x[FRNN_FRAMES][FRNN_N_FEATURES]: the window's front-end
+ * outputs less their mean, normalised row by row (fixedrnn.engine.features). */
+void frnn_cmn_window(int8_t *x);
+#endif
 #if !defined(FRNN_STREAM)
-/* Cell over the window (with FRNN_ENDPOINT: over the endpointed window) from the reset state, then
- * the head: logits[FRNN_N_CLASSES]. */
+/* Cell over the window (with FRNN_ENDPOINT: over the endpointed window; with FRNN_CMN: over the
+ * window of frnn_cmn_window, computed row by row) from the reset state, then the head:
+ * logits[FRNN_N_CLASSES]. */
 void frnn_result(int8_t *logits);
 /* The same on a window x[FRNN_FRAMES][FRNN_N_FEATURES] given by the caller. */
 void frnn_run_features(const int8_t *x, int8_t *logits);

@@ -4,7 +4,10 @@
  * framing, MFCC, normalisation and head of this file; frnn_stream.c defines its frnn_push_frame, and
  * the window's functions are left out. An endpointing export (FRNN_ENDPOINT) keeps the last
  * FRNN_ENDPOINT_SEARCH frames' features and energies instead of the window and runs the cell on the
- * endpointed segment (fixedrnn.endpoint.segment, line for line).
+ * endpointed segment (fixedrnn.endpoint.segment, line for line). A cepstral mean normalisation
+ * export (FRNN_CMN, input.cmn = window) holds the frames' front-end outputs instead of their int8
+ * features (in the window, or with FRNN_ENDPOINT in the held frames) and frnn_result removes the
+ * window's mean per coefficient before it normalises each row (fixedrnn.cepstral_mean).
  */
 #include <string.h>
 
@@ -26,6 +29,46 @@
 
 #if defined(FRNN_ENDPOINT) && (defined(FRNN_CELL_GRAPH) || defined(FRNN_STREAM))
 #error "FRNN_ENDPOINT is an option of the window firmware of an RNN or LSTM model (fixedrnn.c_export refuses others)"
+#endif
+#if defined(FRNN_CMN) && (defined(FRNN_CELL_GRAPH) || defined(FRNN_STREAM))
+#error "FRNN_CMN is an option of the window firmware of an RNN or LSTM model (fixedrnn.c_export refuses others)"
+#endif
+
+/* A held row: what the window (fr_features) or the endpointing firmware's held frames
+   (fr_endpoint_features) keep of a frame, and the silent frame's (the left padding): its int8
+   features; with FRNN_CMN its front-end output (fr_window_mfcc, fr_endpoint_mfcc, fr_silence_mfcc),
+   int16 q8.7 (q15) or int32 q8.23 (q31), of which CMN_SUM_T holds the exact sum of T <= 10000 rows
+   and the difference of two; ROW_MIN, ROW_MAX: the row type's range. */
+#if defined(FRNN_CMN)
+#if defined(FRNN_FRONTEND_Q31)
+#define FRNN_ROW_T int32_t
+#define CMN_SUM_T int64_t
+#define ROW_MIN INT32_MIN
+#define ROW_MAX INT32_MAX
+#else
+#define FRNN_ROW_T int16_t
+#define CMN_SUM_T int32_t
+#define ROW_MIN INT16_MIN
+#define ROW_MAX INT16_MAX
+#endif
+#define SILENT_ROW fr_silence_mfcc
+#define WINDOW_ROWS fr_window_mfcc
+#define HELD_ROWS fr_endpoint_mfcc
+#else
+#define FRNN_ROW_T int8_t
+#define SILENT_ROW fr_silence_features
+#define WINDOW_ROWS fr_features
+#define HELD_ROWS fr_endpoint_features
+#endif
+#define ROW_BYTES (FRNN_N_FEATURES * sizeof(FRNN_ROW_T))
+
+#if !defined(FRNN_STREAM)
+/* rows[n][FRNN_N_FEATURES] (oldest first) slide by one: the oldest is dropped, row becomes the last. */
+FRNN_INLINE void slide_in(FRNN_ROW_T *rows, int32_t n, const FRNN_ROW_T *row)
+{
+    memmove(rows, rows + FRNN_N_FEATURES, (size_t)(n - 1) * ROW_BYTES);
+    memcpy(rows + (n - 1) * FRNN_N_FEATURES, row, ROW_BYTES);
+}
 #endif
 
 #if !defined(FRNN_CELL_GRAPH) /* a graph model's head is part of its graph (frnn_graph.c) */
@@ -57,7 +100,30 @@ int32_t frnn_frame_energy(const int32_t *mfcc)
 }
 #endif
 
-#if !defined(FRNN_STREAM)
+#if defined(FRNN_CMN)
+void frnn_push_frame(const int16_t *frame)
+{
+    int32_t mfcc[FRNN_N_FEATURES];
+    frnn_mfcc_frame(frame, mfcc);
+    frnn_push_mfcc(mfcc);
+}
+
+void frnn_push_mfcc(const int32_t *mfcc)
+{
+    FRNN_ROW_T row[FRNN_N_FEATURES];
+    for (int c = 0; c < FRNN_N_FEATURES; ++c) {
+        row[c] = (FRNN_ROW_T)mfcc[c]; /* a q15 front end's outputs are int16 */
+    }
+#if defined(FRNN_ENDPOINT)
+    slide_in(HELD_ROWS, FRNN_ENDPOINT_SEARCH, row);
+    if (fr_endpoint_count[0] < FRNN_ENDPOINT_SEARCH) {
+        fr_endpoint_count[0] += 1;
+    }
+#else
+    slide_in(WINDOW_ROWS, FRNN_FRAMES, row);
+#endif
+}
+#elif !defined(FRNN_STREAM)
 void frnn_push_frame(const int16_t *frame)
 {
     int32_t mfcc[FRNN_N_FEATURES];
@@ -127,16 +193,17 @@ void frnn_normalize(const int32_t *mfcc, int8_t *x)
 void frnn_init(void)
 {
     for (int t = 0; t < FRNN_FRAMES; ++t) {
-        memcpy(fr_features + t * FRNN_N_FEATURES, fr_silence_features, FRNN_N_FEATURES);
+        memcpy(WINDOW_ROWS + t * FRNN_N_FEATURES, SILENT_ROW, ROW_BYTES);
     }
     frnn_cell_reset();
     fr_audio_count[0] = 0;
 }
+#endif
 
+#if !defined(FRNN_STREAM) && !defined(FRNN_ENDPOINT) && !defined(FRNN_CMN)
 void frnn_push_features(const int8_t *x)
 {
-    memmove(fr_features, fr_features + FRNN_N_FEATURES, (FRNN_FRAMES - 1) * FRNN_N_FEATURES);
-    memcpy(fr_features + (FRNN_FRAMES - 1) * FRNN_N_FEATURES, x, FRNN_N_FEATURES);
+    slide_in(fr_features, FRNN_FRAMES, x);
 }
 
 const int8_t *frnn_window(void)
@@ -153,13 +220,12 @@ void frnn_init(void)
     fr_audio_count[0] = 0;
 }
 
+#if !defined(FRNN_CMN)
 /* The held frames are the last fr_endpoint_count[0] rows of fr_endpoint_features / fr_endpoint_energy
    (oldest first); both slide by one row per frame, as the window does. */
 void frnn_push_features_energy(const int8_t *x, int32_t energy)
 {
-    memmove(fr_endpoint_features, fr_endpoint_features + FRNN_N_FEATURES,
-            (FRNN_ENDPOINT_SEARCH - 1) * FRNN_N_FEATURES);
-    memcpy(fr_endpoint_features + (FRNN_ENDPOINT_SEARCH - 1) * FRNN_N_FEATURES, x, FRNN_N_FEATURES);
+    slide_in(fr_endpoint_features, FRNN_ENDPOINT_SEARCH, x);
     memmove(fr_endpoint_energy, fr_endpoint_energy + 1, (FRNN_ENDPOINT_SEARCH - 1) * sizeof(int16_t));
     fr_endpoint_energy[FRNN_ENDPOINT_SEARCH - 1] = (int16_t)energy;
     if (fr_endpoint_count[0] < FRNN_ENDPOINT_SEARCH) {
@@ -167,26 +233,45 @@ void frnn_push_features_energy(const int8_t *x, int32_t energy)
     }
 }
 
+/* The held energies, one per held frame: ENERGY_AT(w, j) of the j-th from w. */
+#define FRNN_ENERGY_T int16_t
+#define HELD_ENERGIES fr_endpoint_energy
+#define ENERGY_STRIDE 1
+#define ENERGY_AT(w, j) ((w)[j])
+#else
+/* FRNN_CMN: a held frame's energy is frnn_frame_energy of its front-end output's coefficient 0
+   (the held frames are the last fr_endpoint_count[0] rows of fr_endpoint_mfcc, frnn_push_mfcc). */
+FRNN_INLINE int32_t row_energy(const FRNN_ROW_T *row)
+{
+    const int32_t mfcc0 = row[0];
+    return frnn_frame_energy(&mfcc0);
+}
+#define FRNN_ENERGY_T FRNN_ROW_T
+#define HELD_ENERGIES fr_endpoint_mfcc
+#define ENERGY_STRIDE FRNN_N_FEATURES
+#define ENERGY_AT(w, j) row_energy((w) + (j) * FRNN_N_FEATURES)
+#endif
+
 /* fixedrnn.endpoint.segment on the k held frames w (k <= search): lo, hi, threshold, first and last
    loud frame, the segment [start, stop) of w. */
 frnn_segment frnn_endpoint_segment(void)
 {
     const int32_t k = (int32_t)fr_endpoint_count[0];
-    const int16_t *w = fr_endpoint_energy + (FRNN_ENDPOINT_SEARCH - k);
+    const FRNN_ENERGY_T *w = HELD_ENERGIES + (FRNN_ENDPOINT_SEARCH - k) * ENERGY_STRIDE;
     frnn_segment seg = {k, 0, k};
     if (k == 0) {
         return seg;
     }
-    int32_t lo = w[0], hi = w[0];
+    int32_t lo = ENERGY_AT(w, 0), hi = ENERGY_AT(w, 0);
     for (int32_t j = 1; j < k; ++j) {
-        lo = w[j] < lo ? w[j] : lo;
-        hi = w[j] > hi ? w[j] : hi;
+        lo = ENERGY_AT(w, j) < lo ? ENERGY_AT(w, j) : lo;
+        hi = ENERGY_AT(w, j) > hi ? ENERGY_AT(w, j) : hi;
     }
     const int32_t range = (hi - lo) >> FRNN_ENDPOINT_RANGE_SHIFT; /* hi - lo >= 0 */
     const int32_t threshold = lo + (FRNN_ENDPOINT_MARGIN > range ? FRNN_ENDPOINT_MARGIN : range);
     int32_t first = -1, last = -1;
     for (int32_t j = 0; j < k; ++j) {
-        if (w[j] > threshold) {
+        if (ENERGY_AT(w, j) > threshold) {
             first = first < 0 ? j : first;
             last = j;
         }
@@ -199,24 +284,105 @@ frnn_segment frnn_endpoint_segment(void)
     return seg;
 }
 
-/* Row t of the endpointed window of seg: the silent frame's features for t < T - L, else the
-   segment's frame stop - T + t (L = min(stop - start, T): the segment's last L frames). */
-static const int8_t *endpoint_row(frnn_segment seg, int32_t t)
+/* Row t of the endpointed window of seg: the silent frame's row for t < T - L, else the segment's
+   frame stop - T + t (L = min(stop - start, T): the segment's last L frames). */
+static const FRNN_ROW_T *endpoint_row(frnn_segment seg, int32_t t)
 {
     const int32_t length = seg.stop - seg.start < FRNN_FRAMES ? seg.stop - seg.start : FRNN_FRAMES;
     if (t < FRNN_FRAMES - length) {
-        return fr_silence_features;
+        return SILENT_ROW;
     }
     const int32_t row = FRNN_ENDPOINT_SEARCH - seg.held + seg.stop - FRNN_FRAMES + t;
-    return fr_endpoint_features + row * FRNN_N_FEATURES;
+    return HELD_ROWS + row * FRNN_N_FEATURES;
 }
 
+#if !defined(FRNN_CMN)
 void frnn_endpoint_window(int8_t *x)
 {
     const frnn_segment seg = frnn_endpoint_segment();
     for (int32_t t = 0; t < FRNN_FRAMES; ++t) {
         memcpy(x + t * FRNN_N_FEATURES, endpoint_row(seg, t), FRNN_N_FEATURES);
     }
+}
+#endif
+#endif
+
+#if defined(FRNN_CMN)
+/* The window's T rows of front-end outputs: window_row(rows, t), t = 0 (oldest) .. T - 1, of the
+   rows window_rows() finds: with FRNN_ENDPOINT the endpointed window of the held frames' segment,
+   else fr_window_mfcc. */
+#if defined(FRNN_ENDPOINT)
+typedef frnn_segment window_rows_t;
+FRNN_INLINE window_rows_t window_rows(void)
+{
+    return frnn_endpoint_segment();
+}
+#define window_row endpoint_row
+#else
+typedef int32_t window_rows_t; /* nothing to find */
+FRNN_INLINE window_rows_t window_rows(void)
+{
+    return 0;
+}
+FRNN_INLINE const FRNN_ROW_T *window_row(window_rows_t rows, int32_t t)
+{
+    return fr_window_mfcc + t * FRNN_N_FEATURES;
+}
+#endif
+
+/* fixedrnn.cepstral_mean.window_mean: mean[c] = floor(sum_t row_t[c] / T), the sum exact (CMN_SUM_T)
+   and C's division (toward zero) moved down by one where it rounded a negative sum up. */
+static void cmn_means(window_rows_t rows, int32_t *mean)
+{
+    CMN_SUM_T sum[FRNN_N_FEATURES];
+    memset(sum, 0, sizeof sum);
+    for (int32_t t = 0; t < FRNN_FRAMES; ++t) {
+        const FRNN_ROW_T *row = window_row(rows, t);
+        for (int c = 0; c < FRNN_N_FEATURES; ++c) {
+            sum[c] += row[c];
+        }
+    }
+    for (int c = 0; c < FRNN_N_FEATURES; ++c) {
+        const CMN_SUM_T q = sum[c] / FRNN_FRAMES;
+        mean[c] = (int32_t)(q * FRNN_FRAMES > sum[c] ? q - 1 : q);
+    }
+}
+
+/* One row of the window the cell reads (fixedrnn.cepstral_mean.remove_window_mean, then
+   frnn_normalize): x[c] from row[c] - mean[c] saturated to the row type's range (int16 / int32). */
+static void cmn_features(const FRNN_ROW_T *row, const int32_t *mean, int8_t *x)
+{
+    int32_t centred[FRNN_N_FEATURES];
+    for (int c = 0; c < FRNN_N_FEATURES; ++c) {
+        const CMN_SUM_T d = (CMN_SUM_T)row[c] - mean[c];
+        centred[c] = (int32_t)(d < ROW_MIN ? ROW_MIN : (d > ROW_MAX ? ROW_MAX : d));
+    }
+    frnn_normalize(centred, x);
+}
+
+void frnn_cmn_window(int8_t *x)
+{
+    const window_rows_t rows = window_rows();
+    int32_t mean[FRNN_N_FEATURES];
+    cmn_means(rows, mean);
+    for (int32_t t = 0; t < FRNN_FRAMES; ++t) {
+        cmn_features(window_row(rows, t), mean, x + t * FRNN_N_FEATURES);
+    }
+}
+
+/* frnn_result's cell and head over the window of frnn_cmn_window, one row at a time. */
+static void cmn_result(int8_t *logits)
+{
+    const window_rows_t rows = window_rows();
+    int32_t mean[FRNN_N_FEATURES];
+    cmn_means(rows, mean);
+    frnn_cell_reset();
+    for (int32_t t = 0; t < FRNN_FRAMES; ++t) {
+        int8_t x[FRNN_N_FEATURES];
+        cmn_features(window_row(rows, t), mean, x);
+        frnn_cell_step(x);
+    }
+    frnn_head(logits);
 }
 #endif
 
@@ -234,7 +400,9 @@ void frnn_run_features(const int8_t *x, int8_t *logits)
 
 void frnn_result(int8_t *logits)
 {
-#if defined(FRNN_ENDPOINT)
+#if defined(FRNN_CMN)
+    cmn_result(fr_logits);
+#elif defined(FRNN_ENDPOINT)
     const frnn_segment seg = frnn_endpoint_segment();
     frnn_cell_reset();
     for (int32_t t = 0; t < FRNN_FRAMES; ++t) {
