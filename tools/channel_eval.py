@@ -23,7 +23,6 @@ row per model.
 """
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -32,14 +31,13 @@ import scipy.signal
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fixedrnn import fsdd  # noqa: E402
-from fixedrnn.atomicfile import write_text  # noqa: E402
 from fixedrnn.cli import run  # noqa: E402
 from fixedrnn.endpoint import EndpointConfig  # noqa: E402
 from fixedrnn.errors import FixedRnnError  # noqa: E402
 from fixedrnn.model import load  # noqa: E402
+from eval_tables import (add_table_arguments, split_recordings, table_data_dir, table_models, targets,  # noqa: E402
+                         write_json)
 
-GOLDEN_MODELS = Path(__file__).resolve().parents[1] / "golden" / "models"
 
 #: Peak gain of the ``resonant`` channel, dB.
 RESONANCE_DB = 10.0
@@ -82,19 +80,16 @@ def through(pcm, name, sample_rate):
 def channel_table(models, data_dir, split="test", channels=CHANNELS, endpoint=None):
     """``[{"model": stem, "<channel>": accuracy, ...}]``: each model on the split's recordings
     through each channel (``endpoint`` an :class:`EndpointConfig` or None)."""
-    recordings = fsdd.list_recordings(data_dir, split)
-    if not recordings:
-        raise FixedRnnError(f"--data-dir: no FSDD recordings of split {split!r} in {data_dir}")
-    samples = [r.samples() for r in recordings]
+    recordings, samples = split_recordings(data_dir, split)
     rows = []
     for path in models:
         model = load(path)
-        targets = np.array([model.labels.index(str(r.digit)) for r in recordings])
+        labels = targets(model, recordings)
         rate = model.frontend.sample_rate
         row = {"model": Path(path).stem, "cmn": model.input.cmn}
         for name in channels:
             logits = model.run_batch([through(s, name, rate) for s in samples], endpoint=endpoint)
-            row[name] = float(np.mean(np.argmax(logits, axis=1) == targets))
+            row[name] = float(np.mean(np.argmax(logits, axis=1) == labels))
         rows.append(row)
         print(f"{row['model']}: done", file=sys.stderr, flush=True)
     return rows
@@ -111,13 +106,10 @@ def markdown(rows, channels):
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="tools/channel_eval.py", description=__doc__.split("\n")[0])
-    p.add_argument("models", nargs="*", type=Path, help="model files (default: golden/models/*.npz)")
-    p.add_argument("--data-dir", type=Path, default=None, help="FSDD directory (default: as verify)")
-    p.add_argument("--split", choices=fsdd.SPLITS, default="test")
+    add_table_arguments(p)
     p.add_argument("--channel", nargs="+", default=None, metavar="NAME",
                    help=f"channels (default: all: {', '.join(CHANNELS)})")
     p.add_argument("--endpoint", action="store_true", help="endpoint every recording first")
-    p.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
     args = p.parse_args(argv)
     return run(_run, args, prog="channel_eval")
 
@@ -126,13 +118,10 @@ def _run(args):
     channels = CHANNELS if args.channel is None else tuple(args.channel)
     for name in channels:
         channel_filter(name, 8000)  # an unknown name: one line before any work
-    models = args.models or sorted(GOLDEN_MODELS.glob("*.npz"))
-    data_dir = args.data_dir or fsdd.default_data_dir()
-    rows = channel_table(models, data_dir, args.split, channels, EndpointConfig() if args.endpoint else None)
+    rows = channel_table(table_models(args), table_data_dir(args), args.split, channels,
+                         EndpointConfig() if args.endpoint else None)
     print(markdown(rows, channels))
-    if args.json:
-        write_text(args.json, json.dumps({"split": args.split, "endpoint": args.endpoint, "rows": rows},
-                                         indent=1) + "\n")
+    write_json(args, endpoint=args.endpoint, rows=rows)
     return 0
 
 

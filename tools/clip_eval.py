@@ -17,7 +17,6 @@ Every draw comes from ``numpy.random.default_rng([seed, crc32 of the recording's
 """
 
 import argparse
-import json
 import sys
 import zlib
 from pathlib import Path
@@ -26,14 +25,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fixedrnn import fsdd  # noqa: E402
-from fixedrnn.atomicfile import write_text  # noqa: E402
 from fixedrnn.cli import run  # noqa: E402
 from fixedrnn.endpoint import EndpointConfig  # noqa: E402
 from fixedrnn.errors import FixedRnnError  # noqa: E402
 from fixedrnn.model import load  # noqa: E402
+from eval_tables import (add_table_arguments, split_recordings, table_data_dir, table_models, targets,  # noqa: E402
+                         write_json)
 
-GOLDEN_MODELS = Path(__file__).resolve().parents[1] / "golden" / "models"
 #: The default clip kinds: (lead s, trail s, noise dBFS or None for digital zeros).
 CLIPS = ((0.3, 0.5, None), (0.3, 0.5, -60.0), (0.3, 0.5, -50.0), (0.5, 1.0, -60.0), (0.2, 1.2, -50.0),
          (0.5, 0.5, -40.0))
@@ -78,14 +76,11 @@ def accuracy(model, pcms, targets, endpoint):
 
 def clip_table(models, data_dir, split="test", clips=CLIPS, seed=0):
     """``[{"model", "as recorded off", "as recorded on", "<clip> off", "<clip> on", ...}]``."""
-    recordings = fsdd.list_recordings(data_dir, split)
-    if not recordings:
-        raise FixedRnnError(f"--data-dir: no FSDD recordings of split {split!r} in {data_dir}")
-    samples = [r.samples() for r in recordings]
+    recordings, samples = split_recordings(data_dir, split)
     rows = []
     for path in models:
         model = load(path)
-        targets = [model.labels.index(str(r.digit)) for r in recordings]
+        labels = targets(model, recordings)
         rate = model.frontend.sample_rate
         row = {"model": Path(path).stem}
         for clip in (None, *clips):
@@ -93,8 +88,8 @@ def clip_table(models, data_dir, split="test", clips=CLIPS, seed=0):
             pcms = samples if clip is None else [
                 make_clip(s, clip, rate, np.random.default_rng([seed, zlib.crc32(r.name.encode("utf-8"))]))
                 for s, r in zip(samples, recordings)]
-            row[f"{name} off"] = accuracy(model, pcms, targets, None)
-            row[f"{name} on"] = accuracy(model, pcms, targets, EndpointConfig())
+            row[f"{name} off"] = accuracy(model, pcms, labels, None)
+            row[f"{name} on"] = accuracy(model, pcms, labels, EndpointConfig())
         rows.append(row)
         print(f"{row['model']}: done", file=sys.stderr, flush=True)
     return rows
@@ -111,14 +106,11 @@ def markdown(rows, clips):
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="tools/clip_eval.py", description=__doc__.split("\n")[0])
-    p.add_argument("models", nargs="*", type=Path, help="model files (default: golden/models/*.npz)")
-    p.add_argument("--data-dir", type=Path, default=None, help="FSDD directory (default: as verify)")
-    p.add_argument("--split", choices=fsdd.SPLITS, default="test")
+    add_table_arguments(p)
     p.add_argument("--clip", nargs="+", default=None, metavar="LEAD:TRAIL:DBFS",
                    help="clip kinds (default: " + " ".join(
                        f"{c[0]:g}:{c[1]:g}:{'off' if c[2] is None else f'{c[2]:g}'}" for c in CLIPS) + ")")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
     args = p.parse_args(argv)
     return run(_run, args, prog="clip_eval")
 
@@ -127,12 +119,9 @@ def _run(args):
     clips = CLIPS if args.clip is None else tuple(parse_clip(c) for c in args.clip)
     if args.seed < 0:
         raise FixedRnnError(f"--seed: expected a non-negative integer, got {args.seed}")
-    models = args.models or sorted(GOLDEN_MODELS.glob("*.npz"))
-    data_dir = args.data_dir or fsdd.default_data_dir()
-    rows = clip_table(models, data_dir, args.split, clips, args.seed)
+    rows = clip_table(table_models(args), table_data_dir(args), args.split, clips, args.seed)
     print(markdown(rows, clips))
-    if args.json:
-        write_text(args.json, json.dumps({"split": args.split, "seed": args.seed, "rows": rows}, indent=1) + "\n")
+    write_json(args, seed=args.seed, rows=rows)
     return 0
 
 

@@ -11,20 +11,16 @@ model: clean accuracy, then one column per noise kind and SNR.
 """
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fixedrnn import fsdd  # noqa: E402
-from fixedrnn.atomicfile import write_text  # noqa: E402
 from fixedrnn.cli import run  # noqa: E402
 from fixedrnn.evaluate import evaluate_model  # noqa: E402
 from fixedrnn.model import load  # noqa: E402
 from fixedrnn.noise import KINDS, TABLE_SNRS_DB, NoiseSpec  # noqa: E402
-
-GOLDEN_MODELS = Path(__file__).resolve().parents[1] / "golden" / "models"
+from eval_tables import add_table_arguments, table_data_dir, table_models, write_json  # noqa: E402
 
 
 def noise_table(models, data_dir, split="test", kinds=KINDS, snrs=TABLE_SNRS_DB, seed=0):
@@ -53,25 +49,18 @@ def markdown(rows, kinds, snrs):
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="tools/noise_eval.py", description=__doc__.split("\n")[0])
-    p.add_argument("models", nargs="*", type=Path, help="model files (default: golden/models/*.npz)")
-    p.add_argument("--data-dir", type=Path, default=None, help="FSDD directory (default: as verify)")
-    p.add_argument("--split", choices=fsdd.SPLITS, default="test")
+    add_table_arguments(p)
     p.add_argument("--noise", nargs="+", choices=KINDS, default=list(KINDS))
     p.add_argument("--snr", nargs="+", type=float, default=list(TABLE_SNRS_DB), metavar="DB")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
     args = p.parse_args(argv)
     return run(_run, args, prog="noise_eval")
 
 
 def _run(args):
-    models = args.models or sorted(GOLDEN_MODELS.glob("*.npz"))
-    data_dir = args.data_dir or fsdd.default_data_dir()
-    rows = noise_table(models, data_dir, args.split, args.noise, args.snr, args.seed)
+    rows = noise_table(table_models(args), table_data_dir(args), args.split, args.noise, args.snr, args.seed)
     print(markdown(rows, args.noise, args.snr))
-    if args.json:
-        write_text(args.json, json.dumps({"split": args.split, "seed": args.seed, "rows": rows},
-                                                indent=1) + "\n")
+    write_json(args, seed=args.seed, rows=rows)
     return 0
 
 
