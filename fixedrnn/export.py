@@ -47,6 +47,12 @@ def _tflite(args):
     model = _model_for_export(args, "export tflite")
     export_tflite(model, args.out, frames=args.frames, allow_overflow=args.allow_overflow)
     print(f"wrote {args.out}")
+    if model.input.cmn != "off":
+        import sys
+
+        print(f"export tflite: note: {args.model} removes the window's cepstral mean (input.cmn = "
+              f"{model.input.cmn}) before the int8 input; the .tflite's input is that window "
+              "(fixedrnn.engine.window_features), not the plain normalised MFCC", file=sys.stderr)
     return 0
 
 

@@ -164,3 +164,12 @@ def test_stream_evaluation_refuses_a_cmn_model():
 
     with pytest.raises(FixedRnnError, match=r"^model: cepstral mean normalisation"):
         stream_eval.segment_detections(cmn_model(), np.zeros(8000, np.int16), StreamConfig())
+
+
+def test_export_tflite_says_the_input_is_the_normalised_window(tmp_path, capsys):
+    from fixedrnn.cli import main
+
+    save(cmn_model(), tmp_path / "m.npz")
+    assert main(["export", "tflite", str(tmp_path / "m.npz"), str(tmp_path / "m.tflite")]) == 0
+    err = capsys.readouterr().err
+    assert "input.cmn = window" in err and len(err.strip().splitlines()) == 1 and (tmp_path / "m.tflite").is_file()
