@@ -115,8 +115,8 @@ def symmetric_scale(w, axis=None, bits=8):
 
 
 def quantize_symmetric(w, scale, axis=None, bits=8):
-    """int8 levels ``clamp(round(w / scale), −q, q)``, q = 2**(bits−1) − 1; ``scale`` per tensor or
-    per ``axis``."""
+    """int8 levels ``clamp(round(w / scale), −q, q)``, q = 2**(bits−1) − 1, ``w / scale`` the float64
+    quotient, rounded half away from zero; ``scale`` per tensor or per ``axis``."""
     top = symmetric_max(bits)
     w = _finite_floats(w, "w")
     scale = check_scale(scale)

@@ -46,7 +46,7 @@ def test_k_bit_levels_are_exact_rounding(values, scale, bits):
     q = quant.quantize_symmetric(np.array(values), scale, bits=bits)
     top = 2 ** (bits - 1) - 1
     for v, level in zip(values, q.tolist()):
-        x = Fraction(v) / Fraction(scale)
+        x = Fraction(float(v) / float(scale))  # the rule divides in float64 (IEEE, correctly rounded), then rounds exactly
         rounded = int(abs(x) + Fraction(1, 2)) * (1 if x >= 0 else -1)
         assert level == max(-top, min(top, rounded))
 
