@@ -35,7 +35,7 @@ from fixedrnn.cli import run  # noqa: E402
 from fixedrnn.endpoint import EndpointConfig  # noqa: E402
 from fixedrnn.errors import FixedRnnError  # noqa: E402
 from fixedrnn.model import load  # noqa: E402
-from eval_tables import (add_table_arguments, split_recordings, table_data_dir, table_models, targets,  # noqa: E402
+from eval_tables import (accuracy, add_table_arguments, split_recordings, table_data_dir, table_models, targets,  # noqa: E402
                          write_json)
 
 
@@ -88,8 +88,7 @@ def channel_table(models, data_dir, split="test", channels=CHANNELS, endpoint=No
         rate = model.frontend.sample_rate
         row = {"model": Path(path).stem, "cmn": model.input.cmn}
         for name in channels:
-            logits = model.run_batch([through(s, name, rate) for s in samples], endpoint=endpoint)
-            row[name] = float(np.mean(np.argmax(logits, axis=1) == labels))
+            row[name] = accuracy(model, [through(s, name, rate) for s in samples], labels, endpoint)
         rows.append(row)
         print(f"{row['model']}: done", file=sys.stderr, flush=True)
     return rows

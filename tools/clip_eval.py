@@ -29,7 +29,7 @@ from fixedrnn.cli import run  # noqa: E402
 from fixedrnn.endpoint import EndpointConfig  # noqa: E402
 from fixedrnn.errors import FixedRnnError  # noqa: E402
 from fixedrnn.model import load  # noqa: E402
-from eval_tables import (add_table_arguments, split_recordings, table_data_dir, table_models, targets,  # noqa: E402
+from eval_tables import (accuracy, add_table_arguments, split_recordings, table_data_dir, table_models, targets,  # noqa: E402
                          write_json)
 
 #: The default clip kinds: (lead s, trail s, noise dBFS or None for digital zeros).
@@ -66,12 +66,6 @@ def make_clip(pcm, clip, sample_rate, rng):
     if level is not None:
         y += rng.normal(0.0, 32768.0 * 10.0 ** (level / 20.0), len(y))
     return np.clip(np.round(y), -32768, 32767).astype(np.int16)
-
-
-def accuracy(model, pcms, targets, endpoint):
-    """Fraction of ``pcms`` whose first maximal int8 logit is the target class."""
-    logits = model.run_batch(pcms, endpoint=endpoint)
-    return float(np.mean(np.argmax(logits, axis=1) == np.asarray(targets)))
 
 
 def clip_table(models, data_dir, split="test", clips=CLIPS, seed=0):

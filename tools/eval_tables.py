@@ -50,3 +50,10 @@ def split_recordings(data_dir, split):
 def targets(model, recordings):
     """int ``[n]``: each recording's class index in ``model.labels`` (its digit)."""
     return np.array([model.labels.index(str(r.digit)) for r in recordings])
+
+
+def accuracy(model, pcms, targets, endpoint=None):
+    """Fraction of ``pcms`` (int16 arrays) whose first maximal int8 logit is the target class
+    (``endpoint``: an :class:`fixedrnn.endpoint.EndpointConfig`, or None)."""
+    logits = model.run_batch(pcms, endpoint=endpoint)
+    return float(np.mean(np.argmax(logits, axis=1) == np.asarray(targets)))
