@@ -28,6 +28,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from fixedrnn import quant, sparse
+from fixedrnn.cepstral_mean import CMN_MODES
 from fixedrnn.errors import FixedRnnError
 from fixedrnn.fixedpoint import quantize_multiplier
 from fixedrnn.model import (AddParams, FrontendSpec, FullyConnected, InputQuant, LstmCell, Model, RnnCell,
@@ -234,14 +235,18 @@ def make_fc(w, b, input_scale, output_range, options, per_channel):
                           output_zero_point=z_out, multiplier=m, shift=s)
 
 
-def make_input_quant(mean, std, x_scale, x_zero_point=0, mfcc_lsb=2.0**-7, scale_bits=SCALE_BITS):
+def make_input_quant(mean, std, x_scale, x_zero_point=0, mfcc_lsb=2.0**-7, scale_bits=SCALE_BITS, cmn="off"):
     """Input normalisation: feature = (mfcc_real − mean) / std, quantized at (x_scale, zero point).
 
     ``mean``, ``std``: float ``[n_mfcc]`` in MFCC units (q8.7 output: ``mfcc_lsb`` 2**−7 per LSB).
     ``offset = round(mean / mfcc_lsb)``; ``multiplier, shift = QuantizeMultiplier(mfcc_lsb / (std ·
     s_x))``. ``x_scale`` is rounded to ``scale_bits`` significant bits (None: kept as its float32
-    value, e.g. the input scale of an imported ``.tflite``).
+    value, e.g. the input scale of an imported ``.tflite``). ``cmn``: the window's cepstral mean
+    normalisation before it (:data:`fixedrnn.cepstral_mean.CMN_MODES`); ``mean`` and ``std`` are
+    then those of the mean-removed MFCC.
     """
+    if cmn not in CMN_MODES:
+        raise FixedRnnError(f"cmn: must be one of {', '.join(CMN_MODES)}, got {cmn!r}")
     mean = np.atleast_1d(np.asarray(mean, np.float64))
     std = np.atleast_1d(np.asarray(std, np.float64))
     if mean.shape != std.shape or mean.ndim != 1 or not np.all(np.isfinite(mean)) or not np.all(std > 0):
@@ -252,7 +257,7 @@ def make_input_quant(mean, std, x_scale, x_zero_point=0, mfcc_lsb=2.0**-7, scale
     pairs = [quantize_multiplier(mfcc_lsb / (sd * s_x)) for sd in std]
     return InputQuant(offset=offset, multiplier=np.array([p[0] for p in pairs], np.int32),
                       shift=np.array([p[1] for p in pairs], np.int32), scale=s_x,
-                      zero_point=int(x_zero_point))
+                      zero_point=int(x_zero_point), cmn=cmn)
 
 
 def convert_rnn(params: FloatRnn, ranges: RnnRanges, input_quant: InputQuant, options):

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from fixedrnn import convert
+from fixedrnn.cepstral_mean import CMN_MODES
 from fixedrnn.errors import FixedRnnError, InputFileError, require_regular_file
 from fixedrnn.model import FrontendSpec, FullyConnected, LstmCell, Model
 from fixedrnn.schema import CELL_CLIP_MAX, CELL_POWER_MAX, CELL_POWER_MIN, LSTM_GATE_INPUT_SCALE, LSTM_GATE_OUTPUT_SCALE
@@ -55,29 +56,32 @@ _FULL_INT8 = ("convert with full-integer quantisation: optimizations=[tf.lite.Op
 @dataclass(frozen=True, eq=False)
 class FrontEnd:
     """The front end a model was trained on: ``spec`` (MFCC settings), ``mean`` and ``std`` (float64
-    ``[n_mfcc]``, MFCC real units: one LSB is :data:`MFCC_LSB` of ``spec.precision``)."""
+    ``[n_mfcc]``, MFCC real units: one LSB is :data:`MFCC_LSB` of ``spec.precision``), ``cmn``: the
+    window's cepstral mean normalisation before them ("off" or "window"; mean and std are then those
+    of the mean-removed MFCC)."""
 
     spec: FrontendSpec
     mean: np.ndarray
     std: np.ndarray
+    cmn: str = "off"
 
     def input_quant(self, scale, zero_point):
         """The integer normalisation (:class:`fixedrnn.model.InputQuant`) to int8 at the float32
         ``scale`` and ``zero_point`` of an imported model's input."""
         return convert.make_input_quant(self.mean, self.std, scale, zero_point, MFCC_LSB[self.spec.precision],
-                                        scale_bits=None)
+                                        scale_bits=None, cmn=self.cmn)
 
 
 def frontend_from_model(model):
-    """The :class:`FrontEnd` of a fixedrnn model: its MFCC settings, and the mean and std its
-    normalisation encodes (``mean = offset · lsb``; ``std = lsb / (s_x · M)`` with ``M`` the real
+    """The :class:`FrontEnd` of a fixedrnn model: its MFCC settings, its cepstral mean normalisation,
+    and the mean and std its normalisation encodes (``mean = offset · lsb``; ``std = lsb / (s_x · M)`` with ``M`` the real
     value of its multiplier and shift)."""
     lsb = MFCC_LSB[model.frontend.precision]
     inp = model.input
     real = np.array([int(m) * 2.0 ** (int(s) - 31) for m, s in zip(inp.multiplier, inp.shift)])
     if np.any(real <= 0):
         raise FixedRnnError("the model's input normalisation has a zero multiplier: it encodes no std")
-    return FrontEnd(model.frontend, inp.offset.astype(np.float64) * lsb, lsb / (float(inp.scale) * real))
+    return FrontEnd(model.frontend, inp.offset.astype(np.float64) * lsb, lsb / (float(inp.scale) * real), inp.cmn)
 
 
 def read_norm(path, n_mfcc):
@@ -414,8 +418,9 @@ def _provenance(path, tflite):
 
 
 def _frontend(args):
-    if args.frontend_from and (args.mfcc or args.norm):
-        raise FixedRnnError("--frontend-from replaces --mfcc and --norm: give one or the other")
+    if args.frontend_from and (args.mfcc or args.norm or args.cmn):
+        raise FixedRnnError("--frontend-from replaces --mfcc, --norm and --cmn (it copies the model's): give one or "
+                            "the other")
     if args.frontend_from:
         from fixedrnn.model import load
 
@@ -424,7 +429,7 @@ def _frontend(args):
         raise FixedRnnError("the front end: give --frontend-from OTHER.npz, or --norm FILE (with --mfcc KEY=VALUE "
                             "for settings other than the defaults)")
     spec = frontend_spec(args.mfcc or [])
-    return FrontEnd(spec, *read_norm(args.norm, spec.n_mfcc))
+    return FrontEnd(spec, *read_norm(args.norm, spec.n_mfcc), args.cmn or "off")
 
 
 def _run(args):
@@ -439,7 +444,7 @@ def _run(args):
     model = import_tflite(args.model, _frontend(args), labels)
     command = ["fixedrnn", "import", "tflite", args.model, args.out]
     for option, value in (("--frontend-from", args.frontend_from), ("--norm", args.norm),
-                          ("--labels", args.labels)):
+                          ("--labels", args.labels), ("--cmn", args.cmn)):
         command += [option, value] if value is not None else []
     command += ["--mfcc", *args.mfcc] if args.mfcc else []
     model = dataclasses.replace(model, meta={**model.meta, "command": np.array(shlex.join(command))})
@@ -469,5 +474,9 @@ def add_parser(subparsers):
     sub.add_argument("--norm", metavar="FILE",
                      help='JSON {"mean": [...], "std": [...]} per MFCC coefficient (MFCC units): the model\'s '
                           "float input was (mfcc - mean) / std")
+    sub.add_argument("--cmn", choices=CMN_MODES,
+                     help="with --norm: the cepstral mean normalisation of the window the model was trained on "
+                          "(window: each coefficient's mean over the T frames removed before --norm's mean and std; "
+                          "default off)")
     sub.add_argument("--labels", metavar="A,B,...", help="output labels, comma separated (default 0, 1, ...)")
     sub.set_defaults(func=_run)

@@ -58,7 +58,9 @@ class FeatureNormalisation:
     ``config``: the :class:`fixedrnn.mfcc.MfccConfig` (framing defaults: ``pad_end`` False,
     ``too_short`` "pad", what the model file stores); ``precision`` "q15"|"q31"; ``mean``, ``std``:
     float ``[n_mfcc]``, the per-coefficient mean and standard deviation (std > 0) of the MFCC in real
-    units (see the module docstring); ``x_scale``: the int8 feature scale in std units.
+    units (see the module docstring); ``x_scale``: the int8 feature scale in std units; ``cmn``: the
+    window's cepstral mean normalisation before the normalisation, "off" or "window"
+    (:mod:`fixedrnn.cepstral_mean`; mean and std are then those of the mean-removed MFCC).
     """
 
     config: object
@@ -66,6 +68,7 @@ class FeatureNormalisation:
     std: object
     precision: str = "q15"
     x_scale: float = DEFAULT_X_SCALE
+    cmn: str = "off"
 
     def spec(self):
         """The model file's :class:`fixedrnn.model.FrontendSpec`."""
@@ -91,7 +94,7 @@ class FeatureNormalisation:
         if mean.shape != (n,) or std.shape != (n,):
             raise FixedRnnError(f"frontend: mean and std must have shape ({n},) (n_mfcc), "
                                 f"got {mean.shape} and {std.shape}")
-        return make_input_quant(mean, std, self.x_scale, mfcc_lsb=MFCC_LSB[self.precision])
+        return make_input_quant(mean, std, self.x_scale, mfcc_lsb=MFCC_LSB[self.precision], cmn=self.cmn)
 
 
 def _front_end(frontend, frames, n_in):

@@ -7,6 +7,7 @@ the summed biases; the firmware under QEMU (slow).
 """
 
 import sys
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -256,6 +257,32 @@ def test_recordings_calibrate_on_the_engines_features():
     x = golden.features_batch(pcms)
     features = (x.astype(np.float32) - np.float32(golden.input.zero_point)) * np.float32(golden.input.scale)
     same_arrays(ft.from_torch(recurrent, head, pcms, golden), ft.from_torch(recurrent, head, features, golden))
+
+
+def test_cmn_front_ends_calibrate_on_the_mean_removed_window():
+    """A front end with cepstral mean normalisation (a CMN model, or FeatureNormalisation(cmn=
+    "window")): the model carries input.cmn, and recordings calibrate on the window built with
+    Python ints from the front end's outputs (tests/test_cepstral_mean.expected_window)."""
+    from fixedrnn import engine
+    from fixedrnn.model import load
+    from tests.test_cepstral_mean import expected_window
+
+    rng = np.random.default_rng(9)
+    pcms = [(rng.normal(0, 1, 5000) * 3000 * np.sin(np.arange(5000) / (40 + 9 * i)) + 800).astype(np.int16)
+            for i in range(6)]
+    recurrent, head = random_lstm(seed=9)
+    golden = load(GOLDEN_LSTM.parent / "lstm_int8_cmn.npz")
+    assert ft.from_torch(recurrent, head, calibration_features(frames=7), golden).input.cmn == "window"
+    norm = ft.FeatureNormalisation(MfccConfig(), np.linspace(-1, 1, 13), np.linspace(1, 3, 13), cmn="window")
+    model = ft.from_torch(recurrent, head, pcms, norm, frames=30)
+    assert model.input.cmn == "window"
+    x = np.stack([expected_window(model, engine.mfcc(model, pcm)) for pcm in pcms])
+    features = (x.astype(np.float32) - np.float32(model.input.zero_point)) * np.float32(model.input.scale)
+    same_arrays(model, ft.from_torch(recurrent, head, features, norm, frames=30))
+    plain = ft.from_torch(recurrent, head, pcms, replace(norm, cmn="off"), frames=30)
+    assert plain.input.cmn == "off" and not np.array_equal(plain.features(pcms[0]), x[0])
+    with pytest.raises(FixedRnnError, match="cmn: must be one of off, window"):
+        ft.from_torch(recurrent, head, features, replace(norm, cmn="utterance"), frames=30)
 
 
 def test_calibration_ranges_widen_to_contain_zero_and_clip_the_rnn_sum():

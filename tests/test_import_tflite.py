@@ -18,12 +18,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fixedrnn import budget, cli, convert, overflow, tflite_export, tflite_read
+from fixedrnn import budget, cli, convert, engine, overflow, tflite_export, tflite_read
 from fixedrnn import model as M
 from fixedrnn.errors import FixedRnnError, InputFileError
 from fixedrnn.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
 from fixedrnn.import_tflite import (MFCC_LSB, FrontEnd, frontend_from_model, frontend_spec, import_tflite,
                                     read_norm)
+from tests.test_cepstral_mean import expected_window
 from throwaway_models import random_model
 
 pytest.importorskip("tflite_micro")
@@ -192,8 +193,6 @@ def test_norm_front_end_means_mean_and_std(imported):
     input scale and zero point, within the one LSB of the integer requantization."""
     model = imported[16]
     norm = json.loads(fixture(16, ".norm.json").read_text())
-    from fixedrnn import engine
-
     mfcc = np.asarray(engine.mfcc(model, speechlike(7)), np.float64)
     real = (mfcc * MFCC_LSB["q15"] - np.array(norm["mean"])) / np.array(norm["std"])
     want = np.clip(np.round(real / model.input.scale) + model.input.zero_point, -128, 127)
@@ -215,6 +214,48 @@ def test_frontend_from_another_model_rederives_the_normalisation(imported):
     ratio = golden.input.scale / model.input.scale
     for m0, s0, m1, s1 in zip(golden.input.multiplier, golden.input.shift, model.input.multiplier, model.input.shift):
         assert int(m1) * 2.0 ** int(s1) == pytest.approx(int(m0) * 2.0 ** int(s0) * ratio, rel=2**-29)
+
+
+def test_frontend_from_a_cmn_model_keeps_its_mean_removal(tmp_path):
+    """A .tflite trained on a CMN model's features: the import removes the window's mean too (the
+    window built with Python ints from the front end's outputs), and TFLM on that window agrees."""
+    golden = M.load(REPO / "golden" / "models" / "lstm_int8_cmn.npz")
+    front = frontend_from_model(golden)
+    assert golden.input.cmn == "window" and front.cmn == "window"
+    model = import_tflite(fixture(16, ".tflite"), front)
+    assert model.input.cmn == "window"
+    M.save(model, tmp_path / "m.npz")
+    assert M.load(tmp_path / "m.npz").input.cmn == "window"
+    xs = []
+    for seed in range(3):
+        pcm = speechlike(seed)
+        want = expected_window(model, engine.mfcc(model, pcm))
+        got = model.features(pcm)
+        assert np.array_equal(got, want)
+        xs.append(got)
+    np.testing.assert_array_equal(model.run_features_batch(np.stack(xs), backend="numpy"),
+                                  tflm_logits(fixture(16, ".tflite").read_bytes(), xs))
+    # the same import without the mean removal reads another window
+    plain = import_tflite(fixture(16, ".tflite"), dataclasses.replace(front, cmn="off"))
+    assert plain.input.cmn == "off" and not np.array_equal(plain.features(speechlike(0)), xs[0])
+
+
+def test_cli_cmn_goes_with_norm(tmp_path):
+    out = tmp_path / "m.npz"
+    code, err = _cli(["import", "tflite", str(fixture(16, ".tflite")), str(out),
+                      "--norm", str(fixture(16, ".norm.json")), "--cmn", "window"])
+    assert code == 0, err
+    model = M.load(out)
+    assert model.input.cmn == "window" and "--cmn window" in str(model.meta["command"])
+    # the window's features: the rule on the front end's outputs, then --norm's normalisation
+    pcm = speechlike(4)
+    assert np.array_equal(model.features(pcm), expected_window(model, engine.mfcc(model, pcm)))
+    code, err = _cli(["import", "tflite", str(fixture(16, ".tflite")), str(tmp_path / "x.npz"),
+                      "--frontend-from", str(out), "--cmn", "off"])
+    assert code == 2 and "--frontend-from replaces --mfcc, --norm and --cmn" in err, err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "x.npz").exists()
+    with pytest.raises(FixedRnnError, match="cmn: must be one of off, window, got 'utterance'"):
+        import_tflite(fixture(16, ".tflite"), FrontEnd(frontend_spec([]), np.zeros(13), np.ones(13), "utterance"))
 
 
 def test_mfcc_options_and_norm_files(tmp_path):
