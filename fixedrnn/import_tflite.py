@@ -74,8 +74,8 @@ class FrontEnd:
 
 def frontend_from_model(model):
     """The :class:`FrontEnd` of a fixedrnn model: its MFCC settings, its cepstral mean normalisation,
-    and the mean and std its normalisation encodes (``mean = offset · lsb``; ``std = lsb / (s_x · M)`` with ``M`` the real
-    value of its multiplier and shift)."""
+    and the mean and std its normalisation encodes (``mean = offset · lsb``; ``std = lsb / (s_x · M)``
+    with ``M`` the real value of its multiplier and shift)."""
     lsb = MFCC_LSB[model.frontend.precision]
     inp = model.input
     real = np.array([int(m) * 2.0 ** (int(s) - 31) for m, s in zip(inp.multiplier, inp.shift)])
