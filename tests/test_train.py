@@ -98,6 +98,8 @@ def test_fit_length_pads_left_and_keeps_last():
     (["--out", "m.npz", "--finetune-epochs", "3"], "--finetune-epochs"),
     (["--out", "m.npz", "--fft-length", "100"], "fft_length: must be one of 128, 256, 512, 1024"),
     (["--out", "m.npz", "--n-mels", "16", "--n-mfcc", "17"], "n_mfcc: must be in 1..16"),
+    (["--out", "m.npz", "--swa", "1"], "--swa must be in [0, 1)"),
+    (["--out", "m.npz", "--swa", "0.25", "--swa-lr", "0"], "--swa-lr > 0"),
 ])
 def test_bad_arguments_exit_cleanly(capsys, argv, named):
     with pytest.raises(SystemExit) as exc:
@@ -146,6 +148,32 @@ def test_smoke_two_epochs_export_budget(fsdd_dir, tmp_path, monkeypatch, cell, w
     mine = train_data.int8_sequences(features, model.input, model.frames)[0]
     theirs = engine.features(model, rec.samples())
     np.testing.assert_array_equal(mine, theirs)
+
+
+def test_swa_float_model_is_the_mean_of_the_last_epochs_weights(fsdd_dir, tmp_path, monkeypatch):
+    """--swa 0.5 of 4 float epochs: the float model kept in the file is the mean (float64 here) of
+    the weights at the ends of epochs 3 and 4, not the last epoch's weights."""
+    monkeypatch.setattr(train_data, "CACHE_DIR", tmp_path / "cache")
+    snapshots = []
+    update = torch.optim.swa_utils.AveragedModel.update_parameters
+
+    def recording_update(self, model):
+        snapshots.append({k: v.detach().numpy().astype(np.float64) for k, v in model.state_dict().items()})
+        return update(self, model)
+
+    monkeypatch.setattr(torch.optim.swa_utils.AveragedModel, "update_parameters", recording_update)
+    out = tmp_path / "swa.npz"
+    train.run_training(train.parse_args([
+        "--data-dir", str(fsdd_dir), "--subset", "1", "--copies", "1", "--epochs", "4", "--swa", "0.5",
+        "--qat-epochs", "0", "--units", "8", "--out", str(out), "--no-progress", "--no-evaluate"]))
+    assert len(snapshots) == 2
+    with np.load(out) as arrays:
+        kept = {k[len("meta.float."):]: arrays[k] for k in arrays.files if k.startswith("meta.float.")}
+    assert kept and kept.keys() == snapshots[0].keys()
+    for key, value in kept.items():
+        mean = (snapshots[0][key] + snapshots[1][key]) / 2
+        np.testing.assert_allclose(value, mean, rtol=0, atol=1e-6, err_msg=key)  # float32 rounding of the mean
+    assert any(not np.allclose(kept[k], snapshots[1][k], rtol=0, atol=1e-6) for k in kept)
 
 
 def test_bad_data_dir_is_one_line_exit_2(tmp_path, capsys):

@@ -97,6 +97,10 @@ def parse_args(argv=None):
     p.add_argument("--qat-lr", type=float, default=5e-4)
     p.add_argument("--weight-decay", type=float, default=1e-2)
     p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--swa", type=float, default=0.0, metavar="FRACTION",
+                   help="stochastic weight averaging: the float model is the mean of the weights at the end of "
+                        "each of the last FRACTION of float epochs, run at --swa-lr (0: off)")
+    p.add_argument("--swa-lr", type=float, default=3e-4, help="--swa: learning rate of the averaged epochs")
     p.add_argument("--clip", type=float, default=1.0, help="gradient norm clipping")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--copies", type=int, default=8, help="augmented copies per training file")
@@ -192,6 +196,8 @@ def parse_args(argv=None):
         p.error("--kd-weight and --identity-mix must be in [0, 1]")
     if not (args.x_scale > 0 and args.kd_temperature > 0 and args.lr > 0 and args.qat_lr > 0):
         p.error("--x-scale, --kd-temperature, --lr and --qat-lr must be > 0")
+    if not (0.0 <= args.swa < 1.0 and args.swa_lr > 0):
+        p.error(f"--swa must be in [0, 1) and --swa-lr > 0, got {args.swa} and {args.swa_lr}")
     try:
         weight_form(args)
     except FixedRnnError as exc:
@@ -462,21 +468,29 @@ def run_training(args):
             pred = torch.cat([model(x_all[i[j:j + 256]]).argmax(1) for j in range(0, len(i), 256)])
             return float((pred == y_all[i]).float().mean())
 
-    def train_epochs(n_epochs, lr, phase, clip):
+    def train_epochs(n_epochs, lr, phase, clip, swa=0.0):
+        """``n_epochs`` of AdamW on a one-cycle schedule; with ``swa`` > 0 the last ``swa`` of them
+        (at least one epoch, at most all but one) run at ``--swa-lr`` instead and the model becomes
+        the mean of its weights at their ends (stochastic weight averaging)."""
         if n_epochs == 0:
             return
         # fresh random streams per phase: a result never depends on what ran before it
         torch.manual_seed(args.seed)
         rng = np.random.default_rng([args.seed, zlib.crc32(phase.encode())])
         opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=args.weight_decay)
-        steps = n_epochs * int(np.ceil(len(groups) / args.batch))
+        n_avg = min(max(int(round(n_epochs * swa)), 1), n_epochs - 1) if swa > 0 else 0
+        steps = (n_epochs - n_avg) * int(np.ceil(len(groups) / args.batch))
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps, pct_start=0.1 if phase == "float" else 0.0)
+        averaged = torch.optim.swa_utils.AveragedModel(model) if n_avg else None
         bar = range(n_epochs)
         if progress:
             from tqdm import tqdm
 
             bar = tqdm(bar, desc=phase, unit="epoch")
         for epoch in bar:
+            averaging = epoch >= n_epochs - n_avg
+            if averaging and epoch == n_epochs - n_avg:  # the one-cycle schedule is done: hold --swa-lr
+                sched = torch.optim.swa_utils.SWALR(opt, args.swa_lr, anneal_epochs=max(1, n_avg // 5))
             model.train()
             pick = np.array([g[rng.integers(len(g))] for g in groups])
             rng.shuffle(pick)
@@ -501,17 +515,26 @@ def run_training(args):
                 with torch.no_grad():
                     for param, mask in masks:
                         param.mul_(mask)
-                sched.step()
+                if not averaging:
+                    sched.step()
                 total += float(loss.detach()) * len(j)
+            if averaging:
+                averaged.update_parameters(model)
+                sched.step()
             if epoch % 10 == 9 or epoch == n_epochs - 1:
                 log(phase=phase, epoch=epoch + 1, loss=total / len(pick), val=accuracy(val),
                     seconds=round(time.time() - t_start))
+        if averaged is not None:
+            model.load_state_dict(averaged.module.state_dict())
+            log(phase=phase, averaged_epochs=n_avg, val=accuracy(val))
 
-    def float_checkpoint(cell, units, epochs, lr, clip, distilled=False):
+    def float_checkpoint(cell, units, epochs, lr, clip, distilled=False, swa=0.0):
         """Float training of (cell, units), cached by everything that determines it."""
         fields = [cell, units, args.frames, args.x_scale, epochs, lr, args.weight_decay,
                   args.dropout, clip, args.batch, args.copies, args.seed, args.subset, args.holdout,
                   args.fit_validation, [r.name for r in recs]]
+        if swa:
+            fields += [swa, args.swa_lr]
         if cell == "rnn":
             fields += [args.identity_mix, args.teacher_units, args.kd_weight, args.kd_temperature]
         if aug != train_data.AugmentConfig(copies=args.copies) or args.freq_mask or args.time_mask:
@@ -532,7 +555,7 @@ def run_training(args):
             model.load_state_dict(torch.load(ckpt))
             log(phase="float", cell=cell, units=units, cached=str(ckpt))
         else:
-            train_epochs(epochs, lr, "float", clip)
+            train_epochs(epochs, lr, "float", clip, swa)
             train_data.CACHE_DIR.mkdir(parents=True, exist_ok=True)
             tmp = ckpt.with_suffix(".part")
             torch.save(model.state_dict(), tmp)
@@ -555,7 +578,7 @@ def run_training(args):
             val=float(agree[val].mean()) if val.any() else float("nan"),
             test=float(agree[test].mean()) if test.any() else float("nan"))
     float_checkpoint(args.cell, args.units, args.epochs, args.lr, args.clip,
-                     distilled=bool(args.teacher_units or args.teacher_model))
+                     distilled=bool(args.teacher_units or args.teacher_model), swa=args.swa)
     float_val, float_test = accuracy(val), accuracy(test)
     log(phase="float", val=float_val, test=float_test)
     if args.prune_sparsity is not None or args.prune_units is not None:
