@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fixedrnn import fsdd  # noqa: E402
 from fixedrnn.cli import run  # noqa: E402
-from fixedrnn.errors import FixedRnnError  # noqa: E402
+from eval_tables import split_recordings, table_data_dir  # noqa: E402
 
 #: Samples per frame (32 ms at 8 kHz).
 FRAME = 256
@@ -48,12 +48,13 @@ def band_levels(samples, sample_rate):
     return np.array([word[m].mean() for m in masks]), np.array([room[m].mean() for m in masks])
 
 
-def speaker_rows(recordings):
-    """``{speaker: (tilt_db, snr_db)}``: per band, the word's mean level (dB, mean over the recordings)
-    relative to its strongest band, and the word over the room (dB)."""
+def speaker_rows(recordings, samples):
+    """``{speaker: (tilt_db, snr_db)}`` of FSDD ``recordings`` and their int16 ``samples``: per band,
+    the word's mean level (dB, mean over the recordings) relative to its strongest band, and the
+    word over the room (dB)."""
     by_speaker = {}
-    for rec in recordings:
-        word, room = band_levels(rec.samples(), fsdd.SAMPLE_RATE)
+    for rec, pcm in zip(recordings, samples):
+        word, room = band_levels(pcm, fsdd.SAMPLE_RATE)
         by_speaker.setdefault(rec.speaker, []).append((10 * np.log10(word + 1e-9), 10 * np.log10(room + 1e-9)))
     rows = {}
     for speaker, levels in sorted(by_speaker.items()):
@@ -73,11 +74,8 @@ def main(argv=None):
         p.error(f"--every must be >= 1, got {args.every}")
 
     def body(args):
-        data_dir = args.data_dir or fsdd.default_data_dir()
-        recordings = fsdd.list_recordings(data_dir, args.split)
-        if not recordings:
-            raise FixedRnnError(f"--data-dir: no FSDD recordings of split {args.split!r} in {data_dir}")
-        rows = speaker_rows(recordings[::args.every])
+        recordings, samples = split_recordings(table_data_dir(args), args.split)
+        rows = speaker_rows(recordings[::args.every], samples[::args.every])
         names = [f"{lo}–{hi} Hz" for lo, hi in zip(BANDS[:-1], BANDS[1:])]
         print("| speaker | " + " | ".join(f"word {n} (dB)" for n in names) + " | "
               + " | ".join(f"word/room {n} (dB)" for n in names) + " |")
