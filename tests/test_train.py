@@ -100,6 +100,8 @@ def test_fit_length_pads_left_and_keeps_last():
     (["--out", "m.npz", "--n-mels", "16", "--n-mfcc", "17"], "n_mfcc: must be in 1..16"),
     (["--out", "m.npz", "--swa", "1"], "--swa must be in [0, 1)"),
     (["--out", "m.npz", "--swa", "0.25", "--swa-lr", "0"], "--swa-lr > 0"),
+    (["--out", "m.npz", "--mixup", "-0.2"], "--mixup must be >= 0"),
+    (["--out", "m.npz", "--mixup", "0.2", "--teacher-units", "64"], "--mixup: not with"),
 ])
 def test_bad_arguments_exit_cleanly(capsys, argv, named):
     with pytest.raises(SystemExit) as exc:
@@ -199,6 +201,22 @@ def test_spec_mask_zeroes_one_band_and_one_run():
         expected[rows, :] = True
         np.testing.assert_array_equal(zero, expected)  # nothing else touched
         np.testing.assert_array_equal(y[b].numpy()[~expected], 1.0)
+
+
+def test_mix_batch_mixes_each_sequence_with_one_other_by_one_weight():
+    """Every mixed sequence is lam · its own + (1 − lam) · one other sequence of the batch, the
+    partners a permutation; exact here: the inputs are integers and lam is recovered from row 0."""
+    rng = np.random.default_rng(5)
+    x = torch.tensor(rng.integers(-128, 128, (16, 7, 3)), dtype=torch.float64)
+    y, perm, lam = train.mix_batch(x, np.random.default_rng(2), 0.4)
+    assert torch.equal(x, torch.tensor(np.random.default_rng(5).integers(-128, 128, (16, 7, 3)), dtype=torch.float64))
+    assert 0.0 < lam < 1.0 and sorted(perm.tolist()) == list(range(16))
+    for b in range(16):
+        other = int(perm[b])
+        np.testing.assert_allclose(y[b].numpy(), lam * x[b].numpy() + (1 - lam) * x[other].numpy(), rtol=0, atol=1e-12)
+    # Beta(alpha, alpha): a small alpha draws weights near 0 or 1, alpha 1 uniform (mean 1/2 both)
+    draws = np.array([train.mix_batch(x, np.random.default_rng(s), 0.1)[2] for s in range(400)])
+    assert np.mean((draws < 0.1) | (draws > 0.9)) > 0.5 and abs(draws.mean() - 0.5) < 0.06
 
 
 @pytest.mark.parametrize("argv, fragment", [

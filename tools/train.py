@@ -101,6 +101,9 @@ def parse_args(argv=None):
                    help="stochastic weight averaging: the float model is the mean of the weights at the end of "
                         "each of the last FRACTION of float epochs, run at --swa-lr (0: off)")
     p.add_argument("--swa-lr", type=float, default=3e-4, help="--swa: learning rate of the averaged epochs")
+    p.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA",
+                   help="float epochs: each batch mixed with a shuffled copy of itself, weight drawn from "
+                        "Beta(ALPHA, ALPHA), the loss mixed alike (0: off)")
     p.add_argument("--clip", type=float, default=1.0, help="gradient norm clipping")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--copies", type=int, default=8, help="augmented copies per training file")
@@ -196,6 +199,10 @@ def parse_args(argv=None):
         p.error("--kd-weight and --identity-mix must be in [0, 1]")
     if not (args.x_scale > 0 and args.kd_temperature > 0 and args.lr > 0 and args.qat_lr > 0):
         p.error("--x-scale, --kd-temperature, --lr and --qat-lr must be > 0")
+    if args.mixup < 0:
+        p.error(f"--mixup must be >= 0, got {args.mixup}")
+    if args.mixup and (args.teacher_units or args.teacher_model):
+        p.error("--mixup: not with --teacher-units or --teacher-model")
     if not (0.0 <= args.swa < 1.0 and args.swa_lr > 0):
         p.error(f"--swa must be in [0, 1) and --swa-lr > 0, got {args.swa} and {args.swa_lr}")
     try:
@@ -343,6 +350,17 @@ def spec_mask(x, rng, freq, time):
             t0 = int(rng.integers(0, x.shape[1] - w + 1))
             x[b, t0:t0 + w, :] = 0.0
     return x
+
+
+def mix_batch(x, rng, alpha):
+    """Mixup of a batch ``x`` [B, T, I] (float): ``lam · x + (1 − lam) · x[perm]`` with ``lam`` drawn
+    from Beta(``alpha``, ``alpha``) and ``perm`` a permutation of the batch, both with ``rng``.
+    Returns (the mixed batch, ``perm``, ``lam``); the loss is ``lam · L(y) + (1 − lam) · L(y[perm])``."""
+    import torch
+
+    lam = float(rng.beta(alpha, alpha))
+    perm = torch.as_tensor(rng.permutation(x.shape[0]))
+    return lam * x + (1.0 - lam) * x[perm], perm, lam
 
 
 def filler_items(args, recs):
@@ -500,8 +518,13 @@ def run_training(args):
                 xb = x_all[j]
                 if args.freq_mask or args.time_mask:
                     xb = spec_mask(xb, rng, args.freq_mask, args.time_mask)
+                yb = y_all[j]
+                if args.mixup and phase == "float":
+                    xb, perm, lam = mix_batch(xb, rng, args.mixup)
                 out = model(xb)
-                loss = torch.nn.functional.cross_entropy(out, y_all[j], label_smoothing=0.05)
+                loss = torch.nn.functional.cross_entropy(out, yb, label_smoothing=0.05)
+                if args.mixup and phase == "float":
+                    loss = lam * loss + (1.0 - lam) * torch.nn.functional.cross_entropy(out, yb[perm], label_smoothing=0.05)
                 if teacher_logits is not None:
                     tau = args.kd_temperature
                     kl = torch.nn.functional.kl_div(torch.log_softmax(out / tau, 1),
@@ -535,6 +558,8 @@ def run_training(args):
                   args.fit_validation, [r.name for r in recs]]
         if swa:
             fields += [swa, args.swa_lr]
+        if args.mixup:
+            fields += ["mixup", args.mixup]
         if cell == "rnn":
             fields += [args.identity_mix, args.teacher_units, args.kd_weight, args.kd_temperature]
         if aug != train_data.AugmentConfig(copies=args.copies) or args.freq_mask or args.time_mask:
