@@ -204,8 +204,8 @@ def test_spec_mask_zeroes_one_band_and_one_run():
 
 
 def test_mix_batch_mixes_each_sequence_with_one_other_by_one_weight():
-    """Every mixed sequence is lam · its own + (1 − lam) · one other sequence of the batch, the
-    partners a permutation; exact here: the inputs are integers and lam is recovered from row 0."""
+    """Every mixed sequence is lam · its own + (1 − lam) · one other sequence of the batch (float64,
+    within 1e-12 of the sum computed in NumPy), the partners a permutation, lam in (0, 1)."""
     rng = np.random.default_rng(5)
     x = torch.tensor(rng.integers(-128, 128, (16, 7, 3)), dtype=torch.float64)
     y, perm, lam = train.mix_batch(x, np.random.default_rng(2), 0.4)
@@ -214,7 +214,7 @@ def test_mix_batch_mixes_each_sequence_with_one_other_by_one_weight():
     for b in range(16):
         other = int(perm[b])
         np.testing.assert_allclose(y[b].numpy(), lam * x[b].numpy() + (1 - lam) * x[other].numpy(), rtol=0, atol=1e-12)
-    # Beta(alpha, alpha): a small alpha draws weights near 0 or 1, alpha 1 uniform (mean 1/2 both)
+    # Beta(0.1, 0.1): most weights near 0 or 1, their mean 1/2
     draws = np.array([train.mix_batch(x, np.random.default_rng(s), 0.1)[2] for s in range(400)])
     assert np.mean((draws < 0.1) | (draws > 0.9)) > 0.5 and abs(draws.mean() - 0.5) < 0.06
 

@@ -355,11 +355,10 @@ def spec_mask(x, rng, freq, time):
 def mix_batch(x, rng, alpha):
     """Mixup of a batch ``x`` [B, T, I] (float): ``lam · x + (1 − lam) · x[perm]`` with ``lam`` drawn
     from Beta(``alpha``, ``alpha``) and ``perm`` a permutation of the batch, both with ``rng``.
-    Returns (the mixed batch, ``perm``, ``lam``); the loss is ``lam · L(y) + (1 − lam) · L(y[perm])``."""
-    import torch
-
+    Returns (the mixed batch, ``perm`` (int64 NumPy), ``lam``); the loss is ``lam · L(y) + (1 − lam) ·
+    L(y[perm])``."""
     lam = float(rng.beta(alpha, alpha))
-    perm = torch.as_tensor(rng.permutation(x.shape[0]))
+    perm = rng.permutation(x.shape[0])
     return lam * x + (1.0 - lam) * x[perm], perm, lam
 
 
@@ -519,12 +518,15 @@ def run_training(args):
                 if args.freq_mask or args.time_mask:
                     xb = spec_mask(xb, rng, args.freq_mask, args.time_mask)
                 yb = y_all[j]
-                if args.mixup and phase == "float":
+                mixing = args.mixup and phase == "float"
+                if mixing:
                     xb, perm, lam = mix_batch(xb, rng, args.mixup)
                 out = model(xb)
-                loss = torch.nn.functional.cross_entropy(out, yb, label_smoothing=0.05)
-                if args.mixup and phase == "float":
-                    loss = lam * loss + (1.0 - lam) * torch.nn.functional.cross_entropy(out, yb[perm], label_smoothing=0.05)
+
+                def smoothed_ce(target):
+                    return torch.nn.functional.cross_entropy(out, target, label_smoothing=0.05)
+
+                loss = lam * smoothed_ce(yb) + (1.0 - lam) * smoothed_ce(yb[perm]) if mixing else smoothed_ce(yb)
                 if teacher_logits is not None:
                     tau = args.kd_temperature
                     kl = torch.nn.functional.kl_div(torch.log_softmax(out / tau, 1),
