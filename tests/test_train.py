@@ -98,6 +98,8 @@ def test_fit_length_pads_left_and_keeps_last():
     (["--out", "m.npz", "--finetune-epochs", "3"], "--finetune-epochs"),
     (["--out", "m.npz", "--fft-length", "100"], "fft_length: must be one of 128, 256, 512, 1024"),
     (["--out", "m.npz", "--n-mels", "16", "--n-mfcc", "17"], "n_mfcc: must be in 1..16"),
+    (["--out", "m.npz", "--fmax", "5000"], "fmax: must be <= sample_rate/2"),
+    (["--out", "m.npz", "--fmin", "3900"], "covers no FFT bin"),
     (["--out", "m.npz", "--swa", "1"], "--swa must be in [0, 1)"),
     (["--out", "m.npz", "--swa", "0.25", "--swa-lr", "0"], "--swa-lr > 0"),
     (["--out", "m.npz", "--mixup", "-0.2"], "--mixup must be >= 0"),
@@ -119,6 +121,7 @@ def test_bad_arguments_exit_cleanly(capsys, argv, named):
                           "--prune-norm", "linf", "--finetune-epochs", "1"]),
     ("lstm", "intk", ["--bits", "4", "--fft-length", "128", "--hop", "64", "--n-mels", "16", "--n-mfcc", "10",
                       "--frames", "40"]),
+    ("lstm", "int8", ["--fmin", "100", "--fmax", "3400"]),
 ])
 def test_smoke_two_epochs_export_budget(fsdd_dir, tmp_path, monkeypatch, cell, weights, extra):
     monkeypatch.setattr(train_data, "CACHE_DIR", tmp_path / "cache")
@@ -130,8 +133,11 @@ def test_smoke_two_epochs_export_budget(fsdd_dir, tmp_path, monkeypatch, cell, w
     model = model_io.load(out)  # validated by the model module
     assert model.cell == cell and model.weights == weights and model.frames == args.frames
     config = train.frontend_config(args)
-    assert (model.frontend.fft_length, model.frontend.hop, model.frontend.n_mels, model.frontend.n_mfcc) == \
-        (config.fft_length, config.hop, config.n_mels, config.n_mfcc)
+    assert (model.frontend.fft_length, model.frontend.hop, model.frontend.n_mels, model.frontend.n_mfcc,
+            model.frontend.fmin, model.frontend.fmax) == \
+        (config.fft_length, config.hop, config.n_mels, config.n_mfcc, config.fmin, config.fmax)
+    if "--fmax" in extra:
+        assert (model.frontend.fmin, model.frontend.fmax) == (100.0, 3400.0)
     form = WeightForm.from_arrays(model.to_arrays())
     assert form.bits == (int(extra[1]) if weights == "intk" else None)
     assert form.exponent_bits == (2 if weights == "minifloat" else None)

@@ -91,6 +91,10 @@ def parse_args(argv=None):
     p.add_argument("--hop", type=int, default=None, help="front end: samples between frames (FSDD default 128)")
     p.add_argument("--n-mels", type=int, default=None, help="front end: mel filters (FSDD default 20)")
     p.add_argument("--n-mfcc", type=int, default=None, help="front end: MFCC coefficients (FSDD default 13)")
+    p.add_argument("--fmin", type=float, default=None, metavar="HZ",
+                   help="front end: lowest edge of the mel bank (FSDD default 20 Hz)")
+    p.add_argument("--fmax", type=float, default=None, metavar="HZ",
+                   help="front end: highest edge of the mel bank (FSDD default 4000 Hz, half the sample rate)")
     p.add_argument("--epochs", type=int, default=100, help="float epochs")
     p.add_argument("--qat-epochs", type=int, default=20)
     p.add_argument("--lr", type=float, default=3e-3)
@@ -212,7 +216,7 @@ def parse_args(argv=None):
     try:
         frontend_config(args)
     except FixedRnnError as exc:
-        p.error(f"front end (--fft-length, --hop, --n-mels, --n-mfcc): {exc}")
+        p.error(f"front end (--fft-length, --hop, --n-mels, --n-mfcc, --fmin, --fmax): {exc}")
     if args.prune_sparsity is not None and args.prune_units is not None:
         p.error("--prune-sparsity and --prune-units: give one of them")
     if args.prune_sparsity is not None and not 0.0 <= args.prune_sparsity < 1.0:
@@ -269,9 +273,10 @@ def dataset_frontend(args):
 
 def frontend_config(args):
     """The :class:`MfccConfig` of the dataset's front end with ``--fft-length``, ``--hop``,
-    ``--n-mels``, ``--n-mfcc`` replacing its fields (``FixedRnnError`` if they do not make one)."""
+    ``--n-mels``, ``--n-mfcc``, ``--fmin``, ``--fmax`` replacing its fields (``FixedRnnError`` if
+    they do not make one)."""
     config = dataset_frontend(args)
-    changes = {name: getattr(args, name) for name in ("fft_length", "hop", "n_mels", "n_mfcc")
+    changes = {name: getattr(args, name) for name in ("fft_length", "hop", "n_mels", "n_mfcc", "fmin", "fmax")
                if getattr(args, name) is not None}
     return replace(config, **changes)
 
