@@ -103,6 +103,7 @@ def test_fit_length_pads_left_and_keeps_last():
     (["--out", "m.npz", "--swa", "1"], "--swa must be in [0, 1)"),
     (["--out", "m.npz", "--swa", "0.25", "--swa-lr", "0"], "--swa-lr > 0"),
     (["--out", "m.npz", "--mixup", "-0.2"], "--mixup must be >= 0"),
+    (["--out", "m.npz", "--cep-scale", "1"], "--cep-scale must be in [0, 1)"),
     (["--out", "m.npz", "--mixup", "0.2", "--teacher-units", "64"], "--mixup: not with"),
 ])
 def test_bad_arguments_exit_cleanly(capsys, argv, named):
@@ -207,6 +208,22 @@ def test_spec_mask_zeroes_one_band_and_one_run():
         expected[rows, :] = True
         np.testing.assert_array_equal(zero, expected)  # nothing else touched
         np.testing.assert_array_equal(y[b].numpy()[~expected], 1.0)
+
+
+def test_scale_coefficients_scales_each_coefficient_of_a_sequence_by_one_factor():
+    rng = np.random.default_rng(3)
+    x = torch.tensor(rng.integers(-128, 128, (8, 61, 13)), dtype=torch.float64)
+    y = train.scale_coefficients(x, np.random.default_rng(1), 0.2)
+    assert torch.equal(x, torch.tensor(np.random.default_rng(3).integers(-128, 128, (8, 61, 13)), dtype=torch.float64))
+    ratio = (y / torch.where(x == 0, 1.0, x)).numpy()
+    for b in range(8):
+        for c in range(13):
+            nonzero = x[b, :, c].numpy() != 0
+            factor = ratio[b, nonzero, c]
+            assert 0.8 <= factor[0] <= 1.2 and np.allclose(factor, factor[0], rtol=0, atol=1e-12)
+        assert np.all(y[b].numpy()[x[b].numpy() == 0] == 0)
+    factors = ratio[:, 0, :][x[:, 0, :].numpy() != 0]
+    assert factors.std() > 0.05  # each its own draw, not one factor for all
 
 
 def test_mix_batch_mixes_each_sequence_with_one_other_by_one_weight():

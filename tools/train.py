@@ -148,6 +148,9 @@ def parse_args(argv=None):
     p.add_argument("--cvn", action="store_true", help="--cmn: also per-utterance variance normalisation")
     p.add_argument("--freq-mask", type=int, default=0, help="SpecAugment: mask up to F coefficients (0: off)")
     p.add_argument("--time-mask", type=int, default=0, help="SpecAugment: mask up to T frames (0: off)")
+    p.add_argument("--cep-scale", type=float, default=0.0, metavar="S",
+                   help="scale each coefficient of a sequence by its own factor from U(1 - S, 1 + S) "
+                        "(float and QAT batches; 0: off)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--identity-mix", type=float, default=0.0,
                    help="RNN: recurrent init = (1 - g) * orthogonal + g * identity")
@@ -205,6 +208,8 @@ def parse_args(argv=None):
         p.error("--x-scale, --kd-temperature, --lr and --qat-lr must be > 0")
     if args.mixup < 0:
         p.error(f"--mixup must be >= 0, got {args.mixup}")
+    if not 0.0 <= args.cep_scale < 1.0:
+        p.error(f"--cep-scale must be in [0, 1), got {args.cep_scale}")
     if args.mixup and (args.teacher_units or args.teacher_model):
         p.error("--mixup: not with --teacher-units or --teacher-model")
     if not (0.0 <= args.swa < 1.0 and args.swa_lr > 0):
@@ -355,6 +360,15 @@ def spec_mask(x, rng, freq, time):
             t0 = int(rng.integers(0, x.shape[1] - w + 1))
             x[b, t0:t0 + w, :] = 0.0
     return x
+
+
+def scale_coefficients(x, rng, spread):
+    """A batch of dequantized int8 features ``x`` [B, T, I] (float) with each coefficient of each
+    sequence multiplied by its own factor drawn from U(1 − ``spread``, 1 + ``spread``) (the same
+    over the sequence's frames; 0.0, the training mean, stays): a speaker's formants sharper or
+    flatter than the training speakers'. A copy; the result is off the int8 grid."""
+    factors = rng.uniform(1.0 - spread, 1.0 + spread, size=(x.shape[0], 1, x.shape[2]))
+    return x * x.new_tensor(factors)
 
 
 def mix_batch(x, rng, alpha):
@@ -522,6 +536,8 @@ def run_training(args):
                 xb = x_all[j]
                 if args.freq_mask or args.time_mask:
                     xb = spec_mask(xb, rng, args.freq_mask, args.time_mask)
+                if args.cep_scale:
+                    xb = scale_coefficients(xb, rng, args.cep_scale)
                 yb = y_all[j]
                 mixing = args.mixup and phase == "float"
                 if mixing:
@@ -567,6 +583,8 @@ def run_training(args):
             fields += [swa, args.swa_lr]
         if args.mixup:
             fields += ["mixup", args.mixup]
+        if args.cep_scale:
+            fields += ["cep-scale", args.cep_scale]
         if cell == "rnn":
             fields += [args.identity_mix, args.teacher_units, args.kd_weight, args.kd_temperature]
         if aug != train_data.AugmentConfig(copies=args.copies) or args.freq_mask or args.time_mask:
