@@ -104,6 +104,8 @@ def test_fit_length_pads_left_and_keeps_last():
     (["--out", "m.npz", "--swa", "0.25", "--swa-lr", "0"], "--swa-lr > 0"),
     (["--out", "m.npz", "--mixup", "-0.2"], "--mixup must be >= 0"),
     (["--out", "m.npz", "--cep-scale", "1"], "--cep-scale must be in [0, 1)"),
+    (["--out", "m.npz", "--speaker-adversary", "-1"], "--speaker-adversary must be >= 0"),
+    (["--out", "m.npz", "--speaker-adversary", "0.1", "--mixup", "0.2"], "--speaker-adversary: not with"),
     (["--out", "m.npz", "--mixup", "0.2", "--teacher-units", "64"], "--mixup: not with"),
 ])
 def test_bad_arguments_exit_cleanly(capsys, argv, named):
@@ -122,7 +124,7 @@ def test_bad_arguments_exit_cleanly(capsys, argv, named):
                           "--prune-norm", "linf", "--finetune-epochs", "1"]),
     ("lstm", "intk", ["--bits", "4", "--fft-length", "128", "--hop", "64", "--n-mels", "16", "--n-mfcc", "10",
                       "--frames", "40"]),
-    ("lstm", "int8", ["--fmin", "100", "--fmax", "3400"]),
+    ("lstm", "int8", ["--fmin", "100", "--fmax", "3400", "--speaker-adversary", "0.3", "--cep-scale", "0.2"]),
 ])
 def test_smoke_two_epochs_export_budget(fsdd_dir, tmp_path, monkeypatch, cell, weights, extra):
     monkeypatch.setattr(train_data, "CACHE_DIR", tmp_path / "cache")
@@ -224,6 +226,27 @@ def test_scale_coefficients_scales_each_coefficient_of_a_sequence_by_one_factor(
         assert np.all(y[b].numpy()[x[b].numpy() == 0] == 0)
     factors = ratio[:, 0, :][x[:, 0, :].numpy() != 0]
     assert factors.std() > 0.05  # each its own draw, not one factor for all
+
+
+def test_speaker_adversary_reverses_the_gradient_into_the_hidden_state_only():
+    """The cell side (``hidden``) gets −weight × the speaker loss's gradient, the adversary its whole
+    gradient; the loss's value is the plain cross-entropy."""
+    torch.manual_seed(0)
+    hidden = torch.randn(6, 5, dtype=torch.float64, requires_grad=True)
+    speakers = torch.tensor([0, 1, 2, 0, 1, 2])
+    adversary = torch.nn.Linear(5, 3).double()
+    loss = train.speaker_adversary_loss(hidden, speakers, adversary, 0.3)
+    loss.backward()
+    plain_hidden = hidden.detach().clone().requires_grad_(True)
+    plain_adversary = torch.nn.Linear(5, 3).double()
+    plain_adversary.load_state_dict(adversary.state_dict())
+    plain = torch.nn.functional.cross_entropy(plain_adversary(plain_hidden), speakers)
+    plain.backward()
+    assert float(loss) == float(plain)
+    np.testing.assert_allclose(hidden.grad.numpy(), -0.3 * plain_hidden.grad.numpy(), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(adversary.weight.grad.numpy(), plain_adversary.weight.grad.numpy(), rtol=0, atol=1e-15)
+    assert train.dann_ramp(0.0) == 0.0 and abs(train.dann_ramp(1.0) - (2 / (1 + np.exp(-10)) - 1)) < 1e-15
+    assert 0.46 < train.dann_ramp(0.1) < 0.47  # tanh(0.5)
 
 
 def test_mix_batch_mixes_each_sequence_with_one_other_by_one_weight():

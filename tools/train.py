@@ -34,6 +34,7 @@ command gives the same model (single-threaded torch).
 import argparse
 import hashlib
 import json
+import math
 import sys
 import time
 import zlib
@@ -148,6 +149,9 @@ def parse_args(argv=None):
     p.add_argument("--cvn", action="store_true", help="--cmn: also per-utterance variance normalisation")
     p.add_argument("--freq-mask", type=int, default=0, help="SpecAugment: mask up to F coefficients (0: off)")
     p.add_argument("--time-mask", type=int, default=0, help="SpecAugment: mask up to T frames (0: off)")
+    p.add_argument("--speaker-adversary", type=float, default=0.0, metavar="WEIGHT",
+                   help="float phase: a speaker classifier on the last hidden state, its gradient reversed "
+                        "into the cell with this weight (ramped up from 0 over the phase; 0: off)")
     p.add_argument("--cep-scale", type=float, default=0.0, metavar="S",
                    help="scale each coefficient of a sequence by its own factor from U(1 - S, 1 + S) "
                         "(float and QAT batches; 0: off)")
@@ -208,6 +212,10 @@ def parse_args(argv=None):
         p.error("--x-scale, --kd-temperature, --lr and --qat-lr must be > 0")
     if args.mixup < 0:
         p.error(f"--mixup must be >= 0, got {args.mixup}")
+    if args.speaker_adversary < 0:
+        p.error(f"--speaker-adversary must be >= 0, got {args.speaker_adversary}")
+    if args.speaker_adversary and (args.teacher_units or args.teacher_model or args.mixup):
+        p.error("--speaker-adversary: not with --teacher-units, --teacher-model or --mixup")
     if not 0.0 <= args.cep_scale < 1.0:
         p.error(f"--cep-scale must be in [0, 1), got {args.cep_scale}")
     if args.mixup and (args.teacher_units or args.teacher_model):
@@ -362,6 +370,23 @@ def spec_mask(x, rng, freq, time):
     return x
 
 
+def dann_ramp(p):
+    """The weight of the reversed gradient at progress ``p`` in [0, 1] of the phase, as a fraction of
+    the full weight: ``2 / (1 + exp(−10 p)) − 1`` (Ganin and Lempitsky's schedule: 0 at the start,
+    0.987 at the end)."""
+    return 2.0 / (1.0 + math.exp(-10.0 * p)) - 1.0
+
+
+def speaker_adversary_loss(hidden, speakers, adversary, weight):
+    """Cross-entropy of ``adversary``'s speaker prediction from ``hidden`` [B, H]; the adversary's
+    parameters get its whole gradient, ``hidden`` (the cell) that gradient times −``weight``: the
+    cell learns a last state the speaker cannot be read from, the adversary to read it."""
+    import torch
+
+    reversed_grad = hidden.detach() * (1.0 + weight) - weight * hidden  # forward: hidden
+    return torch.nn.functional.cross_entropy(adversary(reversed_grad), speakers)
+
+
 def scale_coefficients(x, rng, spread):
     """A batch of dequantized int8 features ``x`` [B, T, I] (float) with each coefficient of each
     sequence multiplied by its own factor drawn from U(1 − ``spread``, 1 + ``spread``) (the same
@@ -476,6 +501,7 @@ def run_training(args):
             input_quant = replace(input_quant, cmn="window")
     x_all = torch.tensor((x_int.astype(np.float32) - input_quant.zero_point) * np.float32(input_quant.scale))
     y_all = torch.tensor(feats.labels, dtype=torch.long)
+    speakers_all = torch.tensor(np.unique(feats.speaker, return_inverse=True)[1].reshape(-1), dtype=torch.long)
 
     # one epoch = every fitted recording once, as its original or one of its augmented copies
     by_name = {}
@@ -513,7 +539,12 @@ def run_training(args):
         # fresh random streams per phase: a result never depends on what ran before it
         torch.manual_seed(args.seed)
         rng = np.random.default_rng([args.seed, zlib.crc32(phase.encode())])
-        opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=args.weight_decay)
+        adversary = None
+        if args.speaker_adversary and phase == "float":
+            adversary = torch.nn.Sequential(torch.nn.Linear(model.units, 64), torch.nn.ReLU(),
+                                            torch.nn.Linear(64, int(speakers_all.max()) + 1))
+        params = list(model.parameters()) + (list(adversary.parameters()) if adversary is not None else [])
+        opt = torch.optim.AdamW(params, lr=lr, weight_decay=args.weight_decay)
         n_avg = min(max(int(round(n_epochs * swa)), 1), n_epochs - 1) if swa > 0 else 0
         steps = (n_epochs - n_avg) * int(np.ceil(len(groups) / args.batch))
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps, pct_start=0.1 if phase == "float" else 0.0)
@@ -542,12 +573,17 @@ def run_training(args):
                 mixing = args.mixup and phase == "float"
                 if mixing:
                     xb, perm, lam = mix_batch(xb, rng, args.mixup)
-                out = model(xb)
+                trace = {} if adversary is not None else None
+                out = model(xb, trace)
 
                 def smoothed_ce(target):
                     return torch.nn.functional.cross_entropy(out, target, label_smoothing=0.05)
 
                 loss = lam * smoothed_ce(yb) + (1.0 - lam) * smoothed_ce(yb[perm]) if mixing else smoothed_ce(yb)
+                if adversary is not None:
+                    progress_p = (epoch + b / len(pick)) / n_epochs
+                    loss = loss + speaker_adversary_loss(trace["h"][:, -1], speakers_all[j], adversary,
+                                                         args.speaker_adversary * dann_ramp(progress_p))
                 if teacher_logits is not None:
                     tau = args.kd_temperature
                     kl = torch.nn.functional.kl_div(torch.log_softmax(out / tau, 1),
@@ -556,7 +592,7 @@ def run_training(args):
                     loss = (1 - args.kd_weight) * loss + args.kd_weight * kl
                 opt.zero_grad()
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+                torch.nn.utils.clip_grad_norm_(params, clip)
                 opt.step()
                 with torch.no_grad():
                     for param, mask in masks:
@@ -585,6 +621,8 @@ def run_training(args):
             fields += ["mixup", args.mixup]
         if args.cep_scale:
             fields += ["cep-scale", args.cep_scale]
+        if args.speaker_adversary:
+            fields += ["speaker-adversary", args.speaker_adversary]
         if cell == "rnn":
             fields += [args.identity_mix, args.teacher_units, args.kd_weight, args.kd_temperature]
         if aug != train_data.AugmentConfig(copies=args.copies) or args.freq_mask or args.time_mask:
