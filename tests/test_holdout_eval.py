@@ -86,3 +86,26 @@ def test_a_folder_without_models_is_one_line(data, tmp_path, capsys):
     assert holdout_eval.main([str(tmp_path / "empty"), "--data-dir", str(data)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no SPEAKER.npz for any speaker" in err[0]
+
+
+def test_confusions_count_each_speakers_mistakes_over_the_folders(data, tmp_path, capsys):
+    for seed in (0, 1):
+        keep_folder(tmp_path / "keep" / f"seed-{seed}", seed)
+    out = tmp_path / "h.json"
+    assert holdout_eval.main([str(tmp_path / "keep"), "--data-dir", str(data), "--json", str(out),
+                              "--confusions", "3"]) == 0
+    printed = capsys.readouterr().out
+    report = json.loads(out.read_text())
+    for s in SPEAKERS:
+        mistakes = {}
+        for k in (0, 1):
+            model = load(tmp_path / "keep" / f"seed-{k}" / f"{s}.npz")
+            for f in sorted((data / "recordings").glob(f"*_{s}_*.wav")):
+                label, true = model.classify(f).label, f.name.split("_")[0]
+                if label != true:
+                    mistakes[f"{true}>{label}"] = mistakes.get(f"{true}>{label}", 0) + 1
+        got = [tuple(pair) for pair in report["confusions"][s]]
+        assert len(got) == min(3, len(mistakes))
+        assert all(mistakes[pair] == count for pair, count in got)
+        assert [count for _, count in got] == sorted(mistakes.values(), reverse=True)[:len(got)]
+        assert f"{s} mistakes: " + (", ".join(f"{pair} {count}" for pair, count in got) or "none") in printed

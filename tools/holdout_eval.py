@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Score kept leave-one-speaker-out models again, e.g. with endpointing, without training them again.
 
-    python tools/holdout_eval.py DIR [DIR ...] [--endpoint] [--data-dir FSDD] [--json FILE]
+    python tools/holdout_eval.py DIR [DIR ...] [--endpoint] [--confusions N] [--data-dir FSDD] [--json FILE]
 
 Each DIR is a ``tools/train_holdout.py --keep`` folder: ``SPEAKER.npz`` per held-out speaker (a
 ``--seeds`` run's ``seed-S/`` subfolders are read as DIRs of their own). Every model must say it
@@ -9,7 +9,8 @@ was trained without its speaker (``meta.split``, as tools/train.py writes it); i
 integer engine end to end on all of that speaker's recordings (:func:`fixedrnn.evaluate.evaluate_model`,
 ``--endpoint``: with :mod:`fixedrnn.endpoint`'s default configuration). Prints each DIR's figures,
 then each speaker's mean over the DIRs, their mean and the worst of them (as train_holdout's
-``--seeds`` summary).
+``--seeds`` summary). ``--confusions N``: each speaker's N most frequent mistakes, ``true>predicted``
+counted over the DIRs (most first, ties by label).
 """
 
 import argparse
@@ -42,7 +43,8 @@ def model_folders(dirs):
 
 
 def score_folders(folders, data_dir, endpoint=None):
-    """``{folder: {speaker: accuracy}}`` over the speakers of the data that each folder has a model for."""
+    """``{folder: {speaker: EvaluationResult}}`` over the speakers of the data that each folder has a
+    model for."""
     speakers = fsdd.speaker_names(fsdd.list_recordings(data_dir))
     table = {}
     for folder in folders:
@@ -55,9 +57,29 @@ def score_folders(folders, data_dir, endpoint=None):
             if model.meta.get("split") != holdout_split(speaker):
                 raise FixedRnnError(f"{path}: not trained with speaker {speaker} held out "
                                     f"(its split: {model.meta.get('split', 'not recorded')!r})")
-            row[speaker] = evaluate_model(model, data_dir, split="all", speakers=[speaker], endpoint=endpoint).accuracy
+            row[speaker] = evaluate_model(model, data_dir, split="all", speakers=[speaker], endpoint=endpoint)
         table[str(folder)] = row
     return table
+
+
+def accuracies(results):
+    """``{folder: {speaker: accuracy}}`` of :func:`score_folders`' results."""
+    return {folder: {s: r.accuracy for s, r in row.items()} for folder, row in results.items()}
+
+
+def top_confusions(results, n):
+    """``{speaker: [("true>predicted", count), ...]}``: each speaker's ``n`` most frequent mistakes,
+    summed over the folders (most first, ties in label order)."""
+    out = {}
+    speakers = list(dict.fromkeys(s for row in results.values() for s in row))
+    for speaker in speakers:
+        found = [row[speaker] for row in results.values() if speaker in row]
+        total = sum(r.confusion for r in found)
+        labels = found[0].labels
+        pairs = [(f"{labels[i]}>{labels[j]}", int(total[i, j])) for i in range(len(labels)) for j in range(len(labels))
+                 if i != j and total[i, j] > 0]
+        out[speaker] = sorted(pairs, key=lambda pair: -pair[1])[:n]
+    return out
 
 
 def summary(table):
@@ -75,13 +97,18 @@ def main(argv=None):
     p.add_argument("--endpoint", action="store_true", help="endpoint each recording first (fixedrnn.endpoint)")
     p.add_argument("--data-dir", type=Path, default=None, help="FSDD directory (default: as verify)")
     p.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
+    p.add_argument("--confusions", type=int, default=0, metavar="N",
+                   help="print each speaker's N most frequent mistakes (true>predicted, over the DIRs)")
     args = p.parse_args(argv)
+    if args.confusions < 0:
+        p.error(f"--confusions must be >= 0, got {args.confusions}")
     return run(_run, args, prog="holdout_eval")
 
 
 def _run(args):
     data_dir = args.data_dir or fsdd.default_data_dir()
-    table = score_folders(model_folders(args.dirs), data_dir, EndpointConfig() if args.endpoint else None)
+    results = score_folders(model_folders(args.dirs), data_dir, EndpointConfig() if args.endpoint else None)
+    table = accuracies(results)
     for folder, row in table.items():
         print(f"{folder}: " + ", ".join(f"{s} {100 * v:.1f}" for s, v in row.items())
               + f"; mean {100 * sum(row.values()) / len(row):.1f}, worst {100 * min(row.values()):.1f}")
@@ -89,8 +116,13 @@ def _run(args):
     print("per speaker, mean over the folders: " + ", ".join(f"{s} {100 * v:.1f}" for s, v in out["speaker"].items()))
     print(f"mean {100 * out['mean']:.2f} %, worst speaker {100 * out['worst']:.2f} %"
           f" (endpoint {'on' if args.endpoint else 'off'})")
+    confusions = top_confusions(results, args.confusions) if args.confusions else {}
+    for speaker, pairs in confusions.items():
+        print(f"{speaker} mistakes: " + (", ".join(f"{pair} {count}" for pair, count in pairs) or "none"))
     if args.json:
-        write_text(args.json, json.dumps({"endpoint": args.endpoint, "folders": table, **out}, indent=1) + "\n")
+        extra = {"confusions": confusions} if args.confusions else {}
+        write_text(args.json, json.dumps({"endpoint": args.endpoint, "folders": table, **out, **extra}, indent=1)
+                   + "\n")
     return 0
 
 
