@@ -67,6 +67,17 @@ def test_trim_silence_keeps_two_frames_around_the_sound():
     x[frame] = 1.0  # 1e-6 of the sound's power per sample: far under TRIM_DB
     trimmed = synth_voices.trim_silence(x)
     np.testing.assert_array_equal(trimmed, x[5 * frame:13 * frame])
+    short = np.ones(frame - 1)
+    np.testing.assert_array_equal(synth_voices.trim_silence(short), short)  # under one frame: as it is
+
+
+def test_natural_voices_speak_digits_only(tmp_path, capsys):
+    with pytest.raises(FixedRnnError, match="'asterisk:en' has recorded digits only, not 'hello'"):
+        synth_voices.write_words(tmp_path, ["hello"], voices=["asterisk:en"])
+    with pytest.raises(SystemExit) as exc:
+        synth_voices.main([str(tmp_path), "--natural", "--words", "builtin"])
+    assert exc.value.code == 2 and "--natural: not with --train or --words" in capsys.readouterr().err
+    assert not any((tmp_path / "_filler_").glob("*.wav"))  # nothing written by either
 
 
 def read_back(tmp_path, paths, count):

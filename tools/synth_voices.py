@@ -131,6 +131,8 @@ def trim_silence(x):
     sound when its mean power is within :data:`TRIM_DB` of the loudest frame's."""
     frame = SAMPLE_RATE // 100
     n = x.size // frame
+    if n == 0:
+        return x
     power = np.mean(np.reshape(x[:n * frame], (n, frame)) ** 2, axis=1) + 1e-9
     sound = np.nonzero(10 * np.log10(power / power.max()) > TRIM_DB)[0]
     return x[max(0, sound[0] - 2) * frame:min(x.size, (sound[-1] + 3) * frame)]
@@ -171,6 +173,8 @@ def engine_samples(word, digit, voice, variant, tmp):
         run_engine(["espeak-ng", "-v", name, "-s", str(speed), "-p", str(pitch), "-w", str(path), word], voice, path)
         return read_8k(path)
     if engine == "asterisk":
+        if digit is None:
+            raise FixedRnnError(f"--voices: {voice!r} has recorded digits only, not {word!r}")
         path = ASTERISK_SOUNDS / name / "digits" / f"{digit}.wav"
         if not path.exists():
             raise FixedRnnError(f"--voices: {voice!r}: no {path} (Debian: apt-get install asterisk-core-sounds-en-wav)")
@@ -293,8 +297,8 @@ def main(argv=None):
     p.add_argument("--f0-factors", nargs="+", type=float, default=list(F0_FACTORS),
                    help="flite and festival: factors on the voice's own mean f0 (default 1)")
     args = p.parse_args(argv)
-    if args.natural and args.train:
-        p.error("--natural and --train: give one of them")
+    if args.natural and (args.train or args.words is not None):
+        p.error("--natural: not with --train or --words (the natural voices speak the digits)")
     if not all(0.25 <= x <= 4 for x in args.stretches + args.f0_factors):
         p.error("--stretches and --f0-factors must lie in [0.25, 4]")
     args.speeds = args.speeds or list(TRAIN_SPEEDS if args.train else SPEEDS)

@@ -9,8 +9,8 @@ Pipeline (PyTorch, CPU; the ``train`` extra):
    recordings; cached in a temporary directory (tools/train_data.py).
 2. Per-coefficient int8 normalisation (offset = training mean, scale = std / x_scale⁻¹) exactly as
    the device computes it; the model trains on the dequantized int8 features.
-3. Float training (AdamW, one-cycle cosine LR, dropout, label smoothing, gradient clipping),
-   optionally distilled from a float LSTM teacher (``--teacher-units``) or from trained model files
+3. Float training (AdamW, one-cycle cosine LR, dropout, label smoothing, gradient clipping;
+   optionally SpecAugment, ``--cep-scale``, ``--mixup``, a speaker adversary), optionally distilled from a float LSTM teacher (``--teacher-units``) or from trained model files
    (``--teacher-model FILE...``: the mean of their integer logits, tools/train_distill.py).
 4. Optional pruning of the float model (:mod:`fixedrnn.prune`): ``--prune-sparsity S``
    (unstructured magnitude, ``--prune-scope`` layer|global) or ``--prune-units KEEP`` (structured,
