@@ -31,7 +31,6 @@ to FSDD's tight cut. Needs ``flite``, ``festival`` with ``festvox-kallpc16k``,
 """
 
 import argparse
-import functools
 import re
 import shutil
 import subprocess
@@ -150,10 +149,9 @@ def run_engine(argv, voice, path, stdin=None):
                             f"{done.stderr.strip() or 'no output'}")
 
 
-@functools.lru_cache(maxsize=None)
 def flite_voices():
     """The voice names ``flite -lv`` lists (flite speaks an unknown name in its default voice, so
-    names are checked against these)."""
+    :func:`check_voices` checks names against these)."""
     try:
         listed = subprocess.run(["flite", "-lv"], capture_output=True, text=True).stdout
     except FileNotFoundError:
@@ -181,8 +179,6 @@ def engine_samples(word, digit, voice, variant, tmp):
         return trim_silence(read_8k(path))
     stretch, factor = variant
     if engine == "flite":
-        if name not in flite_voices():
-            raise FixedRnnError(f"--voices: flite has no voice {name!r} (it has {', '.join(flite_voices())})")
         argv = ["flite", "-voice", name, "--setf", f"duration_stretch={stretch}"]
         if factor != 1.0:
             argv += ["--setf", f"int_f0_target_mean={VOICE_F0[voice] * factor:.0f}"]
@@ -218,13 +214,24 @@ def variants(voice, speeds, pitches, stretches, f0_factors):
     return [(s, f) for s in stretches for f in (f0_factors if voice in VOICE_F0 else (1.0,))]
 
 
+def check_voices(voices):
+    """``FixedRnnError`` before anything is written: an unknown engine, espeak-ng missing for its
+    voices, a name flite does not have."""
+    engines = [split_voice(v) for v in voices]
+    if any(engine == "espeak" for engine, _ in engines) and shutil.which("espeak-ng") is None:
+        raise FixedRnnError("espeak-ng: not found (Debian: apt-get install espeak-ng)")
+    flite_names = [name for engine, name in engines if engine == "flite"]
+    if flite_names:
+        known = flite_voices()
+        for name in flite_names:
+            if name not in known:
+                raise FixedRnnError(f"--voices: flite has no voice {name!r} (it has {', '.join(known)})")
+
+
 def speak_all(folder, named_words, voices, speeds, pitches, stretches=STRETCHES, f0_factors=F0_FACTORS):
     """Write ``folder/{name}_{voice}_{index}.wav`` for every ``(name, word)`` of ``named_words``,
     voice and variant (:func:`variants`; ``index`` numbers them); returns the paths."""
-    for voice in voices:
-        split_voice(voice)
-    if any(split_voice(v)[0] == "espeak" for v in voices) and shutil.which("espeak-ng") is None:
-        raise FixedRnnError("espeak-ng: not found (Debian: apt-get install espeak-ng)")
+    check_voices(voices)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []

@@ -10,7 +10,8 @@ Pipeline (PyTorch, CPU; the ``train`` extra):
 2. Per-coefficient int8 normalisation (offset = training mean, scale = std / x_scale⁻¹) exactly as
    the device computes it; the model trains on the dequantized int8 features.
 3. Float training (AdamW, one-cycle cosine LR, dropout, label smoothing, gradient clipping;
-   optionally SpecAugment, ``--cep-scale``, ``--mixup``, a speaker adversary), optionally distilled from a float LSTM teacher (``--teacher-units``) or from trained model files
+   optionally SpecAugment, ``--cep-scale``, ``--mixup``, a speaker adversary), optionally
+   distilled from a float LSTM teacher (``--teacher-units``) or from trained model files
    (``--teacher-model FILE...``: the mean of their integer logits, tools/train_distill.py).
 4. Optional pruning of the float model (:mod:`fixedrnn.prune`): ``--prune-sparsity S``
    (unstructured magnitude, ``--prune-scope`` layer|global) or ``--prune-units KEEP`` (structured,
@@ -383,7 +384,7 @@ def speaker_adversary_loss(hidden, speakers, adversary, weight):
     cell learns a last state the speaker cannot be read from, the adversary to read it."""
     import torch
 
-    reversed_grad = hidden.detach() * (1.0 + weight) - weight * hidden  # forward: hidden
+    reversed_grad = hidden + (hidden.detach() - hidden) * (1.0 + weight)  # forward: hidden exactly
     return torch.nn.functional.cross_entropy(adversary(reversed_grad), speakers)
 
 
