@@ -7,7 +7,8 @@ best at its end. Rule (docs/streaming.md, "Decision"), with ``window`` W, ``thre
 ``min_loud``, ``suppression``, ``max_frames``:
 
 - During a segment, the int8 scores ``s_t [C]`` of its last W frames are kept, and its loud frames
-  (the VAD's ``raw``) are counted.
+  (the VAD's ``raw``) are counted. (A model that runs once per segment, :mod:`fixedrnn.segment_stream`,
+  gives the same W scores at the decision instead: ``Decider(..., segment_scores=...)``.)
 - The segment is decided at the first frame that is not speech (that frame is not part of it), or
   at its ``max_frames``-th frame (included; the next speech frame starts a new segment).
 - Decision: ``sum[c] = Σ s_t[c]`` over the n ≤ W kept frames (int32); ``top`` = the first c of
@@ -23,7 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from fixedrnn.errors import require_int_fields
+from fixedrnn.errors import FixedRnnError, require_int_fields
 
 
 def is_keyword(label):
@@ -70,11 +71,15 @@ class Detection(NamedTuple):
 class Decider:
     """The rule's state; :meth:`update` takes one frame and returns a :class:`Detection` or None.
     ``keywords``: per class, whether it is a keyword (:func:`keyword_flags` of the model's labels);
-    None: every class is."""
+    None: every class is. ``segment_scores``: None (the scores come with each frame), or a function
+    ``(start, end) → int8 [n, C]`` called once when the segment of frames ``start..end`` is decided
+    (not for a segment with fewer than ``min_loud`` loud frames), giving the n scores the rule
+    averages, ``1 ≤ n ≤ min(window, end − start + 1)`` (then :meth:`update` takes ``scores=None``)."""
 
-    def __init__(self, config=None, keywords=None):
+    def __init__(self, config=None, keywords=None, segment_scores=None):
         self.config = DecisionConfig() if config is None else config
         self.keywords = None if keywords is None else tuple(bool(k) for k in keywords)
+        self.segment_scores = segment_scores
         self.reset()
 
     def reset(self):
@@ -85,14 +90,29 @@ class Decider:
         self.last_label = None
         self.last_decided = 0
 
+    def _kept_scores(self, end):
+        """int32 ``[n, C]``: the scores the rule averages (the segment's last n ≤ W frames')."""
+        if self.segment_scores is None:
+            return np.asarray(self.kept, np.int32)
+        most = min(self.config.window, end - self.start + 1)
+        scores = np.asarray(self.segment_scores(self.start, end))
+        if scores.dtype != np.int8 or scores.ndim != 2 or not 1 <= len(scores) <= most:
+            raise FixedRnnError(f"segment_scores({self.start}, {end}) must give int8 [n, C] with 1 <= n <= {most}, "
+                                f"got {scores.dtype} of shape {scores.shape}")
+        return scores.astype(np.int32)
+
     def _decide(self, t, end):
         cfg = self.config
-        sums = np.sum(np.asarray(self.kept, np.int32), axis=0, dtype=np.int32)
+        if self.loud < cfg.min_loud:  # no detection whatever the scores (segment_scores is not called)
+            self.start, self.loud, self.kept = None, 0, []
+            return None
+        kept = self._kept_scores(end)
+        sums = np.sum(kept, axis=0, dtype=np.int32)
         top = int(np.argmax(sums))
-        score = int(sums[top]) // len(self.kept)
-        start, loud = self.start, self.loud
+        score = int(sums[top]) // len(kept)
+        start = self.start
         self.start, self.loud, self.kept = None, 0, []
-        if loud < cfg.min_loud or score < cfg.threshold:
+        if score < cfg.threshold:
             return None
         if self.keywords is not None and not self.keywords[top]:
             return None
@@ -111,7 +131,8 @@ class Decider:
             return self._decide(t, t - 1) if self.start is not None else None
         if self.start is None:
             self.start = t
-        self.kept = (self.kept + [np.asarray(scores, np.int32)])[-self.config.window:]
+        if self.segment_scores is None:
+            self.kept = (self.kept + [np.asarray(scores, np.int32)])[-self.config.window:]
         self.loud += int(raw)
         if t - self.start + 1 >= self.config.max_frames:
             return self._decide(t, t)

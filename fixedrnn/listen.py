@@ -1,5 +1,8 @@
 """``python -m fixedrnn listen MODEL [WAV | -]``: continuous keyword spotting on a long recording or
-live audio (:class:`fixedrnn.stream.KeywordStream`, docs/streaming.md).
+live audio (:class:`fixedrnn.stream.KeywordStream`, the cell stepping frame by frame; with
+``--per-segment``, and always for a model that cannot step so — cepstral mean normalisation, an
+imported graph — :class:`fixedrnn.segment_stream.SegmentStream`, the model classifying each speech
+segment's window once; docs/streaming.md).
 
 ``WAV``: a 16-bit PCM mono WAV at the model's sample rate. ``-`` (the default): raw signed 16-bit
 little-endian mono PCM at the model's sample rate on standard input, read in blocks as it arrives,
@@ -63,14 +66,21 @@ def _file_blocks(path, config, block):
 def _listen(args):
     from fixedrnn.decision import DecisionConfig
     from fixedrnn.model import load
-    from fixedrnn.stream import KeywordStream, StreamConfig
+    from fixedrnn.segment_stream import SegmentStream, open_stream
+    from fixedrnn.stream import StreamConfig, steps_per_frame
 
     model = load(args.model)
-    config = StreamConfig(decision=DecisionConfig(threshold=args.threshold), reset=not args.no_reset)
-    stream = KeywordStream(model, config)
+    config = StreamConfig(decision=DecisionConfig(threshold=args.threshold), reset=not args.no_reset,
+                          per_segment=args.per_segment)
+    if args.no_reset and (args.per_segment or not steps_per_frame(model)):
+        why = "--per-segment" if args.per_segment else f"{args.model} cannot step frame by frame"
+        raise FixedRnnError(f"--no-reset: {why}: the model runs once per speech segment, on its window, "
+                            "with no state carried across segments")
+    stream = open_stream(model, config)
     rate = model.frontend.sample_rate
     if args.wav == "-":
-        print(f"listening: {args.model} ({model.cell}, {rate} Hz S16_LE mono on standard input); "
+        how = "once per speech segment" if isinstance(stream, SegmentStream) else "frame by frame"
+        print(f"listening: {args.model} ({model.cell}, {how}; {rate} Hz S16_LE mono on standard input); "
               "Ctrl-C stops", file=sys.stderr, flush=True)
         blocks = _stdin_blocks(rate)
     else:
@@ -103,5 +113,8 @@ def add_parser(subparsers):
                         help="smallest averaged int8 score of a detection (default -128: every segment)")
     parser.add_argument("--no-reset", action="store_true",
                         help="carry the cell state across speech segments (no reset; much worse on these models)")
+    parser.add_argument("--per-segment", action="store_true",
+                        help="run the model once per speech segment, on its window, as classify runs a clip "
+                             "(always so for a model with cepstral mean normalisation or an imported graph)")
     parser.add_argument("--block", type=int, default=1024, help="samples per block when reading a WAV file")
     parser.set_defaults(func=_listen)

@@ -40,13 +40,17 @@ from fixedrnn.vad import Vad, VadConfig, frame_energy
 @dataclass(frozen=True)
 class StreamConfig:
     """``vad``, ``decision``; ``reset`` the cell at each segment start, stepping it ``silence`` times
-    on the silent frame's features, then re-running the ``preroll`` frames before the start."""
+    on the silent frame's features, then re-running the ``preroll`` frames before the start.
+    ``per_segment``: run the model once per segment on its window instead of the cell frame by
+    frame (:class:`fixedrnn.segment_stream.SegmentStream`; ``preroll`` frames before the segment
+    are in the window, ``silence`` and ``decision.window`` are unused)."""
 
     vad: VadConfig = field(default_factory=VadConfig)
     decision: DecisionConfig = field(default_factory=DecisionConfig)
     reset: bool = True
     preroll: int = 4
     silence: int = 16
+    per_segment: bool = False
 
     def __post_init__(self):
         require_int_fields(self, "", (("preroll", 0, 255), ("silence", 0, 255)))
@@ -71,22 +75,49 @@ class StreamFrames(NamedTuple):
     scores: np.ndarray
 
 
+def steps_per_frame(model):
+    """Whether ``model`` can step frame by frame (:class:`KeywordStream`): not a graph model (its
+    graph runs whole windows) nor one with cepstral mean normalisation (``input.cmn``: its features
+    need the whole window's mean before the first cell step). Others stream per segment
+    (:class:`fixedrnn.segment_stream.SegmentStream`)."""
+    return getattr(model, "cell", None) in ("rnn", "lstm") and model.input.cmn == "off"
+
+
 def require_streamable(model):
-    """``FixedRnnError`` for a model a stream cannot run: one with cepstral mean normalisation
-    (``input.cmn``), whose window needs all its frames before the first cell step."""
-    if model.input.cmn != "off":
-        raise FixedRnnError(f"model: cepstral mean normalisation (input.cmn = {model.input.cmn}) needs the whole "
-                            "window before the first cell step; a stream steps the cell frame by frame (use "
-                            "classify or evaluate, with --endpoint for clips)")
+    """``FixedRnnError`` for a model :class:`KeywordStream` cannot run (:func:`steps_per_frame`)."""
+    if steps_per_frame(model):
+        return
+    why = ("an imported graph runs whole windows" if model.input.cmn == "off" else
+           f"cepstral mean normalisation (input.cmn = {model.input.cmn}) needs the whole window's mean")
+    raise FixedRnnError(f"model: {why}, not one frame at a time; it streams once per speech segment "
+                        "(StreamConfig(per_segment=True), fixedrnn.segment_stream)")
 
 
-class KeywordStream:
-    """A model listening to a stream; :meth:`push` blocks of int16 samples of any size."""
+class StreamClock:
+    """Frame times of a stream over ``self.model``'s front end."""
+
+    def frame_end_seconds(self, t):
+        """Time (s) at which frame ``t`` is complete: its last sample's end."""
+        c = self.model.front_end.config
+        return (t * c.hop + c.fft_length) / c.sample_rate
+
+    def frame_start_seconds(self, t):
+        """Time (s) of frame ``t``'s first sample."""
+        c = self.model.front_end.config
+        return t * c.hop / c.sample_rate
+
+
+class KeywordStream(StreamClock):
+    """A model listening to a stream, its cell stepping frame by frame; :meth:`push` blocks of int16
+    samples of any size."""
 
     def __init__(self, model, config=None):
         require_streamable(model)
         self.model = model
         self.config = StreamConfig() if config is None else config
+        if self.config.per_segment:
+            raise FixedRnnError("config: per_segment streams are fixedrnn.segment_stream.SegmentStream's, "
+                                "KeywordStream steps the cell frame by frame")
         self._prepared = model.prepared
         self._cell = rnn if model.cell == "rnn" else lstm
         self.reset()
@@ -155,13 +186,3 @@ class KeywordStream:
         not speech followed the last one)."""
         found = self._decider.update(self.frames_done, None, False, False)
         return [] if found is None else [found]
-
-    def frame_end_seconds(self, t):
-        """Time (s) at which frame ``t`` is complete: its last sample's end."""
-        c = self.model.front_end.config
-        return (t * c.hop + c.fft_length) / c.sample_rate
-
-    def frame_start_seconds(self, t):
-        """Time (s) of frame ``t``'s first sample."""
-        c = self.model.front_end.config
-        return t * c.hop / c.sample_rate

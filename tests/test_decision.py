@@ -71,3 +71,46 @@ def test_filler_segment_does_not_become_the_last_label():
     decider = Decider(cfg, (True, False))
     got = [d for t, (s, r, a) in enumerate(frames) if (d := decider.update(t, s, r, a)) is not None]
     assert got == [Detection(0, 0, 0, 1, 9)]  # frame 4's label 0 is suppressed (4 frames after frame 1)
+
+
+def test_scores_given_at_the_decision_equal_scores_given_per_frame():
+    """``segment_scores`` returning the segment's last min(W, length) frames' scores gives the
+    per-frame decider's detections, on random flags and scores, with every gate in play."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    total = 0
+    for trial in range(40):
+        cfg = DecisionConfig(window=int(rng.integers(1, 6)), min_loud=int(rng.integers(0, 4)),
+                             threshold=int(rng.integers(-40, 40)), suppression=int(rng.integers(0, 30)),
+                             max_frames=int(rng.integers(1, 20)))
+        n = 200
+        scores = rng.integers(-128, 128, (n, 4)).astype(np.int8)
+        active = rng.random(n) < 0.7
+        raw = active & (rng.random(n) < 0.6)
+        keywords = (True, True, False, True)
+        plain = Decider(cfg, keywords)
+        want = [d for t in range(n) if (d := plain.update(t, scores[t], raw[t], active[t]))]
+        calls = []
+
+        def segment_scores(start, end):
+            calls.append((start, end))
+            return scores[max(start, end - cfg.window + 1):end + 1]
+
+        deferred = Decider(cfg, keywords, segment_scores=segment_scores)
+        got = [d for t in range(n) if (d := deferred.update(t, None, raw[t], active[t]))]
+        assert got == want, trial
+        assert len(calls) == len(set(calls))
+        total += len(want)
+    assert total >= 100
+
+
+def test_segment_scores_of_a_wrong_shape_are_refused():
+    import numpy as np
+
+    decider = Decider(DecisionConfig(window=2, min_loud=0), segment_scores=lambda s, e: np.zeros((3, 2), np.int8))
+    decider.update(0, None, True, True)
+    decider.update(1, None, True, True)
+    decider.update(2, None, True, True)
+    with pytest.raises(FixedRnnError, match=r"1 <= n <= 2"):
+        decider.update(3, None, False, False)

@@ -106,3 +106,31 @@ def test_ctrl_c_exits_130_without_traceback():
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and b"Traceback" not in err
+
+
+CMN_MODEL = str(REPO / "golden" / "models" / "lstm_int8_cmn.npz")
+
+
+@pytest.mark.parametrize("args", [[CMN_MODEL], [MODEL, "--per-segment"]], ids=["cmn", "per-segment"])
+def test_per_segment(tmp_path, capsys, three_digits, args):
+    """A CMN model listens once per speech segment (it cannot step frame by frame); any model does
+    with --per-segment."""
+    assert cli.main(["listen", args[0], write_wav(tmp_path / "a.wav", three_digits), *args[1:]]) == 0
+    rows = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    assert [r[0] for r in rows] == EXPECTED
+
+
+def test_per_segment_on_stdin_says_so(three_digits):
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    done = subprocess.run([sys.executable, "-m", "fixedrnn", "listen", CMN_MODEL, "-"], env=env, timeout=300,
+                          input=three_digits.astype("<i2").tobytes(), capture_output=True)
+    assert done.returncode == 0 and b"once per speech segment" in done.stderr
+    assert [line.split("\t")[0] for line in done.stdout.decode().splitlines()] == EXPECTED
+
+
+def test_no_reset_per_segment_refused(tmp_path, capsys):
+    wav = write_wav(tmp_path / "a.wav", np.zeros(4000, np.int16))
+    for args in ([CMN_MODEL, wav, "--no-reset"], [MODEL, wav, "--no-reset", "--per-segment"]):
+        assert cli.main(["listen", *args]) == 2
+        err = capsys.readouterr().err
+        assert "--no-reset" in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err

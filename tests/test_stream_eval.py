@@ -65,3 +65,24 @@ def test_segment_detections_of_a_model_with_filler_classes():
     found = stream_eval.segment_detections(model, pcm, FILLER_CONFIG)[1]
     plain = stream_eval.segment_detections(random_model(**FILLER_MODEL, labels=PLAIN_LABELS), pcm, FILLER_CONFIG)[1]
     assert found == want == [d for d in plain if d.label != 6] and len(found) >= 2 and len(plain) > len(found)
+
+
+@pytest.mark.parametrize("name", ["lstm_int8_cmn", "rnn_pot"])
+def test_segment_window_detections_equal_segment_stream(fsdd_dir, name):
+    """Per segment (always for the CMN model, asked for the RNN): all windows in one numba batch
+    from the whole stream's front end give SegmentStream's detections and flags."""
+    model = load(REPO / "golden" / "models" / f"{name}.npz")
+    config = StreamConfig(per_segment=True)
+    st = build_stream(stream_eval.test_items(fsdd_dir, 12), seed=5, snr_db=20.0, noise_kind="babble")
+    _, want_active, want = stream_eval.run_stream(model, st.pcm, config)
+    active, found = stream_eval.detections(model, st.pcm, config)
+    assert found == want and len(want) >= 8
+    np.testing.assert_array_equal(active, want_active)
+
+
+def test_a_cmn_model_is_scored_per_segment(fsdd_dir, capsys):
+    model = str(REPO / "golden" / "models" / "lstm_int8_cmn.npz")
+    assert stream_eval.main([model, "--fsdd", str(fsdd_dir), "--limit", "4", "--snr", "clean"]) == 0
+    assert "`lstm_int8_cmn.npz per segment` | clean | 4 |" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="--no-reset"):
+        stream_eval.main([model, "--fsdd", str(fsdd_dir), "--limit", "4", "--snr", "clean", "--no-reset"])

@@ -2,7 +2,7 @@
 
     python tools/stream_eval.py MODEL.npz [MODEL.npz ...] [--fsdd DIR] [--snr 30 20 10]
         [--noise white pink babble] [--limit N] [--webrtc] [--no-reset] [--exact]
-        [--noise-minutes M] [--json FILE]
+        [--noise-minutes M] [--per-segment] [--json FILE]
 
 Conditions: clean (digital silence between words), then every noise kind at every SNR. For each,
 one stream of the test-split recordings (index 0-4, 300 files) in a seeded random order, each
@@ -16,6 +16,10 @@ decision rule over all frames, and the cell run (numba) only over each segment, 
 (silent frames, pre-roll) to its last frames — the same detections as
 :class:`fixedrnn.stream.KeywordStream` (tests/test_stream_eval.py), tens of times faster. ``--exact``
 (and ``--no-reset``) push the PCM through ``KeywordStream`` in blocks of 1024 samples instead.
+``--per-segment`` (always so for a model that cannot step frame by frame: cepstral mean
+normalisation, an imported graph): the model classifies each segment's window once
+(:class:`fixedrnn.segment_stream.SegmentStream`); :func:`segment_window_detections` gives its
+detections from all segments' windows in one batch (numba), ``--exact`` the stream itself.
 ``--webrtc``: also the frame-level agreement of the integer VAD with WebRTC's (``pip install
 webrtcvad-wheels``; mode 2, 30 ms frames, a frame of ours is speech for WebRTC when the 30 ms
 frame holding its centre is). ``--noise-minutes M``: also M minutes of each noise kind alone at
@@ -29,6 +33,7 @@ Commands folder instead, at 16 kHz, for each model the words of its task (its la
 """
 
 import argparse
+from dataclasses import replace
 import json
 import sys
 import time
@@ -41,7 +46,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fixedrnn import engine, fsdd, noise, speech_commands  # noqa: E402
 from fixedrnn.decision import Decider, keyword_flags  # noqa: E402
 from fixedrnn.model import load  # noqa: E402
-from fixedrnn.stream import KeywordStream, StreamConfig, require_streamable  # noqa: E402
+from fixedrnn.segment_stream import open_stream  # noqa: E402
+from fixedrnn.stream import StreamConfig, require_streamable, steps_per_frame  # noqa: E402
 from fixedrnn.vad import Vad, frame_energy  # noqa: E402
 from fixedrnn.streams import NOISE_KINDS, babble_noise, build_stream, score_detections  # noqa: E402
 
@@ -68,8 +74,9 @@ def speech_commands_items(data_dir, labels, limit=None):
 
 
 def run_stream(model, pcm, config):
-    """All frames' VAD flags and the detections of ``pcm`` pushed in blocks of :data:`BLOCK`."""
-    stream = KeywordStream(model, config)
+    """All frames' VAD flags and the detections of ``pcm`` pushed in blocks of :data:`BLOCK` (into
+    :func:`fixedrnn.segment_stream.open_stream`'s stream)."""
+    stream = open_stream(model, config)
     active, found = [], []
     for start in range(0, pcm.size, BLOCK):
         frames, dets = stream.push(pcm[start:start + BLOCK])
@@ -126,6 +133,35 @@ def segment_detections(model, pcm, config):
     return active, found + ([last] if last is not None else [])
 
 
+def segment_window_detections(model, pcm, config):
+    """``(active, detections)`` of :class:`fixedrnn.segment_stream.SegmentStream` with ``config``
+    on ``pcm``: every segment's window (:func:`fixedrnn.engine.window_features` of its frames from
+    the pre-roll on, at most T) from the whole clip's front-end outputs, all run in one batch
+    (numba), then the decision rule given each segment's logits."""
+    mfcc = engine.mfcc(model, pcm)
+    raw, active = vad_flags(model, mfcc, config)
+    spans = segments(raw, active, config)
+    windows = [engine.window_features(model, mfcc[max(start - config.preroll, end - model.frames + 1, 0):end + 1])
+               for start, end in spans]
+    logits = model.run_features_batch(np.stack(windows)) if windows else []
+    by_span = {span: logits[k][None] for k, span in enumerate(spans)}
+    decider = Decider(config.decision, keyword_flags(model.labels), segment_scores=lambda s, e: by_span[(s, e)])
+    found = [d for t in range(len(raw)) if (d := decider.update(t, None, raw[t], active[t]))]
+    last = decider.update(len(raw), None, False, False)
+    return active, found + ([last] if last is not None else [])
+
+
+def detections(model, pcm, config, exact=False):
+    """``(active, detections)`` of the stream ``config`` gives ``model`` (per segment when
+    ``config.per_segment``): the stream itself when ``exact`` or without the cell reset, else its
+    per-segment evaluation."""
+    if exact or not config.reset:
+        return run_stream(model, pcm, config)[1:]
+    if config.per_segment:
+        return segment_window_detections(model, pcm, config)
+    return segment_detections(model, pcm, config)
+
+
 def noise_alone(kind, n, level, snr_db, recordings, seed=SEED):
     """int16 ``[n]``: noise ``kind`` alone at RMS ``level / 10**(snr_db / 20)`` (babble of
     ``recordings``, as in the streams)."""
@@ -170,13 +206,16 @@ def main(argv=None):
     parser.add_argument("--limit", type=int, default=None, help="use only the first N recordings (smoke runs)")
     parser.add_argument("--webrtc", action="store_true", help="also report agreement with WebRTC's VAD")
     parser.add_argument("--no-reset", action="store_true", help="carry the cell state across segments")
-    parser.add_argument("--exact", action="store_true", help="run KeywordStream itself (slow) instead of per segment")
+    parser.add_argument("--exact", action="store_true", help="push the PCM through the stream itself (slow) instead of the per-segment evaluation")
     parser.add_argument("--noise-minutes", type=float, default=0.0,
                         help="also count the segments the VAD opens, and the detections, in this many minutes "
                              "of each noise alone")
+    parser.add_argument("--per-segment", action="store_true",
+                        help="run each model once per speech segment, on its window (always so for a model that "
+                             "cannot step frame by frame)")
     parser.add_argument("--json", default=None, help="also write the results as JSON lines to FILE")
     args = parser.parse_args(argv)
-    config = StreamConfig(reset=not args.no_reset)
+    base_config = StreamConfig(reset=not args.no_reset)
     conditions = [(None, None)] if "clean" in args.snr else []
     conditions += [(kind, float(snr)) for kind in args.noise for snr in args.snr if snr != "clean"]
 
@@ -193,6 +232,10 @@ def main(argv=None):
     rows = []
     for path in args.models:
         model = load(path)
+        per_segment = args.per_segment or not steps_per_frame(model)
+        if per_segment and args.no_reset:
+            raise SystemExit(f"--no-reset: {path} runs once per speech segment (no state carried across segments)")
+        config = replace(base_config, per_segment=per_segment)
         if args.speech_commands is None:
             streams = fsdd_streams
         else:
@@ -201,18 +244,15 @@ def main(argv=None):
         level = float(np.median([np.sqrt(np.mean(p.astype(float) ** 2)) for _, _, p in items]))
         for (kind, snr), st in streams.items():
             t0 = time.perf_counter()
-            if config.reset and not args.exact:
-                active, found = segment_detections(model, st.pcm, config)
-                stream = KeywordStream(model, config)
-            else:
-                stream, active, found = run_stream(model, st.pcm, config)
+            active, found = detections(model, st.pcm, config, args.exact)
+            stream = open_stream(model, config)  # for its frame times
             speed = st.seconds / (time.perf_counter() - t0)
             score = score_detections(st, [(d.label, stream.frame_end_seconds(d.decided)) for d in found])
             fe = model.frontend
             agree = (webrtc_agreement(st.pcm, active, fe.hop, fe.fft_length, fe.sample_rate) if args.webrtc
                      else None)
             condition = "clean" if kind is None else f"{kind} {snr:g} dB"
-            row = dict(model=Path(path).name, condition=condition, words=score.words,
+            row = dict(model=Path(path).name + (" per segment" if per_segment else ""), condition=condition, words=score.words,
                        detection_rate=score.detection_rate, substitutions=score.substitutions,
                        false_alarms=score.false_alarms, non_word_seconds=score.non_word_seconds,
                        false_alarms_per_hour=score.false_alarms_per_hour,
@@ -222,8 +262,7 @@ def main(argv=None):
                 alone = noise_alone(kind, n, level, snr, [p for _, _, p in items])
                 row["noise_only_segments"] = noise_segments(model, config, alone)
                 # the false alarms themselves: fewer than the segments when the model has filler classes
-                row["noise_only_detections"] = len(segment_detections(model, alone, config)[1] if config.reset
-                                                   and not args.exact else run_stream(model, alone, config)[2])
+                row["noise_only_detections"] = len(detections(model, alone, config, args.exact)[1])
                 print(f"  {args.noise_minutes:g} min of {kind} alone at the {snr:g} dB level: "
                       f"{row['noise_only_segments']} decidable segment(s), {row['noise_only_detections']} "
                       "detection(s)", flush=True)
