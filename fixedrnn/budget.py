@@ -312,6 +312,10 @@ def audit(model, limits=Limits(), name="model", mode="window"):
     the firmware of ``mode`` (:data:`MODES`)."""
     stream, endpoint = stream_config(mode), endpoint_config(mode)
     model = as_model(model)
+    if stream is not None:
+        from fixedrnn import segment_stream
+
+        stream = segment_stream.stream_config(model, stream)  # per segment for a model with CMN
     arrays = model.to_arrays()
     return BudgetReport(
         model=str(name),
@@ -346,7 +350,8 @@ def _kib(nbytes):
 
 def format_report(report):
     """The human-readable table."""
-    firmware = {"streaming": "the streaming firmware (default StreamConfig)",
+    firmware = {"streaming": "the streaming firmware (default StreamConfig; per segment for a model with cepstral "
+                             "mean normalisation)",
                 "endpoint": f"the window firmware ({report.cost.frames} frames) with endpointing (default "
                             "EndpointConfig)"}.get(report.mode, f"the window firmware ({report.cost.frames} frames)")
     lines = [

@@ -245,7 +245,8 @@ def _packed_format(form):
 
 
 def _stream_macros(stream, labels):
-    """The streaming configuration as macros: ``FRNN_STREAM``, ``FRNN_STREAM_RESET``,
+    """The streaming configuration as macros: ``FRNN_STREAM``, ``FRNN_STREAM_PER_SEGMENT`` (when
+    ``stream.per_segment``), ``FRNN_STREAM_RESET``,
     ``FRNN_STREAM_PREROLL`` (the pre-roll ring's frames: 0 without the reset), ``FRNN_STREAM_SILENCE``
     (the silent-frame steps at a reset: 0 without it), ``FRNN_VAD_FLOOR_FRAC``
     (:data:`fixedrnn.vad.FLOOR_FRAC`) and one ``FRNN_VAD_<FIELD>`` / ``FRNN_DECISION_<FIELD>`` per
@@ -264,6 +265,9 @@ def _stream_macros(stream, labels):
              f"#define FRNN_STREAM_PREROLL ({layout.stream_preroll(stream)}) /* pre-roll frames re-run at a reset */",
              f"#define FRNN_STREAM_SILENCE ({layout.stream_silence(stream)}) /* silent-frame steps at a reset */",
              f"#define FRNN_VAD_FLOOR_FRAC ({vad.FLOOR_FRAC}) /* fixedrnn.vad.FLOOR_FRAC */"]
+    if stream.per_segment:
+        lines.insert(1, "#define FRNN_STREAM_PER_SEGMENT 1 /* the model runs once per segment, on its window "
+                        "(fixedrnn.segment_stream) */")
     for prefix, config in (("VAD", stream.vad), ("DECISION", stream.decision)):
         for f in fields(config):
             lines.append(f"#define FRNN_{prefix}_{f.name.upper()} ({int(getattr(config, f.name))}) "

@@ -5,7 +5,9 @@
   (:mod:`fixedrnn.tflite_export`).
 - ``export c MODEL.npz OUTDIR [--stream | --endpoint]``: C99 sources of the whole pipeline for a
   Cortex-M4 firmware (:mod:`fixedrnn.c_export`); ``--stream``: the streaming firmware of the default
-  :class:`fixedrnn.stream.StreamConfig` (docs/streaming.md); ``--endpoint``: the window firmware
+  :class:`fixedrnn.stream.StreamConfig` (docs/streaming.md; ``--per-segment``, and always for a
+  model with cepstral mean normalisation: the model once per speech segment, as ``listen
+  --per-segment``); ``--endpoint``: the window firmware
   that endpoints the clip first, with the default :class:`fixedrnn.endpoint.EndpointConfig`
   (as ``classify`` / ``evaluate --endpoint``).
 
@@ -61,13 +63,16 @@ def _c(args):
 
     from fixedrnn.endpoint import EndpointConfig
     from fixedrnn.errors import FixedRnnError
+    from fixedrnn.segment_stream import stream_config
     from fixedrnn.stream import StreamConfig
 
     if args.stream and args.endpoint:
         raise FixedRnnError("export c: --stream and --endpoint are two firmwares: give one (the stream has its own VAD)")
+    if args.per_segment and not args.stream:
+        raise FixedRnnError("export c: --per-segment is an option of the streaming firmware (--stream)")
     model = _model_for_export(args, "export c")
     written = export_c(model, args.outdir, allow_overflow=args.allow_overflow,
-                       stream=StreamConfig() if args.stream else None,
+                       stream=stream_config(model, StreamConfig(per_segment=args.per_segment)) if args.stream else None,
                        endpoint=EndpointConfig() if args.endpoint else None)
     for path in written or ():
         print(f"wrote {path}")
@@ -115,6 +120,9 @@ def add_parser(subparsers):
             sub.add_argument("--stream", action="store_true",
                              help="the streaming firmware (VAD, cell reset, decisions: docs/streaming.md) with "
                                   "the default configuration of 'fixedrnn listen'")
+            sub.add_argument("--per-segment", action="store_true",
+                             help="with --stream: the model once per speech segment, on its window (as 'fixedrnn "
+                                  "listen --per-segment'; always so for a model with cepstral mean normalisation)")
             sub.add_argument("--endpoint", action="store_true",
                              help="the window firmware that first finds the word in the clip's last frames "
                                   "(as 'fixedrnn classify --endpoint'; docs/firmware.md)")

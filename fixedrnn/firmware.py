@@ -12,14 +12,17 @@ engine's (the NumPy reference path) on every element.
 With ``--endpoint`` the window firmware with clip endpointing (``export_c(..., endpoint=EndpointConfig())``,
 docs/firmware.md) classifies each recording's endpointed segment and is compared with
 ``model.run(pcm, endpoint=EndpointConfig())``. A model with cepstral mean normalisation
-(``input.cmn`` "window") builds its own window firmware (FRNN_CMN), with or without ``--endpoint``;
-it has no streaming firmware (``--stream``: exit 2).
+(``input.cmn`` "window") builds its own window firmware (FRNN_CMN), with or without ``--endpoint``,
+and streams per segment.
 
 With ``--stream`` the streaming firmware (:func:`fixedrnn.c_export.export_c` with a
 :class:`fixedrnn.stream.StreamConfig`, ``tools/firmware/stream_main.c``, input kind 6) listens to each
 WAV as one long stream, in blocks of ``--block`` samples, and its per-frame records (energy, VAD
 flags, reset, features, hidden and cell state, scores) and detections are compared with
-:class:`fixedrnn.stream.KeywordStream`'s (what ``fixedrnn listen`` runs) on every frame.
+:class:`fixedrnn.stream.KeywordStream`'s (what ``fixedrnn listen`` runs) on every frame. With
+``--per-segment``, and always for a model with cepstral mean normalisation, the per-segment
+streaming firmware (FRNN_STREAM_PER_SEGMENT): its records (energy, VAD flags, front-end output)
+and detections against :class:`fixedrnn.segment_stream.SegmentStream`'s.
 
 ``tools/firmware`` belongs to the repository, not to the installed package: this command needs an
 install from a clone (``pip install -e .``). Exit codes: 0 equal, 1 a difference, 2 bad input
@@ -102,11 +105,14 @@ def stream_input(streams):
     return b"".join(parts)
 
 
-def stream_record_dtype(model):
-    """The NumPy dtype of one frame record of stream_main.c's output (packed, little-endian)."""
+def stream_record_dtype(model, per_segment=False):
+    """The NumPy dtype of one frame record of stream_main.c's output (packed, little-endian); per
+    segment, the frame's front-end output (int32 ``[I]``) in place of features, states and scores."""
     fields = [("index", "<i4"), ("energy", "<i4"), ("raw", "u1"), ("active", "u1"), ("reset", "u1"),
-              ("detected", "u1"), ("detection", "<i4", (5,)), ("features", "i1", (model.n_features,)),
-              ("hidden", "i1", (model.units,))]
+              ("detected", "u1"), ("detection", "<i4", (5,))]
+    if per_segment:
+        return np.dtype(fields + [("mfcc", "<i4", (model.n_features,))])
+    fields += [("features", "i1", (model.n_features,)), ("hidden", "i1", (model.units,))]
     if model.cell == "lstm":
         fields.append(("cell", "<i2", (model.units,)))
     return np.dtype(fields + [("scores", "i1", (len(model.labels),))])
@@ -130,11 +136,12 @@ class StreamOutput(NamedTuple):
     detections: list
 
 
-def read_stream_output(data, model, n_samples):
-    """stream_main.c's output for streams of ``n_samples`` samples each: a :class:`StreamOutput` per stream."""
+def read_stream_output(data, model, n_samples, per_segment=False):
+    """stream_main.c's output for streams of ``n_samples`` samples each: a :class:`StreamOutput` per
+    stream (``per_segment``: of the per-segment firmware)."""
     from fixedrnn.decision import Detection
 
-    dtype = stream_record_dtype(model)
+    dtype = stream_record_dtype(model, per_segment)
     out, pos = [], 0
     for n in n_samples:
         count = stream_frames(n, model)
@@ -155,20 +162,24 @@ def read_stream_output(data, model, n_samples):
 
 
 def python_stream(model, pcm, sizes, config=None):
-    """:class:`fixedrnn.stream.KeywordStream` on ``pcm`` in blocks of ``sizes`` (cycled): the
-    :class:`StreamOutput` the firmware must give (records of :func:`stream_record_dtype`)."""
-    from fixedrnn.stream import KeywordStream
+    """The stream of :func:`fixedrnn.segment_stream.open_stream` (``listen``'s) on ``pcm`` in blocks
+    of ``sizes`` (cycled): the :class:`StreamOutput` the firmware must give (records of
+    :func:`stream_record_dtype`; per segment, ``reset`` 0: no cell state from frame to frame)."""
+    from fixedrnn.segment_stream import open_stream
 
-    stream = KeywordStream(model, config)
-    records = np.zeros(stream_frames(len(pcm), model), stream_record_dtype(model))
+    stream = open_stream(model, config)
+    per_segment = stream.config.per_segment
+    records = np.zeros(stream_frames(len(pcm), model), stream_record_dtype(model, per_segment))
+    names = ("index", "energy", "raw", "active") + (("mfcc",) if per_segment else
+                                                     ("reset", "features", "hidden", "scores"))
     detections, pos, k = [], 0, 0
     while pos < len(pcm):
         size = int(sizes[k % len(sizes)])
         frames, found = stream.push(np.asarray(pcm[pos:pos + size], np.int16))
         rows = records[frames.index]
-        for name in ("index", "energy", "raw", "active", "reset", "features", "hidden", "scores"):
+        for name in names:
             rows[name] = getattr(frames, name)
-        if frames.cell is not None:
+        if getattr(frames, "cell", None) is not None:
             rows["cell"] = frames.cell
         for d in found:
             row = np.searchsorted(frames.index, d.decided)
@@ -362,12 +373,12 @@ def build_stream_firmware(model, work, target="host", opt="O2", config=None):
     ``stream_main.c`` for ``target`` ("qemu" or "host", ``-O2``/``-Os``, or a runner
     ``BuildConfig``); returns ``(runner module, build config, executable)``."""
     from fixedrnn.c_export import export_c
-    from fixedrnn.stream import StreamConfig
+    from fixedrnn.segment_stream import stream_config
 
     runner = load_runner()
     target = _build_config(runner, target, opt)
     work = Path(work)
-    export_c(model, work / "src", stream=StreamConfig() if config is None else config)
+    export_c(model, work / "src", stream=stream_config(model, config))
     exe = runner.build(target, work / f"build-{target.name}", main="stream_main.c", src_dir=work / "src")
     return runner, target, exe
 
@@ -375,6 +386,9 @@ def build_stream_firmware(model, work, target="host", opt="O2", config=None):
 def run_stream_firmware(model, streams, target="host", opt="O2", config=None, work_dir=None):
     """The streaming firmware of ``model`` (:func:`build_stream_firmware`) on ``streams``
     (``(pcm, block sizes)`` pairs): a :class:`StreamOutput` per stream."""
+    from fixedrnn.segment_stream import stream_config
+
+    per_segment = stream_config(model, config).per_segment
     with tempfile.TemporaryDirectory(prefix="fixedrnn-stream-") as tmp:
         work = Path(work_dir) if work_dir is not None else Path(tmp)
         runner, build, exe = build_stream_firmware(model, work, target, opt, config)
@@ -382,25 +396,29 @@ def run_stream_firmware(model, streams, target="host", opt="O2", config=None, wo
         seconds = sum(len(pcm) for pcm, _ in streams) / model.frontend.sample_rate
         runner.run(exe, build, [(work / "in.bin").resolve(), (work / "out.bin").resolve()],
                    timeout=60.0 + SECONDS_PER_STREAM_SECOND * seconds)
-        return read_stream_output((work / "out.bin").read_bytes(), model, [len(pcm) for pcm, _ in streams])
+        return read_stream_output((work / "out.bin").read_bytes(), model, [len(pcm) for pcm, _ in streams],
+                                  per_segment)
 
 
 def _run_stream(args):
     from fixedrnn.listen import format_detection
     from fixedrnn.mfcc import read_wav
     from fixedrnn.model import load
-    from fixedrnn.stream import KeywordStream
+    from fixedrnn.segment_stream import open_stream
+    from fixedrnn.stream import StreamConfig
 
     if not 1 <= args.block <= MAX_BLOCK:
         raise FixedRnnError(f"--block: must be 1..{MAX_BLOCK} samples, got {args.block}")
     model = load(args.model)
+    config = StreamConfig(per_segment=args.per_segment)
     pcms = [read_wav(path, model.frontend.mfcc_config()) for path in args.wavs]
     streams = [(pcm, [args.block]) for pcm in pcms]
-    outputs = run_stream_firmware(model, streams, target=args.target, opt=args.opt)
-    clock = KeywordStream(model)  # for frame times only
+    outputs = run_stream_firmware(model, streams, target=args.target, opt=args.opt, config=config)
+    clock = open_stream(model, config)  # for frame times only
+    how = "per segment" if clock.config.per_segment else "frame for frame"
     bad = 0
     for path, (pcm, sizes), got in zip(args.wavs, streams, outputs):
-        difference = first_difference(got, python_stream(model, pcm, sizes))
+        difference = first_difference(got, python_stream(model, pcm, sizes, config))
         bad += difference is not None
         if args.json:
             print(json.dumps({"file": str(path), "frames": len(got.records), "equal": difference is None,
@@ -416,14 +434,16 @@ def _run_stream(args):
         print(f"firmware: {bad} of {len(outputs)} stream(s) differ from listen", file=sys.stderr)
         return 1
     if not args.json:
-        print(f"firmware ({args.target}, -{args.opt}, streaming, blocks of {args.block}): all {len(outputs)} "
-              f"stream(s) equal listen frame for frame (0 LSB)")
+        print(f"firmware ({args.target}, -{args.opt}, streaming {how}, blocks of {args.block}): all "
+              f"{len(outputs)} stream(s) equal listen on every frame and detection (0 LSB)")
     return 0
 
 
 def _run(args):
     if args.stream and args.endpoint:
         raise FixedRnnError("--endpoint is an option of the window firmware, not of --stream")
+    if args.per_segment and not args.stream:
+        raise FixedRnnError("--per-segment is an option of the streaming firmware (--stream)")
     if args.stream:
         return _run_stream(args)
     endpoint = None
@@ -475,6 +495,9 @@ def add_parser(subparsers):
     run.add_argument("--endpoint", action="store_true",
                      help="the window firmware with clip endpointing (the default EndpointConfig): compared with "
                           "the engine's endpointed run (model.run(pcm, endpoint=EndpointConfig()))")
+    run.add_argument("--per-segment", action="store_true",
+                     help="with --stream: the per-segment streaming firmware, compared with 'fixedrnn listen "
+                          "--per-segment' (always so for a model with cepstral mean normalisation)")
     run.add_argument("--block", type=int, default=1024,
                      help=f"with --stream: samples per frnn_push_samples call (1..{MAX_BLOCK}, default 1024)")
     run.set_defaults(func=_run)

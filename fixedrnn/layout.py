@@ -284,12 +284,13 @@ def model_flash_items(arrays):
     return items + [_silence_item(arrays)]
 
 
-def _silence_item(arrays):
+def _silence_item(arrays, front_end_output=False):
     """The left padding of a short window: the int8 features of an all-zero frame, or for a model with
-    cepstral mean normalisation (:func:`cmn_of`) that frame's front-end output (int16 q8.7 / int32 q8.23
-    ``[I]``), which the window holds before its mean is removed."""
+    cepstral mean normalisation (:func:`cmn_of`), or when ``front_end_output`` (the per-segment
+    streaming firmware, whose window holds front-end outputs), that frame's front-end output (int16
+    q8.7 / int32 q8.23 ``[I]``)."""
     n_in = _int(arrays, "frontend.n_mfcc")
-    if cmn_of(arrays) == "off":
+    if cmn_of(arrays) == "off" and not front_end_output:
         return MemoryItem.of(f"{SYMBOL_PREFIX}silence_features", "int8_t", n_in, "model constant", "flash",
                              "int8 features of an all-zero frame (left padding)")
     return MemoryItem.of(f"{SYMBOL_PREFIX}silence_mfcc", front_end_c_type(arrays), n_in, "model constant", "flash",
@@ -484,6 +485,9 @@ def stream_ram_items(arrays, stream):
     the pre-roll ring of int8 features ([P, I], none for P = 0), the VAD's noise floor, spread and hangover,
     the decision's ring of the segment's last W int8 scores ([W, C]), the segment's start and loud
     count, the last detection's label and frame, and the current frame's scores (``fr_logits``).
+    Per segment (``stream.per_segment``): the ring of the last T + 1 frames' front-end outputs
+    ([T + 1, I], int16 q8.7 / int32 q8.23) in place of the pre-roll ring, no ring of scores (the
+    segment's one score is the logits of its window, in ``fr_logits``).
     docs/streaming.md lists them with the Python state they mirror."""
     p = SYMBOL_PREFIX
     n_in = _int(arrays, "frontend.n_mfcc")
@@ -492,7 +496,12 @@ def stream_ram_items(arrays, stream):
     kind = "stream state"
     items = [MemoryItem.of(f"{p}stream_frames", "int32_t", 1, kind, "ram",
                            "frames since frnn_stream_init (the next frame's index)")]
-    if preroll:
+    if stream.per_segment:
+        frames = _int(arrays, "sequence.frames")
+        items.append(MemoryItem.of(f"{p}segment_mfcc", front_end_c_type(arrays), (frames + 1) * n_in, "features",
+                                   "ram", "front-end outputs of the last T + 1 frames [T + 1, I], slot t mod (T + 1)",
+                                   (frames + 1, n_in)))
+    elif preroll:
         items.append(MemoryItem.of(f"{p}preroll", "int8_t", preroll * n_in, "features", "ram",
                                    "pre-roll ring: int8 features of the last P frames [P, I], slot t mod P",
                                    (preroll, n_in)))
@@ -500,8 +509,9 @@ def stream_ram_items(arrays, stream):
         MemoryItem.of(f"{p}vad_floor", "int32_t", 1, kind, "ram", "VAD noise floor, q8.7 with FLOOR_FRAC more bits"),
         MemoryItem.of(f"{p}vad_spread", "int32_t", 1, kind, "ram", "VAD noise spread, q8.7 with FLOOR_FRAC more bits"),
         MemoryItem.of(f"{p}vad_hang", "uint8_t", 1, kind, "ram", "VAD hangover counter"),
-        MemoryItem.of(f"{p}decision_scores", "int8_t", window * n_classes, kind, "ram",
-                      "the segment's last W int8 scores [W, C], slot (t - start) mod W", (window, n_classes)),
+        *([] if stream.per_segment else [
+            MemoryItem.of(f"{p}decision_scores", "int8_t", window * n_classes, kind, "ram",
+                          "the segment's last W int8 scores [W, C], slot (t - start) mod W", (window, n_classes))]),
         MemoryItem.of(f"{p}segment_start", "int32_t", 1, kind, "ram", "first frame of the open segment (-1: none)"),
         MemoryItem.of(f"{p}segment_loud", "int32_t", 1, kind, "ram", "loud frames of the open segment"),
         MemoryItem.of(f"{p}last_label", "int32_t", 1, kind, "ram", "label of the last detection (-1: none)"),
@@ -512,26 +522,29 @@ def stream_ram_items(arrays, stream):
 
 def model_stream_ram_items(arrays, stream):
     """RAM items of the model in a streaming firmware: the cell's state and scratch (as
-    :func:`model_ram_items`, no feature window), the head's scores of the current frame [C], and
-    :func:`stream_ram_items`."""
-    return (_cell_ram_items(arrays) + [_logits_item(arrays, "head scores of the current frame [C]")]
-            + stream_ram_items(arrays, stream))
+    :func:`model_ram_items`, no feature window), the head's scores of the current frame [C] (per
+    segment: of the last segment's window), and :func:`stream_ram_items`."""
+    what = "head scores of the last segment's window [C]" if stream.per_segment else "head scores of the current frame [C]"
+    return _cell_ram_items(arrays) + [_logits_item(arrays, what)] + stream_ram_items(arrays, stream)
 
 
 def check_options(arrays, stream=None, endpoint=None):
     """A :class:`~fixedrnn.errors.FixedRnnError` for firmware options the model cannot have: a graph
     model has no streaming or endpointing firmware, nor one with cepstral mean normalisation; a model
-    with cepstral mean normalisation (:func:`cmn_of`) has no streaming firmware; endpointing is an
-    option of the window firmware."""
+    with cepstral mean normalisation (:func:`cmn_of`) streams per segment only
+    (``StreamConfig.per_segment``), which needs the reset; endpointing is an option of the window
+    firmware."""
     graph = _text(arrays, "cell") == GRAPH_CELL
     cmn = cmn_of(arrays)
     if cmn != "off" and graph:
         raise FixedRnnError(f"a graph model has no firmware with cepstral mean normalisation (input.cmn = {cmn}): "
                             "the graph firmware reads int8 windows only")
-    if cmn != "off" and stream is not None:
-        raise FixedRnnError(f"a model with input.cmn = {cmn} has no streaming firmware: cepstral mean normalisation "
-                            "needs the whole window before the first cell step (export the window firmware, with "
-                            "endpointing for clips)")
+    if cmn != "off" and stream is not None and not stream.per_segment:
+        raise FixedRnnError(f"a model with input.cmn = {cmn} streams per segment only: cepstral mean normalisation "
+                            "needs the whole window before the first cell step (StreamConfig(per_segment=True))")
+    if stream is not None and stream.per_segment and not stream.reset:
+        raise FixedRnnError("stream: per_segment runs the model on each segment's window, from its reset state "
+                            "(reset=False carries a state across segments)")
     if stream is not None and graph:
         raise FixedRnnError("a graph model has no streaming firmware (its graph runs a whole window)")
     if endpoint is not None and graph:
@@ -544,11 +557,16 @@ def flash_items(arrays, stream=None, endpoint=None):
     """Every flash item of the firmware for the model: the model's then the front end's. ``stream``
     (a :class:`fixedrnn.stream.StreamConfig`): the streaming firmware's, which has no window to
     pad: ``fr_silence_features`` only when its cell reset steps on the silent frame
-    (:func:`stream_silence` > 0). ``endpoint`` (a :class:`fixedrnn.endpoint.EndpointConfig`): the
-    endpointing window firmware's, the window firmware's flash."""
+    (:func:`stream_silence` > 0); per segment (``stream.per_segment``), the silent frame's front-end
+    output ``fr_silence_mfcc``, the left padding of a segment's window. ``endpoint`` (a
+    :class:`fixedrnn.endpoint.EndpointConfig`): the endpointing window firmware's, the window
+    firmware's flash."""
     check_options(arrays, stream, endpoint)
     items = model_flash_items(arrays)
-    if stream is not None and not stream_silence(stream):
+    if stream is not None and stream.per_segment:
+        padding = (f"{SYMBOL_PREFIX}silence_features", f"{SYMBOL_PREFIX}silence_mfcc")
+        items = [item for item in items if item.symbol not in padding] + [_silence_item(arrays, front_end_output=True)]
+    elif stream is not None and not stream_silence(stream):
         items = [item for item in items if item.symbol != f"{SYMBOL_PREFIX}silence_features"]
     return items + frontend_flash_items(frontend_shape(arrays))
 

@@ -25,6 +25,7 @@ segment's frames and its pre-roll. Latency: the segment's end, as in the frame-b
 whose decision also waits for it; the model's whole window runs then.
 """
 
+from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
@@ -114,13 +115,15 @@ class SegmentStream(StreamClock):
         return [] if found is None else [found]
 
 
-def open_stream(model, config=None):
-    """The stream for ``model``: a :class:`SegmentStream` when ``config.per_segment`` or the model
-    cannot step frame by frame (:func:`fixedrnn.stream.steps_per_frame`; ``per_segment`` is then set
-    in the stream's config), else a :class:`fixedrnn.stream.KeywordStream`."""
-    from dataclasses import replace
-
+def stream_config(model, config=None):
+    """``config`` (None: the default :class:`fixedrnn.stream.StreamConfig`) with ``per_segment`` set
+    when ``model`` cannot step frame by frame (:func:`fixedrnn.stream.steps_per_frame`)."""
     config = StreamConfig() if config is None else config
-    if config.per_segment or not steps_per_frame(model):
-        return SegmentStream(model, replace(config, per_segment=True))
-    return KeywordStream(model, config)
+    return config if steps_per_frame(model) else replace(config, per_segment=True)
+
+
+def open_stream(model, config=None):
+    """The stream for ``model`` and :func:`stream_config`: a :class:`SegmentStream` per segment, else
+    a :class:`fixedrnn.stream.KeywordStream`."""
+    config = stream_config(model, config)
+    return SegmentStream(model, config) if config.per_segment else KeywordStream(model, config)

@@ -238,8 +238,8 @@ def test_cmn_layout_replaces_int8_rows_with_front_end_outputs(precision, width, 
 
 
 def test_budget_counts_the_cmn_firmware(tmp_path, capsys):
-    """budget.audit and 'python -m fixedrnn.budget' of a CMN model file: the CMN layout, window and
-    endpoint modes; --mode streaming is refused in one line, exit 2."""
+    """budget.audit and 'python -m fixedrnn.budget' of a CMN model file: the CMN layout, window,
+    endpoint and streaming modes (the stream per segment: the ring of T + 1 front-end outputs)."""
     from fixedrnn.model import save
 
     model = cmn_model("lstm-int8")
@@ -257,30 +257,35 @@ def test_budget_counts_the_cmn_firmware(tmp_path, capsys):
         assert budget.main([str(path), "--mode", mode, "--budget", "1M"]) == 0
         text = capsys.readouterr().out
         assert symbol in text and "fr_silence_mfcc" in text and "ram total" in text and str(total) in text
-    assert budget.main([str(path), "--mode", "streaming"]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "no streaming firmware" in err[0]
+    from fixedrnn.stream import StreamConfig
+
+    streams = budget.audit(model, mode="streaming")
+    per_segment = StreamConfig(per_segment=True)
+    assert streams.ram == layout.ram_items(arrays, stream=per_segment)
+    assert streams.flash == layout.flash_items(arrays, stream=per_segment) == window.flash
+    assert budget.main([str(path), "--mode", "streaming", "--budget", "1M"]) == 0
+    text = capsys.readouterr().out
+    assert "fr_segment_mfcc" in text and "per segment" in text and str(streams.ram_total) in text
 
 
 def test_streaming_and_graph_firmware_are_refused_for_cmn(tmp_path, capsys):
-    """One FixedRnnError line each, nothing written: a CMN model has no streaming firmware (the
-    export, the budget, 'export c --stream' exits 2), a graph model none with CMN."""
+    """One FixedRnnError line each, nothing written: a CMN model has no frame-by-frame streaming
+    firmware (export_c with a StreamConfig not per segment; 'export c --stream' exports it per
+    segment), a graph model none with CMN."""
     from fixedrnn.cli import main
     from fixedrnn.model import save
     from fixedrnn.stream import StreamConfig
     from tests.test_graph import _model
 
     model = cmn_model("rnn-pot")
-    with pytest.raises(FixedRnnError, match="has no streaming firmware: cepstral mean normalisation needs the "
+    with pytest.raises(FixedRnnError, match="streams per segment only: cepstral mean normalisation needs the "
                                             "whole window") as info:
         c_export.export_c(model, tmp_path / "s", stream=StreamConfig())
     assert "\n" not in str(info.value) and not (tmp_path / "s").exists()
-    with pytest.raises(FixedRnnError, match="no streaming firmware"):
-        budget.audit(model, mode="streaming")
     path = save(model, tmp_path / "cmn.npz")
-    assert main(["export", "c", str(path), str(tmp_path / "out"), "--stream"]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "no streaming firmware" in err[0] and not (tmp_path / "out").exists()
+    assert main(["export", "c", str(path), str(tmp_path / "stream"), "--stream"]) == 0
+    header = (tmp_path / "stream" / "frnn_model.h").read_text()
+    assert "#define FRNN_STREAM_PER_SEGMENT 1" in header and "#define FRNN_CMN 1" in header
     assert main(["export", "c", str(path), str(tmp_path / "out"), "--endpoint"]) == 0
     assert "#define FRNN_CMN 1" in (tmp_path / "out" / "frnn_model.h").read_text()
     graph = _model("keras3_rnn_h16")

@@ -9,7 +9,8 @@
  * OUT (fixedrnn.firmware.read_stream_output): per stream, per frame (frnn_stream_frame_done, in
  *   order) int32 index, int32 energy, uint8 raw, active, reset, detected, int32 detection[5]
  *   (label, start, end, decided, score; zeros when none), int8 features[FRNN_N_FEATURES], int8
- *   hidden[FRNN_UNITS], for an LSTM int16 cell state[FRNN_UNITS], int8 scores[FRNN_N_CLASSES];
+ *   hidden[FRNN_UNITS], for an LSTM int16 cell state[FRNN_UNITS], int8 scores[FRNN_N_CLASSES]
+ *   (per segment, FRNN_STREAM_PER_SEGMENT: int32 mfcc[FRNN_N_FEATURES] in their place);
  *   then int32 finish flag and int32 detection[5] of frnn_stream_finish.
  * With "count", every frnn_push_samples call of the first stream is measured by the instruction
  * counter (icount.py), one region per call, in order (give it blocks of FRNN_HOP samples after a
@@ -58,12 +59,16 @@ void frnn_stream_frame_done(const frnn_stream_frame *frame)
     put(&frame->energy, sizeof frame->energy);
     put(flags, sizeof flags);
     put_detection(&frame->detection);
+#if defined(FRNN_STREAM_PER_SEGMENT)
+    put(frame->mfcc, FRNN_N_FEATURES * sizeof(int32_t));
+#else
     put(frame->features, FRNN_N_FEATURES);
     put(frame->hidden, FRNN_UNITS);
 #if defined(FRNN_CELL_LSTM)
     put(fr_cell_state, sizeof fr_cell_state);
 #endif
     put(frame->scores, FRNN_N_CLASSES);
+#endif
 }
 
 static int run_stream(FILE *in, int count_mode)

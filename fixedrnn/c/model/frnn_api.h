@@ -158,7 +158,9 @@ void frnn_head(int8_t *logits);
  * Frame t holds samples [t*FRNN_HOP, t*FRNN_HOP + FRNN_FFT_LENGTH); as its last sample arrives,
  * frnn_push_frame runs MFCC -> int8 features -> VAD -> (cell reset and pre-roll at a segment start)
  * -> cell step -> head -> decision, then calls frnn_stream_frame_done, which the application
- * defines. Frame numbers are int32 (2^31 frames: about a year at 16 ms per frame). */
+ * defines. Frame numbers are int32 (2^31 frames: about a year at 16 ms per frame). Per segment
+ * (FRNN_STREAM_PER_SEGMENT; equals fixedrnn.segment_stream.SegmentStream): MFCC -> held in a ring
+ * -> VAD -> decision, which runs the model on a decided segment's window (frnn_segment_result). */
 typedef struct {
     int32_t label;   /* class index, 0 .. FRNN_N_CLASSES - 1 */
     int32_t start;   /* first frame of the speech segment */
@@ -174,9 +176,10 @@ typedef struct {
     uint8_t active;          /* 1: speech (a loud frame or its hangover) */
     uint8_t reset;           /* 1: this frame started a segment: cell reset and pre-roll re-run */
     uint8_t detected;        /* 1: `detection` holds a detection decided at this frame */
-    const int8_t *features;  /* int8 features [FRNN_N_FEATURES] of the frame */
-    const int8_t *hidden;    /* int8 hidden state [FRNN_UNITS] after the step */
-    const int8_t *scores;    /* int8 head scores [FRNN_N_CLASSES] */
+    const int32_t *mfcc;     /* the frame's front-end output [FRNN_N_FEATURES] (frnn_mfcc_frame) */
+    const int8_t *features;  /* int8 features [FRNN_N_FEATURES] of the frame (per segment: NULL) */
+    const int8_t *hidden;    /* int8 hidden state [FRNN_UNITS] after the step (per segment: NULL) */
+    const int8_t *scores;    /* int8 head scores [FRNN_N_CLASSES] (per segment: NULL) */
     frnn_detection detection;
 } frnn_stream_frame;
 
@@ -188,6 +191,17 @@ void frnn_stream_frame_done(const frnn_stream_frame *frame);
 /* End of the stream: 1 and *detection if the segment still open gives one (decided as if a frame
  * that is not speech followed the last one), else 0. */
 int32_t frnn_stream_finish(frnn_detection *detection);
+#if defined(FRNN_STREAM_PER_SEGMENT)
+/* Per segment (FRNN_STREAM_PER_SEGMENT, fixedrnn.segment_stream: a model with cepstral mean
+ * normalisation streams so): frame t's front-end output mfcc[FRNN_N_FEATURES] into the ring of the
+ * last T + 1 frames (fr_segment_mfcc, slot t mod (T + 1)); frnn_push_frame calls it. */
+void frnn_hold_mfcc(int32_t t, const int32_t *mfcc);
+/* The model on the window of the segment start..end (end >= the last held frame - T): the frames
+ * max(start - FRNN_STREAM_PREROLL, end - T + 1, 0) .. end left-padded with fr_silence_mfcc (with
+ * FRNN_CMN less the window's mean), each row normalised and stepped from the reset state, then the
+ * head: logits[FRNN_N_CLASSES]. The decision rule calls it when it decides a segment. */
+void frnn_segment_result(int32_t start, int32_t end, int8_t *logits);
+#endif
 #endif
 
 #endif

@@ -7,7 +7,10 @@
  * endpointed segment (fixedrnn.endpoint.segment, line for line). A cepstral mean normalisation
  * export (FRNN_CMN, input.cmn = window) holds the frames' front-end outputs instead of their int8
  * features (in the window, or with FRNN_ENDPOINT in the held frames) and frnn_result removes the
- * window's mean per coefficient before it normalises each row (fixedrnn.cepstral_mean).
+ * window's mean per coefficient before it normalises each row (fixedrnn.cepstral_mean). A streaming
+ * export per segment (FRNN_STREAM_PER_SEGMENT, fixedrnn.segment_stream) holds the last T + 1 frames'
+ * front-end outputs in a ring (frnn_hold_mfcc) and runs the model once on a segment's window
+ * (frnn_segment_result), with or without FRNN_CMN.
  */
 #include <string.h>
 
@@ -30,16 +33,20 @@
 #if defined(FRNN_ENDPOINT) && (defined(FRNN_CELL_GRAPH) || defined(FRNN_STREAM))
 #error "FRNN_ENDPOINT is an option of the window firmware of an RNN or LSTM model (fixedrnn.c_export refuses others)"
 #endif
-#if defined(FRNN_CMN) && (defined(FRNN_CELL_GRAPH) || defined(FRNN_STREAM))
-#error "FRNN_CMN is an option of the window firmware of an RNN or LSTM model (fixedrnn.c_export refuses others)"
+#if defined(FRNN_CMN) && (defined(FRNN_CELL_GRAPH) || (defined(FRNN_STREAM) && !defined(FRNN_STREAM_PER_SEGMENT)))
+#error "FRNN_CMN is an option of the window firmware or the per-segment streaming firmware of an RNN or LSTM model"
+#endif
+#if defined(FRNN_STREAM_PER_SEGMENT) && (defined(FRNN_CELL_GRAPH) || !defined(FRNN_STREAM))
+#error "FRNN_STREAM_PER_SEGMENT is an option of the streaming firmware of an RNN or LSTM model"
 #endif
 
 /* A held row: what the window (fr_features) or the endpointing firmware's held frames
    (fr_endpoint_features) keep of a frame, and the silent frame's (the left padding): its int8
-   features; with FRNN_CMN its front-end output (fr_window_mfcc, fr_endpoint_mfcc, fr_silence_mfcc),
-   int16 q8.7 (q15) or int32 q8.23 (q31), of which CMN_SUM_T holds the exact sum of T <= 10000 rows
-   and the difference of two; ROW_MIN, ROW_MAX: the row type's range. */
-#if defined(FRNN_CMN)
+   features; with FRNN_CMN or FRNN_STREAM_PER_SEGMENT its front-end output (fr_window_mfcc,
+   fr_endpoint_mfcc, fr_segment_mfcc, fr_silence_mfcc), int16 q8.7 (q15) or int32 q8.23 (q31), of
+   which CMN_SUM_T holds the exact sum of T <= 10000 rows and the difference of two; ROW_MIN,
+   ROW_MAX: the row type's range. */
+#if defined(FRNN_CMN) || defined(FRNN_STREAM_PER_SEGMENT)
 #if defined(FRNN_FRONTEND_Q31)
 #define FRNN_ROW_T int32_t
 #define CMN_SUM_T int64_t
@@ -100,7 +107,7 @@ int32_t frnn_frame_energy(const int32_t *mfcc)
 }
 #endif
 
-#if defined(FRNN_CMN)
+#if defined(FRNN_CMN) && !defined(FRNN_STREAM)
 void frnn_push_frame(const int16_t *frame)
 {
     int32_t mfcc[FRNN_N_FEATURES];
@@ -307,11 +314,38 @@ void frnn_endpoint_window(int8_t *x)
 #endif
 #endif
 
+#if defined(FRNN_STREAM_PER_SEGMENT)
+/* The window of a segment: its last `length` rows are the held frames first .. first + length - 1
+   (ring slot frame mod (T + 1)), the T - length rows before them the silent frame's. */
+typedef struct {
+    int32_t first;
+    int32_t length;
+} window_rows_t;
+FRNN_INLINE const FRNN_ROW_T *window_row(window_rows_t rows, int32_t t)
+{
+    if (t < FRNN_FRAMES - rows.length) {
+        return SILENT_ROW;
+    }
+    const int32_t frame = rows.first + t - (FRNN_FRAMES - rows.length);
+    return fr_segment_mfcc + (frame % (FRNN_FRAMES + 1)) * FRNN_N_FEATURES;
+}
+
+void frnn_hold_mfcc(int32_t t, const int32_t *mfcc)
+{
+    FRNN_ROW_T *row = fr_segment_mfcc + (t % (FRNN_FRAMES + 1)) * FRNN_N_FEATURES;
+    for (int c = 0; c < FRNN_N_FEATURES; ++c) {
+        row[c] = (FRNN_ROW_T)mfcc[c]; /* a q15 front end's outputs are int16 */
+    }
+}
+#endif
+
 #if defined(FRNN_CMN)
 /* The window's T rows of front-end outputs: window_row(rows, t), t = 0 (oldest) .. T - 1, of the
    rows window_rows() finds: with FRNN_ENDPOINT the endpointed window of the held frames' segment,
-   else fr_window_mfcc. */
-#if defined(FRNN_ENDPOINT)
+   with FRNN_STREAM_PER_SEGMENT the segment's (above, given by frnn_segment_result), else
+   fr_window_mfcc. */
+#if defined(FRNN_STREAM_PER_SEGMENT)
+#elif defined(FRNN_ENDPOINT)
 typedef frnn_segment window_rows_t;
 FRNN_INLINE window_rows_t window_rows(void)
 {
@@ -360,6 +394,7 @@ static void cmn_features(const FRNN_ROW_T *row, const int32_t *mean, int8_t *x)
     frnn_normalize(centred, x);
 }
 
+#if !defined(FRNN_STREAM)
 void frnn_cmn_window(int8_t *x)
 {
     const window_rows_t rows = window_rows();
@@ -380,6 +415,41 @@ static void cmn_result(int8_t *logits)
     for (int32_t t = 0; t < FRNN_FRAMES; ++t) {
         int8_t x[FRNN_N_FEATURES];
         cmn_features(window_row(rows, t), mean, x);
+        frnn_cell_step(x);
+    }
+    frnn_head(logits);
+}
+#endif
+#endif
+
+#if defined(FRNN_STREAM_PER_SEGMENT)
+/* fixedrnn.segment_stream.SegmentStream._segment_logits: the window of the frames
+   max(start - preroll, end - T + 1, 0) .. end (held: end >= the last frame held - T), left-padded
+   with the silent frame's output; with FRNN_CMN less its mean; each row normalised, a cell step from
+   the reset state; then the head. */
+void frnn_segment_result(int32_t start, int32_t end, int8_t *logits)
+{
+    int32_t first = start - FRNN_STREAM_PREROLL;
+    first = first > end - FRNN_FRAMES + 1 ? first : end - FRNN_FRAMES + 1;
+    first = first > 0 ? first : 0;
+    const window_rows_t rows = {first, end - first + 1};
+#if defined(FRNN_CMN)
+    int32_t mean[FRNN_N_FEATURES];
+    cmn_means(rows, mean);
+#endif
+    frnn_cell_reset();
+    for (int32_t t = 0; t < FRNN_FRAMES; ++t) {
+        int8_t x[FRNN_N_FEATURES];
+#if defined(FRNN_CMN)
+        cmn_features(window_row(rows, t), mean, x);
+#else
+        const FRNN_ROW_T *row = window_row(rows, t);
+        int32_t wide[FRNN_N_FEATURES];
+        for (int c = 0; c < FRNN_N_FEATURES; ++c) {
+            wide[c] = row[c];
+        }
+        frnn_normalize(wide, x);
+#endif
         frnn_cell_step(x);
     }
     frnn_head(logits);

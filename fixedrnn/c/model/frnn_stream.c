@@ -14,6 +14,10 @@
  *   decision fixedrnn/decision.py: the segment's last FRNN_DECISION_WINDOW scores in the ring
  *            fr_decision_scores (slot (t - start) mod W), its loud frames, the last detection;
  *            a top class that is not a keyword (FRNN_IS_KEYWORD: labels like "_filler_") gives none.
+ * Per segment (FRNN_STREAM_PER_SEGMENT; equals fixedrnn.segment_stream.SegmentStream): no int8
+ * features, cell step or head per frame; the frame's front-end output goes into the ring
+ * fr_segment_mfcc (frnn_hold_mfcc), and a segment with enough loud frames is decided on the
+ * model's logits of its window (frnn_segment_result, frnn_pipeline.c: n = 1 score).
  * Every constant is a macro frnn_model.h takes from the Python configuration (fixedrnn.c_export).
  * `>>` of a negative int32 is an arithmetic shift (floor division by 2^k), as the kernels assume
  * (frnn_kernels.h); a left shift of a possibly negative value is written as a multiplication.
@@ -80,18 +84,32 @@ static void vad_update(int32_t t, int32_t e, uint8_t *raw, uint8_t *active)
 }
 
 /* fixedrnn.decision.Decider._decide: the open segment, its last frame `end`, decided at frame t;
- * 1 and *out for a detection, else 0. The kept scores are the n = min(end - start + 1, W) slots
- * 0..n-1 of the ring; score = floor(sum[top] / n). */
+ * 1 and *out for a detection, else 0. A segment with fewer than FRNN_DECISION_MIN_LOUD loud frames
+ * gives none (per segment, the model does not run). The kept scores are the n = min(end - start +
+ * 1, W) slots 0..n-1 of the ring (per segment: n = 1, the logits of the segment's window);
+ * score = floor(sum[top] / n). */
 static int32_t decide(int32_t t, int32_t end, frnn_detection *out)
 {
     const int32_t start = fr_segment_start[0], loud = fr_segment_loud[0];
+    fr_segment_start[0] = NO_SEGMENT;
+    fr_segment_loud[0] = 0;
+    if (loud < FRNN_DECISION_MIN_LOUD) {
+        return 0;
+    }
+#if defined(FRNN_STREAM_PER_SEGMENT)
+    frnn_segment_result(start, end, fr_logits);
+    const int8_t *kept = fr_logits;
+    const int32_t n = 1;
+#else
+    const int8_t *kept = fr_decision_scores;
     const int32_t count = end - start + 1;
     const int32_t n = count < FRNN_DECISION_WINDOW ? count : FRNN_DECISION_WINDOW;
+#endif
     int32_t top = 0, top_sum = 0;
     for (int32_t c = 0; c < FRNN_N_CLASSES; ++c) {
         int32_t sum = 0;
         for (int32_t k = 0; k < n; ++k) {
-            sum += fr_decision_scores[k * FRNN_N_CLASSES + c];
+            sum += kept[k * FRNN_N_CLASSES + c];
         }
         if (c == 0 || sum > top_sum) {
             top = c;
@@ -102,9 +120,7 @@ static int32_t decide(int32_t t, int32_t end, frnn_detection *out)
     if (top_sum % n != 0 && top_sum < 0) {
         score -= 1;
     }
-    fr_segment_start[0] = NO_SEGMENT;
-    fr_segment_loud[0] = 0;
-    if (loud < FRNN_DECISION_MIN_LOUD || score < FRNN_DECISION_THRESHOLD) {
+    if (score < FRNN_DECISION_THRESHOLD) {
         return 0;
     }
     if (!FRNN_IS_KEYWORD(top)) { /* a filler class (_filler_, _unknown_, ...): no detection */
@@ -123,7 +139,7 @@ static int32_t decide(int32_t t, int32_t end, frnn_detection *out)
     return 1;
 }
 
-/* fixedrnn.decision.Decider.update for frame t (its scores in fr_logits). */
+/* fixedrnn.decision.Decider.update for frame t (its scores in fr_logits; per segment, none). */
 static int32_t decision_update(int32_t t, uint8_t raw, uint8_t active, frnn_detection *out)
 {
     if (!active) {
@@ -132,8 +148,10 @@ static int32_t decision_update(int32_t t, uint8_t raw, uint8_t active, frnn_dete
     if (fr_segment_start[0] == NO_SEGMENT) {
         fr_segment_start[0] = t;
     }
+#if !defined(FRNN_STREAM_PER_SEGMENT)
     const int32_t slot = (t - fr_segment_start[0]) % FRNN_DECISION_WINDOW;
     memcpy(fr_decision_scores + slot * FRNN_N_CLASSES, fr_logits, FRNN_N_CLASSES);
+#endif
     fr_segment_loud[0] += raw;
     if (t - fr_segment_start[0] + 1 >= FRNN_DECISION_MAX_FRAMES) {
         return decide(t, t, out);
@@ -141,6 +159,28 @@ static int32_t decision_update(int32_t t, uint8_t raw, uint8_t active, frnn_dete
     return 0;
 }
 
+#if defined(FRNN_STREAM_PER_SEGMENT)
+void frnn_push_frame(const int16_t *frame)
+{
+    int32_t mfcc[FRNN_N_FEATURES];
+    frnn_stream_frame f;
+    const int32_t t = fr_stream_frames[0];
+    frnn_mfcc_frame(frame, mfcc);
+    frnn_hold_mfcc(t, mfcc);
+    f.index = t;
+    f.energy = frame_energy(mfcc);
+    vad_update(t, f.energy, &f.raw, &f.active);
+    f.reset = 0; /* no cell state carried from frame to frame */
+    memset(&f.detection, 0, sizeof f.detection);
+    f.detected = (uint8_t)decision_update(t, f.raw, f.active, &f.detection);
+    fr_stream_frames[0] = t + 1;
+    f.mfcc = mfcc;
+    f.features = 0;
+    f.hidden = 0;
+    f.scores = 0;
+    frnn_stream_frame_done(&f);
+}
+#else
 /* The cell's initial state, FRNN_STREAM_SILENCE steps on the silent frame, then the pre-roll
  * frames before t, oldest first. */
 static void restart(int32_t t)
@@ -181,11 +221,13 @@ void frnn_push_frame(const int16_t *frame)
     memcpy(fr_preroll + (t % FRNN_STREAM_PREROLL) * FRNN_N_FEATURES, x, FRNN_N_FEATURES);
 #endif
     fr_stream_frames[0] = t + 1;
+    f.mfcc = mfcc;
     f.features = x;
     f.hidden = fr_hidden;
     f.scores = fr_logits;
     frnn_stream_frame_done(&f);
 }
+#endif
 
 int32_t frnn_stream_finish(frnn_detection *detection)
 {

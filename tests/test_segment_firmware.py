@@ -1,0 +1,134 @@
+"""The per-segment streaming firmware (FRNN_STREAM_PER_SEGMENT: fixedrnn/c/model/frnn_stream.c and
+frnn_segment_result in frnn_pipeline.c) against fixedrnn.segment_stream.SegmentStream: every frame's
+energy, VAD flags and front-end output, and every detection (the model's logits of each segment's
+window), 0 LSB, for models with and without cepstral mean normalisation, q15 and q31 front ends;
+host gcc, then Cortex-M4 under QEMU; the layout against the linker's symbol sizes."""
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fixedrnn import budget, c_export, firmware, layout
+from fixedrnn.decision import DecisionConfig
+from fixedrnn.errors import FixedRnnError
+from fixedrnn.stream import StreamConfig
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tools" / "firmware"))
+sys.path.insert(0, str(REPO / "tests"))
+
+import runner  # noqa: E402
+from test_c_export import nm_sizes  # noqa: E402
+from test_cmn_firmware import cmn_model, model_of  # noqa: E402
+from test_stream import synthetic  # noqa: E402
+from test_stream_firmware import (BLOCKS, CONFIGS, HOST, QEMU_BUILDS, assert_firmware_equals_python,  # noqa: E402
+                                  fsdd_streams, require)
+
+assert fsdd_streams  # a fixture, used by name
+
+PER_SEGMENT = StreamConfig(per_segment=True)
+#: Every VAD and decision constant changed, and segments that max_frames cuts.
+TUNED = replace(CONFIGS["tuned"], per_segment=True)
+#: (model name of test_cmn_firmware.MODELS, precision, with CMN)
+CASES = [("lstm-int8", "q15", True), ("rnn-pot", "q31", True), ("lstm-pot", "q15", False), ("rnn-int8", "q31", False)]
+
+
+def case_model(name, precision, cmn):
+    return cmn_model(name, precision) if cmn else model_of(name, precision)
+
+
+def test_export_writes_the_per_segment_stream():
+    model = cmn_model("lstm-int8")
+    files = c_export.generate(model, stream=PER_SEGMENT)
+    header = files["frnn_model.h"]
+    assert "#define FRNN_STREAM_PER_SEGMENT 1" in header and "#define FRNN_CMN 1" in header
+    t, n = model.frames, model.n_features
+    assert f"fr_segment_mfcc[{(t + 1) * n}]" in header
+    assert "fr_preroll" not in header and "fr_decision_scores" not in header and "fr_silence_features" not in header
+    plain = c_export.generate(model_of("rnn-int8", "q31"), stream=PER_SEGMENT)["frnn_model.h"]
+    assert "FRNN_STREAM_PER_SEGMENT 1" in plain and "FRNN_CMN" not in plain
+    assert f"int32_t fr_segment_mfcc[{(t + 1) * n}]" in plain and "fr_silence_mfcc" in plain
+
+
+def test_per_segment_layout():
+    """The ring of T + 1 front-end outputs in place of the pre-roll ring and the ring of scores; the
+    silent frame's front-end output in flash, for a model with or without CMN."""
+    for cmn, precision, width in ((True, "q15", 2), (False, "q31", 4)):
+        model = case_model("lstm-int8", precision, cmn)
+        arrays = model.to_arrays()
+        ram = {item.symbol: item.nbytes for item in layout.ram_items(arrays, PER_SEGMENT)}
+        flash = {item.symbol: item.nbytes for item in layout.flash_items(arrays, PER_SEGMENT)}
+        assert ram["fr_segment_mfcc"] == (model.frames + 1) * model.n_features * width
+        assert "fr_preroll" not in ram and "fr_decision_scores" not in ram
+        assert flash["fr_silence_mfcc"] == model.n_features * width and "fr_silence_features" not in flash
+    with pytest.raises(FixedRnnError, match="reset=False"):
+        layout.ram_items(model_of("lstm-int8").to_arrays(), StreamConfig(per_segment=True, reset=False))
+
+
+@pytest.mark.slow  # host builds
+@pytest.mark.parametrize("name, precision, cmn", CASES)
+def test_host_streams_equal_segment_stream(name, precision, cmn, tmp_path):
+    """12 s of synthetic audio in every block-size pattern, the default and the tuned configuration:
+    the host build's records and detections equal SegmentStream's."""
+    require(HOST)
+    model = case_model(name, precision, cmn)
+    pcm = synthetic(12.0, seed=len(name) + 3)
+    for key, config in (("default", PER_SEGMENT), ("tuned", TUNED)):
+        streams = [(pcm, sizes) for sizes in BLOCKS.values()] + [(np.zeros(100, np.int16), [1])]
+        outputs = assert_firmware_equals_python(model, streams, HOST, config, tmp_path / key)
+        assert sum(len(o.detections) for o in outputs) >= 4 and len(outputs[-1].records) == 0
+
+
+@pytest.mark.slow  # QEMU
+@pytest.mark.parametrize("build", QEMU_BUILDS, ids=lambda c: c.name)
+def test_qemu_streams_equal_segment_stream(build, tmp_path):
+    """Cortex-M4 (-O2 with DSP intrinsics, -Os portable C): every case, 10 s synthetic streams."""
+    require(build)
+    for k, case in enumerate(CASES):
+        model = case_model(*case)
+        pcm = synthetic(10.0, seed=30 + k)
+        config = replace(PER_SEGMENT, decision=DecisionConfig(min_loud=1, max_frames=20))
+        assert_firmware_equals_python(model, [(pcm, BLOCKS["mixed"])], build, config, tmp_path / case[0])
+
+
+@pytest.mark.slow  # QEMU, FSDD
+def test_qemu_lstm_int8_cmn_on_fsdd_streams(fsdd_streams, tmp_path):
+    """The shipped CMN model on long FSDD streams (clean and 20 dB), Cortex-M4 -O2: every frame and
+    detection equal SegmentStream's (what listen runs for it), at least 10 of the 12 words of each
+    stream found, no false alarm."""
+    from fixedrnn.model import load
+    from fixedrnn.streams import score_detections
+
+    build = QEMU_BUILDS[0]
+    require(build)
+    model = load(REPO / "golden" / "models" / "lstm_int8_cmn.npz")
+    streams = [(s.pcm, BLOCKS["mixed"] if k else [1024]) for k, s in enumerate(fsdd_streams)]
+    outputs = assert_firmware_equals_python(model, streams, build, None, tmp_path)
+    hop, n = model.frontend.hop, model.frontend.fft_length
+    for stream, out in zip(fsdd_streams, outputs):
+        score = score_detections(stream, [(d.label, (d.decided * hop + n) / stream.sample_rate)
+                                          for d in out.detections])
+        assert score.detected >= 10 and score.false_alarms == 0, score
+
+
+@pytest.mark.slow  # arm builds
+@pytest.mark.parametrize("cmn", [True, False])
+def test_layout_equals_linker_symbol_sizes(cmn, tmp_path):
+    """Every flash and RAM item of the per-segment layout has its nm -S size in the Cortex-M4 image,
+    and the image has no other fr_ object; for a CMN model they are the budget's --mode streaming."""
+    build = runner.BuildConfig("arm", "-Os")
+    require(build)
+    model = case_model("lstm-pot", "q15", cmn)
+    _, _, exe = firmware.build_stream_firmware(model, tmp_path, build, config=PER_SEGMENT)
+    sizes = nm_sizes(exe)
+    arrays = model.to_arrays()
+    audit = {item.symbol: item.nbytes
+             for item in layout.flash_items(arrays, PER_SEGMENT) + layout.ram_items(arrays, PER_SEGMENT)}
+    assert {sym: sizes.get(sym) for sym in audit} == audit
+    assert sorted(s for s in sizes if s.startswith(layout.SYMBOL_PREFIX)) == sorted(audit)
+    if cmn:
+        report = budget.audit(model, mode="streaming")
+        assert {i.symbol: i.nbytes for i in report.flash + report.ram} == audit
