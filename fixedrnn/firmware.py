@@ -415,7 +415,7 @@ def _run_stream(args):
     streams = [(pcm, [args.block]) for pcm in pcms]
     outputs = run_stream_firmware(model, streams, target=args.target, opt=args.opt, config=config)
     clock = open_stream(model, config)  # for frame times only
-    how = "per segment" if clock.config.per_segment else "frame for frame"
+    how = ", per segment" if clock.config.per_segment else ""
     bad = 0
     for path, (pcm, sizes), got in zip(args.wavs, streams, outputs):
         difference = first_difference(got, python_stream(model, pcm, sizes, config))
@@ -434,8 +434,8 @@ def _run_stream(args):
         print(f"firmware: {bad} of {len(outputs)} stream(s) differ from listen", file=sys.stderr)
         return 1
     if not args.json:
-        print(f"firmware ({args.target}, -{args.opt}, streaming {how}, blocks of {args.block}): all "
-              f"{len(outputs)} stream(s) equal listen on every frame and detection (0 LSB)")
+        print(f"firmware ({args.target}, -{args.opt}, streaming{how}, blocks of {args.block}): all "
+              f"{len(outputs)} stream(s) equal listen{how} frame for frame (0 LSB)")
     return 0
 
 

@@ -132,3 +132,27 @@ def test_layout_equals_linker_symbol_sizes(cmn, tmp_path):
     if cmn:
         report = budget.audit(model, mode="streaming")
         assert {i.symbol: i.nbytes for i in report.flash + report.ram} == audit
+
+
+@pytest.mark.slow  # host build, processes
+def test_firmware_run_and_export_per_segment(tmp_path, capsys):
+    """'firmware run --stream --per-segment' on a plain model equals listen --per-segment (exit 0);
+    --per-segment without --stream is one line, exit 2, for 'firmware run' and 'export c'."""
+    import scipy.io.wavfile
+
+    from fixedrnn import cli
+    from fixedrnn.model import save
+
+    require(HOST)
+    model_file = save(model_of("rnn-int8"), tmp_path / "m.npz")
+    wav = tmp_path / "s.wav"
+    scipy.io.wavfile.write(wav, 8000, synthetic(6.0, seed=2))
+    assert cli.main(["firmware", "run", str(model_file), str(wav), "--stream", "--per-segment", "--target", "host"]) == 0
+    assert "streaming, per segment" in capsys.readouterr().out
+    for args in (["firmware", "run", str(model_file), str(wav), "--per-segment", "--target", "host"],
+                 ["export", "c", str(model_file), str(tmp_path / "out"), "--per-segment"]):
+        assert cli.main(args) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "--per-segment" in err and not (tmp_path / "out").exists()
+    assert cli.main(["export", "c", str(model_file), str(tmp_path / "out"), "--stream", "--per-segment"]) == 0
+    assert "#define FRNN_STREAM_PER_SEGMENT 1" in (tmp_path / "out" / "frnn_model.h").read_text()

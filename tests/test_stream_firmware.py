@@ -371,8 +371,8 @@ def test_firmware_run_stream_difference_exits_1(model_file, long_wav, monkeypatc
     require(HOST)
     real = firmware.read_stream_output
 
-    def one_lsb_off(data, model, n_samples):
-        outputs = real(data, model, n_samples)
+    def one_lsb_off(data, model, n_samples, per_segment=False):
+        outputs = real(data, model, n_samples, per_segment)
         records = outputs[0].records.copy()
         records["scores"][50, 3] += 1
         return [firmware.StreamOutput(records, outputs[0].detections)]
