@@ -3,6 +3,7 @@
 import sys
 
 import numpy as np
+import pytest
 
 from tests.conftest import REPO
 
@@ -27,11 +28,12 @@ def test_babble_is_at_the_stated_level_over_the_clean_stream(fsdd_dir):
         assert abs(rms / (level / 10) - 1) < 0.01
 
 
-def test_smoke(fsdd_dir, capsys, tmp_path):
-    model = str(REPO / "golden" / "models" / "tiny_lstm_int8.npz")
+@pytest.mark.parametrize("name", ["tiny_lstm_int8", "lstm_int8_cmn"])  # the CMN model streams per segment
+def test_smoke(fsdd_dir, capsys, tmp_path, name):
+    model = str(REPO / "golden" / "models" / f"{name}.npz")
     out = tmp_path / "rows.jsonl"
     assert babble_stream_eval.main([model, "--fsdd", str(fsdd_dir), "--limit", "4", "--snr", "20",
                                     "--json", str(out)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 3 and "tiny_lstm_int8.npz` | 20 dB | 4 |" in lines[2]
+    assert len(lines) == 3 and f"{name}.npz` | 20 dB | 4 |" in lines[2]
     assert '"words": 4' in out.read_text()

@@ -27,7 +27,7 @@ from fixedrnn import fsdd  # noqa: E402
 from fixedrnn.atomicfile import write_text  # noqa: E402
 from fixedrnn.cli import run  # noqa: E402
 from fixedrnn.model import load  # noqa: E402
-from fixedrnn.stream import KeywordStream, StreamConfig  # noqa: E402
+from fixedrnn.segment_stream import open_stream, stream_config  # noqa: E402
 from fixedrnn.streams import build_stream, score_detections  # noqa: E402
 
 
@@ -58,8 +58,9 @@ def _run(args):
     for path in args.models:
         model = load(path)
         for snr, st in streams.items():
-            _, found = stream_eval.segment_detections(model, st.pcm, StreamConfig())
-            stream = KeywordStream(model, StreamConfig())
+            config = stream_config(model)  # per segment for a model with CMN
+            _, found = stream_eval.detections(model, st.pcm, config)
+            stream = open_stream(model, config)
             score = score_detections(st, [(d.label, stream.frame_end_seconds(d.decided)) for d in found])
             rows.append(dict(model=path.name, babble_snr_db=snr, words=score.words,
                              detection_rate=score.detection_rate, substitutions=score.substitutions,

@@ -3,9 +3,10 @@
     python tools/bench_listen.py [MODEL.npz ...] [--seconds 60] [--block 1024]
 
 Feeds a synthetic stream (seeded noise at 20 dB below speech-like tone bursts, one every ~1.5 s,
-so the VAD opens segments and the cell resets as on real audio) to
-:class:`fixedrnn.stream.KeywordStream` in blocks of ``--block`` samples, as ``listen`` does, after
-a one-second warm-up (numba compilation). Default models: the shipped LSTM models.
+so the VAD opens segments and the cell resets as on real audio) to the stream ``listen`` opens for
+the model (:func:`fixedrnn.segment_stream.open_stream`: per segment for a CMN model) in blocks of
+``--block`` samples, after a one-second warm-up (numba compilation). Default models: the shipped
+LSTM models.
 """
 
 import argparse
@@ -19,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from fixedrnn.model import load  # noqa: E402
-from fixedrnn.stream import KeywordStream  # noqa: E402
+from fixedrnn.segment_stream import open_stream  # noqa: E402
 
 DEFAULT = ["lstm_int8", "lstm_pot", "tiny_lstm_int8", "tiny_lstm_pot", "rnn_int8"]
 
@@ -46,7 +47,7 @@ def main(argv=None):
     pcm = bursts(args.seconds)
     for path in args.models:
         model = load(path)
-        stream = KeywordStream(model)
+        stream = open_stream(model)
         stream.push(bursts(1.0, seed=1))
         stream.reset()
         t0 = time.perf_counter()

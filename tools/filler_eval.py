@@ -12,7 +12,8 @@
   at each ``--snr`` level below their median RMS; the segments the decision rule would decide (the
   bound for a model without filler classes) and the detections, with the default VAD and with
   ``spread_start = 0`` (a VAD that opens more babble segments).
-Detections are KeywordStream's, computed per segment (tools/stream_eval.py's ``segment_detections``).
+Detections are listen's stream's (KeywordStream, or SegmentStream for a CMN model), computed per
+segment (tools/stream_eval.py's ``detections``).
 """
 
 import argparse
@@ -29,6 +30,7 @@ from fixedrnn import fsdd  # noqa: E402
 from fixedrnn.cli import run  # noqa: E402
 from fixedrnn.errors import FixedRnnError  # noqa: E402
 from fixedrnn.model import load  # noqa: E402
+from fixedrnn.segment_stream import stream_config  # noqa: E402
 from fixedrnn.stream import StreamConfig  # noqa: E402
 from fixedrnn.streams import build_stream  # noqa: E402
 from fixedrnn.vad import VadConfig  # noqa: E402
@@ -59,7 +61,7 @@ def evaluate(args):
         model = load(path)
         name = Path(path).name
         for (kind, snr), st in word_streams:
-            found = stream_eval.segment_detections(model, st.pcm, StreamConfig())[1]
+            found = stream_eval.detections(model, st.pcm, stream_config(model))[1]
             condition = "clean" if kind is None else f"{kind} {snr:g} dB"
             print(f"{name}\t{len(words)} non-digit words, {condition}\t{len(found)} detection(s)", flush=True)
         if args.babble_minutes:
@@ -68,7 +70,7 @@ def evaluate(args):
                 alone = stream_eval.noise_alone("babble", n, level, snr, [p for _, _, p in digits])
                 for vad_name, config in CONFIGS.items():
                     segments = stream_eval.noise_segments(model, config, alone)
-                    found = stream_eval.segment_detections(model, alone, config)[1]
+                    found = stream_eval.detections(model, alone, stream_config(model, config))[1]
                     print(f"{name}\t{args.babble_minutes:g} min of babble alone at {snr:g} dB, {vad_name}\t"
                           f"{segments} decidable segment(s), {len(found)} detection(s)", flush=True)
 
