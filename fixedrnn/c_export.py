@@ -27,7 +27,10 @@ A streaming export (``stream``: a :class:`fixedrnn.stream.StreamConfig`) adds
 decisions: docs/streaming.md), writes the configuration's integers as ``FRNN_STREAM_*``,
 ``FRNN_VAD_*`` and ``FRNN_DECISION_*`` macros (with ``FRNN_STREAM`` defined, which leaves the
 window's functions out of ``frnn_pipeline.c``) and lays out RAM and flash as
-:func:`fixedrnn.layout.ram_items` / :func:`~fixedrnn.layout.flash_items` with that ``stream``.
+:func:`fixedrnn.layout.ram_items` / :func:`~fixedrnn.layout.flash_items` with that ``stream``. With
+``stream.per_segment`` it writes ``FRNN_STREAM_PER_SEGMENT``: the model runs once per decided
+segment, on its window of held front-end outputs (:mod:`fixedrnn.segment_stream`; a model with
+cepstral mean normalisation streams only so, with ``FRNN_CMN``).
 
 An endpointing export (``endpoint``: a :class:`fixedrnn.endpoint.EndpointConfig`; RNN and LSTM
 models, window firmware only) writes ``FRNN_ENDPOINT`` and the configuration's integers as

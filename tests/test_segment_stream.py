@@ -92,15 +92,20 @@ def test_long_segments_read_their_last_window():
     assert_each_detection_is_classify(model, pcm, found, config.preroll)
 
 
-def test_quiet_segments_never_run_the_model():
-    """A segment with fewer than min_loud loud frames is dropped before the model runs."""
+def test_quiet_segments_never_run_the_model(monkeypatch):
+    """A segment with fewer than min_loud loud frames is dropped before the model runs (its window is
+    never built); with min_loud 1 the same audio builds windows."""
+    from fixedrnn import segment_stream
+
     model = cmn_model()
-    stream = SegmentStream(model, replace(LOOSE, decision=DecisionConfig(min_loud=10_000)))
-    runs = []
-    stream._segment_logits = lambda s, e: runs.append((s, e))  # noqa: the decider holds the bound method
-    stream._decider.segment_scores = stream._segment_logits
-    _, found = push_blocks(stream, synthetic(5.0, seed=5), [1000])
-    assert found == [] and runs == []
+    built = []
+    real = segment_stream.engine.window_features
+    monkeypatch.setattr(segment_stream.engine, "window_features", lambda m, rows: built.append(len(rows)) or real(m, rows))
+    pcm = synthetic(5.0, seed=5)
+    _, found = push_blocks(SegmentStream(model, replace(LOOSE, decision=DecisionConfig(min_loud=10_000))), pcm, [1000])
+    assert found == [] and built == []
+    _, found = push_blocks(SegmentStream(model, LOOSE), pcm, [1000])
+    assert len(found) >= 1 and len(built) >= len(found)
 
 
 def test_which_models_step_frame_by_frame():
