@@ -72,7 +72,8 @@ def _c(args):
         raise FixedRnnError("export c: --per-segment is an option of the streaming firmware (--stream)")
     model = _model_for_export(args, "export c")
     written = export_c(model, args.outdir, allow_overflow=args.allow_overflow,
-                       stream=stream_config(model, StreamConfig(per_segment=args.per_segment)) if args.stream else None,
+                       stream=(stream_config(model, StreamConfig(per_segment=args.per_segment)) if args.stream
+                               else None),
                        endpoint=EndpointConfig() if args.endpoint else None)
     for path in written or ():
         print(f"wrote {path}")

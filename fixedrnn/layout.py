@@ -524,7 +524,8 @@ def model_stream_ram_items(arrays, stream):
     """RAM items of the model in a streaming firmware: the cell's state and scratch (as
     :func:`model_ram_items`, no feature window), the head's scores of the current frame [C] (per
     segment: of the last segment's window), and :func:`stream_ram_items`."""
-    what = "head scores of the last segment's window [C]" if stream.per_segment else "head scores of the current frame [C]"
+    what = "head scores of the last segment's window [C]" if stream.per_segment else \
+        "head scores of the current frame [C]"
     return _cell_ram_items(arrays) + [_logits_item(arrays, what)] + stream_ram_items(arrays, stream)
 
 
