@@ -109,3 +109,25 @@ def test_confusions_count_each_speakers_mistakes_over_the_folders(data, tmp_path
         assert all(mistakes[pair] == count for pair, count in got)
         assert [count for _, count in got] == sorted(mistakes.values(), reverse=True)[:len(got)]
         assert f"{s} mistakes: " + (", ".join(f"{pair} {count}" for pair, count in got) or "none") in printed
+
+
+def test_ensemble_sums_each_speakers_models_logits(data, tmp_path, capsys):
+    """--ensemble: per speaker, the first maximal class of the sum of the folders' models' logits,
+    each model's logits from its own classification (the NumPy path), counted in fractions."""
+    for seed in (0, 1, 2):
+        keep_folder(tmp_path / "keep" / f"seed-{seed}", seed)
+    out = tmp_path / "h.json"
+    assert holdout_eval.main([str(tmp_path / "keep"), "--data-dir", str(data), "--json", str(out), "--ensemble"]) == 0
+    report = json.loads(out.read_text())["ensemble"]
+    want = {}
+    for s in SPEAKERS:
+        models = [load(tmp_path / "keep" / f"seed-{k}" / f"{s}.npz") for k in (0, 1, 2)]
+        files = sorted((data / "recordings").glob(f"*_{s}_*.wav"))
+        right = 0
+        for f in files:
+            total = sum(np.asarray(m.classify(f).logits, np.int64) for m in models)
+            right += int(np.argmax(total)) == int(f.name.split("_")[0])
+        want[s] = Fraction(right, len(files))
+    assert report["speaker"] == {s: float(v) for s, v in want.items()}
+    assert report["worst"] == float(min(want.values())) and report["mean"] == float(sum(want.values()) / len(want))
+    assert "ensemble of 3 folder(s), summed logits:" in capsys.readouterr().out

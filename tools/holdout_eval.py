@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Score kept leave-one-speaker-out models again, e.g. with endpointing, without training them again.
 
-    python tools/holdout_eval.py DIR [DIR ...] [--endpoint] [--confusions N] [--data-dir FSDD] [--json FILE]
+    python tools/holdout_eval.py DIR [DIR ...] [--endpoint] [--confusions N] [--ensemble] [--data-dir FSDD]
+        [--json FILE]
 
 Each DIR is a ``tools/train_holdout.py --keep`` folder: ``SPEAKER.npz`` per held-out speaker (a
 ``--seeds`` run's ``seed-S/`` subfolders are read as DIRs of their own). Every model must say it
@@ -10,13 +11,18 @@ integer engine end to end on all of that speaker's recordings (:func:`fixedrnn.e
 ``--endpoint``: with :mod:`fixedrnn.endpoint`'s default configuration). Prints each DIR's figures,
 then each speaker's mean over the DIRs, their mean and the worst of them (as train_holdout's
 ``--seeds`` summary). ``--confusions N``: each speaker's N most frequent mistakes, ``true>predicted``
-counted over the DIRs (most first, ties by label).
+counted over the DIRs (most first, ties by label). ``--ensemble``: also the DIRs' models of each
+speaker as one ensemble (their int8 logits summed in int32, the first maximal class: several models,
+not one that fits a device), each speaker's figure, the mean and the worst: how far averaging the
+models' answers goes.
 """
 
 import argparse
 import json
 import sys
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -82,6 +88,20 @@ def top_confusions(results, n):
     return out
 
 
+def ensemble_accuracies(results):
+    """``{speaker: accuracy}`` of each speaker's models over the folders as one ensemble: the sum of
+    their int8 logits (int32) per recording, the first maximal class against the target."""
+    out = {}
+    speakers = list(dict.fromkeys(s for row in results.values() for s in row))
+    for speaker in speakers:
+        found = [row[speaker] for row in results.values() if speaker in row]
+        if any(r.names != found[0].names for r in found):
+            raise FixedRnnError(f"{speaker}: the folders' models were scored on different recordings")
+        total = sum(r.logits.astype(np.int32) for r in found)
+        out[speaker] = float(np.mean(np.argmax(total, axis=1) == found[0].targets))
+    return out
+
+
 def summary(table):
     """Each speaker's mean over the folders that have it, the mean of those and the worst."""
     speakers = list(dict.fromkeys(s for row in table.values() for s in row))
@@ -97,6 +117,8 @@ def main(argv=None):
     p.add_argument("--endpoint", action="store_true", help="endpoint each recording first (fixedrnn.endpoint)")
     p.add_argument("--data-dir", type=Path, default=None, help="FSDD directory (default: as verify)")
     p.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
+    p.add_argument("--ensemble", action="store_true",
+                   help="also score each speaker's models over the DIRs as one ensemble (summed logits)")
     p.add_argument("--confusions", type=int, default=0, metavar="N",
                    help="print each speaker's N most frequent mistakes (true>predicted, over the DIRs)")
     args = p.parse_args(argv)
@@ -116,11 +138,20 @@ def _run(args):
     print("per speaker, mean over the folders: " + ", ".join(f"{s} {100 * v:.1f}" for s, v in out["speaker"].items()))
     print(f"mean {100 * out['mean']:.2f} %, worst speaker {100 * out['worst']:.2f} %"
           f" (endpoint {'on' if args.endpoint else 'off'})")
+    extra = {}
+    if args.ensemble:
+        together = ensemble_accuracies(results)
+        worst = min(together.values())
+        extra["ensemble"] = {"speaker": together, "mean": sum(together.values()) / len(together), "worst": worst}
+        print(f"ensemble of {len(results)} folder(s), summed logits: "
+              + ", ".join(f"{s} {100 * v:.1f}" for s, v in together.items())
+              + f"; mean {100 * extra['ensemble']['mean']:.2f} %, worst speaker {100 * worst:.2f} %")
     confusions = top_confusions(results, args.confusions) if args.confusions else {}
     for speaker, pairs in confusions.items():
         print(f"{speaker} mistakes: " + (", ".join(f"{pair} {count}" for pair, count in pairs) or "none"))
     if args.json:
-        extra = {"confusions": confusions} if args.confusions else {}
+        if args.confusions:
+            extra["confusions"] = confusions
         write_text(args.json, json.dumps({"endpoint": args.endpoint, "folders": table, **out, **extra}, indent=1)
                    + "\n")
     return 0
