@@ -434,8 +434,9 @@ def _run_stream(args):
         print(f"firmware: {bad} of {len(outputs)} stream(s) differ from listen", file=sys.stderr)
         return 1
     if not args.json:
+        agree = "per segment, on every frame and detection" if how else "frame for frame"
         print(f"firmware ({args.target}, -{args.opt}, streaming{how}, blocks of {args.block}): all "
-              f"{len(outputs)} stream(s) equal listen{how} frame for frame (0 LSB)")
+              f"{len(outputs)} stream(s) equal listen {agree} (0 LSB)")
     return 0
 
 

@@ -523,7 +523,14 @@ def stream_ram_items(arrays, stream):
 def model_stream_ram_items(arrays, stream):
     """RAM items of the model in a streaming firmware: the cell's state and scratch (as
     :func:`model_ram_items`, no feature window), the head's scores of the current frame [C] (per
-    segment: of the last segment's window), and :func:`stream_ram_items`."""
+    segment: of the last segment's window), and :func:`stream_ram_items`; a graph model (per segment
+    only): its arena, the int8 window [T, I] its graph reads, its logits [C]."""
+    if _text(arrays, "cell") == GRAPH_CELL:  # per segment only (check_options)
+        n_in, frames = _int(arrays, "frontend.n_mfcc"), _int(arrays, "sequence.frames")
+        window = MemoryItem.of(f"{SYMBOL_PREFIX}segment_window", "int8_t", frames * n_in, "features", "ram",
+                               "int8 window [T, I] of the decided segment, the graph's input", (frames, n_in))
+        return (graph_ram_items(arrays) + [window, _logits_item(arrays, "logits of the last segment's window [C]")]
+                + stream_ram_items(arrays, stream))
     what = "head scores of the last segment's window [C]" if stream.per_segment else \
         "head scores of the current frame [C]"
     return _cell_ram_items(arrays) + [_logits_item(arrays, what)] + stream_ram_items(arrays, stream)
@@ -531,7 +538,8 @@ def model_stream_ram_items(arrays, stream):
 
 def check_options(arrays, stream=None, endpoint=None):
     """A :class:`~fixedrnn.errors.FixedRnnError` for firmware options the model cannot have: a graph
-    model has no streaming or endpointing firmware, nor one with cepstral mean normalisation; a model
+    model has no endpointing firmware, nor one with cepstral mean normalisation, and streams per
+    segment only; a model
     with cepstral mean normalisation (:func:`cmn_of`) streams per segment only
     (``StreamConfig.per_segment``), which needs the reset; endpointing is an option of the window
     firmware."""
@@ -546,8 +554,9 @@ def check_options(arrays, stream=None, endpoint=None):
     if stream is not None and stream.per_segment and not stream.reset:
         raise FixedRnnError("stream: per_segment runs the model on each segment's window, from its reset state "
                             "(reset=False carries a state across segments)")
-    if stream is not None and graph:
-        raise FixedRnnError("a graph model has no streaming firmware (its graph runs a whole window)")
+    if stream is not None and graph and not stream.per_segment:
+        raise FixedRnnError("a graph model streams per segment only (its graph runs a whole window): "
+                            "StreamConfig(per_segment=True)")
     if endpoint is not None and graph:
         raise FixedRnnError("a graph model has no endpointing firmware (its graph runs a given window, no cell step)")
     if endpoint is not None and stream is not None:

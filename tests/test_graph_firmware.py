@@ -152,11 +152,12 @@ def test_gemmlowp_fixed_point_is_defined_once_in_the_c(models):
     assert holders == ["frnn_kernels.c"]
 
 
-def test_graph_export_refuses_streaming(models, tmp_path):
+def test_graph_export_refuses_frame_by_frame_streaming(models, tmp_path):
+    """A graph runs whole windows: it streams per segment only (tests/test_segment_firmware.py)."""
     from fixedrnn.errors import FixedRnnError
     from fixedrnn.stream import StreamConfig
 
-    with pytest.raises(FixedRnnError, match="graph model has no streaming firmware"):
+    with pytest.raises(FixedRnnError, match="graph model streams per segment only"):
         c_export.export_c(model_of(models, "keras3_rnn_h16"), tmp_path / "src", stream=StreamConfig())
     assert not (tmp_path / "src").exists()
 
@@ -165,7 +166,7 @@ def test_graph_export_refuses_streaming(models, tmp_path):
 def test_firmware_run_command_on_a_graph_model(models, tmp_path):
     """``fixedrnn firmware run GRAPH.npz WAV... --target host``: the firmware's logits equal the
     engine's and TFLM's on the original .tflite (the oracle) for recordings shorter and longer than the
-    graph's window; ``--stream`` is refused in one line (a graph has no streaming firmware)."""
+    graph's window; ``--stream`` runs the per-segment streaming firmware, equal to listen's stream."""
     import json
     import subprocess
 
@@ -200,4 +201,5 @@ def test_firmware_run_command_on_a_graph_model(models, tmp_path):
         oracle = tflm_run(blob, [x[None]]).reshape(-1).tolist()
         assert row["equal"] is True and row["firmware"] == row["engine"] == oracle
     stream = cli("--target", "host", "--stream")
-    assert stream.returncode == 2 and "streaming" in stream.stderr and len(stream.stderr.strip().splitlines()) == 1
+    assert stream.returncode == 0, stream.stderr
+    assert "streaming, per segment" in stream.stdout and "all 2 stream(s) equal listen per segment" in stream.stdout

@@ -156,3 +156,48 @@ def test_firmware_run_and_export_per_segment(tmp_path, capsys):
         assert err.count("\n") == 1 and "--per-segment" in err and not (tmp_path / "out").exists()
     assert cli.main(["export", "c", str(model_file), str(tmp_path / "out"), "--stream", "--per-segment"]) == 0
     assert "#define FRNN_STREAM_PER_SEGMENT 1" in (tmp_path / "out" / "frnn_model.h").read_text()
+
+
+# ---- graph models (imported unrolled graphs): per segment only ------------------------------------
+
+def graph_model(name):
+    from tests.test_graph import _model
+
+    return _model(name)
+
+
+@pytest.mark.slow  # host builds
+@pytest.mark.parametrize("name", ["keras3_gru_h24", "keras3_lstm_h32", "keras3_rnn_h16"])
+def test_host_graph_streams_equal_segment_stream(name, tmp_path):
+    """An imported graph streams per segment: its graph runs on each decided segment's int8 window
+    (fr_segment_window); records and detections equal SegmentStream's (what listen runs for it)."""
+    require(HOST)
+    model = graph_model(name)
+    pcm = synthetic(10.0, seed=11)
+    config = replace(PER_SEGMENT, decision=DecisionConfig(min_loud=1, max_frames=30))
+    outputs = assert_firmware_equals_python(model, [(pcm, BLOCKS["mixed"]), (pcm, BLOCKS["8192"])], HOST, config,
+                                            tmp_path)
+    assert len(outputs[0].detections) >= 3
+
+
+@pytest.mark.slow  # QEMU, arm builds
+def test_qemu_graph_stream_and_layout(tmp_path):
+    """Cortex-M4 -O2: the GRU graph's per-segment stream equals SegmentStream; every flash and RAM
+    item of its layout has its nm -S size, and there is no other fr_ object."""
+    build = QEMU_BUILDS[0]
+    require(build)
+    model = graph_model("keras3_gru_h24")
+    config = replace(PER_SEGMENT, decision=DecisionConfig(min_loud=1, max_frames=30))
+    assert_firmware_equals_python(model, [(synthetic(8.0, seed=12), BLOCKS["mixed"])], build, config,
+                                  tmp_path / "run")
+    _, _, exe = firmware.build_stream_firmware(model, tmp_path / "size", runner.BuildConfig("arm", "-Os"),
+                                               config=config)
+    sizes = nm_sizes(exe)
+    arrays = model.to_arrays()
+    audit = {item.symbol: item.nbytes for item in layout.flash_items(arrays, config) + layout.ram_items(arrays, config)}
+    assert audit["fr_segment_window"] == model.frames * model.n_features
+    assert {sym: sizes.get(sym) for sym in audit} == audit
+    assert sorted(s for s in sizes if s.startswith(layout.SYMBOL_PREFIX)) == sorted(audit)
+    report = budget.audit(model, mode="streaming")
+    assert {i.symbol: i.nbytes for i in report.flash + report.ram} == {
+        i.symbol: i.nbytes for i in layout.flash_items(arrays, PER_SEGMENT) + layout.ram_items(arrays, PER_SEGMENT)}

@@ -132,7 +132,10 @@ void frnn_cmn_window(int8_t *x);
  * window of frnn_cmn_window, computed row by row) from the reset state, then the head:
  * logits[FRNN_N_CLASSES]. */
 void frnn_result(int8_t *logits);
-/* The same on a window x[FRNN_FRAMES][FRNN_N_FEATURES] given by the caller. */
+#endif
+#if !defined(FRNN_STREAM) || defined(FRNN_CELL_GRAPH)
+/* The same on a window x[FRNN_FRAMES][FRNN_N_FEATURES] given by the caller (a graph model's
+ * per-segment stream runs its graph so on each segment's window). */
 void frnn_run_features(const int8_t *x, int8_t *logits);
 #endif
 

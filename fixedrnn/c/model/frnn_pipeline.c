@@ -36,8 +36,8 @@
 #if defined(FRNN_CMN) && (defined(FRNN_CELL_GRAPH) || (defined(FRNN_STREAM) && !defined(FRNN_STREAM_PER_SEGMENT)))
 #error "FRNN_CMN is an option of the window firmware or the per-segment streaming firmware of an RNN or LSTM model"
 #endif
-#if defined(FRNN_STREAM_PER_SEGMENT) && (defined(FRNN_CELL_GRAPH) || !defined(FRNN_STREAM))
-#error "FRNN_STREAM_PER_SEGMENT is an option of the streaming firmware of an RNN or LSTM model"
+#if defined(FRNN_STREAM_PER_SEGMENT) && !defined(FRNN_STREAM)
+#error "FRNN_STREAM_PER_SEGMENT is an option of the streaming firmware"
 #endif
 
 /* A held row: what the window (fr_features) or the endpointing firmware's held frames
@@ -426,13 +426,25 @@ static void cmn_result(int8_t *logits)
 /* fixedrnn.segment_stream.SegmentStream._segment_logits: the window of the frames
    max(start - preroll, end - T + 1, 0) .. end (held: end >= the last frame held - T), left-padded
    with the silent frame's output; with FRNN_CMN less its mean; each row normalised, a cell step from
-   the reset state; then the head. */
+   the reset state; then the head. A graph model (FRNN_CELL_GRAPH) normalises the rows into the int8
+   window fr_segment_window and runs its graph on it (frnn_run_features). */
 void frnn_segment_result(int32_t start, int32_t end, int8_t *logits)
 {
     int32_t first = start - FRNN_STREAM_PREROLL;
     first = first > end - FRNN_FRAMES + 1 ? first : end - FRNN_FRAMES + 1;
     first = first > 0 ? first : 0;
     const window_rows_t rows = {first, end - first + 1};
+#if defined(FRNN_CELL_GRAPH)
+    for (int32_t t = 0; t < FRNN_FRAMES; ++t) {
+        const FRNN_ROW_T *row = window_row(rows, t);
+        int32_t wide[FRNN_N_FEATURES];
+        for (int c = 0; c < FRNN_N_FEATURES; ++c) {
+            wide[c] = row[c];
+        }
+        frnn_normalize(wide, fr_segment_window + t * FRNN_N_FEATURES);
+    }
+    frnn_run_features(fr_segment_window, logits);
+#else
 #if defined(FRNN_CMN)
     int32_t mean[FRNN_N_FEATURES];
     cmn_means(rows, mean);
@@ -453,6 +465,7 @@ void frnn_segment_result(int32_t start, int32_t end, int8_t *logits)
         frnn_cell_step(x);
     }
     frnn_head(logits);
+#endif
 }
 #endif
 
