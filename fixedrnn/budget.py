@@ -10,7 +10,8 @@ The items are the firmware's layout, :mod:`fixedrnn.layout` (one C object each, 
 writes them; ``nm -S`` shows the same size for the same symbol). ``--mode window`` (the default) is
 the firmware that classifies a window of T frames; ``--mode streaming`` the streaming firmware
 (``export_c(..., stream=StreamConfig())``, docs/streaming.md) with the default
-:class:`fixedrnn.stream.StreamConfig`; ``--mode endpoint`` the window firmware with clip endpointing
+:class:`fixedrnn.stream.StreamConfig` (per segment for a model with cepstral mean normalisation or
+an imported graph: :func:`fixedrnn.segment_stream.stream_config`); ``--mode endpoint`` the window firmware with clip endpointing
 (``export_c(..., endpoint=EndpointConfig())``) with the default
 :class:`fixedrnn.endpoint.EndpointConfig`.
 
@@ -315,7 +316,7 @@ def audit(model, limits=Limits(), name="model", mode="window"):
     if stream is not None:
         from fixedrnn import segment_stream
 
-        stream = segment_stream.stream_config(model, stream)  # per segment for a model with CMN
+        stream = segment_stream.stream_config(model, stream)  # per segment for a CMN model, a graph
     arrays = model.to_arrays()
     return BudgetReport(
         model=str(name),
@@ -351,7 +352,7 @@ def _kib(nbytes):
 def format_report(report):
     """The human-readable table."""
     firmware = {"streaming": "the streaming firmware (default StreamConfig; per segment for a model with cepstral "
-                             "mean normalisation)",
+                             "mean normalisation or an imported graph)",
                 "endpoint": f"the window firmware ({report.cost.frames} frames) with endpointing (default "
                             "EndpointConfig)"}.get(report.mode, f"the window firmware ({report.cost.frames} frames)")
     lines = [
