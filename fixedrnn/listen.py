@@ -110,7 +110,8 @@ def add_parser(subparsers):
                         help="16-bit mono WAV file, or '-' for raw S16_LE PCM on standard input (default)")
     parser.add_argument("--json", action="store_true", help="one JSON object per detection")
     parser.add_argument("--threshold", type=int, default=-128,
-                        help="smallest averaged int8 score of a detection (default -128: every segment)")
+                        help="smallest int8 score of a detection: averaged over the segment's last frames, or "
+                             "per segment the window's logit (default -128: every segment)")
     parser.add_argument("--no-reset", action="store_true",
                         help="carry the cell state across speech segments (no reset; much worse on these models)")
     parser.add_argument("--per-segment", action="store_true",
