@@ -6,7 +6,7 @@ Feeds a synthetic stream (seeded noise at 20 dB below speech-like tone bursts, o
 so the VAD opens segments and the cell resets as on real audio) to the stream ``listen`` opens for
 the model (:func:`fixedrnn.segment_stream.open_stream`: per segment for a CMN model) in blocks of
 ``--block`` samples, after a one-second warm-up (numba compilation). Default models: the shipped
-LSTM models.
+LSTMs, rnn_int8, and lstm_int8_cmn (per segment).
 """
 
 import argparse
@@ -22,7 +22,7 @@ sys.path.insert(0, str(REPO))
 from fixedrnn.model import load  # noqa: E402
 from fixedrnn.segment_stream import open_stream  # noqa: E402
 
-DEFAULT = ["lstm_int8", "lstm_pot", "tiny_lstm_int8", "tiny_lstm_pot", "rnn_int8"]
+DEFAULT = ["lstm_int8", "lstm_pot", "tiny_lstm_int8", "tiny_lstm_pot", "rnn_int8", "lstm_int8_cmn"]
 
 
 def bursts(seconds, rate=8000, seed=0):
