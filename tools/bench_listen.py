@@ -5,8 +5,8 @@
 Feeds a synthetic stream (seeded noise at 20 dB below speech-like tone bursts, one every ~1.5 s,
 so the VAD opens segments and the cell resets as on real audio) to the stream ``listen`` opens for
 the model (:func:`fixedrnn.segment_stream.open_stream`: per segment for a CMN model) in blocks of
-``--block`` samples, after a one-second warm-up (numba compilation). Default models: the shipped
-LSTMs, rnn_int8, and lstm_int8_cmn (per segment).
+``--block`` samples, after a one-second warm-up (numba compilation). Default models: lstm_int8,
+lstm_pot, the two tiny LSTMs, rnn_int8 and lstm_int8_cmn (per segment).
 """
 
 import argparse
