@@ -2,7 +2,8 @@
 frnn_segment_result in frnn_pipeline.c) against fixedrnn.segment_stream.SegmentStream: every frame's
 energy, VAD flags and front-end output, and every detection (the model's logits of each segment's
 window), 0 LSB, for models with and without cepstral mean normalisation, q15 and q31 front ends;
-host gcc, then Cortex-M4 under QEMU; the layout against the linker's symbol sizes."""
+host gcc, then Cortex-M4 under QEMU; the layout against the linker's symbol sizes. (lstm_int8_cmn on
+FSDD streams: tests/test_stream_firmware.py's golden models.)"""
 
 import sys
 from dataclasses import replace
@@ -25,9 +26,7 @@ from test_c_export import nm_sizes  # noqa: E402
 from test_cmn_firmware import cmn_model, model_of  # noqa: E402
 from test_stream import synthetic  # noqa: E402
 from test_stream_firmware import (BLOCKS, CONFIGS, HOST, QEMU_BUILDS, assert_firmware_equals_python,  # noqa: E402
-                                  fsdd_streams, require)
-
-assert fsdd_streams  # a fixture, used by name
+                                  require)
 
 PER_SEGMENT = StreamConfig(per_segment=True)
 #: Every VAD and decision constant changed, and segments that max_frames cuts.
@@ -92,26 +91,6 @@ def test_qemu_streams_equal_segment_stream(build, tmp_path):
         pcm = synthetic(10.0, seed=30 + k)
         config = replace(PER_SEGMENT, decision=DecisionConfig(min_loud=1, max_frames=20))
         assert_firmware_equals_python(model, [(pcm, BLOCKS["mixed"])], build, config, tmp_path / case[0])
-
-
-@pytest.mark.slow  # QEMU, FSDD
-def test_qemu_lstm_int8_cmn_on_fsdd_streams(fsdd_streams, tmp_path):
-    """The shipped CMN model on long FSDD streams (clean and 20 dB), Cortex-M4 -O2: every frame and
-    detection equal SegmentStream's (what listen runs for it), at least 10 of the 12 words of each
-    stream found, no false alarm."""
-    from fixedrnn.model import load
-    from fixedrnn.streams import score_detections
-
-    build = QEMU_BUILDS[0]
-    require(build)
-    model = load(REPO / "golden" / "models" / "lstm_int8_cmn.npz")
-    streams = [(s.pcm, BLOCKS["mixed"] if k else [1024]) for k, s in enumerate(fsdd_streams)]
-    outputs = assert_firmware_equals_python(model, streams, build, None, tmp_path)
-    hop, n = model.frontend.hop, model.frontend.fft_length
-    for stream, out in zip(fsdd_streams, outputs):
-        score = score_detections(stream, [(d.label, (d.decided * hop + n) / stream.sample_rate)
-                                          for d in out.detections])
-        assert score.detected >= 10 and score.false_alarms == 0, score
 
 
 @pytest.mark.slow  # arm builds

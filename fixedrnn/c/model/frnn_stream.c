@@ -159,25 +159,31 @@ static int32_t decision_update(int32_t t, uint8_t raw, uint8_t active, frnn_dete
     return 0;
 }
 
+/* The start of frame t's record: its MFCC, energy and VAD flags, no detection yet. */
+static void begin_frame(int32_t t, const int16_t *frame, int32_t *mfcc, frnn_stream_frame *f)
+{
+    frnn_mfcc_frame(frame, mfcc);
+    f->index = t;
+    f->mfcc = mfcc;
+    f->energy = frame_energy(mfcc);
+    vad_update(t, f->energy, &f->raw, &f->active);
+    memset(&f->detection, 0, sizeof f->detection);
+}
+
 #if defined(FRNN_STREAM_PER_SEGMENT)
 void frnn_push_frame(const int16_t *frame)
 {
     int32_t mfcc[FRNN_N_FEATURES];
     frnn_stream_frame f;
     const int32_t t = fr_stream_frames[0];
-    frnn_mfcc_frame(frame, mfcc);
+    begin_frame(t, frame, mfcc, &f);
     frnn_hold_mfcc(t, mfcc);
-    f.index = t;
-    f.energy = frame_energy(mfcc);
-    vad_update(t, f.energy, &f.raw, &f.active);
     f.reset = 0; /* no cell state carried from frame to frame */
-    memset(&f.detection, 0, sizeof f.detection);
     f.detected = (uint8_t)decision_update(t, f.raw, f.active, &f.detection);
-    fr_stream_frames[0] = t + 1;
-    f.mfcc = mfcc;
     f.features = 0;
     f.hidden = 0;
     f.scores = 0;
+    fr_stream_frames[0] = t + 1;
     frnn_stream_frame_done(&f);
 }
 #else
@@ -204,27 +210,22 @@ void frnn_push_frame(const int16_t *frame)
     int8_t x[FRNN_N_FEATURES];
     frnn_stream_frame f;
     const int32_t t = fr_stream_frames[0];
-    frnn_mfcc_frame(frame, mfcc);
+    begin_frame(t, frame, mfcc, &f);
     frnn_normalize(mfcc, x);
-    f.index = t;
-    f.energy = frame_energy(mfcc);
-    vad_update(t, f.energy, &f.raw, &f.active);
     f.reset = FRNN_STREAM_RESET && f.active && fr_segment_start[0] == NO_SEGMENT;
     if (f.reset) {
         restart(t);
     }
     frnn_cell_step(x);
     frnn_head(fr_logits);
-    memset(&f.detection, 0, sizeof f.detection);
     f.detected = (uint8_t)decision_update(t, f.raw, f.active, &f.detection);
 #if FRNN_STREAM_PREROLL > 0
     memcpy(fr_preroll + (t % FRNN_STREAM_PREROLL) * FRNN_N_FEATURES, x, FRNN_N_FEATURES);
 #endif
-    fr_stream_frames[0] = t + 1;
-    f.mfcc = mfcc;
     f.features = x;
     f.hidden = fr_hidden;
     f.scores = fr_logits;
+    fr_stream_frames[0] = t + 1;
     frnn_stream_frame_done(&f);
 }
 #endif
