@@ -12,8 +12,8 @@ needs the whole window), an imported graph (it runs whole windows); any other mo
 2. VAD (:mod:`fixedrnn.vad`) on the frame's energy → ``raw``, ``active``.
 3. The decision rule (:class:`fixedrnn.decision.Decider`, the frame-by-frame stream's rule and
    configuration) opens and closes segments. When it decides the segment of frames
-   ``start..end``, the model reads the window of the frames ``max(start − preroll, end − T + 1)``
-   .. ``end`` as it reads a clip's (:func:`fixedrnn.engine.window_features`: left-padded to T with
+   ``start..end``, the model reads the window of the frames ``max(start − preroll, end − T + 1,
+   0)`` .. ``end`` (:func:`window_span`) as it reads a clip's (:func:`fixedrnn.engine.window_features`: left-padded to T with
    the silent frame's output, the window's mean removed for a CMN model, normalised to int8); its
    int8 logits ``[C]`` are the segment's one score (n = 1 in the rule's average:
    ``decision.window`` is unused, and so are ``StreamConfig.silence`` and ``reset``, which is
@@ -36,6 +36,13 @@ from fixedrnn.errors import FixedRnnError
 from fixedrnn.frontend.framing import StreamingMfcc
 from fixedrnn.stream import KeywordStream, StreamClock, StreamConfig, steps_per_frame
 from fixedrnn.vad import Vad, frame_energy
+
+
+def window_span(start, end, preroll, frames):
+    """``(first, stop)``: the frames ``first .. stop − 1`` of the stream that the window of the
+    segment ``start..end`` holds: from ``preroll`` frames before its start, at most the last
+    ``frames`` (T) up to ``end``, none before frame 0."""
+    return max(start - preroll, end - frames + 1, 0), end + 1
 
 
 class SegmentFrames(NamedTuple):
@@ -75,12 +82,12 @@ class SegmentStream(StreamClock):
 
     def window_of(self, start, end):
         """The held front-end outputs ``[n, I]`` the window of the segment ``start..end`` reads
-        (frames ``max(start − preroll, end − T + 1)``..``end``, ``end`` < :attr:`frames_done`)."""
+        (:func:`window_span`; ``end`` < :attr:`frames_done`)."""
         held_first = self.frames_done - len(self._held)
-        first = max(start - self.config.preroll, end - self.model.frames + 1, 0)
-        if first < held_first or end >= self.frames_done:
+        first, stop = window_span(start, end, self.config.preroll, self.model.frames)
+        if first < held_first or stop > self.frames_done:
             raise FixedRnnError(f"frames {first}..{end} are not held (held: {held_first}..{self.frames_done - 1})")
-        return self._held[first - held_first:end + 1 - held_first]
+        return self._held[first - held_first:stop - held_first]
 
     def _segment_logits(self, start, end):
         """The decision's scores of the segment ``start..end``: int8 ``[1, C]``, the model's logits

@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fixedrnn import engine, fsdd, noise, speech_commands  # noqa: E402
 from fixedrnn.decision import Decider, keyword_flags  # noqa: E402
 from fixedrnn.model import load  # noqa: E402
-from fixedrnn.segment_stream import open_stream  # noqa: E402
+from fixedrnn.segment_stream import open_stream, window_span  # noqa: E402
 from fixedrnn.stream import StreamConfig, require_streamable, steps_per_frame  # noqa: E402
 from fixedrnn.vad import Vad, frame_energy  # noqa: E402
 from fixedrnn.streams import NOISE_KINDS, babble_noise, build_stream, score_detections  # noqa: E402
@@ -141,7 +141,7 @@ def segment_window_detections(model, pcm, config):
     mfcc = engine.mfcc(model, pcm)
     raw, active = vad_flags(model, mfcc, config)
     spans = segments(raw, active, config)
-    windows = [engine.window_features(model, mfcc[max(start - config.preroll, end - model.frames + 1, 0):end + 1])
+    windows = [engine.window_features(model, mfcc[slice(*window_span(start, end, config.preroll, model.frames))])
                for start, end in spans]
     logits = model.run_features_batch(np.stack(windows)) if windows else []
     by_span = {span: logits[k][None] for k, span in enumerate(spans)}
