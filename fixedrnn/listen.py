@@ -69,6 +69,10 @@ def _listen(args):
     from fixedrnn.segment_stream import SegmentStream, open_stream
     from fixedrnn.stream import StreamConfig, steps_per_frame
 
+    if args.block < 1:
+        raise FixedRnnError(f"--block: must be at least 1 sample, got {args.block}")
+    if not -128 <= args.threshold <= 127:
+        raise FixedRnnError(f"--threshold: must be an int8 score, -128..127, got {args.threshold}")
     model = load(args.model)
     config = StreamConfig(decision=DecisionConfig(threshold=args.threshold), reset=not args.no_reset,
                           per_segment=args.per_segment)

@@ -134,3 +134,14 @@ def test_no_reset_per_segment_refused(tmp_path, capsys):
         assert cli.main(["listen", *args]) == 2
         err = capsys.readouterr().err
         assert "--no-reset" in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_bad_block_and_threshold_one_line(tmp_path, capsys):
+    """--block under 1 (range() would raise, or read nothing) and a threshold outside int8: one line
+    naming the option, exit 2."""
+    wav = write_wav(tmp_path / "a.wav", np.zeros(4000, np.int16))
+    for args, needle in ((["--block", "0"], "--block"), (["--block", "-5"], "--block"),
+                         (["--threshold", "500"], "--threshold"), (["--threshold", "-129"], "--threshold")):
+        assert cli.main(["listen", MODEL, wav, *args]) == 2
+        err = capsys.readouterr().err
+        assert needle in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
