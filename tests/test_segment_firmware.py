@@ -1,9 +1,9 @@
 """The per-segment streaming firmware (FRNN_STREAM_PER_SEGMENT: fixedrnn/c/model/frnn_stream.c and
 frnn_segment_result in frnn_pipeline.c) against fixedrnn.segment_stream.SegmentStream: every frame's
 energy, VAD flags and front-end output, and every detection (the model's logits of each segment's
-window), 0 LSB, for models with and without cepstral mean normalisation, q15 and q31 front ends;
-host gcc, then Cortex-M4 under QEMU; the layout against the linker's symbol sizes. (lstm_int8_cmn on
-FSDD streams: tests/test_stream_firmware.py's golden models.)"""
+window), 0 LSB, for models with and without cepstral mean normalisation, q15 and q31 front ends,
+and imported graphs; host gcc, then Cortex-M4 under QEMU; the layouts against the linker's symbol
+sizes. (lstm_int8_cmn on FSDD streams: tests/test_stream_firmware.py's golden models.)"""
 
 import sys
 from dataclasses import replace
