@@ -423,6 +423,22 @@ static void cmn_result(int8_t *logits)
 #endif
 
 #if defined(FRNN_STREAM_PER_SEGMENT)
+/* Row t of a segment's window as int8 features: with FRNN_CMN less the window's mean (cmn_features),
+   else normalised as it is (frnn_normalize of the row widened to int32; mean unread). */
+FRNN_INLINE void segment_features(window_rows_t rows, int32_t t, const int32_t *mean, int8_t *x)
+{
+    const FRNN_ROW_T *row = window_row(rows, t);
+#if defined(FRNN_CMN)
+    cmn_features(row, mean, x);
+#else
+    int32_t wide[FRNN_N_FEATURES];
+    for (int c = 0; c < FRNN_N_FEATURES; ++c) {
+        wide[c] = row[c];
+    }
+    frnn_normalize(wide, x);
+#endif
+}
+
 /* fixedrnn.segment_stream.SegmentStream._segment_logits: the window of the frames
    max(start - preroll, end - T + 1, 0) .. end (held: end >= the last frame held - T), left-padded
    with the silent frame's output; with FRNN_CMN less its mean; each row normalised, a cell step from
@@ -434,34 +450,20 @@ void frnn_segment_result(int32_t start, int32_t end, int8_t *logits)
     first = first > end - FRNN_FRAMES + 1 ? first : end - FRNN_FRAMES + 1;
     first = first > 0 ? first : 0;
     const window_rows_t rows = {first, end - first + 1};
+    int32_t mean[FRNN_N_FEATURES];
+#if defined(FRNN_CMN)
+    cmn_means(rows, mean);
+#endif
 #if defined(FRNN_CELL_GRAPH)
     for (int32_t t = 0; t < FRNN_FRAMES; ++t) {
-        const FRNN_ROW_T *row = window_row(rows, t);
-        int32_t wide[FRNN_N_FEATURES];
-        for (int c = 0; c < FRNN_N_FEATURES; ++c) {
-            wide[c] = row[c];
-        }
-        frnn_normalize(wide, fr_segment_window + t * FRNN_N_FEATURES);
+        segment_features(rows, t, mean, fr_segment_window + t * FRNN_N_FEATURES);
     }
     frnn_run_features(fr_segment_window, logits);
 #else
-#if defined(FRNN_CMN)
-    int32_t mean[FRNN_N_FEATURES];
-    cmn_means(rows, mean);
-#endif
     frnn_cell_reset();
     for (int32_t t = 0; t < FRNN_FRAMES; ++t) {
         int8_t x[FRNN_N_FEATURES];
-#if defined(FRNN_CMN)
-        cmn_features(window_row(rows, t), mean, x);
-#else
-        const FRNN_ROW_T *row = window_row(rows, t);
-        int32_t wide[FRNN_N_FEATURES];
-        for (int c = 0; c < FRNN_N_FEATURES; ++c) {
-            wide[c] = row[c];
-        }
-        frnn_normalize(wide, x);
-#endif
+        segment_features(rows, t, mean, x);
         frnn_cell_step(x);
     }
     frnn_head(logits);
