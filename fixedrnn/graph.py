@@ -12,7 +12,8 @@ Stored form (:class:`Graph`, every array as in the file; N tensors, K ops):
 - ``tensor_type`` int32 ``[N]``: TFLite ``TensorType`` codes (:data:`TENSOR_TYPES`);
   ``tensor_rank`` int32 ``[N]`` and ``tensor_shape`` int32 ``[N, MAX_RANK]`` (dims, zero-padded);
 - ``scale_start`` int32 ``[N + 1]`` into ``scales`` float32: a tensor's scales (none: not quantised,
-  one: per tensor, several: per channel of axis 0 — FULLY_CONNECTED weights and biases);
+  one: per tensor, several: per channel of axis 0 — FULLY_CONNECTED and CONV_2D weights and biases —
+  or of axis 3 for a DEPTHWISE_CONV_2D filter, :meth:`Graph.channel_axis`);
   ``zero_point`` int32 ``[N]``;
 - ``data_offset`` int32 ``[N]`` (−1: computed, else the byte offset of the constant's little-endian
   data in ``constants`` uint8; constants that share a ``.tflite`` buffer share these bytes, so
@@ -25,6 +26,11 @@ Stored form (:class:`Graph`, every array as in the file; N tensors, K ops):
   FULLY_CONNECTED ``m[out], s[out]``; ADD / SUB ``m1, s1, m2, s2, m_out, s_out``; MUL ``m, s``;
   TANH / LOGISTIC ``m, s, radius``; UNPACK / SPLIT / SPLIT_V / CONCATENATION ``axis``;
   STRIDED_SLICE ``begin_mask, end_mask, shrink_axis_mask``; RESHAPE / QUANTIZE / DEQUANTIZE none;
+  CONV_2D ``padding, stride_h, stride_w, dilation_h, dilation_w, activation, lo, hi, m[out], s[out]``
+  and DEPTHWISE_CONV_2D the same with ``depth_multiplier`` after ``activation`` (padding 0 SAME,
+  1 VALID; activation TFLite's fused-activation code; ``lo, hi`` its int8 range,
+  :func:`fixedrnn.ops.conv.activation_range`); AVERAGE_POOL_2D ``padding, stride_h, stride_w,
+  filter_h, filter_w, activation, lo, hi``; MEAN ``keep_dims, m, s`` (its axes: the constant input);
 - ``input``, ``output``: the graph's int8 input ``[1, T, I]`` and int8 output ``[1, C]``.
 """
 
@@ -35,15 +41,19 @@ import numpy as np
 
 from fixedrnn import convert
 from fixedrnn.errors import FixedRnnError
-from fixedrnn.ops import arith_s8, data_move, elementwise, float_island, fully_connected, logistic_s8, tanh_s8
+from fixedrnn.fixedpoint import quantize_multiplier
+from fixedrnn.ops import (arith_s8, conv, data_move, elementwise, float_island, fully_connected, logistic_s8, pooling,
+                          tanh_s8)
 
 MAX_RANK = 6
 #: TFLite TensorType codes a graph may hold → NumPy dtype.
 TENSOR_TYPES = {0: np.float32, 2: np.int32, 7: np.int16, 9: np.int8}
 #: TFLite BuiltinOperator codes the graph engine runs → name.
-OP_NAMES = {0: "ADD", 2: "CONCATENATION", 6: "DEQUANTIZE", 9: "FULLY_CONNECTED", 14: "LOGISTIC", 18: "MUL",
-            22: "RESHAPE", 28: "TANH", 41: "SUB", 45: "STRIDED_SLICE", 49: "SPLIT", 88: "UNPACK",
-            102: "SPLIT_V", 114: "QUANTIZE"}
+OP_NAMES = {0: "ADD", 1: "AVERAGE_POOL_2D", 2: "CONCATENATION", 3: "CONV_2D", 4: "DEPTHWISE_CONV_2D",
+            6: "DEQUANTIZE", 9: "FULLY_CONNECTED", 14: "LOGISTIC", 18: "MUL", 22: "RESHAPE", 28: "TANH", 40: "MEAN",
+            41: "SUB", 45: "STRIDED_SLICE", 49: "SPLIT", 88: "UNPACK", 102: "SPLIT_V", 114: "QUANTIZE"}
+#: The structural integers (from the op's options) that lead the stored params of these ops.
+STRUCTURE_COUNTS = {"CONV_2D": 6, "DEPTHWISE_CONV_2D": 7, "AVERAGE_POOL_2D": 6, "MEAN": 1}
 OP_CODES = {name: code for code, name in OP_NAMES.items()}
 INT8 = 9
 
@@ -124,6 +134,16 @@ class Graph:
             raise FixedRnnError(f"tensor {t}: constant data runs past the end of the constants")
         return raw.view(dtype).astype(self.dtype(t)).reshape(self.shape(t))
 
+    def channel_axis(self, t):
+        """The axis of tensor ``t``'s per-channel scales (TFLite's ``quantized_dimension``): 3 for a
+        DEPTHWISE_CONV_2D filter ``[1, KH, KW, C]``, else 0."""
+        return 3 if t in self.depthwise_filters else 0
+
+    @functools.cached_property
+    def depthwise_filters(self):
+        """The tensors that are a DEPTHWISE_CONV_2D's filter."""
+        return frozenset(self.inputs(k)[1] for k in range(self.n_ops) if self.op_name(k) == "DEPTHWISE_CONV_2D")
+
     @property
     def frames(self):
         """T of the input ``[1, T, I]``."""
@@ -183,6 +203,19 @@ def derive_params(graph, k):
         return [p.input_multiplier, p.input_shift, p.input_range_radius]
     if name in ("UNPACK", "CONCATENATION", "SPLIT", "SPLIT_V", "STRIDED_SLICE"):
         return graph.op_params(k)  # structural: taken from the .tflite's options as they are
+    if name in STRUCTURE_COUNTS:
+        structure = graph.op_params(k)[:STRUCTURE_COUNTS[name]]
+        if len(structure) != STRUCTURE_COUNTS[name]:
+            raise FixedRnnError(f"{len(structure)} structural integers, {name} has {STRUCTURE_COUNTS[name]}")
+        if name == "MEAN":
+            return structure + list(quantize_multiplier(float(np.float32(graph.scale(ins[0])))
+                                                        / float(np.float32(graph.scale(outs[0])))))
+        lo, hi = conv.activation_range(structure[5], graph.scale(outs[0]), int(graph.zero_point[outs[0]]))
+        if name == "AVERAGE_POOL_2D":
+            return structure + [lo, hi]
+        channels = graph.shape(outs[0])[-1]
+        m, s = convert.tflm_fc_multiplier(graph.scale(ins[0]), graph.tensor_scales(ins[1]), graph.scale(outs[0]))
+        return structure + [lo, hi] + list(np.broadcast_to(m, channels)) + list(np.broadcast_to(s, channels))
     return []
 
 
@@ -279,6 +312,26 @@ def _prepare_op(graph, k, batched=False):
         return (lambda x: [data_move.strided_slice(x, begin, end, strides, *masks).reshape(shape)]), ins[:1]
     if name == "CONCATENATION":
         return (lambda *xs: [data_move.concatenation(xs, axis(p[0]))]), ins
+    if name in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+        depthwise = name == "DEPTHWISE_CONV_2D"
+        n = STRUCTURE_COUNTS[name]
+        channels = graph.shape(outs[0])[-1]
+        bias = graph.constant(ins[2]) if len(ins) > 2 and ins[2] >= 0 else None
+        cp = conv.prepare(graph.constant(ins[1]), bias, p[n + 2:n + 2 + channels], p[n + 2 + channels:], z[0], zo[0],
+                          p[n], p[n + 1], p[1:3], p[3:5], p[0], depthwise, f"op {k} {name}")
+        shape = graph.shape(outs[0])
+        return (lambda x: [conv.reference(cp, np.asarray(x).reshape((-1,) + graph.shape(ins[0])[1:])).reshape(
+            lead + shape)]), ins[:1]
+    if name == "AVERAGE_POOL_2D":
+        shape = graph.shape(outs[0])
+        return (lambda x: [pooling.average_pool(np.asarray(x).reshape((-1,) + graph.shape(ins[0])[1:]), p[3:5],
+                                                p[1:3], p[0], p[6], p[7], f"op {k} AVERAGE_POOL_2D").reshape(
+            lead + shape)]), ins[:1]
+    if name == "MEAN":
+        axes = [axis(int(a) % len(graph.shape(ins[0]))) for a in graph.constant(ins[1]).reshape(-1)]
+        shape = graph.shape(outs[0])
+        return (lambda x: [pooling.mean(x, axes, p[1], p[2], z[0], zo[0], p[0], f"op {k} MEAN").reshape(
+            lead + shape)]), ins[:1]
     raise FixedRnnError(f"op {k}: {name} is not run by the graph engine")
 
 

@@ -46,7 +46,7 @@ def graph_from_tflite(model):
         if op.op not in OP_CODES:
             advice = _ADVICE.get(op.op, "the graph import runs " + ", ".join(sorted(OP_CODES)))
             fail(f"operator {op.index} {name}: not supported ({advice})")
-        if op.options.get("fused_activation_function", "NONE") != "NONE":
+        if op.options.get("fused_activation_function", "NONE") not in _FUSED.get(op.op, ("NONE",)):
             fail(f"operator {op.index} {name}: fused activation {op.options['fused_activation_function']} is "
                  f"not supported")
 
@@ -57,6 +57,7 @@ def graph_from_tflite(model):
     scale_start, scales, zero_point = [0], [], np.zeros(n, np.int32)
     data_offset = np.full(n, -1, np.int32)
     blob, stored = bytearray(), {}
+    channel_axes = {}
     for tensor in sub.tensors:
         t, label = tensor.index, f"tensor {tensor.index} {tensor.name!r}"
         if tensor.dtype not in _TYPE_CODES:
@@ -69,8 +70,11 @@ def graph_from_tflite(model):
         shape[t, :len(tensor.shape)] = tensor.shape
         q = tensor.quantization
         if q is not None:
-            if q.per_channel and (q.quantized_dimension != 0 or np.any(q.zero_point != 0)):
-                fail(f"{label}: per-channel quantisation must be on axis 0 with zero points 0")
+            if q.per_channel and (q.quantized_dimension not in (0, 3) or np.any(q.zero_point != 0)):
+                fail(f"{label}: per-channel quantisation must be on axis 0 (3 for a depthwise filter) with "
+                     f"zero points 0")
+            if q.per_channel:
+                channel_axes[t] = q.quantized_dimension
             if np.any(q.scale <= 0) or (tensor.dtype == "int8" and not -128 <= q.zero_point[0] <= 127):
                 fail(f"{label}: a scale must be > 0 and an int8 zero point in [-128, 127]")
             scales += [float(v) for v in q.scale]
@@ -106,15 +110,27 @@ def graph_from_tflite(model):
     def tensor_name(t):
         return f"{t} {sub.tensors[t].name!r}"
 
+    for t, axis in channel_axes.items():
+        if axis != graph.channel_axis(t) or graph.tensor_scales(t).shape[0] != graph.shape(t)[axis]:
+            fail(f"tensor {tensor_name(t)}: per-channel scales on axis {axis}; its op reads its channels on axis "
+                 f"{graph.channel_axis(t)}")
     _check_types(graph, tensor_name, fail)
     return _with_params(graph, [_params(graph, k, structure[k], fail) for k in range(graph.n_ops)])
 
 
-_INPUT_COUNTS = {"ADD": 2, "SUB": 2, "MUL": 2, "TANH": 1, "LOGISTIC": 1, "DEQUANTIZE": 1, "QUANTIZE": 1,
+#: The fused activations an op may carry (TFLite's names); the others: NONE only.
+_FUSED = {name: ("NONE", "RELU", "RELU_N1_TO_1", "RELU6")
+          for name in ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D")}
+_ACTIVATION_CODES = {"NONE": 0, "RELU": 1, "RELU_N1_TO_1": 2, "RELU6": 3}
+
+_INPUT_COUNTS = {"CONV_2D": (2, 3), "DEPTHWISE_CONV_2D": (2, 3), "AVERAGE_POOL_2D": 1, "MEAN": 2, "ADD": 2, "SUB": 2, "MUL": 2, "TANH": 1, "LOGISTIC": 1, "DEQUANTIZE": 1, "QUANTIZE": 1,
                  "RESHAPE": (1, 2), "UNPACK": 1, "SPLIT": 2, "SPLIT_V": 3, "STRIDED_SLICE": 4,
                  "FULLY_CONNECTED": (2, 3)}
-_ONE_OUTPUT = ("ADD", "SUB", "MUL", "TANH", "LOGISTIC", "DEQUANTIZE", "QUANTIZE", "RESHAPE", "STRIDED_SLICE",
+_ONE_OUTPUT = ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MEAN", "ADD", "SUB", "MUL", "TANH", "LOGISTIC", "DEQUANTIZE", "QUANTIZE", "RESHAPE", "STRIDED_SLICE",
                "FULLY_CONNECTED", "CONCATENATION")
+
+
+_OPTIONAL_BIAS = ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D")
 
 
 def _constant(op, position, data_offset, fail, what):
@@ -132,7 +148,7 @@ def _structure(op, fail, data_offset):
     counts = want if isinstance(want, tuple) else (want,)
     if (want is not None and len(op.inputs) not in counts) or (name == "CONCATENATION" and not op.inputs) \
             or (name in _ONE_OUTPUT and len(op.outputs) != 1) or not op.outputs \
-            or any(t < 0 for t in op.inputs if not (name == "FULLY_CONNECTED" and t == op.inputs[-1])):
+            or any(t < 0 for t in op.inputs if not (name in _OPTIONAL_BIAS and t == op.inputs[-1])):
         fail(f"operator {op.index} {name}: {len(op.inputs)} inputs and {len(op.outputs)} outputs are not "
              f"TFLite's form of the op")
     if name in ("UNPACK", "CONCATENATION"):
@@ -152,6 +168,24 @@ def _structure(op, fail, data_offset):
         for position in (1, 2, 3):
             _constant(op, position, data_offset, fail, "begin, end and strides")
         return [int(options["begin_mask"]), int(options["end_mask"]), int(options["shrink_axis_mask"])]
+    if name in ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D"):
+        if "padding" not in options:
+            fail(f"operator {op.index} {name}: no options (padding, strides)")
+        if options["padding"] not in (0, 1):
+            fail(f"operator {op.index} {name}: padding {options['padding']} is not SAME or VALID")
+        head = [int(options["padding"]), int(options["stride_h"]), int(options["stride_w"])]
+        act = _ACTIVATION_CODES[options["fused_activation_function"]]
+        if name == "AVERAGE_POOL_2D":
+            return head + [int(options["filter_height"]), int(options["filter_width"]), act]
+        head += [int(options["dilation_h_factor"]), int(options["dilation_w_factor"]), act]
+        if name == "CONV_2D":
+            if options.get("quantized_bias_type", 0):
+                fail(f"operator {op.index} CONV_2D: a quantized bias type other than the default is not supported")
+            return head
+        return head + [int(options["depth_multiplier"])]
+    if name == "MEAN":
+        _constant(op, 1, data_offset, fail, "the axes")
+        return [int(bool(options.get("keep_dims", False)))]
     return []
 
 
@@ -159,6 +193,9 @@ def _check_types(graph, tensor_name, fail):
     """Each op's tensor types as the graph engine runs them (int8 arithmetic; the float island)."""
     for k in range(graph.n_ops):
         name, ins, outs = graph.op_name(k), graph.inputs(k), graph.outputs(k)
+        if name in ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MEAN"):
+            _check_spatial(graph, k, name, ins, outs, tensor_name, fail)
+            continue
         int8_in = {"FULLY_CONNECTED": ins[:1], "ADD": ins, "SUB": ins, "MUL": ins, "TANH": ins, "LOGISTIC": ins,
                    "DEQUANTIZE": ins, "QUANTIZE": [], "CONCATENATION": ins}.get(name, [])
         int8_out = outs if name not in ("DEQUANTIZE",) and name in (
@@ -183,6 +220,30 @@ def _check_types(graph, tensor_name, fail):
             for t in outs:
                 if (graph.scale(t), int(graph.zero_point[t])) != (graph.scale(src), int(graph.zero_point[src])):
                     fail(f"operator {k} {name}: tensor '{tensor_name(t)}' must keep its input's quantisation")
+
+
+def _check_spatial(graph, k, name, ins, outs, tensor_name, fail):
+    """The NHWC ops: int8 rank-4 data (MEAN: any rank), constant int8 filters per output channel,
+    constant int32 biases; AVERAGE_POOL_2D keeps its input's quantisation."""
+    for t in (ins[:1] + outs):
+        if graph.tensor_type[t] != INT8 or graph.tensor_scales(t).shape[0] != 1 or (
+                name != "MEAN" and graph.tensor_rank[t] != 4):
+            fail(f"operator {k} {name}: tensor '{tensor_name(t)}' must be int8 with one scale"
+                 + ("" if name == "MEAN" else ", shape [1, H, W, C]"))
+    if name == "AVERAGE_POOL_2D":
+        if (graph.scale(ins[0]), int(graph.zero_point[ins[0]])) != (graph.scale(outs[0]), int(graph.zero_point[outs[0]])):
+            fail(f"operator {k} AVERAGE_POOL_2D: tensor '{tensor_name(outs[0])}' must keep its input's quantisation")
+    if name in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+        w, channels = ins[1], graph.shape(outs[0])[-1]
+        if graph.tensor_type[w] != INT8 or graph.data_offset[w] < 0 or graph.tensor_rank[w] != 4:
+            fail(f"operator {k} {name}: filter '{tensor_name(w)}' must be constant int8 [O, KH, KW, I]")
+        if graph.tensor_scales(w).shape[0] not in (1, channels):
+            fail(f"operator {k} {name}: filter '{tensor_name(w)}' needs one scale or one per output channel")
+        if name == "CONV_2D" and graph.shape(w)[3] != graph.shape(ins[0])[3]:
+            fail(f"operator {k} CONV_2D: grouped convolution (filter depth {graph.shape(w)[3]}, input depth "
+                 f"{graph.shape(ins[0])[3]}) is not supported")
+        if len(ins) > 2 and ins[2] >= 0 and (graph.tensor_type[ins[2]] != 2 or graph.data_offset[ins[2]] < 0):
+            fail(f"operator {k} {name}: bias '{tensor_name(ins[2])}' must be constant int32")
 
 
 def _params(graph, k, structure, fail):

@@ -311,19 +311,30 @@ def overflow_audit(model):
 
 
 def _graph_checks(graph):
-    """The FULLY_CONNECTED ops of a graph model (:class:`fixedrnn.graph.Graph`), named ``op K
-    FULLY_CONNECTED``: accumulator and requantization bounds, as the cells' FCs. Its ADD / SUB
+    """The FULLY_CONNECTED, CONV_2D and DEPTHWISE_CONV_2D ops of a graph model
+    (:class:`fixedrnn.graph.Graph`), named ``op K NAME``: accumulator and requantization bounds, as
+    the cells' FCs (a convolution's output channel is a row over its taps: a tap outside the image
+    adds 0, as an input at the zero point would, so the bounds hold at the edges too). Its ADD / SUB
     inputs ``(v − z) · 2**20`` and MUL products ``(a − z1)(b − z2)`` of int8 values are below 2**28
     whatever the quantisation, so they are not listed."""
+    from fixedrnn.graph import STRUCTURE_COUNTS
+
     checks = []
     for k in range(graph.n_ops):
-        if graph.op_name(k) != "FULLY_CONNECTED":
+        name = graph.op_name(k)
+        if name not in ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D"):
             continue
         ins, p = graph.inputs(k), graph.op_params(k)
         weights = graph.constant(ins[1])
+        if name == "CONV_2D":  # one row per output channel: its taps over every input channel
+            weights = weights.reshape(weights.shape[0], -1)
+        elif name == "DEPTHWISE_CONV_2D":  # output channel o: its KH·KW taps of one input channel
+            weights = weights.reshape(-1, weights.shape[3]).T
         rows = weights.shape[0]
+        if name != "FULLY_CONNECTED":
+            p = p[STRUCTURE_COUNTS[name] + 2:]  # the multipliers and shifts after the structure and range
         bias = graph.constant(ins[2]) if len(ins) > 2 and ins[2] >= 0 else None
-        acc = Accumulation(f"op {k} FULLY_CONNECTED", weights, bias, int(graph.zero_point[ins[0]]))
+        acc = Accumulation(f"op {k} {name}", weights, bias, int(graph.zero_point[ins[0]]))
         checks += _fc_checks(acc, np.asarray(p[:rows], np.int64), np.asarray(p[rows:], np.int64),
                              int(graph.zero_point[graph.outputs(k)[0]]))
     return checks

@@ -233,7 +233,8 @@ def tflite_bytes(model, frames=None):
 
 def _graph_options(s, graph, k):
     """``(BuiltinOptions type, options object)`` of graph op ``k`` as the converter writes them
-    (fused activation NONE; the structural integers of :func:`fixedrnn.graph.derive_params`)."""
+    (the structural integers of :func:`fixedrnn.graph.derive_params`, the conv and pool ops' fused
+    activation among them; NONE for the others)."""
     name, p = graph.op_name(k), graph.op_params(k)
     n_out = len(graph.outputs(k))
     if name == "FULLY_CONNECTED":
@@ -257,6 +258,21 @@ def _graph_options(s, graph, k):
         opt = s.ConcatenationOptionsT()
         opt.axis = p[0]
         return s.BuiltinOptions.ConcatenationOptions, opt
+    if name in ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D"):
+        cls = {"CONV_2D": "Conv2D", "DEPTHWISE_CONV_2D": "DepthwiseConv2D", "AVERAGE_POOL_2D": "Pool2D"}[name]
+        opt = getattr(s, f"{cls}OptionsT")()
+        opt.padding, opt.strideH, opt.strideW = p[0], p[1], p[2]
+        if name == "AVERAGE_POOL_2D":
+            opt.filterHeight, opt.filterWidth, opt.fusedActivationFunction = p[3], p[4], p[5]
+        else:
+            opt.dilationHFactor, opt.dilationWFactor, opt.fusedActivationFunction = p[3], p[4], p[5]
+            if name == "DEPTHWISE_CONV_2D":
+                opt.depthMultiplier = p[6]
+        return getattr(s.BuiltinOptions, f"{cls}Options"), opt
+    if name == "MEAN":
+        opt = s.ReducerOptionsT()
+        opt.keepDims = bool(p[0])
+        return s.BuiltinOptions.ReducerOptions, opt
     return 0, None  # RESHAPE (its shape is the output tensor's, and its shape input when it has one),
     # TANH, LOGISTIC, QUANTIZE, DEQUANTIZE: no options
 
@@ -282,10 +298,11 @@ def graph_tflite_bytes(model, outputs=None):
         zero_point = np.full(scales.shape, int(graph.zero_point[t]), np.int64)
         offset = int(graph.data_offset[t])
         if offset >= 0 and offset in buffers:
-            g.tensor(f"t{t}", graph.shape(t), dtype, scale, zero_point, buffer=buffers[offset])
+            g.tensor(f"t{t}", graph.shape(t), dtype, scale, zero_point, buffer=buffers[offset],
+                     axis=graph.channel_axis(t))
         else:
             g.tensor(f"t{t}", graph.shape(t), dtype, scale, zero_point,
-                     data=None if offset < 0 else graph.constant(t))
+                     data=None if offset < 0 else graph.constant(t), axis=graph.channel_axis(t))
             if offset >= 0:
                 buffers[offset] = g.tensors[t].buffer
     for k in range(graph.n_ops):

@@ -89,6 +89,14 @@ ACTIVATIONS = ("NONE", "RELU", "RELU_N1_TO_1", "RELU6", "TANH", "SIGN_BIT")
 
 # Field kinds of the option tables: struct format, or "act" (activation byte), "ints" (int32 vector).
 _OPTION_TABLES = {
+    1: ("Conv2DOptions", (("padding", "b", 0), ("stride_w", "i", 0), ("stride_h", "i", 0),
+                          ("fused_activation_function", "act", "NONE"), ("dilation_w_factor", "i", 1),
+                          ("dilation_h_factor", "i", 1), ("quantized_bias_type", "b", 0))),
+    2: ("DepthwiseConv2DOptions", (("padding", "b", 0), ("stride_w", "i", 0), ("stride_h", "i", 0),
+                                   ("depth_multiplier", "i", 0), ("fused_activation_function", "act", "NONE"),
+                                   ("dilation_w_factor", "i", 1), ("dilation_h_factor", "i", 1))),
+    5: ("Pool2DOptions", (("padding", "b", 0), ("stride_w", "i", 0), ("stride_h", "i", 0), ("filter_width", "i", 0),
+                          ("filter_height", "i", 0), ("fused_activation_function", "act", "NONE"))),
     8: ("FullyConnectedOptions", (("fused_activation_function", "act", "NONE"),
                                   ("weights_format", "b", 0), ("keep_num_dims", "?", False),
                                   ("asymmetric_quantize_inputs", "?", False),
@@ -98,6 +106,7 @@ _OPTION_TABLES = {
     11: ("AddOptions", (("fused_activation_function", "act", "NONE"), ("pot_scale_int16", "?", True))),
     17: ("ReshapeOptions", (("new_shape", "ints", ()),)),
     21: ("MulOptions", (("fused_activation_function", "act", "NONE"),)),
+    27: ("ReducerOptions", (("keep_dims", "?", False),)),
     28: ("SubOptions", (("fused_activation_function", "act", "NONE"), ("pot_scale_int16", "?", True))),
     30: ("SqueezeOptions", (("squeeze_dims", "ints", ()),)),
     32: ("StridedSliceOptions", (("begin_mask", "i", 0), ("end_mask", "i", 0), ("ellipsis_mask", "i", 0),

@@ -26,7 +26,8 @@ def fixture(name):
 
 
 def test_every_kind_is_a_fixture():
-    assert NAMES == ["keras3_gru_h24", "keras3_lstm_h32", "keras3_rnn_h16", "tfkeras_gru_h16", "tfkeras_rnn_h64"]
+    assert NAMES == ["keras3_dscnn_c12", "keras3_gru_h24", "keras3_lstm_h32", "keras3_rnn_h16", "tfkeras_dscnn_c8",
+                     "tfkeras_gru_h16", "tfkeras_rnn_h64"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -54,6 +55,12 @@ def test_what_the_converter_makes_is_imported():
     assert {"DEQUANTIZE", "QUANTIZE", "SPLIT", "LOGISTIC", "MUL"} <= set(ops["keras3_lstm_h32"])
     assert {"SUB", "STRIDED_SLICE", "SPLIT"} <= set(ops["keras3_gru_h24"])
     assert "SPLIT_V" in ops["tfkeras_gru_h16"]
+    # the DS-CNNs: batch normalisation folded, ReLU / ReLU6 fused, the global pool as MEAN (Keras 3)
+    # or AVERAGE_POOL_2D (tf-keras' full-map AveragePooling2D)
+    assert ops["keras3_dscnn_c12"] == ["RESHAPE", "CONV_2D", "DEPTHWISE_CONV_2D", "CONV_2D", "MEAN", "FULLY_CONNECTED"]
+    assert "AVERAGE_POOL_2D" in ops["tfkeras_dscnn_c8"]
+    fused = {op.options.get("fused_activation_function") for op in read_tflite(fixture("keras3_dscnn_c12")[0]).main.operators}
+    assert {"RELU", "RELU6"} <= fused
     graph = graph_from_tflite(read_tflite(fixture("keras3_rnn_h16")[0]))
     add_scales = {graph.scale(graph.outputs(k)[0]) for k in range(graph.n_ops) if graph.op_name(k) == "ADD"}
     assert len(add_scales) > 5  # a different quantisation at every step

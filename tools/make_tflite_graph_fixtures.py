@@ -1,4 +1,4 @@
-"""Make the unrolled-graph .tflite fixtures: small Keras SimpleRNN / LSTM / GRU models (Keras 3 and
+"""Make the graph .tflite fixtures: small Keras SimpleRNN / LSTM / GRU models and DS-CNNs (Keras 3 and
 tf-keras), trained briefly on FSDD features from fixedrnn's own front end, converted with full int8
 quantisation (int8 input and output, a representative dataset, TFLITE_BUILTINS_INT8), and TFLM's
 outputs on a few inputs.
@@ -42,6 +42,10 @@ VARIANTS = {
     "keras3_gru_h24": ("keras3", "gru", 24, 12),
     "tfkeras_rnn_h64": ("tfkeras", "rnn", 64, 16),
     "tfkeras_gru_h16": ("tfkeras", "gru", 16, 12),
+    # DS-CNNs (units: the channels): Keras 3's global average pool converts to MEAN, tf-keras' full-map
+    # AveragePooling2D to AVERAGE_POOL_2D
+    "keras3_dscnn_c12": ("keras3", "dscnn", 12, 21),
+    "tfkeras_dscnn_c8": ("tfkeras", "dscnn-avgpool", 8, 16),
 }
 
 
@@ -62,12 +66,26 @@ def keras_stage(args):
     frames, n_in = x_train.shape[1:]
     tf.random.set_seed(args.seed)
     np.random.seed(args.seed)
-    layer = {"rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[args.layer]
-
     def build(batch, unroll):
         inp = keras.Input(shape=(frames, n_in), batch_size=batch)
+        if args.layer.startswith("dscnn"):
+            return keras.Model(inp, keras.layers.Dense(10)(dscnn(inp, args.layer == "dscnn-avgpool")))
+        layer = {"rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[args.layer]
         h = layer(args.units, unroll=unroll)(inp)
         return keras.Model(inp, keras.layers.Dense(10)(h))
+
+    def dscnn(inp, avgpool):
+        """Reshape to [T, I, 1]; Conv2D 10x4 stride 2 (SAME), depthwise 3x3 (VALID, stride 2x1) and
+        pointwise 1x1, each with batch normalisation and a ReLU (the converter folds and fuses them);
+        the mean over the map."""
+        L = keras.layers
+        h = L.Reshape((frames, n_in, 1))(inp)
+        h = L.ReLU()(L.BatchNormalization()(L.Conv2D(args.units, (10, 4), strides=(2, 2), padding="same")(h)))
+        h = L.ReLU()(L.BatchNormalization()(L.DepthwiseConv2D(3, strides=(2, 1), padding="valid")(h)))
+        h = L.ReLU(max_value=6.0)(L.BatchNormalization()(L.Conv2D(args.units, 1)(h)))
+        if avgpool:
+            return L.Flatten()(L.AveragePooling2D(pool_size=tuple(int(d) for d in h.shape[1:3]))(h))
+        return L.GlobalAveragePooling2D()(h)
 
     train = build(None, False)
     train.compile(optimizer=keras.optimizers.Adam(3e-3),
