@@ -120,18 +120,24 @@ def graph_cost(model):
     """The :class:`Cost` of a graph model: its FULLY_CONNECTED ops' products (weight elements × input
     rows); the one writing the graph's output is the head, the others the unrolled steps. The steps'
     total is split into ``frames`` equal parts, its remainder (an unrolled graph's first step often has
-    no recurrent FC) counted with the head, so ``per_inference`` is the exact total. ``parameters``:
-    the FCs' weights and biases, each constant once."""
+    no recurrent FC) counted with the head, so ``per_inference`` is the exact total. A convolution
+    (CONV_2D, DEPTHWISE_CONV_2D: filter elements × output positions) runs once per window, with the
+    head. ``parameters``: the FCs' and convolutions' weights and biases, each constant once."""
     graph = model.graph
     steps = head = 0
     constants = {}
     for k in range(graph.n_ops):
-        if graph.op_name(k) != "FULLY_CONNECTED":
+        name = graph.op_name(k)
+        if name not in ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D"):
             continue
         ins = graph.inputs(k)
         weights = graph.constant(ins[1])
-        macs = weights.size * (int(np.prod(graph.shape(ins[0]))) // weights.shape[1])
-        if graph.output in graph.outputs(k):
+        if name == "FULLY_CONNECTED":
+            macs = weights.size * (int(np.prod(graph.shape(ins[0]))) // weights.shape[1])
+        else:  # every filter tap at every output position (the ones in the padding included)
+            _, out_h, out_w, _ = graph.shape(graph.outputs(k)[0])
+            macs = weights.size * out_h * out_w
+        if graph.output in graph.outputs(k) or name != "FULLY_CONNECTED":
             head += macs
         else:
             steps += macs

@@ -22,6 +22,10 @@ budget) and the C exporter (:mod:`fixedrnn.c_export`), so both count and write t
   lowest 4-aligned offset where it overlaps no placed buffer whose lifetime overlaps its own. The
   arena's size is the largest end; :attr:`GraphPlan.live_peak` (the most bytes live at one op) is
   the least any plan could use.
+- **Convolutions and pools** (CONV_2D and DEPTHWISE_CONV_2D as one op, CONV; AVERAGE_POOL_2D;
+  MEAN over the map of an NHWC tensor): the filter in the int8 pool, bias, per-channel multipliers
+  and shifts in the int32 pool, the shapes, strides and the padding before the first row and
+  column (:mod:`fixedrnn.ops.conv`) in the program.
 - **The program** (``fr_graph_program``, int32): per op its code (:data:`OPCODES`, written into
   ``frnn_model.h`` as ``FRNN_GRAPH_OP_*``) then its fields (:data:`FIELDS`). A tensor operand is a
   *reference* ``offset · 4 + space``: :data:`SPACES` (arena: byte offset; input window: byte offset;
@@ -33,10 +37,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from fixedrnn.errors import FixedRnnError
+from fixedrnn.graph import STRUCTURE_COUNTS
+from fixedrnn.ops.conv import padding_before
+from fixedrnn.ops.pooling import mean_rescale
 
 #: The executor's op codes (frnn_model.h: FRNN_GRAPH_OP_<name>).
 OPCODES = {"FULLY_CONNECTED": 1, "ADD": 2, "SUB": 3, "MUL": 4, "TANH": 5, "LOGISTIC": 6, "DEQUANTIZE": 7,
-           "QUANTIZE": 8, "COPY": 9}
+           "QUANTIZE": 8, "COPY": 9, "CONV": 10, "AVERAGE_POOL_2D": 11, "MEAN": 12}
 #: Each op's int32 fields after its code, in program order (COPY: then ``runs`` triples
 #: ``dst, src, bytes``).
 FIELDS = {
@@ -52,6 +59,14 @@ FIELDS = {
     "DEQUANTIZE": ("x", "n", "zero_point", "scale_bits", "y"),
     "QUANTIZE": ("x", "n", "zero_point", "scale_bits", "y"),
     "COPY": ("runs",),
+    # CONV_2D and DEPTHWISE_CONV_2D (depth_multiplier 0: CONV_2D), NHWC, batch 1
+    "CONV": ("x", "weights", "bias", "multiplier", "shift", "in_h", "in_w", "in_c", "out_h", "out_w", "out_c",
+             "k_h", "k_w", "stride_h", "stride_w", "dilation_h", "dilation_w", "pad_h", "pad_w", "depth_multiplier",
+             "input_offset", "output_offset", "act_min", "act_max", "y"),
+    "AVERAGE_POOL_2D": ("x", "in_h", "in_w", "c", "out_h", "out_w", "f_h", "f_w", "stride_h", "stride_w", "pad_h",
+                        "pad_w", "act_min", "act_max", "y"),
+    # MEAN over axes 1 and 2 of [1, H, W, C]: n = H·W, the rescale with 1/n folded in (ops.pooling)
+    "MEAN": ("x", "n", "c", "input_offset", "multiplier", "shift", "output_offset", "y"),
 }
 #: Reference spaces (frnn_model.h: FRNN_GRAPH_SPACE_<name>).
 SPACES = {"ARENA": 0, "INPUT": 1, "S8": 2, "S32": 3}
@@ -154,6 +169,26 @@ def _greedy(sizes, first, last):
     return offsets
 
 
+def _conv_fields(graph, k, p, input_zero_point, output_zero_point, s8, s32):
+    """The CONV fields (:data:`FIELDS`) of CONV_2D or DEPTHWISE_CONV_2D op ``k`` (``x``, ``y`` aside):
+    its filter in the int8 pool, bias, per-channel multipliers and shifts in the int32 pool."""
+    name, ins, outs = graph.op_name(k), graph.inputs(k), graph.outputs(k)
+    n = STRUCTURE_COUNTS[name]
+    (_, h, w, c), (_, oh, ow, oc) = graph.shape(ins[0]), graph.shape(outs[0])
+    weight = graph.constant(ins[1])
+    kh, kw = weight.shape[1:3]
+    padding, sh, sw, dh, dw = p[:5]
+    has_bias = len(ins) > 2 and ins[2] >= 0
+    return dict(weights=reference("S8", s8.add(weight)),
+                bias=reference("S32", s32.add(graph.constant(ins[2]))) if has_bias else NO_REFERENCE,
+                multiplier=reference("S32", s32.add(p[n + 2:n + 2 + oc])), shift=reference("S32", s32.add(p[n + 2 + oc:])),
+                in_h=h, in_w=w, in_c=c, out_h=oh, out_w=ow, out_c=oc, k_h=kh, k_w=kw, stride_h=sh, stride_w=sw,
+                dilation_h=dh, dilation_w=dw, pad_h=padding_before(padding, h, kh, sh, dh),
+                pad_w=padding_before(padding, w, kw, sw, dw),
+                depth_multiplier=p[6] if name == "DEPTHWISE_CONV_2D" else 0, input_offset=-input_zero_point,
+                output_offset=output_zero_point, act_min=p[n], act_max=p[n + 1])
+
+
 def plan(graph):
     """The :class:`GraphPlan` of ``graph``; ``FixedRnnError`` naming the op the executor cannot run
     (a broadcast of a computed tensor, a data move of a constant)."""
@@ -246,6 +281,25 @@ def plan(graph):
             fields = dict(x=ref(ins[0], k), n=_size(graph, ins[0]),
                           zero_point=zero[0] if name == "DEQUANTIZE" else zo,
                           scale_bits=int(np.array(scale, np.float32).view(np.int32)))
+        elif name in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+            fields = _conv_fields(graph, k, p, zero[0], zo, s8, s32)
+            fields["x"] = ref(ins[0], k)
+            name = "CONV"
+        elif name == "AVERAGE_POOL_2D":
+            (_, h, w, c), (_, oh, ow, _) = graph.shape(ins[0]), graph.shape(outs[0])
+            fields = dict(x=ref(ins[0], k), in_h=h, in_w=w, c=c, out_h=oh, out_w=ow, f_h=p[3], f_w=p[4],
+                          stride_h=p[1], stride_w=p[2], pad_h=padding_before(p[0], h, p[3], p[1], 1),
+                          pad_w=padding_before(p[0], w, p[4], p[2], 1), act_min=p[6], act_max=p[7])
+        elif name == "MEAN":
+            shape = graph.shape(ins[0])
+            axes = sorted({int(a) % len(shape) for a in graph.constant(ins[1]).reshape(-1)})
+            if len(shape) != 4 or axes != [1, 2] or shape[0] != 1:
+                raise FixedRnnError(f"op {k} MEAN: the C graph executor takes the mean over axes 1 and 2 of [1, H, W, "
+                                    f"C], not axes {axes} of {list(shape)}")
+            n = shape[1] * shape[2]
+            m, sh = mean_rescale(p[1], p[2], n)
+            fields = dict(x=ref(ins[0], k), n=n, c=shape[3], input_offset=-zero[0], multiplier=m, shift=sh,
+                          output_offset=zo)
         else:
             raise FixedRnnError(f"op {k}: {name} is not run by the C graph executor")
         fields["y"] = output(outs[0], k)

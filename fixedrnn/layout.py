@@ -317,7 +317,8 @@ def graph_flash_items(arrays):
     """Flash items of a graph model (:mod:`fixedrnn.graph_plan`, the C graph executor
     ``frnn_graph.c``): the input normalisation (the device keys ``input.*``), the program (int32), the
     int8 and int32 constant pools (each constant the ops read at run time, equal ones once), gemmlowp's
-    exp multipliers and the features of a silent frame."""
+    exp multipliers and the left padding (:func:`_silence_item`: a silent frame's features, or with
+    cepstral mean normalisation its front-end output)."""
     from fixedrnn.graph_model import graph_keys
 
     p = graph_plan_of(arrays)
@@ -332,8 +333,7 @@ def graph_flash_items(arrays):
                       "int32 constants the ops read (FC biases, multipliers, shifts), each once"),
         MemoryItem.of(f"{SYMBOL_PREFIX}tanh_exp_multipliers", "int32_t", TANH_EXP_MULTIPLIERS, "activation table",
                       "flash", "gemmlowp exp(-2^k) in Q0.31, k = -2..4 (int8 TANH and LOGISTIC)"),
-        MemoryItem.of(f"{SYMBOL_PREFIX}silence_features", "int8_t", _int(arrays, "frontend.n_mfcc"), "model constant",
-                      "flash", "int8 features of an all-zero frame (left padding)"),
+        _silence_item(arrays),
     ]
 
 
@@ -458,12 +458,18 @@ def _window_item(arrays):
 
 def model_ram_items(arrays, endpoint=None):
     """RAM items of the model: the last T frames it reads (:func:`_window_item`: int8 features
-    [T, I], or their front-end outputs with cepstral mean normalisation; with ``endpoint``, a
+    [T, I], or their front-end outputs with cepstral mean normalisation, and then for a graph model
+    the int8 window its graph reads; with ``endpoint``, a
     :class:`fixedrnn.endpoint.EndpointConfig`, the held frames of :func:`endpoint_ram_items` instead),
     the cell's state and scratch (hidden state int8 [H]; LSTM: cell state int16 [H] and TFLM's four
     int16 gate buffers [4, H]; RNN: the two FC outputs int8 [2, H]), and the int8 logits [C]."""
     cell = graph_ram_items(arrays) if _text(arrays, "cell") == GRAPH_CELL else _cell_ram_items(arrays)
     held = [_window_item(arrays)] if endpoint is None else endpoint_ram_items(arrays, endpoint)
+    if _text(arrays, "cell") == GRAPH_CELL and cmn_of(arrays) != "off":
+        frames, n_in = _int(arrays, "sequence.frames"), _int(arrays, "frontend.n_mfcc")
+        held.append(MemoryItem.of(f"{SYMBOL_PREFIX}graph_window", "int8_t", frames * n_in, "features", "ram",
+                                  "int8 window [T, I] the graph reads: the held rows less their mean, normalised",
+                                  (frames, n_in)))
     return held + cell + [_logits_item(arrays)]
 
 
@@ -538,16 +544,12 @@ def model_stream_ram_items(arrays, stream):
 
 def check_options(arrays, stream=None, endpoint=None):
     """A :class:`~fixedrnn.errors.FixedRnnError` for firmware options the model cannot have: a graph
-    model has no endpointing firmware, nor one with cepstral mean normalisation, and streams per
-    segment only; a model
+    model has no endpointing firmware and streams per segment only; a model
     with cepstral mean normalisation (:func:`cmn_of`) streams per segment only
     (``StreamConfig.per_segment``), which needs the reset; endpointing is an option of the window
     firmware."""
     graph = _text(arrays, "cell") == GRAPH_CELL
     cmn = cmn_of(arrays)
-    if cmn != "off" and graph:
-        raise FixedRnnError(f"a graph model has no firmware with cepstral mean normalisation (input.cmn = {cmn}): "
-                            "the graph firmware reads int8 windows only")
     if cmn != "off" and stream is not None and not stream.per_segment:
         raise FixedRnnError(f"a model with input.cmn = {cmn} streams per segment only: cepstral mean normalisation "
                             "needs the whole window before the first cell step (StreamConfig(per_segment=True))")

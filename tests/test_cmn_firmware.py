@@ -5,7 +5,7 @@ read, 0 LSB; RNN and LSTM, int8 and PoT, q15 and q31 front ends; host gcc, then 
 (-O2, -Os portable C). Inputs: PCM clips (shorter and longer than T, loud, quiet, DC offsets, silence)
 and front-end outputs pushed by frnn_push_mfcc (main.c kind 3: extreme values, where the mean
 subtraction saturates, and sums where floor and truncation differ), FSDD words padded with noise.
-The export, the layout against nm -S and the budget, the refusals (streaming, graph models)."""
+The export, the layout against nm -S and the budget, the refusals (frame streaming, graph endpointing)."""
 
 import dataclasses
 import subprocess
@@ -268,10 +268,10 @@ def test_budget_counts_the_cmn_firmware(tmp_path, capsys):
     assert "fr_segment_mfcc" in text and "per segment" in text and str(streams.ram_total) in text
 
 
-def test_streaming_and_graph_firmware_are_refused_for_cmn(tmp_path, capsys):
+def test_frame_streaming_and_graph_endpointing_are_refused_for_cmn(tmp_path, capsys):
     """One FixedRnnError line each, nothing written: a CMN model has no frame-by-frame streaming
     firmware (export_c with a StreamConfig not per segment; 'export c --stream' exports it per
-    segment), a graph model none with CMN."""
+    segment), a CMN graph model no endpointing firmware (its window firmware is exported)."""
     from fixedrnn.cli import main
     from fixedrnn.model import save
     from fixedrnn.stream import StreamConfig
@@ -290,10 +290,11 @@ def test_streaming_and_graph_firmware_are_refused_for_cmn(tmp_path, capsys):
     assert "#define FRNN_CMN 1" in (tmp_path / "out" / "frnn_model.h").read_text()
     graph = _model("keras3_rnn_h16")
     graph = dataclasses.replace(graph, input=dataclasses.replace(graph.input, cmn="window"))
-    for kwargs in ({}, {"endpoint": EndpointConfig()}):
-        with pytest.raises(FixedRnnError, match="graph model has no firmware with cepstral mean") as info:
-            c_export.export_c(graph, tmp_path / "g", **kwargs)
-        assert "\n" not in str(info.value) and not (tmp_path / "g").exists()
+    with pytest.raises(FixedRnnError, match="graph model has no endpointing firmware") as info:
+        c_export.export_c(graph, tmp_path / "g", endpoint=EndpointConfig())
+    assert "\n" not in str(info.value) and not (tmp_path / "g").exists()
+    c_export.export_c(graph, tmp_path / "g")  # (its window firmware: tests/test_conv_firmware.py)
+    assert "#define FRNN_CMN 1" in (tmp_path / "g" / "frnn_model.h").read_text()
 
 
 @pytest.mark.parametrize("precision", ["q15", "q31"])

@@ -58,7 +58,9 @@
  * frnn_normalize(sat(W[t][c] - m[c])) (saturated to int16 / int32) and a cell step; then the head. No
  * int8 window is stored: frnn_window, frnn_push_features, frnn_push_features_energy and
  * frnn_endpoint_window are left out; frames come in by frnn_push_frame or frnn_push_mfcc, and
- * frnn_cmn_window writes the int8 window frnn_result reads into a buffer of the caller.
+ * frnn_cmn_window writes the int8 window frnn_result reads into a buffer of the caller. A graph model
+ * (FRNN_CELL_GRAPH) with FRNN_CMN (window firmware, no FRNN_ENDPOINT) writes that window into
+ * fr_graph_window and runs its graph on it.
  */
 #ifndef FRNN_API_H
 #define FRNN_API_H

@@ -1,5 +1,6 @@
-/* The graph executor of a graph model (an imported unrolled Keras graph, fixedrnn.graph): runs the
- * program fr_graph_program of frnn_model.c over the window, as TFLM runs the original .tflite.
+/* The graph executor of a graph model (an imported unrolled Keras graph or a convolutional network,
+ * fixedrnn.graph): runs the program fr_graph_program of frnn_model.c over the window, as TFLM runs
+ * the original .tflite.
  *
  * The program is fixedrnn.graph_plan's: per op a code (FRNN_GRAPH_OP_*) and its int32 fields in the
  * order of graph_plan.FIELDS. A tensor operand is a reference offset * 4 + space: FRNN_GRAPH_SPACE_ARENA
@@ -7,7 +8,8 @@
  * _S32 (element of fr_graph_s32). Ops: FULLY_CONNECTED, ADD (frnn_kernels.h), SUB, MUL, TANH
  * (frnn_tanh_s8), LOGISTIC (frnn_logistic_q4), DEQUANTIZE / QUANTIZE (TFLM's reference
  * float arithmetic: the float island of a Keras 3 LSTM), COPY (contiguous byte runs: the data moves
- * that are not views). The graph keeps no state between windows. Formats and rounding:
+ * that are not views), CONV (CONV_2D and DEPTHWISE_CONV_2D), AVERAGE_POOL_2D and MEAN (fixedrnn/ops/conv.py,
+ * pooling.py). The graph keeps no state between windows. Formats and rounding:
  * fixedrnn/ops/ (arith_s8, logistic_s8, float_island), which the tests compare this file with.
  */
 #include <string.h>
@@ -109,6 +111,103 @@ static void quantize(const float *x, int n, int32_t zero_point, float scale, int
     }
 }
 
+/* TFLM's ConvPerChannel / DepthwiseConvPerChannel (fixedrnn.ops.conv), NHWC, batch 1: f as
+ * graph_plan.FIELDS["CONV"]; depth multiplier 0 is a CONV_2D (filter [O][KH][KW][I]), else a
+ * depthwise convolution (filter [1][KH][KW][I * M], output channel o reads input channel o / M).
+ * The taps outside the image are left out (TFLM's padding). */
+static void conv(const int32_t *f)
+{
+    const int8_t *x = operand(f[0]);
+    const int8_t *w = operand(f[1]);
+    const int32_t *bias = f[2] < 0 ? (const int32_t *)0 : operand(f[2]);
+    const int32_t *multiplier = operand(f[3]);
+    const int32_t *shift = operand(f[4]);
+    const int32_t in_h = f[5], in_w = f[6], in_c = f[7], out_h = f[8], out_w = f[9], out_c = f[10];
+    const int32_t k_h = f[11], k_w = f[12], stride_h = f[13], stride_w = f[14], dil_h = f[15], dil_w = f[16];
+    const int32_t pad_h = f[17], pad_w = f[18], depth_multiplier = f[19];
+    const int32_t input_offset = f[20], output_offset = f[21], act_min = f[22], act_max = f[23];
+    int8_t *y = result(f[24]);
+    for (int32_t oy = 0; oy < out_h; ++oy) {
+        for (int32_t ox = 0; ox < out_w; ++ox) {
+            for (int32_t o = 0; o < out_c; ++o) {
+                int32_t acc = 0;
+                for (int32_t fy = 0; fy < k_h; ++fy) {
+                    const int32_t iy = oy * stride_h - pad_h + dil_h * fy;
+                    if (iy < 0 || iy >= in_h) {
+                        continue;
+                    }
+                    for (int32_t fx = 0; fx < k_w; ++fx) {
+                        const int32_t ix = ox * stride_w - pad_w + dil_w * fx;
+                        if (ix < 0 || ix >= in_w) {
+                            continue;
+                        }
+                        const int8_t *px = x + (iy * in_w + ix) * in_c;
+                        if (depth_multiplier > 0) {
+                            acc += (int32_t)w[(fy * k_w + fx) * out_c + o] * (px[o / depth_multiplier] + input_offset);
+                        } else {
+                            const int8_t *pw = w + ((o * k_h + fy) * k_w + fx) * in_c;
+                            for (int32_t i = 0; i < in_c; ++i) {
+                                acc += (int32_t)pw[i] * (px[i] + input_offset);
+                            }
+                        }
+                    }
+                }
+                if (bias) {
+                    acc += bias[o];
+                }
+                acc = frnn_mbqm(acc, multiplier[o], (int)shift[o]) + output_offset;
+                y[(oy * out_w + ox) * out_c + o] = (int8_t)frnn_clamp(acc, act_min, act_max);
+            }
+        }
+    }
+}
+
+/* TFLM's int8 AveragePool (fixedrnn.ops.pooling): the sum of the values under the filter inside the
+ * image over their count, rounded half away from zero as C divides. f as graph_plan.FIELDS. */
+static void average_pool(const int32_t *f)
+{
+    const int8_t *x = operand(f[0]);
+    const int32_t in_h = f[1], in_w = f[2], c = f[3], out_h = f[4], out_w = f[5], f_h = f[6], f_w = f[7];
+    const int32_t stride_h = f[8], stride_w = f[9], pad_h = f[10], pad_w = f[11], act_min = f[12], act_max = f[13];
+    int8_t *y = result(f[14]);
+    for (int32_t oy = 0; oy < out_h; ++oy) {
+        const int32_t y0 = oy * stride_h - pad_h;
+        const int32_t fy0 = y0 < 0 ? -y0 : 0, fy1 = in_h - y0 < f_h ? in_h - y0 : f_h;
+        for (int32_t ox = 0; ox < out_w; ++ox) {
+            const int32_t x0 = ox * stride_w - pad_w;
+            const int32_t fx0 = x0 < 0 ? -x0 : 0, fx1 = in_w - x0 < f_w ? in_w - x0 : f_w;
+            const int32_t count = (fy1 - fy0) * (fx1 - fx0);
+            for (int32_t ch = 0; ch < c; ++ch) {
+                int32_t acc = 0;
+                for (int32_t fy = fy0; fy < fy1; ++fy) {
+                    for (int32_t fx = fx0; fx < fx1; ++fx) {
+                        acc += x[((y0 + fy) * in_w + x0 + fx) * c + ch];
+                    }
+                }
+                acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+                y[(oy * out_w + ox) * c + ch] = (int8_t)frnn_clamp(acc, act_min, act_max);
+            }
+        }
+    }
+}
+
+/* TFLM's int8 MEAN over the map of [1, H, W, C] (fixedrnn.ops.pooling): per channel the sum of its
+ * n = H * W values less n zero points, rescaled by (multiplier, shift) with 1/n folded in. */
+static void mean(const int32_t *f)
+{
+    const int8_t *x = operand(f[0]);
+    const int32_t n = f[1], c = f[2], input_offset = f[3], multiplier = f[4], shift = f[5], output_offset = f[6];
+    int8_t *y = result(f[7]);
+    for (int32_t ch = 0; ch < c; ++ch) {
+        int32_t acc = 0;
+        for (int32_t i = 0; i < n; ++i) {
+            acc += x[i * c + ch];
+        }
+        acc += input_offset * n;
+        y[ch] = (int8_t)frnn_clamp(frnn_mbqm(acc, multiplier, (int)shift) + output_offset, INT8_LO, INT8_HI);
+    }
+}
+
 /* One FULLY_CONNECTED: f as graph_plan.FIELDS (after x). */
 static void fully_connected(const int32_t *f)
 {
@@ -170,6 +269,18 @@ void frnn_run_features(const int8_t *x, int8_t *logits)
         case FRNN_GRAPH_OP_QUANTIZE:
             quantize(operand(f[0]), (int)f[1], f[2], scale_of(f[3]), result(f[4]));
             pc += 6;
+            break;
+        case FRNN_GRAPH_OP_CONV:
+            conv(f);
+            pc += 26;
+            break;
+        case FRNN_GRAPH_OP_AVERAGE_POOL_2D:
+            average_pool(f);
+            pc += 16;
+            break;
+        case FRNN_GRAPH_OP_MEAN:
+            mean(f);
+            pc += 9;
             break;
         default: /* FRNN_GRAPH_OP_COPY: f[0] runs of (destination, source, bytes) */
             for (int32_t r = 0; r < f[0]; ++r) {

@@ -33,8 +33,8 @@
 #if defined(FRNN_ENDPOINT) && (defined(FRNN_CELL_GRAPH) || defined(FRNN_STREAM))
 #error "FRNN_ENDPOINT is an option of the window firmware of an RNN or LSTM model (fixedrnn.c_export refuses others)"
 #endif
-#if defined(FRNN_CMN) && (defined(FRNN_CELL_GRAPH) || (defined(FRNN_STREAM) && !defined(FRNN_STREAM_PER_SEGMENT)))
-#error "FRNN_CMN is an option of the window firmware or the per-segment streaming firmware of an RNN or LSTM model"
+#if defined(FRNN_CMN) && defined(FRNN_STREAM) && !defined(FRNN_STREAM_PER_SEGMENT)
+#error "FRNN_CMN is an option of the window firmware or the per-segment streaming firmware"
 #endif
 #if defined(FRNN_STREAM_PER_SEGMENT) && !defined(FRNN_STREAM)
 #error "FRNN_STREAM_PER_SEGMENT is an option of the streaming firmware"
@@ -405,9 +405,14 @@ void frnn_cmn_window(int8_t *x)
     }
 }
 
-/* frnn_result's cell and head over the window of frnn_cmn_window, one row at a time. */
+/* frnn_result's cell and head over the window of frnn_cmn_window, one row at a time; a graph model's
+   graph over that window, written to fr_graph_window. */
 static void cmn_result(int8_t *logits)
 {
+#if defined(FRNN_CELL_GRAPH) /* the graph reads a whole int8 window */
+    frnn_cmn_window(fr_graph_window);
+    frnn_run_features(fr_graph_window, logits);
+#else
     const window_rows_t rows = window_rows();
     int32_t mean[FRNN_N_FEATURES];
     cmn_means(rows, mean);
@@ -418,6 +423,7 @@ static void cmn_result(int8_t *logits)
         frnn_cell_step(x);
     }
     frnn_head(logits);
+#endif
 }
 #endif
 #endif
