@@ -70,8 +70,11 @@ TEACHER_EPOCHS, TEACHER_LR, TEACHER_CLIP = 100, 3e-3, 1.0
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="tools/train.py", description=__doc__.split("\n")[1])
-    p.add_argument("--cell", choices=("lstm", "rnn"), default="lstm")
-    p.add_argument("--units", type=int, default=64, help="hidden size H")
+    p.add_argument("--cell", choices=("lstm", "rnn", "dscnn"), default="lstm",
+                   help="dscnn: a depthwise-separable CNN (tools/train_cnn.py), quantised after training into "
+                        "an int8 graph model")
+    p.add_argument("--units", type=int, default=64, help="hidden size H (dscnn: the channels of every layer)")
+    p.add_argument("--blocks", type=int, default=4, help="dscnn: depthwise-separable blocks")
     p.add_argument("--weights", choices=("int8", "pot", "intk", "minifloat"), default="int8",
                    help="weight form (fixedrnn.weight_forms); intk needs --bits, minifloat --exponent-bits "
                         "and --mantissa-bits")
@@ -262,6 +265,16 @@ def parse_args(argv=None):
         p.error("--cvn: give --cmn utterance|window too")
     if args.extra_train and args.dataset != "fsdd":
         p.error("--extra-train: FSDD only")
+    if args.cell == "dscnn":
+        if args.blocks < 1:
+            p.error(f"--blocks must be >= 1, got {args.blocks}")
+        bad = [opt for opt, on in (("--weights", args.weights != "int8"), ("--teacher-units", args.teacher_units),
+                                   ("--teacher-model", args.teacher_model), ("--speaker-adversary", args.speaker_adversary),
+                                   ("--prune-sparsity", args.prune_sparsity is not None),
+                                   ("--prune-units", args.prune_units is not None), ("--swa", args.swa))
+               if on]
+        if bad:
+            p.error(f"--cell dscnn: not with {', '.join(bad)} (int8 weights, post-training quantisation)")
     if args.out.suffix != ".npz":
         p.error(f"--out: {args.out} must end in .npz")
     if args.log is not None and not args.log.parent.is_dir():
@@ -512,6 +525,11 @@ def run_training(args):
 
     def new_model(cell, units):
         torch.manual_seed(args.seed)
+        if cell == "dscnn":
+            import train_cnn
+
+            return train_cnn.DsCnnClassifier(args.frames, config.n_mfcc, units, len(labels), args.blocks,
+                                             args.dropout)
         net = train_qat.RecurrentClassifier(cell, config.n_mfcc, units, len(labels), args.dropout,
                                             identity_mix=args.identity_mix if cell == "rnn" else 0.0)
         net.qat.x_scale = float(input_quant.scale)
@@ -626,6 +644,8 @@ def run_training(args):
             fields += ["speaker-adversary", args.speaker_adversary]
         if cell == "rnn":
             fields += [args.identity_mix, args.teacher_units, args.kd_weight, args.kd_temperature]
+        if cell == "dscnn":
+            fields += ["blocks", args.blocks]
         if aug != train_data.AugmentConfig(copies=args.copies) or args.freq_mask or args.time_mask:
             fields += [json.dumps(train_data.augment_key(aug)), args.freq_mask, args.time_mask]
         if args.extra_train or args.cmn != "off":
@@ -681,6 +701,9 @@ def run_training(args):
         train_epochs(args.finetune_epochs, args.finetune_lr, "finetune", args.clip)
         float_val, float_test = accuracy(val), accuracy(test)
         log(phase="pruned", val=float_val, test=float_test)
+    if args.cell == "dscnn":
+        return export_cnn(args, model, x_all, fit, feats, test, input_quant, config, labels, recs, float_val,
+                          float_test, log, progress)
     # the float model, kept in the model file (meta.float.<state_dict key>, float32) so that
     # tools/make_golden.py can compute its logits for the golden inputs
     float_state = {f"float.{k}": v.detach().cpu().numpy().astype(np.float32)
@@ -752,6 +775,50 @@ def run_training(args):
         else:
             paths = [r.path for r in recs if r.name in names and not isinstance(r, train_data.FillerClip)]
             res = evaluate_model(model_q, paths, split="all", progress=progress)  # the digits only
+        result["integer_test"] = res.accuracy
+        log(phase="evaluate", integer_test=res.accuracy, n=res.n)
+        meta["integer_test_accuracy"] = res.accuracy
+        save(replace(model_q, meta=dict(meta)), args.out)
+    return result
+
+
+def export_cnn(args, model, x_all, fit, feats, test, input_quant, config, labels, recs, float_val, float_test, log,
+               progress):
+    """``--cell dscnn``: the trained CNN quantised into an int8 graph model (:mod:`train_cnn`,
+    calibrated on the fitted originals), written to ``--out`` and evaluated by the integer engine
+    from the WAV files (the digits of the test mask)."""
+    import train_cnn
+    from fixedrnn.graph_model import GraphModel
+    from fixedrnn.model import Model
+
+    model.eval()
+    calib = np.flatnonzero(fit & (feats.copy == 0))
+    graph, layers = train_cnn.int8_graph(model, x_all[calib[:2048]].numpy(), input_quant.scale,
+                                         input_quant.zero_point)
+    log(phase="calibrate", ranges=json.dumps([[round(v, 4) for v in layer.out_range] for layer in layers
+                                              if getattr(layer, "out_range", None) is not None]))
+    frontend = FrontendSpec(sample_rate=config.sample_rate, fft_length=config.fft_length, hop=config.hop,
+                            n_mels=config.n_mels, n_mfcc=config.n_mfcc, fmin=float(config.fmin),
+                            fmax=float(config.fmax), window=config.window, precision="q15")
+    command = "python tools/train.py " + " ".join(sys.argv[1:]) if argv_is_cli() else "tools/train.py (library call)"
+    meta = {"command": command, "seed": args.seed, "float_val_accuracy": float_val,
+            "float_test_accuracy": float_test,
+            "split": "test = index 0-4; validation = index 5-9; fit = index 10-49"
+            if not args.holdout else train_distill.holdout_split(args.holdout),
+            "quantisation": "post-training (fixedrnn.conv_graph), calibrated on the fitted originals"}
+    built = GraphModel(labels=tuple(labels), frontend=frontend, frames=args.frames, input=input_quant, graph=graph,
+                       meta=meta)
+    model_q = Model.from_arrays(built.to_arrays(), source="tools/train.py --cell dscnn")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    save(model_q, args.out)
+    log(phase="export", out=str(args.out), constant_bytes=int(graph.constants.shape[0]))
+    result = {"float_test": float_test, "qat_test": float("nan")}
+    if not args.no_evaluate:
+        from fixedrnn.evaluate import evaluate_model
+
+        names = set(str(n) for n in feats.names[test])
+        paths = [r.path for r in recs if r.name in names and not isinstance(r, train_data.FillerClip)]
+        res = evaluate_model(model_q, paths, split="all", progress=progress)
         result["integer_test"] = res.accuracy
         log(phase="evaluate", integer_test=res.accuracy, n=res.n)
         meta["integer_test_accuracy"] = res.accuracy
