@@ -448,7 +448,8 @@ def sparse_tables(model, arrays):
 
 def graph_macros(graph_plan):
     """The graph executor's configuration (frnn_graph.c): its op codes and reference spaces
-    (:mod:`fixedrnn.graph_plan`), the program's length, the output's reference and ADD's left shift."""
+    (:mod:`fixedrnn.graph_plan`), the program's length, the output's reference, ADD's left shift, the
+    most filter rows and the bytes of the in-place convolutions' scratch."""
     from fixedrnn import graph_plan as plans
     from fixedrnn.ops.elementwise import ADD_LEFT_SHIFT
 
@@ -456,7 +457,10 @@ def graph_macros(graph_plan):
             + [f"#define FRNN_GRAPH_SPACE_{name} {code}" for name, code in plans.SPACES.items()]
             + [f"#define FRNN_GRAPH_PROGRAM_LENGTH {graph_plan.program.size} /* int32 words of fr_graph_program */",
                f"#define FRNN_GRAPH_OUTPUT {graph_plan.output} /* reference of the graph's output [C] */",
-               f"#define FRNN_GRAPH_ADD_LEFT_SHIFT {ADD_LEFT_SHIFT} /* TFLM int8 ADD / SUB */"])
+               f"#define FRNN_GRAPH_ADD_LEFT_SHIFT {ADD_LEFT_SHIFT} /* TFLM int8 ADD / SUB */",
+               f"#define FRNN_GRAPH_MAX_KERNEL_ROWS {plans.MAX_KERNEL_ROWS} /* filter rows a convolution may have */",
+               f"#define FRNN_GRAPH_SCRATCH_BYTES {graph_plan.scratch_bytes} /* fr_graph_scratch: the convolutions "
+               f"run in place */"])
 
 
 def _graph_header(model, arrays, items, graph_plan, stream=None):

@@ -25,7 +25,11 @@ budget) and the C exporter (:mod:`fixedrnn.c_export`), so both count and write t
 - **Convolutions and pools** (CONV_2D and DEPTHWISE_CONV_2D as one op, CONV; AVERAGE_POOL_2D;
   MEAN over the map of an NHWC tensor): the filter in the int8 pool, bias, per-channel multipliers
   and shifts in the int32 pool, the shapes, strides and the padding before the first row and
-  column (:mod:`fixedrnn.ops.conv`) in the program.
+  column (:mod:`fixedrnn.ops.conv`) in the program. A pointwise or depthwise convolution that keeps
+  its input's shape and is its input's only reader runs **in place** (:func:`in_place_scratch`):
+  its output is its input's buffer, the rows and pixels still to be read kept in the int8 scratch
+  ``fr_graph_scratch``, so a DS-CNN's arena holds one feature map, not two; the results are the same
+  integers (the executor reads every input before it overwrites it).
 - **The program** (``fr_graph_program``, int32): per op its code (:data:`OPCODES`, written into
   ``frnn_model.h`` as ``FRNN_GRAPH_OP_*``) then its fields (:data:`FIELDS`). A tensor operand is a
   *reference* ``offset · 4 + space``: :data:`SPACES` (arena: byte offset; input window: byte offset;
@@ -62,7 +66,7 @@ FIELDS = {
     # CONV_2D and DEPTHWISE_CONV_2D (depth_multiplier 0: CONV_2D), NHWC, batch 1
     "CONV": ("x", "weights", "bias", "multiplier", "shift", "in_h", "in_w", "in_c", "out_h", "out_w", "out_c",
              "k_h", "k_w", "stride_h", "stride_w", "dilation_h", "dilation_w", "pad_h", "pad_w", "depth_multiplier",
-             "input_offset", "output_offset", "act_min", "act_max", "y"),
+             "input_offset", "output_offset", "act_min", "act_max", "in_place", "y"),
     "AVERAGE_POOL_2D": ("x", "in_h", "in_w", "c", "out_h", "out_w", "f_h", "f_w", "stride_h", "stride_w", "pad_h",
                         "pad_w", "act_min", "act_max", "y"),
     # MEAN over axes 1 and 2 of [1, H, W, C]: n = H·W, the rescale with 1/n folded in (ops.pooling)
@@ -70,6 +74,8 @@ FIELDS = {
 }
 #: Reference spaces (frnn_model.h: FRNN_GRAPH_SPACE_<name>).
 SPACES = {"ARENA": 0, "INPUT": 1, "S8": 2, "S32": 3}
+#: The most filter rows a convolution may have (FRNN_GRAPH_MAX_KERNEL_ROWS: the executor's row pointers).
+MAX_KERNEL_ROWS = 16
 #: Byte alignment of every arena buffer.
 ALIGN = 4
 #: No bias: the FULLY_CONNECTED ``bias`` field.
@@ -99,7 +105,9 @@ class Buffer:
 class GraphPlan:
     """The firmware form of a graph (module doc): ``program`` int32, ``s8`` int8 and ``s32`` int32
     pools, ``buffers`` (the arena plan), ``arena_bytes``, ``live_peak``, ``output`` (the reference
-    of the graph's output [C]) and ``executed`` (ops in the program)."""
+    of the graph's output [C]), ``executed`` (ops in the program), ``scratch_bytes`` (the int8
+    scratch ``fr_graph_scratch`` of the convolutions run in place: :func:`in_place_scratch`; 0:
+    none) and ``in_place`` (how many ops run in place)."""
 
     program: np.ndarray
     s8: np.ndarray
@@ -109,6 +117,8 @@ class GraphPlan:
     live_peak: int
     output: int
     executed: int
+    scratch_bytes: int = 0
+    in_place: int = 0
 
     @property
     def arena_words(self):
@@ -177,6 +187,8 @@ def _conv_fields(graph, k, p, input_zero_point, output_zero_point, s8, s32):
     (_, h, w, c), (_, oh, ow, oc) = graph.shape(ins[0]), graph.shape(outs[0])
     weight = graph.constant(ins[1])
     kh, kw = weight.shape[1:3]
+    if kh > MAX_KERNEL_ROWS:
+        raise FixedRnnError(f"op {k} {name}: a filter of {kh} rows; the C graph executor takes up to {MAX_KERNEL_ROWS}")
     padding, sh, sw, dh, dw = p[:5]
     has_bias = len(ins) > 2 and ins[2] >= 0
     return dict(weights=reference("S8", s8.add(weight)),
@@ -189,11 +201,53 @@ def _conv_fields(graph, k, p, input_zero_point, output_zero_point, s8, s32):
                 output_offset=output_zero_point, act_min=p[n], act_max=p[n + 1])
 
 
+def in_place_scratch(graph, k):
+    """Bytes of scratch op ``k`` needs to run in place (its output over its input), or None when it
+    cannot: a CONV_2D 1 × 1 at stride 1 keeping the channel count (a row's outputs, then copied over
+    its inputs: ``W · C`` bytes), a DEPTHWISE_CONV_2D of depth multiplier 1, strides and dilations 1
+    and the input's size (each output row kept until its input row is no longer read: the ``pad_h``
+    input rows above it and the row itself, ``(pad_h + 1) · W · C`` bytes)."""
+    name = graph.op_name(k)
+    if name not in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+        return None
+    p = graph.op_params(k)
+    (_, h, w, c), (_, oh, ow, oc) = graph.shape(graph.inputs(k)[0]), graph.shape(graph.outputs(k)[0])
+    kh, kw = graph.constant(graph.inputs(k)[1]).shape[1:3]
+    if (oh, ow, oc) != (h, w, c) or tuple(p[1:5]) != (1, 1, 1, 1):
+        return None
+    if name == "CONV_2D":
+        return w * c if (kh, kw) == (1, 1) else None
+    if p[6] != 1:
+        return None
+    return (padding_before(p[0], h, kh, 1, 1) + 1) * w * c
+
+
+def _overwritable(graph, k, t, root, readers):
+    """Whether op ``k`` may write over its input ``t``: ``t`` is a whole arena buffer (or an alias of
+    one, offset 0, same size), and no op after ``k`` reads ``t`` or anything sharing its buffer
+    (``readers``: the graph ops reading each tensor, −1 for a data move, whose views' readers are
+    unknown here)."""
+    space, base, offset = root.get(t, ("", None, 0))
+    if space != "ARENA" or offset != 0 or _nbytes(graph, base) != _nbytes(graph, t) or t == graph.output:
+        return False
+    aliases = [u for u, r in root.items() if r[0] == "ARENA" and r[1] == base]
+    return all(-1 not in readers.get(u, []) and max(readers.get(u, [k])) <= k for u in aliases)
+
+
 def plan(graph):
     """The :class:`GraphPlan` of ``graph``; ``FixedRnnError`` naming the op the executor cannot run
     (a broadcast of a computed tensor, a data move of a constant)."""
     steps, _ = graph.prepared
     n_ops = graph.n_ops
+    readers = {}  # tensor -> the ops reading it (a view's readers read its root too: see below)
+    for k in range(n_ops):
+        for t in graph.inputs(k):
+            readers.setdefault(t, []).append(k)
+    for k in range(n_ops):  # a data move's input is read by whoever reads its outputs
+        if graph.op_name(k) in _MOVES:
+            for t in graph.inputs(k)[:1]:
+                readers[t] = readers.get(t, []) + [-1]
+    scratch_bytes = in_place = 0
     root = {graph.input: ("INPUT", graph.input, 0)}  # tensor -> (space, root tensor, byte offset)
     s8, s32 = _Pool(np.int8), _Pool(np.int32)
     ops, reads, writes = [], {}, {}  # ops: (name, {field: value}, tensors read, tensors written)
@@ -284,6 +338,16 @@ def plan(graph):
         elif name in ("CONV_2D", "DEPTHWISE_CONV_2D"):
             fields = _conv_fields(graph, k, p, zero[0], zo, s8, s32)
             fields["x"] = ref(ins[0], k)
+            scratch = in_place_scratch(graph, k)
+            if scratch is not None and _overwritable(graph, k, ins[0], root, readers):
+                # the output overwrites the input, its only reader: no second buffer
+                fields.update(in_place=1, y=fields["x"])
+                root[outs[0]] = root[ins[0]]
+                scratch_bytes = max(scratch_bytes, scratch)
+                in_place += 1
+                ops.append(("CONV", fields))
+                continue
+            fields["in_place"] = 0
             name = "CONV"
         elif name == "AVERAGE_POOL_2D":
             (_, h, w, c), (_, oh, ow, _) = graph.shape(ins[0]), graph.shape(outs[0])
@@ -333,4 +397,5 @@ def plan(graph):
             program += [number(fields[f]) for f in FIELDS[name]]
     return GraphPlan(program=np.array(program, np.int32), s8=s8.array(), s32=s32.array(), buffers=buffers,
                      arena_bytes=int(arena), live_peak=int(live_peak),
-                     output=number((out_space, out_base, out_offset)), executed=len(ops))
+                     output=number((out_space, out_base, out_offset)), executed=len(ops),
+                     scratch_bytes=int(scratch_bytes), in_place=in_place)

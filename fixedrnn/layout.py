@@ -339,11 +339,16 @@ def graph_flash_items(arrays):
 
 def graph_ram_items(arrays):
     """RAM items of a graph model's executor: the arena of its computed tensors (int32 words; the
-    greedy plan of :mod:`fixedrnn.graph_plan`)."""
+    greedy plan of :mod:`fixedrnn.graph_plan`) and, when convolutions run in place, their int8
+    scratch rows."""
     p = graph_plan_of(arrays)
-    return [MemoryItem.of(f"{SYMBOL_PREFIX}graph_arena", "int32_t", p.arena_words, "graph arena", "ram",
-                          f"the computed tensors, {len(p.buffers)} buffers planned greedily in {p.arena_bytes} bytes "
-                          f"(most live at once: {p.live_peak})")]
+    items = [MemoryItem.of(f"{SYMBOL_PREFIX}graph_arena", "int32_t", p.arena_words, "graph arena", "ram",
+                           f"the computed tensors, {len(p.buffers)} buffers planned greedily in {p.arena_bytes} bytes "
+                           f"(most live at once: {p.live_peak})")]
+    if p.scratch_bytes:
+        items.append(MemoryItem.of(f"{SYMBOL_PREFIX}graph_scratch", "int8_t", p.scratch_bytes, "graph arena", "ram",
+                                   f"rows of the {p.in_place} convolutions run in place (fixedrnn.graph_plan)"))
+    return items
 
 
 def sparse_symbol(weight_key, part):

@@ -14,7 +14,7 @@ import pytest
 
 from fixedrnn import budget, c_export, conv_graph as cg, engine, layout
 from fixedrnn.graph_model import GraphModel
-from fixedrnn.graph_plan import plan
+from fixedrnn.graph_plan import in_place_scratch, plan
 from fixedrnn.model import Model, load
 
 REPO = Path(__file__).resolve().parents[1]
@@ -67,6 +67,7 @@ def test_pcm_through_the_firmware_equals_the_engine(cmn, precision, pool, config
     if missing:
         pytest.skip(missing)
     model = conv_model(cmn, precision, pool)
+    assert plan(model.graph).in_place == 2  # the in-place path of the executor is the one compared
     c_export.export_c(model, tmp_path / "src")
     pcms = utterances(model, seed=3)
     windows, logits = _run(model, tmp_path / "src", _pcm_input(pcms), len(pcms), config, tmp_path)
@@ -78,8 +79,10 @@ def test_pcm_through_the_firmware_equals_the_engine(cmn, precision, pool, config
 
 
 def test_plan_of_a_conv_graph():
-    """The program holds each conv's filter once in the int8 pool and its per-channel multipliers in
-    the int32 pool; the arena holds the two largest maps live at once (a conv's input and output)."""
+    """The program holds each conv's filter once in the int8 pool; the depthwise and pointwise
+    convolutions (same shape in and out, their input's only reader) run in place, so the arena holds
+    one feature map, the first convolution's output, and the scratch the depthwise filter's row above
+    plus one output row; a convolution whose input is read again does not run in place."""
     model = conv_model(True)
     graph = model.graph
     p = plan(graph)
@@ -87,8 +90,24 @@ def test_plan_of_a_conv_graph():
     for k in range(graph.n_ops):
         if graph.op_name(k) in ("CONV_2D", "DEPTHWISE_CONV_2D"):
             assert graph.constant(graph.inputs(k)[1]).tobytes() in pool
-    maps = sorted(int(np.prod(graph.shape(graph.outputs(k)[0]))) for k in range(graph.n_ops))
-    assert p.live_peak >= maps[-1] + maps[-2]
+    one_map = int(np.prod(graph.shape(graph.outputs(1)[0])))  # [1, 31, 7, 6]
+    assert p.in_place == 2 and p.arena_bytes < one_map + 64 and p.scratch_bytes == 2 * 7 * 6
+    conv1 = [k for k in range(graph.n_ops) if graph.op_name(k) == "CONV_2D"][0]
+    assert in_place_scratch(graph, conv1) is None  # stride 2, one channel in: not in place
+
+
+def test_an_input_read_twice_is_not_overwritten():
+    """A depthwise convolution whose input another op reads later keeps its own output buffer."""
+    from fixedrnn.graph_plan import _overwritable
+
+    graph = conv_model(False).graph
+    k = [k for k in range(graph.n_ops) if graph.op_name(k) == "DEPTHWISE_CONV_2D"][0]
+    t = graph.inputs(k)[0]
+    root = {t: ("ARENA", t, 0)}
+    assert _overwritable(graph, k, t, root, {t: [k]})
+    assert not _overwritable(graph, k, t, root, {t: [k, k + 2]})
+    assert not _overwritable(graph, k, t, root, {t: [k, -1]})  # a view of it is read elsewhere
+    assert not _overwritable(graph, k, t, {t: ("INPUT", t, 0)}, {t: [k]})
 
 
 @pytest.mark.slow

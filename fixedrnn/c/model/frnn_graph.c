@@ -111,54 +111,86 @@ static void quantize(const float *x, int n, int32_t zero_point, float scale, int
     }
 }
 
-/* TFLM's ConvPerChannel / DepthwiseConvPerChannel (fixedrnn.ops.conv), NHWC, batch 1: f as
- * graph_plan.FIELDS["CONV"]; depth multiplier 0 is a CONV_2D (filter [O][KH][KW][I]), else a
- * depthwise convolution (filter [1][KH][KW][I * M], output channel o reads input channel o / M).
- * The taps outside the image are left out (TFLM's padding). */
-static void conv(const int32_t *f)
+/* One output row of TFLM's ConvPerChannel / DepthwiseConvPerChannel (fixedrnn.ops.conv), NHWC,
+ * batch 1: f as graph_plan.FIELDS["CONV"]; depth multiplier 0 is a CONV_2D (filter [O][KH][KW][I]),
+ * else a depthwise convolution (filter [1][KH][KW][I * M], output channel o reads input channel
+ * o / M). rows[fy]: the input row filter row fy reads, 0 outside the image (TFLM leaves those taps
+ * out, as it does the columns outside). out: out_w * out_c values. */
+static void conv_row(const int32_t *f, const int8_t *const *rows, int8_t *out)
 {
-    const int8_t *x = operand(f[0]);
     const int8_t *w = operand(f[1]);
     const int32_t *bias = f[2] < 0 ? (const int32_t *)0 : operand(f[2]);
     const int32_t *multiplier = operand(f[3]);
     const int32_t *shift = operand(f[4]);
-    const int32_t in_h = f[5], in_w = f[6], in_c = f[7], out_h = f[8], out_w = f[9], out_c = f[10];
-    const int32_t k_h = f[11], k_w = f[12], stride_h = f[13], stride_w = f[14], dil_h = f[15], dil_w = f[16];
-    const int32_t pad_h = f[17], pad_w = f[18], depth_multiplier = f[19];
+    const int32_t in_w = f[6], in_c = f[7], out_w = f[9], out_c = f[10], k_h = f[11], k_w = f[12];
+    const int32_t stride_w = f[14], dil_w = f[16], pad_w = f[18], depth_multiplier = f[19];
     const int32_t input_offset = f[20], output_offset = f[21], act_min = f[22], act_max = f[23];
-    int8_t *y = result(f[24]);
-    for (int32_t oy = 0; oy < out_h; ++oy) {
-        for (int32_t ox = 0; ox < out_w; ++ox) {
-            for (int32_t o = 0; o < out_c; ++o) {
-                int32_t acc = 0;
-                for (int32_t fy = 0; fy < k_h; ++fy) {
-                    const int32_t iy = oy * stride_h - pad_h + dil_h * fy;
-                    if (iy < 0 || iy >= in_h) {
+    for (int32_t ox = 0; ox < out_w; ++ox) {
+        for (int32_t o = 0; o < out_c; ++o) {
+            int32_t acc = 0;
+            for (int32_t fy = 0; fy < k_h; ++fy) {
+                if (!rows[fy]) {
+                    continue;
+                }
+                for (int32_t fx = 0; fx < k_w; ++fx) {
+                    const int32_t ix = ox * stride_w - pad_w + dil_w * fx;
+                    if (ix < 0 || ix >= in_w) {
                         continue;
                     }
-                    for (int32_t fx = 0; fx < k_w; ++fx) {
-                        const int32_t ix = ox * stride_w - pad_w + dil_w * fx;
-                        if (ix < 0 || ix >= in_w) {
-                            continue;
-                        }
-                        const int8_t *px = x + (iy * in_w + ix) * in_c;
-                        if (depth_multiplier > 0) {
-                            acc += (int32_t)w[(fy * k_w + fx) * out_c + o] * (px[o / depth_multiplier] + input_offset);
-                        } else {
-                            const int8_t *pw = w + ((o * k_h + fy) * k_w + fx) * in_c;
-                            for (int32_t i = 0; i < in_c; ++i) {
-                                acc += (int32_t)pw[i] * (px[i] + input_offset);
-                            }
+                    const int8_t *px = rows[fy] + ix * in_c;
+                    if (depth_multiplier > 0) {
+                        acc += (int32_t)w[(fy * k_w + fx) * out_c + o] * (px[o / depth_multiplier] + input_offset);
+                    } else {
+                        const int8_t *pw = w + ((o * k_h + fy) * k_w + fx) * in_c;
+                        for (int32_t i = 0; i < in_c; ++i) {
+                            acc += (int32_t)pw[i] * (px[i] + input_offset);
                         }
                     }
                 }
-                if (bias) {
-                    acc += bias[o];
-                }
-                acc = frnn_mbqm(acc, multiplier[o], (int)shift[o]) + output_offset;
-                y[(oy * out_w + ox) * out_c + o] = (int8_t)frnn_clamp(acc, act_min, act_max);
             }
+            if (bias) {
+                acc += bias[o];
+            }
+            acc = frnn_mbqm(acc, multiplier[o], (int)shift[o]) + output_offset;
+            out[ox * out_c + o] = (int8_t)frnn_clamp(acc, act_min, act_max);
         }
+    }
+}
+
+/* CONV_2D or DEPTHWISE_CONV_2D (conv_row, row by row). In place (f[24], graph_plan.in_place_scratch:
+ * the output over the input, same shape, stride 1): each output row is computed into
+ * fr_graph_scratch and copied over its input row once that row is no longer read; a depthwise
+ * filter's rows above the current one come from a ring of the pad_h input rows last overwritten (in
+ * fr_graph_scratch before the output row). */
+static void conv(const int32_t *f)
+{
+    const int8_t *x = operand(f[0]);
+    const int32_t in_h = f[5], row_bytes = f[6] * f[7], out_h = f[8], out_row_bytes = f[9] * f[10], k_h = f[11];
+    const int32_t stride_h = f[13], dil_h = f[15], pad_h = f[17], in_place = f[24];
+    int8_t *y = result(f[25]);
+    const int8_t *rows[FRNN_GRAPH_MAX_KERNEL_ROWS];
+    for (int32_t oy = 0; oy < out_h; ++oy) {
+        for (int32_t fy = 0; fy < k_h; ++fy) {
+            const int32_t iy = oy * stride_h - pad_h + dil_h * fy;
+            rows[fy] = iy < 0 || iy >= in_h ? (const int8_t *)0 : x + iy * row_bytes;
+#if FRNN_GRAPH_SCRATCH_BYTES > 0
+            if (in_place && iy >= 0 && iy < oy) { /* overwritten: its copy in the ring */
+                rows[fy] = fr_graph_scratch + (iy % pad_h) * row_bytes;
+            }
+#endif
+        }
+        if (!in_place) {
+            conv_row(f, rows, y + oy * out_row_bytes);
+            continue;
+        }
+#if FRNN_GRAPH_SCRATCH_BYTES > 0
+        int8_t *out = fr_graph_scratch + pad_h * row_bytes;
+        conv_row(f, rows, out);
+        if (pad_h > 0) {
+            memcpy(fr_graph_scratch + (oy % pad_h) * row_bytes, y + oy * row_bytes, (size_t)row_bytes);
+        }
+        memcpy(y + oy * row_bytes, out, (size_t)row_bytes);
+#endif
     }
 }
 
@@ -272,7 +304,7 @@ void frnn_run_features(const int8_t *x, int8_t *logits)
             break;
         case FRNN_GRAPH_OP_CONV:
             conv(f);
-            pc += 26;
+            pc += 27;
             break;
         case FRNN_GRAPH_OP_AVERAGE_POOL_2D:
             average_pool(f);
