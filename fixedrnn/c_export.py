@@ -459,8 +459,10 @@ def graph_macros(graph_plan):
                f"#define FRNN_GRAPH_OUTPUT {graph_plan.output} /* reference of the graph's output [C] */",
                f"#define FRNN_GRAPH_ADD_LEFT_SHIFT {ADD_LEFT_SHIFT} /* TFLM int8 ADD / SUB */",
                f"#define FRNN_GRAPH_MAX_KERNEL_ROWS {plans.MAX_KERNEL_ROWS} /* filter rows a convolution may have */",
-               f"#define FRNN_GRAPH_SCRATCH_BYTES {graph_plan.scratch_bytes} /* fr_graph_scratch: the convolutions "
-               f"run in place */"])
+               f"#define FRNN_GRAPH_SCRATCH_BYTES {graph_plan.scratch_bytes} /* fr_graph_scratch: the rows of the "
+               f"convolutions run in place, then the patch */",
+               f"#define FRNN_GRAPH_PATCH_BYTES {graph_plan.patch_bytes} /* a convolution's patch, at the end of "
+               f"fr_graph_scratch */"])
 
 
 def _graph_header(model, arrays, items, graph_plan, stream=None):

@@ -106,8 +106,9 @@ class GraphPlan:
     """The firmware form of a graph (module doc): ``program`` int32, ``s8`` int8 and ``s32`` int32
     pools, ``buffers`` (the arena plan), ``arena_bytes``, ``live_peak``, ``output`` (the reference
     of the graph's output [C]), ``executed`` (ops in the program), ``scratch_bytes`` (the int8
-    scratch ``fr_graph_scratch`` of the convolutions run in place: :func:`in_place_scratch`; 0:
-    none) and ``in_place`` (how many ops run in place)."""
+    scratch ``fr_graph_scratch``: the rows of the convolutions run in place, :func:`in_place_scratch`,
+    then the patch of :func:`patch_bytes` at its end; 0: none), ``in_place`` (how many ops run in
+    place) and ``patch_bytes``."""
 
     program: np.ndarray
     s8: np.ndarray
@@ -119,6 +120,7 @@ class GraphPlan:
     executed: int
     scratch_bytes: int = 0
     in_place: int = 0
+    patch_bytes: int = 0
 
     @property
     def arena_words(self):
@@ -201,6 +203,15 @@ def _conv_fields(graph, k, p, input_zero_point, output_zero_point, s8, s32):
                 output_offset=output_zero_point, act_min=p[n], act_max=p[n + 1])
 
 
+def patch_bytes(graph, k):
+    """Bytes of the patch a CONV_2D with a filter larger than 1 × 1 gathers per output pixel
+    (``KH · KW · I``: the executor runs it as a FULLY_CONNECTED of the patch); 0 for other ops."""
+    if graph.op_name(k) != "CONV_2D":
+        return 0
+    _, kh, kw, c = graph.constant(graph.inputs(k)[1]).shape
+    return 0 if (kh, kw) == (1, 1) else int(kh * kw * c)
+
+
 def in_place_scratch(graph, k):
     """Bytes of scratch op ``k`` needs to run in place (its output over its input), or None when it
     cannot: a CONV_2D 1 × 1 at stride 1 keeping the channel count (a row's outputs, then copied over
@@ -247,7 +258,7 @@ def plan(graph):
         if graph.op_name(k) in _MOVES:
             for t in graph.inputs(k)[:1]:
                 readers[t] = readers.get(t, []) + [-1]
-    scratch_bytes = in_place = 0
+    scratch_bytes = in_place = patch_max = 0
     root = {graph.input: ("INPUT", graph.input, 0)}  # tensor -> (space, root tensor, byte offset)
     s8, s32 = _Pool(np.int8), _Pool(np.int32)
     ops, reads, writes = [], {}, {}  # ops: (name, {field: value}, tensors read, tensors written)
@@ -338,6 +349,8 @@ def plan(graph):
         elif name in ("CONV_2D", "DEPTHWISE_CONV_2D"):
             fields = _conv_fields(graph, k, p, zero[0], zo, s8, s32)
             fields["x"] = ref(ins[0], k)
+            patch = patch_bytes(graph, k)
+            patch_max = max(patch_max, patch)
             scratch = in_place_scratch(graph, k)
             if scratch is not None and _overwritable(graph, k, ins[0], root, readers):
                 # the output overwrites the input, its only reader: no second buffer
@@ -398,4 +411,4 @@ def plan(graph):
     return GraphPlan(program=np.array(program, np.int32), s8=s8.array(), s32=s32.array(), buffers=buffers,
                      arena_bytes=int(arena), live_peak=int(live_peak),
                      output=number((out_space, out_base, out_offset)), executed=len(ops),
-                     scratch_bytes=int(scratch_bytes), in_place=in_place)
+                     scratch_bytes=int(scratch_bytes + patch_max), in_place=in_place, patch_bytes=int(patch_max))

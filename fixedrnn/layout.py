@@ -347,7 +347,8 @@ def graph_ram_items(arrays):
                            f"(most live at once: {p.live_peak})")]
     if p.scratch_bytes:
         items.append(MemoryItem.of(f"{SYMBOL_PREFIX}graph_scratch", "int8_t", p.scratch_bytes, "graph arena", "ram",
-                                   f"rows of the {p.in_place} convolutions run in place (fixedrnn.graph_plan)"))
+                                   f"rows of the {p.in_place} convolutions run in place, a {p.patch_bytes}-byte "
+                                   "convolution patch (fixedrnn.graph_plan)"))
     return items
 
 

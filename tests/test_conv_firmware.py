@@ -91,7 +91,9 @@ def test_plan_of_a_conv_graph():
         if graph.op_name(k) in ("CONV_2D", "DEPTHWISE_CONV_2D"):
             assert graph.constant(graph.inputs(k)[1]).tobytes() in pool
     one_map = int(np.prod(graph.shape(graph.outputs(1)[0])))  # [1, 31, 7, 6]
-    assert p.in_place == 2 and p.arena_bytes < one_map + 64 and p.scratch_bytes == 2 * 7 * 6
+    # (the first convolution's 10 x 4 patch: its pixels run as a FULLY_CONNECTED of it)
+    assert p.in_place == 2 and p.arena_bytes < one_map + 64
+    assert p.patch_bytes == 10 * 4 * 1 and p.scratch_bytes == 2 * 7 * 6 + p.patch_bytes  # ring + row, patch
     conv1 = [k for k in range(graph.n_ops) if graph.op_name(k) == "CONV_2D"][0]
     assert in_place_scratch(graph, conv1) is None  # stride 2, one channel in: not in place
 

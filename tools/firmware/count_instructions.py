@@ -13,7 +13,8 @@ instead of the pair-table one:
    (MFCC + int8 normalisation + window slide), q15 and q31, 8 kHz, fft_length 256, 20 mels,
    13 coefficients, on the first 256 samples of the standard "chirp_up" synthetic signal (a tiny
    throwaway model: the front end does not depend on the cell).
-2. Model: per inference (``frnn_result``: T cell steps + head), per cell step, head; models given on
+2. Model: per inference (``frnn_result``: T cell steps + head; a graph model: its graph), per cell
+   step, head (a graph model has neither: "–"); models given on
    the command line, else every golden model (golden/models/*.npz), else throwaway random models
    (H = 32, T = 49). Input: random int8 features; for a model with cepstral mean normalisation
    (``input.cmn`` "window", FRNN_CMN, whose window holds front-end outputs) the front-end outputs
@@ -428,9 +429,11 @@ def main(argv):
                 side_by_side.append((name, model, rows[True][1], count_cmsis_nn(model, *cmsis, sub, args.opt)))
             for dsp, label in BUILDS:
                 label += ", shift-only PoT" if args.pot_shift_only else ""
-                total, step, head = rows[dsp]
-                print(f"| {name} | {model.cell} | {model.weights} | {model.units} | {model.frames} | {label} "
-                      f"| {total:,} | {step:,} | {head:,} |", flush=True)
+                total, step, head = (tuple(rows[dsp]) + (None, None))[:3]
+                step, head = (f"{v:,}" if v is not None and model.cell != "graph" else "–" for v in (step, head))
+                units = model.units if model.cell != "graph" else f"{model.graph.n_ops} ops"
+                print(f"| {name} | {model.cell} | {model.weights} | {units} | {model.frames} | {label} "
+                      f"| {total:,} | {step} | {head} |", flush=True)
                 if args.breakdown:
                     breakdowns.append((name, label, step, stages[dsp]))
         if breakdowns:

@@ -22,6 +22,9 @@
 
 static const int8_t *window;
 
+/* Accumulators a depthwise convolution keeps per output pixel (a block of its channels; stack). */
+#define DW_BLOCK 32
+
 /* The operand at reference r (read only). */
 static const void *operand(int32_t r)
 {
@@ -125,6 +128,72 @@ static void conv_row(const int32_t *f, const int8_t *const *rows, int8_t *out)
     const int32_t in_w = f[6], in_c = f[7], out_w = f[9], out_c = f[10], k_h = f[11], k_w = f[12];
     const int32_t stride_w = f[14], dil_w = f[16], pad_w = f[18], depth_multiplier = f[19];
     const int32_t input_offset = f[20], output_offset = f[21], act_min = f[22], act_max = f[23];
+    const frnn_fc_params p = {input_offset, output_offset, act_min, act_max, multiplier, shift, 1};
+    if (depth_multiplier == 0 && k_h == 1 && k_w == 1 && pad_w == 0 && rows[0]) {
+        /* pointwise: each output pixel is a FULLY_CONNECTED of its input pixel (frnn_kernels.h) */
+        for (int32_t ox = 0; ox < out_w; ++ox) {
+            frnn_fc_s8_s8(rows[0] + ox * stride_w * in_c, w, bias, in_c, out_c, &p, out + ox * out_c);
+        }
+        return;
+    }
+#if FRNN_GRAPH_PATCH_BYTES > 0
+    if (depth_multiplier == 0) {
+        /* each output pixel is a FULLY_CONNECTED of its patch [KH][KW][I] (the filter's layout per
+           output channel), the taps outside the image at the input zero point (x + input_offset = 0:
+           the 0 TFLM adds by leaving them out) */
+        int8_t *patch = fr_graph_scratch + FRNN_GRAPH_SCRATCH_BYTES - FRNN_GRAPH_PATCH_BYTES;
+        for (int32_t ox = 0; ox < out_w; ++ox) {
+            int8_t *q = patch;
+            for (int32_t fy = 0; fy < k_h; ++fy) {
+                for (int32_t fx = 0; fx < k_w; ++fx) {
+                    const int32_t ix = ox * stride_w - pad_w + dil_w * fx;
+                    if (!rows[fy] || ix < 0 || ix >= in_w) {
+                        memset(q, (int8_t)-input_offset, (size_t)in_c);
+                    } else {
+                        memcpy(q, rows[fy] + ix * in_c, (size_t)in_c);
+                    }
+                    q += in_c;
+                }
+            }
+            frnn_fc_s8_s8(patch, w, bias, k_h * k_w * in_c, out_c, &p, out + ox * out_c);
+        }
+        return;
+    }
+#endif
+    if (depth_multiplier == 1) {
+        /* depthwise: per output pixel, channels in blocks of DW_BLOCK accumulators, each valid tap's
+           weights and inputs read along the channels (contiguous in NHWC and in the filter) */
+        for (int32_t ox = 0; ox < out_w; ++ox) {
+            for (int32_t o0 = 0; o0 < out_c; o0 += DW_BLOCK) {
+                const int32_t n = out_c - o0 < DW_BLOCK ? out_c - o0 : DW_BLOCK;
+                int32_t acc[DW_BLOCK];
+                for (int32_t j = 0; j < n; ++j) {
+                    acc[j] = bias ? bias[o0 + j] : 0;
+                }
+                for (int32_t fy = 0; fy < k_h; ++fy) {
+                    if (!rows[fy]) {
+                        continue;
+                    }
+                    for (int32_t fx = 0; fx < k_w; ++fx) {
+                        const int32_t ix = ox * stride_w - pad_w + dil_w * fx;
+                        if (ix < 0 || ix >= in_w) {
+                            continue;
+                        }
+                        const int8_t *px = rows[fy] + ix * in_c + o0;
+                        const int8_t *pw = w + (fy * k_w + fx) * out_c + o0;
+                        for (int32_t j = 0; j < n; ++j) {
+                            acc[j] += (int32_t)pw[j] * (px[j] + input_offset);
+                        }
+                    }
+                }
+                for (int32_t j = 0; j < n; ++j) {
+                    const int32_t v = frnn_mbqm(acc[j], multiplier[o0 + j], (int)shift[o0 + j]) + output_offset;
+                    out[ox * out_c + o0 + j] = (int8_t)frnn_clamp(v, act_min, act_max);
+                }
+            }
+        }
+        return;
+    }
     for (int32_t ox = 0; ox < out_w; ++ox) {
         for (int32_t o = 0; o < out_c; ++o) {
             int32_t acc = 0;
