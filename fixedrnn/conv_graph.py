@@ -47,8 +47,8 @@ class Conv:
 
 @dataclass(frozen=True)
 class DepthwiseConv:
-    """DEPTHWISE_CONV_2D (depth multiplier 1): float ``weight [1, KH, KW, C]``, ``bias [C]``; the
-    rest as :class:`Conv`."""
+    """DEPTHWISE_CONV_2D: float ``weight [1, KH, KW, C · M]`` (depth multiplier M: output channel o
+    reads input channel o // M), ``bias [C · M]``; the rest as :class:`Conv`."""
 
     weight: np.ndarray
     bias: np.ndarray
@@ -173,8 +173,9 @@ def build_graph(layers, frames, n_features, input_scale, input_zero_point):
         depthwise = isinstance(layer, DepthwiseConv)
         weight = np.asarray(layer.weight, np.float64)
         kh, kw = weight.shape[1:3]
-        if depthwise and (weight.shape[0] != 1 or weight.shape[3] != c):
-            raise FixedRnnError(f"layer {i}: a depthwise filter must be [1, KH, KW, {c}], got {list(weight.shape)}")
+        if depthwise and (weight.shape[0] != 1 or weight.shape[3] % c):
+            raise FixedRnnError(f"layer {i}: a depthwise filter must be [1, KH, KW, {c} · M], got "
+                                f"{list(weight.shape)}")
         if not depthwise and weight.shape[3] != c:
             raise FixedRnnError(f"layer {i}: the filter reads {weight.shape[3]} channels, the input has {c}")
         if layer.padding not in (SAME, VALID):
@@ -195,7 +196,7 @@ def build_graph(layers, frames, n_features, input_scale, input_zero_point):
         out = b.tensor(INT8, (1, h, w, out_c), [s_out], z_out)
         structure = [layer.padding, layer.stride[0], layer.stride[1], 1, 1, RELU_CODE if layer.relu else 0]
         b.op("DEPTHWISE_CONV_2D" if depthwise else "CONV_2D", [cur, wt, bt], [out],
-             structure + ([1] if depthwise else []))
+             structure + ([out_c // c] if depthwise else []))
         cur, c, s_in, z_in = out, out_c, s_out, z_out
     pool = layers[-2]
     if pool.op == "AVERAGE_POOL_2D":
@@ -256,7 +257,9 @@ def _conv_float(a, layer):
     ph, pw = padding_before(layer.padding, h, kh, sh, 1), padding_before(layer.padding, w, kw, sw, 1)
     big = np.zeros((bsz, max(h + ph, (oh - 1) * sh + kh), max(w + pw, (ow - 1) * sw + kw), c))
     big[:, ph:ph + h, pw:pw + w] = a
-    out = np.zeros((bsz, oh, ow, c if depthwise else weight.shape[0]))
+    if depthwise:  # output channel o reads input channel o // M
+        big = np.repeat(big, weight.shape[3] // c, axis=3)
+    out = np.zeros((bsz, oh, ow, weight.shape[3] if depthwise else weight.shape[0]))
     for fy in range(kh):
         for fx in range(kw):
             tap = big[:, fy:fy + (oh - 1) * sh + 1:sh, fx:fx + (ow - 1) * sw + 1:sw]

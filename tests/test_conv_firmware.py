@@ -25,7 +25,7 @@ from tests.test_c_export import nm_sizes, utterances  # noqa: E402
 from tests.test_graph_firmware import _pcm_input, _run  # noqa: E402
 
 
-def conv_model(cmn, precision="q15", pool="AVERAGE_POOL_2D", channels=6, seed=0):
+def conv_model(cmn, precision="q15", pool="AVERAGE_POOL_2D", channels=6, seed=0, multiplier=1):
     """A random DS-CNN-shaped graph model on the front end, window and input normalisation of a
     golden model (lstm_int8_cmn with CMN, lstm_int8 without), calibrated on the windows of
     ``utterances(model, seed=3)``."""
@@ -37,8 +37,9 @@ def conv_model(cmn, precision="q15", pool="AVERAGE_POOL_2D", channels=6, seed=0)
     rng = np.random.default_rng(seed)
     c = channels
     layers = [cg.Conv(rng.normal(0, .3, (c, 10, 4, 1)), rng.normal(0, .1, c), (2, 2), cg.SAME, True, (0, 1)),
-              cg.DepthwiseConv(rng.normal(0, .4, (1, 3, 3, c)), rng.normal(0, .1, c), (1, 1), cg.SAME, True, (0, 1)),
-              cg.Conv(rng.normal(0, .3, (c, 1, 1, c)), rng.normal(0, .1, c), (1, 1), cg.SAME, True, (0, 1)),
+              cg.DepthwiseConv(rng.normal(0, .4, (1, 3, 3, c * multiplier)), rng.normal(0, .1, c * multiplier), (1, 1),
+                               cg.SAME, True, (0, 1)),
+              cg.Conv(rng.normal(0, .3, (c, 1, 1, c * multiplier)), rng.normal(0, .1, c), (1, 1), cg.SAME, True, (0, 1)),
               cg.GlobalAveragePool(pool), cg.Dense(rng.normal(0, .5, (len(base.labels), c)),
                                                    rng.normal(0, .1, len(base.labels)), (0, 1))]
     x = rng.integers(-128, 128, (16, base.frames, base.n_features))
@@ -53,6 +54,7 @@ def conv_model(cmn, precision="q15", pool="AVERAGE_POOL_2D", channels=6, seed=0)
 
 
 CASES = [(False, "q15", "AVERAGE_POOL_2D", runner.BuildConfig("host", "-O2")),
+         (False, "q15", "MULTIPLIER_2", runner.BuildConfig("host", "-O2")),  # depth multiplier 2, AVERAGE_POOL_2D
          (True, "q15", "MEAN", runner.BuildConfig("host", "-O2")),
          (True, "q31", "AVERAGE_POOL_2D", runner.BuildConfig("host", "-O2")),
          (True, "q15", "AVERAGE_POOL_2D", runner.BuildConfig("arm", "-O2")),
@@ -66,8 +68,12 @@ def test_pcm_through_the_firmware_equals_the_engine(cmn, precision, pool, config
     missing = runner.toolchain_missing(config.target)
     if missing:
         pytest.skip(missing)
-    model = conv_model(cmn, precision, pool)
-    assert plan(model.graph).in_place == 2  # the in-place path of the executor is the one compared
+    if pool == "MULTIPLIER_2":  # the executor's general path: no op in place (the depthwise one widens)
+        model = conv_model(cmn, precision, multiplier=2)
+        assert plan(model.graph).in_place == 0
+    else:
+        model = conv_model(cmn, precision, pool)
+        assert plan(model.graph).in_place == 2  # the in-place path of the executor is the one compared
     c_export.export_c(model, tmp_path / "src")
     pcms = utterances(model, seed=3)
     windows, logits = _run(model, tmp_path / "src", _pcm_input(pcms), len(pcms), config, tmp_path)

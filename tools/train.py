@@ -25,6 +25,11 @@ Pipeline (PyTorch, CPU; the ``train`` extra):
 6. :func:`fixedrnn.convert.convert` → model file (atomic save), then the memory budget and, when
    the integer engine is available, its accuracy end to end from the WAV files.
 
+``--cell dscnn`` (tools/train_cnn.py): steps 1–3 for a depthwise-separable CNN (``--units``
+channels, ``--blocks`` blocks), then post-training quantisation into an int8 graph model
+(:mod:`fixedrnn.conv_graph`, calibrated on the fitted originals) in place of steps 4–6's QAT and
+converter; evaluated the same way.
+
 Split: the dataset's own (index 0-4 test, 5-49 train); validation = index 5-9 (training speakers'
 recordings, never test); the model is fitted on index 10-49 (``--fit-validation``: on 5-49, the
 validation figure is then optimistic). ``--holdout SPEAKER`` trains without one speaker and tests
