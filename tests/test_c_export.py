@@ -343,7 +343,7 @@ def engine_pcm(model, pcms):
     from fixedrnn import engine
 
     features = np.stack([np.asarray(engine.features(model, pcm)) for pcm in pcms])
-    return features, np.asarray(engine.run_features_batch(model, features, backend="numpy"))
+    return features, np.asarray(model.run_features_batch(features, backend="numpy"))
 
 
 def with_frontend(model, **changes):
