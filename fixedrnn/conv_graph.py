@@ -46,16 +46,9 @@ class Conv:
 
 
 @dataclass(frozen=True)
-class DepthwiseConv:
+class DepthwiseConv(Conv):
     """DEPTHWISE_CONV_2D: float ``weight [1, KH, KW, C · M]`` (depth multiplier M: output channel o
-    reads input channel o // M), ``bias [C · M]``; the rest as :class:`Conv`."""
-
-    weight: np.ndarray
-    bias: np.ndarray
-    stride: tuple
-    padding: int
-    relu: bool
-    out_range: tuple
+    reads input channel o // M), ``bias [C · M]``; the other fields as :class:`Conv`'s."""
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from fixedrnn import conv_graph as cg
 from fixedrnn.errors import FixedRnnError
 from fixedrnn.graph import check_params, run, run_batch
 from fixedrnn.tflite_export import graph_tflite_bytes
+from tests.tflite_graphs import tflm_run
 
 T, I = 21, 13
 
@@ -37,16 +38,7 @@ def _graph(seed, pool):
 
 
 def _tflm(data, xs):
-    from tflite_micro.python.tflite_micro import runtime
-
-    it = runtime.Interpreter.from_bytes(data, arena_size=256 * 1024)
-    out = []
-    for x in xs:
-        it.reset()
-        it.set_input(x[None], 0)
-        it.invoke()
-        out.append(np.array(it.get_output(0)).reshape(-1))
-    return np.stack(out).astype(np.int8)
+    return np.stack([tflm_run(data, [x[None]]).reshape(-1) for x in xs]).astype(np.int8)
 
 
 @pytest.mark.parametrize("pool", ["AVERAGE_POOL_2D", "MEAN"])

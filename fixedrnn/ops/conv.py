@@ -15,7 +15,7 @@ channel ``i`` (depth multiplier M); bias int32 ``[O]`` or None; output int8 ``[B
 Padding (TFLite's ``ComputePaddingHeightWidth``): SAME ``OH = ceil(H / sh)``, VALID ``OH = ceil((H −
 (KH − 1)·dh) / sh)``; ``ph = max((OH − 1)·sh + (KH − 1)·dh + 1 − H, 0) // 2`` (an odd total pads
 one more at the end). The fused activation's range: :func:`activation_range`.
-C: none yet (Python engine only).
+C: the graph executor's CONV op (``fixedrnn/c/model/frnn_graph.c``: ``conv``, ``conv_row``).
 """
 
 from typing import NamedTuple

@@ -11,7 +11,8 @@ MEAN (``reference_ops::QuantizedMeanOrSum``, TFLM's int8 path): over the reduced
 elements, ``S`` their int32 sum; ``(m, s) = QuantizeMultiplier(double(s_in) / double(s_out))``; with
 ``k = min(floor(log2 n), 32, 31 + s)``, ``m' = (m · 2**k) // n`` (int64, truncating) and ``s' = s −
 k``; ``out = clamp(z_out + MBQM(S − z_in · n, m', s'), −128, 127)``.
-C: none yet (Python engine only).
+C: the graph executor's AVERAGE_POOL_2D and MEAN ops (``fixedrnn/c/model/frnn_graph.c``; MEAN over
+the map of ``[1, H, W, C]`` only).
 """
 
 import numpy as np

@@ -129,7 +129,7 @@ static void conv_row(const int32_t *f, const int8_t *const *rows, int8_t *out)
     const int32_t stride_w = f[14], dil_w = f[16], pad_w = f[18], depth_multiplier = f[19];
     const int32_t input_offset = f[20], output_offset = f[21], act_min = f[22], act_max = f[23];
     const frnn_fc_params p = {input_offset, output_offset, act_min, act_max, multiplier, shift, 1};
-    if (depth_multiplier == 0 && k_h == 1 && k_w == 1 && pad_w == 0 && rows[0]) {
+    if (depth_multiplier == 0 && k_h == 1 && k_w == 1) { /* (no padding: a 1 x 1 filter has none) */
         /* pointwise: each output pixel is a FULLY_CONNECTED of its input pixel (frnn_kernels.h) */
         for (int32_t ox = 0; ox < out_w; ++ox) {
             frnn_fc_s8_s8(rows[0] + ox * stride_w * in_c, w, bias, in_c, out_c, &p, out + ox * out_c);
@@ -160,43 +160,16 @@ static void conv_row(const int32_t *f, const int8_t *const *rows, int8_t *out)
         return;
     }
 #endif
-    if (depth_multiplier == 1) {
-        /* depthwise: per output pixel, channels in blocks of DW_BLOCK accumulators, each valid tap's
-           weights and inputs read along the channels (contiguous in NHWC and in the filter) */
-        for (int32_t ox = 0; ox < out_w; ++ox) {
-            for (int32_t o0 = 0; o0 < out_c; o0 += DW_BLOCK) {
-                const int32_t n = out_c - o0 < DW_BLOCK ? out_c - o0 : DW_BLOCK;
-                int32_t acc[DW_BLOCK];
-                for (int32_t j = 0; j < n; ++j) {
-                    acc[j] = bias ? bias[o0 + j] : 0;
-                }
-                for (int32_t fy = 0; fy < k_h; ++fy) {
-                    if (!rows[fy]) {
-                        continue;
-                    }
-                    for (int32_t fx = 0; fx < k_w; ++fx) {
-                        const int32_t ix = ox * stride_w - pad_w + dil_w * fx;
-                        if (ix < 0 || ix >= in_w) {
-                            continue;
-                        }
-                        const int8_t *px = rows[fy] + ix * in_c + o0;
-                        const int8_t *pw = w + (fy * k_w + fx) * out_c + o0;
-                        for (int32_t j = 0; j < n; ++j) {
-                            acc[j] += (int32_t)pw[j] * (px[j] + input_offset);
-                        }
-                    }
-                }
-                for (int32_t j = 0; j < n; ++j) {
-                    const int32_t v = frnn_mbqm(acc[j], multiplier[o0 + j], (int)shift[o0 + j]) + output_offset;
-                    out[ox * out_c + o0 + j] = (int8_t)frnn_clamp(v, act_min, act_max);
-                }
-            }
-        }
-        return;
-    }
+    /* depthwise (the plan gives every other convolution the patch above): per output pixel, channels
+       in blocks of DW_BLOCK accumulators, each valid tap's weights and inputs read along the channels
+       (contiguous in NHWC and in the filter; output channel o reads input channel o / M) */
     for (int32_t ox = 0; ox < out_w; ++ox) {
-        for (int32_t o = 0; o < out_c; ++o) {
-            int32_t acc = 0;
+        for (int32_t o0 = 0; o0 < out_c; o0 += DW_BLOCK) {
+            const int32_t n = out_c - o0 < DW_BLOCK ? out_c - o0 : DW_BLOCK;
+            int32_t acc[DW_BLOCK];
+            for (int32_t j = 0; j < n; ++j) {
+                acc[j] = bias ? bias[o0 + j] : 0;
+            }
             for (int32_t fy = 0; fy < k_h; ++fy) {
                 if (!rows[fy]) {
                     continue;
@@ -207,21 +180,22 @@ static void conv_row(const int32_t *f, const int8_t *const *rows, int8_t *out)
                         continue;
                     }
                     const int8_t *px = rows[fy] + ix * in_c;
-                    if (depth_multiplier > 0) {
-                        acc += (int32_t)w[(fy * k_w + fx) * out_c + o] * (px[o / depth_multiplier] + input_offset);
+                    const int8_t *pw = w + (fy * k_w + fx) * out_c + o0;
+                    if (depth_multiplier == 1) {
+                        for (int32_t j = 0; j < n; ++j) {
+                            acc[j] += (int32_t)pw[j] * (px[o0 + j] + input_offset);
+                        }
                     } else {
-                        const int8_t *pw = w + ((o * k_h + fy) * k_w + fx) * in_c;
-                        for (int32_t i = 0; i < in_c; ++i) {
-                            acc += (int32_t)pw[i] * (px[i] + input_offset);
+                        for (int32_t j = 0; j < n; ++j) {
+                            acc[j] += (int32_t)pw[j] * (px[(o0 + j) / depth_multiplier] + input_offset);
                         }
                     }
                 }
             }
-            if (bias) {
-                acc += bias[o];
+            for (int32_t j = 0; j < n; ++j) {
+                const int32_t v = frnn_mbqm(acc[j], multiplier[o0 + j], (int)shift[o0 + j]) + output_offset;
+                out[ox * out_c + o0 + j] = (int8_t)frnn_clamp(v, act_min, act_max);
             }
-            acc = frnn_mbqm(acc, multiplier[o], (int)shift[o]) + output_offset;
-            out[ox * out_c + o] = (int8_t)frnn_clamp(acc, act_min, act_max);
         }
     }
 }
