@@ -97,9 +97,19 @@ class GraphModel(AudioModel):
         if trace and backend != "numpy":
             raise FixedRnnError("trace=True needs backend='numpy'")
 
+    @functools.cached_property
+    def device_bytes(self):
+        """Flash + RAM bytes of the generated window firmware, front end included (the total of
+        ``python -m fixedrnn.budget``, :mod:`fixedrnn.layout`)."""
+        from fixedrnn import layout
+
+        arrays = self.to_arrays()
+        return sum(item.nbytes for item in layout.flash_items(arrays) + layout.ram_items(arrays))
+
     def __repr__(self):
-        return (f"GraphModel(ops={self.graph.n_ops}, frames={self.frames}, labels={list(self.labels)[:12]}, "
-                f"constant_bytes={self.graph.constants.shape[0]})")
+        labels = list(self.labels) if len(self.labels) <= 12 else [*self.labels[:10], f"... {len(self.labels)} in all"]
+        return (f"GraphModel(cell={self.cell!r}, weights={self.weights!r}, ops={self.graph.n_ops}, frames={self.frames}, "
+                f"labels={labels}, bytes={self.device_bytes})")
 
     def to_arrays(self):
         """The flat ``{key: array}`` dict of the file."""
