@@ -3,7 +3,9 @@ quantisation, run by fixedrnn's ops exactly as TFLM runs the original ``.tflite`
 
 This is the form of the unrolled Keras graphs (SimpleRNN, LSTM, GRU with ``unroll=True``): per step a
 FULLY_CONNECTED, ADD / SUB / MUL, LOGISTIC / TANH, the data moves between them, and a different
-quantisation at every step (docs/import.md, "Unrolled Keras graphs"). :mod:`fixedrnn.graph_import`
+quantisation at every step (docs/import.md, "Unrolled Keras graphs"), and of convolutional networks
+(CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MEAN: docs/import.md, "Convolutional graphs"; built by
+:mod:`fixedrnn.conv_graph` for ``tools/train.py --cell dscnn``). :mod:`fixedrnn.graph_import`
 builds a :class:`Graph` from a ``.tflite``; :mod:`fixedrnn.graph_model` stores it in the ``.npz``
 model format.
 

@@ -1,9 +1,12 @@
-"""A TensorFlow-converted int8 ``.tflite`` whose recurrent layer is unrolled → a :class:`fixedrnn.graph.Graph`.
+"""A TensorFlow-converted int8 ``.tflite`` (an unrolled recurrent layer, or a convolutional network) →
+a :class:`fixedrnn.graph.Graph`.
 
 What the converter makes of Keras 3 SimpleRNN / LSTM / GRU and tf-keras SimpleRNN / GRU with
 ``unroll=True`` and batch size 1 (full int8 quantisation): RESHAPE and UNPACK of the input, then per
 step FULLY_CONNECTED, ADD, SUB, MUL, LOGISTIC, TANH, SPLIT, SPLIT_V, STRIDED_SLICE (and Keras 3's
-float island at the LSTM's step 0: DEQUANTIZE → float SPLIT → QUANTIZE), and the dense head. Every
+float island at the LSTM's step 0: DEQUANTIZE → float SPLIT → QUANTIZE), and the dense head; of a
+DS-CNN: RESHAPE to ``[1, T, I, 1]``, CONV_2D and DEPTHWISE_CONV_2D with a fused RELU / RELU6 (batch
+normalisation folded), AVERAGE_POOL_2D or MEAN, the dense head. Every
 op of :data:`fixedrnn.graph.OP_NAMES` is taken over as it is (its tensors, their quantisation, the
 constants with shared buffers stored once) and its integers derived by TFLM's Prepare
 (:func:`fixedrnn.graph.derive_params`). Anything else is refused with one line naming the op or
