@@ -16,6 +16,15 @@ class AudioModel:
     """The audio-facing methods shared by every model kind (a mixin of the model dataclasses)."""
 
     @functools.cached_property
+    def device_bytes(self):
+        """Flash + RAM bytes of the generated window firmware for this model, front end included (the
+        total of ``python -m fixedrnn.budget``, :mod:`fixedrnn.layout`)."""
+        from fixedrnn import layout
+
+        arrays = self.to_arrays()
+        return sum(item.nbytes for item in layout.flash_items(arrays) + layout.ram_items(arrays))
+
+    @functools.cached_property
     def front_end(self):
         """The :class:`fixedrnn.mfcc.MfccFrontEnd` of ``frontend.*`` (its tables built once)."""
         from fixedrnn.mfcc import MfccFrontEnd

@@ -239,25 +239,10 @@ def float_forward(layers, x):
 
 
 def _conv_float(a, layer):
-    from fixedrnn.ops.conv import padding_before
+    from fixedrnn.ops.conv import tap_sums
 
-    weight = np.asarray(layer.weight, np.float64)
-    depthwise = isinstance(layer, DepthwiseConv)
-    kh, kw = weight.shape[1:3]
-    bsz, h, w, c = a.shape
-    (sh, sw) = layer.stride
-    oh, ow = output_size(layer.padding, h, kh, sh, 1), output_size(layer.padding, w, kw, sw, 1)
-    ph, pw = padding_before(layer.padding, h, kh, sh, 1), padding_before(layer.padding, w, kw, sw, 1)
-    big = np.zeros((bsz, max(h + ph, (oh - 1) * sh + kh), max(w + pw, (ow - 1) * sw + kw), c))
-    big[:, ph:ph + h, pw:pw + w] = a
-    if depthwise:  # output channel o reads input channel o // M
-        big = np.repeat(big, weight.shape[3] // c, axis=3)
-    out = np.zeros((bsz, oh, ow, weight.shape[3] if depthwise else weight.shape[0]))
-    for fy in range(kh):
-        for fx in range(kw):
-            tap = big[:, fy:fy + (oh - 1) * sh + 1:sh, fx:fx + (ow - 1) * sw + 1:sw]
-            out += tap * weight[0, fy, fx] if depthwise else tap @ weight[:, fy, fx, :].T
-    out += layer.bias
+    out = tap_sums(a, np.asarray(layer.weight, np.float64), layer.stride, (1, 1), layer.padding,
+                   isinstance(layer, DepthwiseConv)) + layer.bias
     return np.maximum(out, 0.0) if layer.relu else out
 
 

@@ -97,15 +97,6 @@ class GraphModel(AudioModel):
         if trace and backend != "numpy":
             raise FixedRnnError("trace=True needs backend='numpy'")
 
-    @functools.cached_property
-    def device_bytes(self):
-        """Flash + RAM bytes of the generated window firmware, front end included (the total of
-        ``python -m fixedrnn.budget``, :mod:`fixedrnn.layout`)."""
-        from fixedrnn import layout
-
-        arrays = self.to_arrays()
-        return sum(item.nbytes for item in layout.flash_items(arrays) + layout.ram_items(arrays))
-
     def __repr__(self):
         labels = list(self.labels) if len(self.labels) <= 12 else [*self.labels[:10], f"... {len(self.labels)} in all"]
         return (f"GraphModel(cell={self.cell!r}, weights={self.weights!r}, ops={self.graph.n_ops}, frames={self.frames}, "

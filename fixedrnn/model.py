@@ -256,15 +256,6 @@ class Model(AudioModel):
 
         return engine.run_features_batch(self, xs, backend=backend, trace=trace)
 
-    @functools.cached_property
-    def device_bytes(self):
-        """Flash + RAM bytes of the generated firmware for this model, front end included (the total
-        of ``python -m fixedrnn.budget``, :mod:`fixedrnn.layout`)."""
-        from fixedrnn import layout
-
-        arrays = self.to_arrays()
-        return sum(item.nbytes for item in layout.flash_items(arrays) + layout.ram_items(arrays))
-
     def __repr__(self):
         labels = list(self.labels) if len(self.labels) <= 12 else [*self.labels[:10], f"... {len(self.labels)} in all"]
         return (f"Model(cell={self.cell!r}, weights={self.weight_form.label!r}, units={self.units}, "

@@ -24,10 +24,12 @@ FIRST_STRIDE = (2, 2)
 
 
 def same_padding(size, kernel, stride):
-    """(before, after) of TFLite's SAME padding along one axis."""
-    out = (size + stride - 1) // stride
-    total = max((out - 1) * stride + kernel - size, 0)
-    return total // 2, total - total // 2
+    """(before, after) of TFLite's SAME padding along one axis (:mod:`fixedrnn.ops.conv`'s rule)."""
+    from fixedrnn.ops.conv import SAME, output_size, padding_before
+
+    before = padding_before(SAME, size, kernel, stride, 1)
+    total = max((output_size(SAME, size, kernel, stride, 1) - 1) * stride + kernel - size, 0)
+    return before, total - before
 
 
 class _QatStub:

@@ -121,25 +121,36 @@ def accumulate(p, x):
             raise FixedRnnError(f"{p.name}: {cw} output channels are not a multiple of the {c} input channels")
     elif cw != c:
         raise FixedRnnError(f"{p.name}: filter reads {cw} input channels, the input has {c}")
-    (sh, sw), (dh, dw) = p.stride, p.dilation
-    oh, ow = (output_size(p.padding, n, k, s, d) for n, k, s, d in ((h, kh, sh, dh), (w, kw, sw, dw)))
+    acc = tap_sums(x.astype(np.float64) - p.input_zero_point, p.weight.astype(np.float64), p.stride, p.dilation,
+                   p.padding, p.depthwise, p.name)
+    # float64 is exact: every partial sum is an integer below 2**53 (|product| <= 32640)
+    return acc.astype(np.int64) + p.bias
+
+
+def tap_sums(x, weight, stride, dilation, padding, depthwise, name="conv"):
+    """float64 ``[B, OH, OW, O]``: per output, the sum over the filter taps inside the image of
+    ``weight · x`` (module doc's geometry; the taps outside read 0). ``x`` float ``[B, H, W, I]``
+    (the offset input ``x − z_in``, or a float network's activations), ``weight`` float as the op's
+    filter. The accumulator of :func:`accumulate` and the float convolution of
+    :func:`fixedrnn.conv_graph.float_forward`."""
+    _, kh, kw, cw = weight.shape
+    b, h, w, c = x.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    oh, ow = (output_size(padding, n, k, s, d) for n, k, s, d in ((h, kh, sh, dh), (w, kw, sw, dw)))
     if oh < 1 or ow < 1:
-        raise FixedRnnError(f"{p.name}: a {kh}x{kw} filter leaves no output of a {h}x{w} input")
-    ph, pw = padding_before(p.padding, h, kh, sh, dh), padding_before(p.padding, w, kw, sw, dw)
-    # offset input (x − z_in); the taps outside the image read 0, as TFLM omits them
+        raise FixedRnnError(f"{name}: a {kh}x{kw} filter leaves no output of a {h}x{w} input")
+    ph, pw = padding_before(padding, h, kh, sh, dh), padding_before(padding, w, kw, sw, dw)
     big_h, big_w = max(h + ph, (oh - 1) * sh + (kh - 1) * dh + 1), max(w + pw, (ow - 1) * sw + (kw - 1) * dw + 1)
     xs = np.zeros((b, big_h, big_w, c), np.float64)
-    xs[:, ph:ph + h, pw:pw + w] = x.astype(np.float64) - p.input_zero_point
-    if p.depthwise:
+    xs[:, ph:ph + h, pw:pw + w] = x
+    if depthwise:  # output channel o reads input channel o // M
         xs = np.repeat(xs, cw // c, axis=3)
-    wf = p.weight.astype(np.float64)
-    acc = np.zeros((b, oh, ow, wf.shape[3] if p.depthwise else wf.shape[0]), np.float64)
+    acc = np.zeros((b, oh, ow, cw if depthwise else weight.shape[0]), np.float64)
     for fy in range(kh):
         for fx in range(kw):
             tap = xs[:, fy * dh:fy * dh + (oh - 1) * sh + 1:sh, fx * dw:fx * dw + (ow - 1) * sw + 1:sw]
-            # float64 is exact: every partial sum is an integer below 2**53 (|product| <= 32640)
-            acc += tap * wf[0, fy, fx] if p.depthwise else tap @ wf[:, fy, fx, :].T
-    return acc.astype(np.int64) + p.bias
+            acc += tap * weight[0, fy, fx] if depthwise else tap @ weight[:, fy, fx, :].T
+    return acc
 
 
 def reference(p, x):
