@@ -3,7 +3,8 @@
 :class:`AudioModel` is the base of :class:`fixedrnn.model.Model` (RNN / LSTM cells) and
 :class:`fixedrnn.graph_model.GraphModel` (imported graphs). A model kind supplies ``frontend``
 (:class:`fixedrnn.model.FrontendSpec`), ``frames`` (T), ``n_features``, ``labels``,
-``run_features(x, trace, backend)`` and ``run_features_batch(xs, backend)``; everything here is
+``logit_quant`` (scale, zero point of the int8 logits), ``run_features(x, trace, backend)`` and
+``run_features_batch(xs, backend)``; everything here is
 built on those.
 """
 

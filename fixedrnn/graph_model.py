@@ -56,6 +56,11 @@ class GraphModel(AudioModel):
     def n_features(self):
         return self.frontend.n_mfcc
 
+    @property
+    def logit_quant(self):
+        """(scale float, zero point int) of the int8 logits (the graph's output tensor): ``(l − z) · s``."""
+        return self.graph.scale(self.graph.output), int(self.graph.zero_point[self.graph.output])
+
     @functools.cached_property
     def prepared(self):
         """The :class:`fixedrnn.prepare.PreparedModel`: the normalisation and, as its cell, the graph's

@@ -221,6 +221,11 @@ class Model(AudioModel):
         return self.rnn if self.cell == "rnn" else self.lstm
 
     @property
+    def logit_quant(self):
+        """(scale float, zero point int) of the int8 logits: logit value ``(l − z) · s``."""
+        return float(np.float32(self.head.output_scale)), int(self.head.output_zero_point)
+
+    @property
     def hidden_scale(self):
         return float(self.cell_params.hidden_scale)
 

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 import train  # noqa: E402
 import train_cnn  # noqa: E402
 import train_data  # noqa: E402
-from fixedrnn import budget, conv_graph, engine  # noqa: E402
+from fixedrnn import budget, conv_graph, engine, golden  # noqa: E402
 from fixedrnn import model as model_io  # noqa: E402
 from fixedrnn.graph import run_batch  # noqa: E402
 from fixedrnn.ops.conv import SAME, output_size, padding_before  # noqa: E402
@@ -92,6 +92,14 @@ def test_two_epochs_export_a_cmn_graph_model(fsdd_dir, tmp_path, monkeypatch):
     feats = train_data.build_features([rec], train.frontend_config(args), aug=train_data.AugmentConfig(copies=0))
     windows, _ = train_data.cepstral_normalised_windows(feats, args.frames, "window", False)
     np.testing.assert_array_equal(train_data.normalise(windows, model.input)[0], engine.features(model, rec.samples()))
+    # that graph model is a teacher for the next run (its logits on the same int8 windows, distilled)
+    student = tmp_path / "student.npz"
+    train.run_training(train.parse_args(["--data-dir", str(fsdd_dir), "--subset", "1", "--copies", "1", "--epochs",
+                                         "2", "--cell", "dscnn", "--units", "8", "--blocks", "2", "--cmn", "window",
+                                         "--out", str(student), "--no-progress", "--no-evaluate", "--seed", "1",
+                                         "--teacher-model", str(out)]))
+    (source,) = model_io.load(student).meta["distilled_from"]
+    assert str(out) in source and golden.file_sha256(out) in source
 
 
 @pytest.mark.parametrize("argv, named", [

@@ -54,6 +54,35 @@ def test_soft_targets_are_the_mean_of_the_frozen_dequantized_logits():
             assert got[n, c] == np.float32(float(exact)), (names[n], c)
 
 
+def test_a_graph_teachers_soft_targets_are_its_frozen_dequantized_logits():
+    # the shipped DS-CNN (an int8 graph, window mean removal in its input): its logits' scale and zero
+    # point are the graph's output tensor's
+    path = MODELS / "dscnn_int8_cmn.npz"
+    m = model_io.load(path)
+    names, x, frozen = golden_inputs("dscnn_int8_cmn")
+    got = train_distill.ensemble_logits([path], x, m.input, m.labels, frontend_of(m))
+    out = m.graph.output
+    scale, zero_point = Fraction(float(np.float32(m.graph.scales[m.graph.scale_start[out]]))), int(m.graph.zero_point[out])
+    for n in range(len(names)):
+        for c in range(got.shape[1]):
+            assert got[n, c] == np.float32(float((int(frozen[n, c]) - zero_point) * scale)), (names[n], c)
+
+
+def test_a_teacher_with_other_window_normalisation_is_refused():
+    m = model_io.load(MODELS / "dscnn_int8_cmn.npz")
+    with pytest.raises(FixedRnnError, match="input normalisation"):
+        train_distill.check_teacher("t.npz", m, replace(m.input, cmn="off"), m.labels, frontend_of(m), None)
+
+
+def test_a_dscnn_with_the_engines_window_mean_takes_teachers(capsys):
+    pytest.importorskip("torch", reason="the train extra (PyTorch) is not installed")
+    import train
+
+    args = train.parse_args(["--out", "m.npz", "--cell", "dscnn", "--cmn", "window",
+                             "--teacher-model", str(MODELS / "dscnn_int8_cmn.npz")])
+    assert args.teacher_model == [MODELS / "dscnn_int8_cmn.npz"]
+
+
 def test_a_single_teacher_keeps_the_argmax_of_its_logits():
     names, x, logits = golden_inputs("lstm_int8")
     m = model_io.load(MODELS / "lstm_int8.npz")
@@ -92,7 +121,8 @@ def test_a_teacher_trained_without_the_speaker_is_accepted():
 @pytest.mark.parametrize("argv, fragment", [
     (["--teacher-model", "missing.npz"], "is not a file"),
     (["--teacher-model", str(MODELS / "lstm_int8.npz"), "--teacher-units", "96"], "--teacher-model"),
-    (["--teacher-model", str(MODELS / "lstm_int8.npz"), "--cmn", "window"], "--teacher-model"),
+    (["--teacher-model", str(MODELS / "lstm_int8.npz"), "--cmn", "utterance"], "--teacher-model"),
+    (["--teacher-model", str(MODELS / "lstm_int8.npz"), "--cmn", "window", "--cvn"], "--teacher-model"),
 ])
 def test_bad_teacher_arguments_exit_cleanly(capsys, argv, fragment):
     pytest.importorskip("torch", reason="the train extra (PyTorch) is not installed")

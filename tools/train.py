@@ -261,8 +261,9 @@ def parse_args(argv=None):
         p.error("--untrimmed must be in [0, 1], --untrimmed-seconds 0 <= LOW <= HIGH <= 10, --untrimmed-snr LOW <= HIGH")
     if not (0.0 <= args.reverb <= 1.0 and 0 < args.rt60[0] <= args.rt60[1] and args.drr[0] <= args.drr[1]):
         p.error("--reverb must be in [0, 1], --rt60 needs 0 < LOW <= HIGH, --drr LOW <= HIGH")
-    if args.teacher_model and (args.teacher_units or args.cmn != "off"):
-        p.error("--teacher-model: not with --teacher-units or --cmn")
+    if args.teacher_model and (args.teacher_units or (args.cmn != "off" and not deployable_cmn(args))):
+        p.error("--teacher-model: not with --teacher-units, nor with a --cmn the engine does not run "
+                "(utterance, --cvn): the teachers read the engine's int8 inputs")
     for path in args.teacher_model:
         if not path.is_file():
             p.error(f"--teacher-model: {path} is not a file")
@@ -274,7 +275,7 @@ def parse_args(argv=None):
         if args.blocks < 1:
             p.error(f"--blocks must be >= 1, got {args.blocks}")
         bad = [opt for opt, on in (("--weights", args.weights != "int8"), ("--teacher-units", args.teacher_units),
-                                   ("--teacher-model", args.teacher_model), ("--speaker-adversary", args.speaker_adversary),
+                                   ("--speaker-adversary", args.speaker_adversary),
                                    ("--prune-sparsity", args.prune_sparsity is not None),
                                    ("--prune-units", args.prune_units is not None), ("--swa", args.swa))
                if on]
@@ -743,7 +744,7 @@ def run_training(args):
     if args.dataset == "speech_commands":
         meta["split"] = "Speech Commands: testing_list.txt, validation_list.txt, the rest fitted"
     if args.teacher_model:
-        meta["distilled_from"] = [f"{t} (sha256 {file_sha256(t)})" for t in args.teacher_model]
+        meta["distilled_from"] = distilled_from(args.teacher_model)
     if args.cmn != "off" and not deployable_cmn(args):
         meta["experiment"] = (f"cepstral normalisation {args.cmn}{' + variance' if args.cvn else ''} outside the "
                               "engine: not a deployable model")
@@ -811,6 +812,8 @@ def export_cnn(args, model, x_all, fit, feats, test, input_quant, config, labels
             "split": "test = index 0-4; validation = index 5-9; fit = index 10-49"
             if not args.holdout else train_distill.holdout_split(args.holdout),
             "quantisation": "post-training (fixedrnn.conv_graph), calibrated on the fitted originals"}
+    if args.teacher_model:
+        meta["distilled_from"] = distilled_from(args.teacher_model)
     built = GraphModel(labels=tuple(labels), frontend=frontend, frames=args.frames, input=input_quant, graph=graph,
                        meta=meta)
     model_q = Model.from_arrays(built.to_arrays(), source="tools/train.py --cell dscnn")
@@ -829,6 +832,11 @@ def export_cnn(args, model, x_all, fit, feats, test, input_quant, config, labels
         meta["integer_test_accuracy"] = res.accuracy
         save(replace(model_q, meta=dict(meta)), args.out)
     return result
+
+
+def distilled_from(paths):
+    """``meta.distilled_from``: each ``--teacher-model`` file named with its sha256."""
+    return [f"{t} (sha256 {file_sha256(t)})" for t in paths]
 
 
 def argv_is_cli():

@@ -1,7 +1,8 @@
 """Soft targets for distillation from trained fixedrnn models (``tools/train.py --teacher-model``).
 
-A teacher is a model file this tool wrote (or any fixedrnn model with the same front end, labels and
-int8 input normalisation): the integer engine runs it on the run's own int8 training sequences,
+A teacher is a model file this tool wrote (or any fixedrnn model, cell or graph, with the same front
+end, labels and int8 input normalisation, the engine's window mean removal included): the integer
+engine runs it on the run's own int8 training sequences,
 augmented copies included, and the soft target of a sequence is the mean over the teachers of
 their dequantized logits, ``(l − z_out) · s_out`` (float32). Averaging several teachers (e.g. the
 same recipe trained with different seeds) distils an ensemble into one model of the same size.
@@ -36,6 +37,7 @@ def check_teacher(path, teacher, input_quant, labels, frontend, holdout):
         raise FixedRnnError(f"{path}: its front end differs from this run's: {differ}")
     q = teacher.input
     same = (q.zero_point == input_quant.zero_point and np.float32(q.scale) == np.float32(input_quant.scale)
+            and q.cmn == input_quant.cmn
             and all(np.array_equal(getattr(q, k), getattr(input_quant, k)) for k in ("offset", "multiplier", "shift")))
     if not same:
         raise FixedRnnError(f"{path}: its int8 input normalisation differs from this run's "
@@ -53,7 +55,7 @@ def ensemble_logits(paths, x_int, input_quant, labels, frontend, holdout=None):
         teacher = model_io.load(path)
         check_teacher(path, teacher, input_quant, labels, frontend, holdout)
         logits = np.concatenate([teacher.run_features_batch(x_int[i:i + CHUNK]) for i in range(0, len(x_int), CHUNK)])
-        head = teacher.head
-        total += (logits.astype(np.float64) - head.output_zero_point) * np.float64(np.float32(head.output_scale))
+        scale, zero_point = teacher.logit_quant
+        total += (logits.astype(np.float64) - zero_point) * np.float64(scale)
     return (total / len(paths)).astype(np.float32)
 
