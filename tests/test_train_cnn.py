@@ -92,14 +92,31 @@ def test_two_epochs_export_a_cmn_graph_model(fsdd_dir, tmp_path, monkeypatch):
     feats = train_data.build_features([rec], train.frontend_config(args), aug=train_data.AugmentConfig(copies=0))
     windows, _ = train_data.cepstral_normalised_windows(feats, args.frames, "window", False)
     np.testing.assert_array_equal(train_data.normalise(windows, model.input)[0], engine.features(model, rec.samples()))
-    # that graph model is a teacher for the next run (its logits on the same int8 windows, distilled)
+    # that graph model is a teacher for the next run (its logits on the same int8 windows, distilled;
+    # the last epoch weight-averaged, its batch statistics recomputed)
     student = tmp_path / "student.npz"
     train.run_training(train.parse_args(["--data-dir", str(fsdd_dir), "--subset", "1", "--copies", "1", "--epochs",
                                          "2", "--cell", "dscnn", "--units", "8", "--blocks", "2", "--cmn", "window",
                                          "--out", str(student), "--no-progress", "--no-evaluate", "--seed", "1",
-                                         "--teacher-model", str(out)]))
+                                         "--teacher-model", str(out), "--swa", "0.5"]))
     (source,) = model_io.load(student).meta["distilled_from"]
     assert str(out) in source and golden.file_sha256(out) in source
+
+
+def test_refreshed_batch_statistics_are_those_of_the_sequences():
+    torch.manual_seed(0)
+    model = train_cnn.DsCnnClassifier(frames=20, n_in=13, units=6, n_classes=10, blocks=1)
+    x = torch.randn(64, 20, 13) * 3 + 1
+    for norm in model.norms:  # stale statistics, as after averaging weights
+        norm.running_mean.fill_(5.0)
+        norm.running_var.fill_(9.0)
+    train_cnn.refresh_batch_norm(model, x, batch=64)
+    assert not model.training
+    with torch.no_grad():
+        first = model.first(model._same(x.unsqueeze(1), train_cnn.FIRST_KERNEL, train_cnn.FIRST_STRIDE))
+    z = first.double().transpose(0, 1).reshape(6, -1)
+    np.testing.assert_allclose(model.norms[0].running_mean.numpy(), z.mean(1).numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(model.norms[0].running_var.numpy(), z.var(1, unbiased=True).numpy(), rtol=1e-4)
 
 
 @pytest.mark.parametrize("argv, named", [

@@ -113,7 +113,8 @@ def parse_args(argv=None):
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--swa", type=float, default=0.0, metavar="FRACTION",
                    help="stochastic weight averaging: the float model is the mean of the weights at the end of "
-                        "each of the last FRACTION of float epochs, run at --swa-lr (0: off)")
+                        "each of the last FRACTION of float epochs, run at --swa-lr (0: off; --cell dscnn: its batch "
+                        "normalisation statistics then recomputed over the fitted sequences)")
     p.add_argument("--swa-lr", type=float, default=3e-4, help="--swa: learning rate of the averaged epochs")
     p.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA",
                    help="float epochs: each batch mixed with a shuffled copy of itself, weight drawn from "
@@ -277,7 +278,7 @@ def parse_args(argv=None):
         bad = [opt for opt, on in (("--weights", args.weights != "int8"), ("--teacher-units", args.teacher_units),
                                    ("--speaker-adversary", args.speaker_adversary),
                                    ("--prune-sparsity", args.prune_sparsity is not None),
-                                   ("--prune-units", args.prune_units is not None), ("--swa", args.swa))
+                                   ("--prune-units", args.prune_units is not None))
                if on]
         if bad:
             p.error(f"--cell dscnn: not with {', '.join(bad)} (int8 weights, post-training quantisation)")
@@ -633,6 +634,10 @@ def run_training(args):
                     seconds=round(time.time() - t_start))
         if averaged is not None:
             model.load_state_dict(averaged.module.state_dict())
+            if args.cell == "dscnn":  # the averaged weights' own batch statistics
+                import train_cnn
+
+                train_cnn.refresh_batch_norm(model, x_all[torch.tensor(np.flatnonzero(fit))])
             log(phase=phase, averaged_epochs=n_avg, val=accuracy(val))
 
     def float_checkpoint(cell, units, epochs, lr, clip, distilled=False, swa=0.0):

@@ -91,6 +91,15 @@ class DsCnnClassifier(nn.Module):
         return layers
 
 
+def refresh_batch_norm(model, x, batch=256):
+    """Recompute ``model``'s batch normalisation statistics for its current weights (e.g. weights
+    averaged over epochs): each layer's running mean and variance become the means over the
+    ``batch``-sized slices of ``x`` (float32 ``[N, T, I]``) of each slice's mean and unbiased
+    variance (:func:`torch.optim.swa_utils.update_bn`). Leaves the model in eval mode."""
+    torch.optim.swa_utils.update_bn([x[b:b + batch] for b in range(0, len(x), batch)], model)
+    model.eval()
+
+
 def int8_graph(model, x_calibration, input_scale, input_zero_point):
     """The int8 graph of a trained :class:`DsCnnClassifier` (:func:`fixedrnn.conv_graph.build_graph`),
     its ranges calibrated on the float inputs ``x_calibration [B, T, I]``; with the calibrated layers."""
