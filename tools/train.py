@@ -691,8 +691,12 @@ def run_training(args):
             teacher_logits = torch.cat([model(x_all[i:i + 1024]) for i in range(0, len(x_all), 1024)])
         model = student
     if args.teacher_model:
-        teacher_logits = torch.tensor(train_distill.ensemble_logits(args.teacher_model, x_int, input_quant, labels,
-                                                                    config, args.holdout))
+        # only the windows a loss or a log reads (not a held-out speaker's augmented copies); 0 elsewhere
+        used = np.flatnonzero(fit | val | test)
+        soft = np.zeros((len(x_int), len(labels)), np.float32)
+        soft[used] = train_distill.ensemble_logits(args.teacher_model, x_int[used], input_quant, labels, config,
+                                                   args.holdout)
+        teacher_logits = torch.tensor(soft)
         agree = teacher_logits.argmax(1).numpy() == feats.labels
         log(phase="teachers", models=len(args.teacher_model),
             val=float(agree[val].mean()) if val.any() else float("nan"),
