@@ -4,8 +4,7 @@
 :class:`fixedrnn.graph_model.GraphModel` (imported graphs). A model kind supplies ``frontend``
 (:class:`fixedrnn.model.FrontendSpec`), ``frames`` (T), ``n_features``, ``labels``,
 ``logit_quant`` (scale, zero point of the int8 logits), ``run_features(x, trace, backend)`` and
-``run_features_batch(xs, backend)``; everything here is
-built on those.
+``run_features_batch(xs, backend)``; everything here is built on those.
 """
 
 import functools

@@ -2,9 +2,9 @@
 
 A teacher is a model file this tool wrote (or any fixedrnn model, cell or graph, with the same front
 end, labels and int8 input normalisation, the engine's window mean removal included): the integer
-engine runs it on the run's own int8 training sequences,
-augmented copies included, and the soft target of a sequence is the mean over the teachers of
-their dequantized logits, ``(l − z_out) · s_out`` (float32). Averaging several teachers (e.g. the
+engine runs it on the run's own int8 training sequences, augmented copies included, and the soft
+target of a sequence is the mean over the teachers of their dequantized logits, ``(l − z_out) ·
+s_out`` (float32; ``logit_quant`` of the model kind). Averaging several teachers (e.g. the
 same recipe trained with different seeds) distils an ensemble into one model of the same size.
 """
 
