@@ -242,7 +242,7 @@ def test_speaker_adversary_reverses_the_gradient_into_the_hidden_state_only():
     plain_adversary.load_state_dict(adversary.state_dict())
     plain = torch.nn.functional.cross_entropy(plain_adversary(plain_hidden), speakers)
     plain.backward()
-    assert float(loss) == float(plain)
+    assert float(loss.detach()) == float(plain.detach())
     np.testing.assert_allclose(hidden.grad.numpy(), -0.3 * plain_hidden.grad.numpy(), rtol=0, atol=1e-15)
     np.testing.assert_allclose(adversary.weight.grad.numpy(), plain_adversary.weight.grad.numpy(), rtol=0, atol=1e-15)
     assert train.dann_ramp(0.0) == 0.0 and abs(train.dann_ramp(1.0) - (2 / (1 + np.exp(-10)) - 1)) < 1e-15
