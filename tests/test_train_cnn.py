@@ -103,6 +103,28 @@ def test_two_epochs_export_a_cmn_graph_model(fsdd_dir, tmp_path, monkeypatch):
     assert str(out) in source and golden.file_sha256(out) in source
 
 
+@pytest.mark.slow  # training
+def test_an_experiment_cmn_is_scored_on_its_own_windows(fsdd_dir, tmp_path, monkeypatch):
+    """--cell dscnn --cmn utterance (not the engine's rule) is an experiment: the model says so, and
+    its integer figure is its program on the utterance-normalised windows, not the engine's from
+    the WAV files (which would feed it windows without that normalisation)."""
+    monkeypatch.setattr(train_data, "CACHE_DIR", tmp_path / "cache")
+    out = tmp_path / "dscnn.npz"
+    args = train.parse_args(["--data-dir", str(fsdd_dir), "--subset", "1", "--copies", "1", "--epochs", "1",
+                             "--cell", "dscnn", "--units", "8", "--blocks", "1", "--cmn", "utterance",
+                             "--out", str(out), "--no-progress"])
+    result = train.run_training(args)
+    model = model_io.load(out)
+    assert model.input.cmn == "off" and "not a deployable model" in model.meta["experiment"]
+    recs = [r for r in train_data.recordings_for(fsdd_dir, 1) if r.split == "test"]
+    feats = train_data.build_features(recs, train.frontend_config(args), aug=train_data.AugmentConfig(copies=0))
+    windows, _ = train_data.cepstral_normalised_windows(feats, args.frames, "utterance", False)
+    x = train_data.normalise(windows, model.input)
+    assert not np.array_equal(x[0], engine.features(model, recs[0].samples()))  # not the engine's windows
+    want = np.mean(np.argmax(model.run_features_batch(x), axis=1) == feats.labels)
+    assert result["integer_test"] == want == model.meta["integer_test_accuracy"]
+
+
 def test_refreshed_batch_statistics_are_those_of_the_sequences():
     torch.manual_seed(0)
     model = train_cnn.DsCnnClassifier(frames=20, n_in=13, units=6, n_classes=10, blocks=1)

@@ -262,7 +262,7 @@ def parse_args(argv=None):
         p.error("--untrimmed must be in [0, 1], --untrimmed-seconds 0 <= LOW <= HIGH <= 10, --untrimmed-snr LOW <= HIGH")
     if not (0.0 <= args.reverb <= 1.0 and 0 < args.rt60[0] <= args.rt60[1] and args.drr[0] <= args.drr[1]):
         p.error("--reverb must be in [0, 1], --rt60 needs 0 < LOW <= HIGH, --drr LOW <= HIGH")
-    if args.teacher_model and (args.teacher_units or (args.cmn != "off" and not deployable_cmn(args))):
+    if args.teacher_model and (args.teacher_units or not deployable_input(args)):
         p.error("--teacher-model: not with --teacher-units, nor with a --cmn the engine does not run "
                 "(utterance, --cvn): the teachers read the engine's int8 inputs")
     for path in args.teacher_model:
@@ -292,6 +292,29 @@ def parse_args(argv=None):
 def deployable_cmn(args):
     """True when ``--cmn`` is the engine's rule (window, no variance): the model carries input.cmn."""
     return args.cmn == "window" and not args.cvn
+
+
+def deployable_input(args):
+    """True when the engine computes the int8 inputs the model was trained on: no ``--cmn``, or the
+    engine's rule (:func:`deployable_cmn`). Otherwise the run is an experiment (:func:`experiment_note`)."""
+    return args.cmn == "off" or deployable_cmn(args)
+
+
+def experiment_note(args):
+    """``meta.experiment`` of a model trained on inputs the engine does not compute."""
+    return (f"cepstral normalisation {args.cmn}{' + variance' if args.cvn else ''} outside the engine: "
+            "not a deployable model")
+
+
+def experiment_accuracy(model_q, x_int, test, labels, log):
+    """An experiment's integer figure: the model's integer program on the tool's normalised int8
+    windows ``x_int [N, T, I]`` of the test mask (the engine, from the WAV files, would not normalise
+    them so), the first maximal logit against ``labels``; logged as phase ``evaluate-cmn``."""
+    i = np.flatnonzero(test)
+    logits = np.concatenate([model_q.run_features_batch(x_int[i[j:j + 256]]) for j in range(0, len(i), 256)])
+    accuracy = float(np.mean(np.argmax(logits, axis=1) == labels[i]))
+    log(phase="evaluate-cmn", integer_test=accuracy, n=len(i))
+    return accuracy
 
 
 def weight_form(args):
@@ -717,8 +740,8 @@ def run_training(args):
         float_val, float_test = accuracy(val), accuracy(test)
         log(phase="pruned", val=float_val, test=float_test)
     if args.cell == "dscnn":
-        return export_cnn(args, model, x_all, fit, feats, test, input_quant, config, labels, recs, float_val,
-                          float_test, log, progress)
+        return export_cnn(args, model, x_all, x_int, fit, feats, test, input_quant, config, labels, recs,
+                          float_val, float_test, log, progress)
     # the float model, kept in the model file (meta.float.<state_dict key>, float32) so that
     # tools/make_golden.py can compute its logits for the golden inputs
     float_state = {f"float.{k}": v.detach().cpu().numpy().astype(np.float32)
@@ -754,9 +777,8 @@ def run_training(args):
         meta["split"] = "Speech Commands: testing_list.txt, validation_list.txt, the rest fitted"
     if args.teacher_model:
         meta["distilled_from"] = distilled_from(args.teacher_model)
-    if args.cmn != "off" and not deployable_cmn(args):
-        meta["experiment"] = (f"cepstral normalisation {args.cmn}{' + variance' if args.cvn else ''} outside the "
-                              "engine: not a deployable model")
+    if not deployable_input(args):
+        meta["experiment"] = experiment_note(args)
     meta.update(float_state)
     model_q = conv.convert(cell_params, head, ranges, input_quant, frontend, args.frames, labels,
                            conv.ConvertOptions(cell=args.cell, weights=args.weights, bits=args.bits,
@@ -772,12 +794,8 @@ def run_training(args):
     report = budget.audit(model_q, name=str(args.out))
     log(phase="budget", flash=report.flash_total, ram=report.ram_total, total=report.total)
     result = {"float_test": float_test, "qat_test": qat_test, "budget_total": report.total}
-    if not args.no_evaluate and args.cmn != "off" and not deployable_cmn(args):
-        # the integer cell and head on the tool's normalised int8 features (the engine has no CMN)
-        i = np.flatnonzero(test)
-        logits = np.concatenate([model_q.run_features_batch(x_int[i[j:j + 256]]) for j in range(0, len(i), 256)])
-        result["integer_test"] = float(np.mean(np.argmax(logits, axis=1) == feats.labels[i]))
-        log(phase="evaluate-cmn", integer_test=result["integer_test"], n=len(i))
+    if not args.no_evaluate and not deployable_input(args):
+        result["integer_test"] = experiment_accuracy(model_q, x_int, test, feats.labels, log)
         meta["integer_test_accuracy"] = result["integer_test"]
         save(replace(model_q, meta=dict(meta)), args.out)
     elif not args.no_evaluate:
@@ -797,11 +815,12 @@ def run_training(args):
     return result
 
 
-def export_cnn(args, model, x_all, fit, feats, test, input_quant, config, labels, recs, float_val, float_test, log,
-               progress):
+def export_cnn(args, model, x_all, x_int, fit, feats, test, input_quant, config, labels, recs, float_val, float_test,
+               log, progress):
     """``--cell dscnn``: the trained CNN quantised into an int8 graph model (:mod:`train_cnn`,
     calibrated on the fitted originals), written to ``--out`` and evaluated by the integer engine
-    from the WAV files (the digits of the test mask)."""
+    from the WAV files (the digits of the test mask); an experiment's inputs (:func:`deployable_input`)
+    by :func:`experiment_accuracy` on the tool's int8 windows ``x_int``."""
     import train_cnn
     from fixedrnn.graph_model import GraphModel
     from fixedrnn.model import Model
@@ -823,6 +842,8 @@ def export_cnn(args, model, x_all, fit, feats, test, input_quant, config, labels
             "quantisation": "post-training (fixedrnn.conv_graph), calibrated on the fitted originals"}
     if args.teacher_model:
         meta["distilled_from"] = distilled_from(args.teacher_model)
+    if not deployable_input(args):
+        meta["experiment"] = experiment_note(args)
     built = GraphModel(labels=tuple(labels), frontend=frontend, frames=args.frames, input=input_quant, graph=graph,
                        meta=meta)
     model_q = Model.from_arrays(built.to_arrays(), source="tools/train.py --cell dscnn")
@@ -830,7 +851,11 @@ def export_cnn(args, model, x_all, fit, feats, test, input_quant, config, labels
     save(model_q, args.out)
     log(phase="export", out=str(args.out), constant_bytes=int(graph.constants.shape[0]))
     result = {"float_test": float_test, "qat_test": float("nan")}
-    if not args.no_evaluate:
+    if not args.no_evaluate and not deployable_input(args):
+        result["integer_test"] = experiment_accuracy(model_q, x_int, test, feats.labels, log)
+        meta["integer_test_accuracy"] = result["integer_test"]
+        save(replace(model_q, meta=dict(meta)), args.out)
+    elif not args.no_evaluate:
         from fixedrnn.evaluate import evaluate_model
 
         names = set(str(n) for n in feats.names[test])
