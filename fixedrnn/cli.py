@@ -29,6 +29,7 @@ SUBCOMMAND_MODULES = (
     "fixedrnn.verify",
     "fixedrnn.export",
     "fixedrnn.budget",
+    "fixedrnn.ensemble",
     "fixedrnn.listen",
     "fixedrnn.firmware",
     "fixedrnn.import_tflite",

@@ -19,7 +19,7 @@ from faults import refuse_temporary_files
 def test_every_subcommand_module_adds_its_command():
     parser = cli.build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    assert set(sub.choices) == {"classify", "evaluate", "verify", "export", "budget", "listen", "firmware",
+    assert set(sub.choices) == {"classify", "evaluate", "verify", "export", "budget", "ensemble", "listen", "firmware",
                                 "import", "study", "warmup"}
     for name in cli.SUBCOMMAND_MODULES:
         __import__(name)  # each module is importable on its own
