@@ -131,3 +131,29 @@ def test_ensemble_sums_each_speakers_models_logits(data, tmp_path, capsys):
     assert report["speaker"] == {s: float(v) for s, v in want.items()}
     assert report["worst"] == float(min(want.values())) and report["mean"] == float(sum(want.values()) / len(want))
     assert "ensemble of 3 folder(s), summed logits:" in capsys.readouterr().out
+
+
+def test_merged_scores_each_speakers_deployable_ensemble(data, tmp_path, capsys):
+    """--merged: per speaker, the folders' graph models merged into one (fixedrnn.ensemble), its
+    figure against a count of that model's own classifications of the files (the NumPy path), and
+    its budget."""
+    from fixedrnn import budget
+    from fixedrnn.ensemble import ensemble_model
+    from tests.test_conv_firmware import conv_model
+
+    for seed in (0, 1):
+        folder = tmp_path / "keep" / f"seed-{seed}"
+        folder.mkdir(parents=True)
+        for k, s in enumerate(SPEAKERS):
+            model = conv_model(True, seed=10 * seed + k)
+            save(dataclasses.replace(model, meta={"split": f"holdout speaker {s}"}), folder / f"{s}.npz")
+    out = tmp_path / "h.json"
+    assert holdout_eval.main([str(tmp_path / "keep"), "--data-dir", str(data), "--json", str(out), "--merged"]) == 0
+    report = json.loads(out.read_text())["merged"]
+    for s in SPEAKERS:
+        merged = ensemble_model([load(tmp_path / "keep" / f"seed-{k}" / f"{s}.npz") for k in (0, 1)])
+        files = sorted((data / "recordings").glob(f"*_{s}_*.wav"))
+        right = sum(merged.classify(f).label == f.name.split("_")[0] for f in files)
+        assert report["speaker"][s] == float(Fraction(right, len(files)))
+        assert report["budget_bytes"][s] == budget.audit(merged, name=s).total
+    assert "merged into one graph model per speaker (2 members" in capsys.readouterr().out

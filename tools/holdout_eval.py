@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Score kept leave-one-speaker-out models again, e.g. with endpointing, without training them again.
 
-    python tools/holdout_eval.py DIR [DIR ...] [--endpoint] [--confusions N] [--ensemble] [--data-dir FSDD]
-        [--json FILE]
+    python tools/holdout_eval.py DIR [DIR ...] [--endpoint] [--confusions N] [--ensemble] [--merged]
+        [--data-dir FSDD] [--json FILE]
 
 Each DIR is a ``tools/train_holdout.py --keep`` folder: ``SPEAKER.npz`` per held-out speaker (a
 ``--seeds`` run's ``seed-S/`` subfolders are read as DIRs of their own). Every model must say it
@@ -14,7 +14,9 @@ then each speaker's mean over the DIRs, their mean and the worst of them (as tra
 counted over the DIRs (most first, ties by label). ``--ensemble``: also the DIRs' models of each
 speaker as one ensemble (their int8 logits summed in int32, the first maximal class: several models,
 not one that fits a device), each speaker's figure, the mean and the worst: how far averaging the
-models' answers goes.
+models' answers goes. ``--merged`` (graph models): each speaker's models merged into one graph model
+(:mod:`fixedrnn.ensemble`, what ``fixedrnn ensemble`` writes: their logits added by int8 ADD ops, one
+arena on the device) and scored by the engine: the ensemble a device runs, and its budget.
 """
 
 import argparse
@@ -102,6 +104,31 @@ def ensemble_accuracies(results):
     return out
 
 
+def merged_results(folders, data_dir, endpoint=None):
+    """``{speaker: (EvaluationResult, budget bytes)}``: each speaker's models over the folders merged
+    into one graph model (:func:`fixedrnn.ensemble.ensemble_model`: their programs side by side, their
+    logits added by int8 ADD ops, the deployable ensemble) and scored by the integer engine end to end
+    on that speaker's recordings; the speakers every folder has a model for."""
+    from fixedrnn import budget
+    from fixedrnn.ensemble import ensemble_model
+
+    speakers = fsdd.speaker_names(fsdd.list_recordings(data_dir))
+    out = {}
+    for speaker in speakers:
+        paths = [folder / f"{speaker}.npz" for folder in folders]
+        if not all(p.is_file() for p in paths):
+            continue
+        try:
+            model = ensemble_model([load(p) for p in paths])
+        except FixedRnnError as exc:
+            raise FixedRnnError(f"{' + '.join(map(str, paths))}: {exc}") from None
+        out[speaker] = (evaluate_model(model, data_dir, split="all", speakers=[speaker], endpoint=endpoint),
+                        budget.audit(model, name=speaker).total)
+    if not out:
+        raise FixedRnnError("--merged: no speaker has a model in every folder")
+    return out
+
+
 def summary(table):
     """Each speaker's mean over the folders that have it, the mean of those and the worst."""
     speakers = list(dict.fromkeys(s for row in table.values() for s in row))
@@ -119,6 +146,9 @@ def main(argv=None):
     p.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
     p.add_argument("--ensemble", action="store_true",
                    help="also score each speaker's models over the DIRs as one ensemble (summed logits)")
+    p.add_argument("--merged", action="store_true",
+                   help="also merge each speaker's models over the DIRs into one graph model (fixedrnn ensemble: "
+                        "int8 ADD of their logits, one arena) and score that deployable model; prints its budget")
     p.add_argument("--confusions", type=int, default=0, metavar="N",
                    help="print each speaker's N most frequent mistakes (true>predicted, over the DIRs)")
     args = p.parse_args(argv)
@@ -146,6 +176,15 @@ def _run(args):
         print(f"ensemble of {len(results)} folder(s), summed logits: "
               + ", ".join(f"{s} {100 * v:.1f}" for s, v in together.items())
               + f"; mean {100 * extra['ensemble']['mean']:.2f} %, worst speaker {100 * worst:.2f} %")
+    if args.merged:
+        merged = merged_results(model_folders(args.dirs), data_dir, EndpointConfig() if args.endpoint else None)
+        scores = {s: r.accuracy for s, (r, _) in merged.items()}
+        largest = max(size for _, size in merged.values())
+        extra["merged"] = {"speaker": scores, "mean": sum(scores.values()) / len(scores), "worst": min(scores.values()),
+                           "budget_bytes": {s: size for s, (_, size) in merged.items()}}
+        print(f"merged into one graph model per speaker ({len(model_folders(args.dirs))} members, at most {largest} "
+              "bytes): " + ", ".join(f"{s} {100 * v:.1f}" for s, v in scores.items())
+              + f"; mean {100 * extra['merged']['mean']:.2f} %, worst speaker {100 * extra['merged']['worst']:.2f} %")
     confusions = top_confusions(results, args.confusions) if args.confusions else {}
     for speaker, pairs in confusions.items():
         print(f"{speaker} mistakes: " + (", ".join(f"{pair} {count}" for pair, count in pairs) or "none"))
