@@ -169,7 +169,8 @@ def _run(args):
             models.append(load(path))
         except FixedRnnError as exc:
             raise FixedRnnError(f"{path}: {exc}") from None
-    meta = {"ensemble_of": [f"{path} sha256:{file_sha256(path)}" for path in args.models],
+    meta = {"command": f"fixedrnn ensemble {' '.join(map(str, args.models))} --out {args.out}",
+            "ensemble_of": [f"{path} sha256:{file_sha256(path)}" for path in args.models],
             "member_commands": [str(m.meta.get("command", "not recorded")) for m in models]}
     try:
         model = ensemble_model(models, meta=meta)

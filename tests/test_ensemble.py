@@ -179,6 +179,7 @@ def test_command_writes_the_ensemble_and_reports_its_budget(tmp_path, capsys):
     total = budget.audit(model, name="e").total
     assert line == (f"{out}: 2 graph models, logits added ({model.graph.n_ops} ops); {total} bytes of the 36864 "
                     f"budget (margin {36864 - total})")
+    assert model.meta["command"] == f"fixedrnn ensemble {a} {b} --out {out}"
     assert list(model.meta["ensemble_of"]) == [f"{p} sha256:{file_sha256(p)}" for p in (a, b)]
     assert list(model.meta["member_commands"]) == ["not recorded", "not recorded"]  # the test models have none
     x = np.stack([np.asarray(engine.features(model, pcm)) for pcm in _pcms(model)])

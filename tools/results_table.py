@@ -4,8 +4,8 @@ For each ``golden/models/*.npz`` (or the models given): cell, weights, H, T, par
 flash / RAM / total bytes (``fixedrnn.budget``, front end included), the float model's test
 accuracy (the float/integer agreement record of its golden set, else the trainer's ``meta``), the
 integer engine's test accuracy measured now end to end from the WAV files (``evaluate``), and the
-command that trained it (``meta.command``; an ensemble: the ``fixedrnn ensemble`` of its members;
-H "–" for a graph model). Accuracy is on the dataset's own test split (index
+command that made it (``meta.command``; an ensemble: its ``fixedrnn ensemble``; H "–" for a graph
+model). Accuracy is on the dataset's own test split (index
 0-4, 300 recordings). Prints Markdown.
 """
 
@@ -53,12 +53,9 @@ def main(argv=None):
             report = budget.audit_file(model_file)
             result = evaluate_model(model, data_dir, split="test")
             f_acc, agree = float_accuracy(model_file, model)
-            made_by = _meta_text(model, "command") or (
-                "fixedrnn ensemble " + " ".join(str(v).split()[0] for v in model.meta["ensemble_of"])
-                if "ensemble_of" in model.meta else "?")
             rows.append((model_file.stem, model.cell, model.weights, getattr(model, "units", "–"), model.frames,
                          report.cost.parameters, report.flash_total, report.ram_total, report.total,
-                         f_acc, result.accuracy, agree, made_by))
+                         f_acc, result.accuracy, agree, _meta_text(model, "command") or "?"))
         print("| model | cell | weights | H | T | parameters | flash B | RAM B | total B | float acc. "
               "| integer acc. | float/int agreement | trained by |")
         print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
