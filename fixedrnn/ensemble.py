@@ -163,12 +163,7 @@ def _run(args):
         raise FixedRnnError(f"models: an ensemble needs at least two model files, got {len(args.models)}")
     if args.out.suffix != ".npz":
         raise FixedRnnError(f"--out: {args.out} must end in .npz")
-    models = []
-    for path in args.models:
-        try:
-            models.append(load(path))
-        except FixedRnnError as exc:
-            raise FixedRnnError(f"{path}: {exc}") from None
+    models = [load(path) for path in args.models]  # a file it refuses is named in its error
     meta = {"command": f"fixedrnn ensemble {' '.join(map(str, args.models))} --out {args.out}",
             "ensemble_of": [f"{path} sha256:{file_sha256(path)}" for path in args.models],
             "member_commands": [str(m.meta.get("command", "not recorded")) for m in models]}
