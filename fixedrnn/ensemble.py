@@ -138,18 +138,12 @@ def ensemble_model(models, meta=None):
                            ("window (frames)", m.frames, first.frames)):
             if a != b:
                 raise FixedRnnError(f"model {j}: its {what} {a!r} differ from model 0's {b!r}")
-        if not _same_input(m.input, first.input):
+        if not m.input.same_as(first.input):
             raise FixedRnnError(f"model {j}: its input quantisation (MFCC offset, multiplier, shift, scale, zero "
                                 f"point, window mean removal) differs from model 0's")
     graph = merge_graphs([m.graph for m in models])
     return GraphModel(labels=first.labels, frontend=first.frontend, frames=first.frames, input=first.input,
                       graph=graph, meta=dict(meta or {}))
-
-
-def _same_input(a, b):
-    return (a.cmn == b.cmn and a.zero_point == b.zero_point and np.float32(a.scale) == np.float32(b.scale)
-            and all(np.array_equal(np.asarray(getattr(a, f)), np.asarray(getattr(b, f)))
-                    for f in ("offset", "multiplier", "shift")))
 
 
 def _run(args):

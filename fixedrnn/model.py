@@ -73,6 +73,14 @@ class InputQuant:
     zero_point: int
     cmn: str = "off"
 
+    def same_as(self, other):
+        """True when ``other`` turns the same MFCC into the same int8 input (every field equal;
+        ``scale`` as float32)."""
+        return (self.cmn == other.cmn and self.zero_point == other.zero_point
+                and np.float32(self.scale) == np.float32(other.scale)
+                and all(np.array_equal(np.asarray(getattr(self, f)), np.asarray(getattr(other, f)))
+                        for f in ("offset", "multiplier", "shift")))
+
 
 @dataclass(frozen=True, eq=False)
 class FullyConnected:

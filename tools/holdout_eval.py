@@ -177,12 +177,13 @@ def _run(args):
               + ", ".join(f"{s} {100 * v:.1f}" for s, v in together.items())
               + f"; mean {100 * extra['ensemble']['mean']:.2f} %, worst speaker {100 * worst:.2f} %")
     if args.merged:
-        merged = merged_results(model_folders(args.dirs), data_dir, EndpointConfig() if args.endpoint else None)
+        members = model_folders(args.dirs)
+        merged = merged_results(members, data_dir, EndpointConfig() if args.endpoint else None)
         scores = {s: r.accuracy for s, (r, _) in merged.items()}
         largest = max(size for _, size in merged.values())
         extra["merged"] = {"speaker": scores, "mean": sum(scores.values()) / len(scores), "worst": min(scores.values()),
                            "budget_bytes": {s: size for s, (_, size) in merged.items()}}
-        print(f"merged into one graph model per speaker ({len(model_folders(args.dirs))} members, at most {largest} "
+        print(f"merged into one graph model per speaker ({len(members)} members, at most {largest} "
               "bytes): " + ", ".join(f"{s} {100 * v:.1f}" for s, v in scores.items())
               + f"; mean {100 * extra['merged']['mean']:.2f} %, worst speaker {100 * extra['merged']['worst']:.2f} %")
     confusions = top_confusions(results, args.confusions) if args.confusions else {}

@@ -35,11 +35,7 @@ def check_teacher(path, teacher, input_quant, labels, frontend, holdout):
     if theirs != ours:
         differ = ", ".join(f"{f} {t:g} (this run {o:g})" for f, t, o in zip(fields, theirs, ours) if t != o)
         raise FixedRnnError(f"{path}: its front end differs from this run's: {differ}")
-    q = teacher.input
-    same = (q.zero_point == input_quant.zero_point and np.float32(q.scale) == np.float32(input_quant.scale)
-            and q.cmn == input_quant.cmn
-            and all(np.array_equal(getattr(q, k), getattr(input_quant, k)) for k in ("offset", "multiplier", "shift")))
-    if not same:
+    if not teacher.input.same_as(input_quant):
         raise FixedRnnError(f"{path}: its int8 input normalisation differs from this run's "
                             "(trained on other recordings or with another --x-scale)")
     if holdout is not None and teacher.meta.get("split") != holdout_split(holdout):
