@@ -24,7 +24,7 @@ from fixedrnn.classify import add_endpoint_argument
 from fixedrnn import engine
 from fixedrnn.endpoint import QUIET_HINT_FRAMES, describe as describe_endpoint
 from fixedrnn.errors import FixedRnnError, InputFileError
-from fixedrnn.noise import KINDS as NOISE_KINDS, NoiseSpec, add_noise
+from fixedrnn.noise import add_noise, add_noise_arguments, noise_from_arguments
 
 #: Engine backends :func:`evaluate_model` accepts.
 BACKENDS = ("numba", "numpy", "shift")
@@ -308,13 +308,7 @@ def _run(args):
         if not (data_dir / "recordings").is_dir():
             raise FixedRnnError(f"data_dir: none given and FSDD not found at {data_dir} "
                                 f"(set FIXEDRNN_FSDD or give DATA_DIR)")
-    noise = None
-    if args.noise is not None:
-        if args.snr is None:
-            raise FixedRnnError(f"--noise {args.noise}: give --snr DB too")
-        noise = NoiseSpec(args.noise, args.snr, args.noise_seed)
-    elif args.snr is not None:
-        raise FixedRnnError("--snr: give --noise KIND too (white, pink or babble)")
+    noise = noise_from_arguments(args)
     result = evaluate_model(args.model, data_dir, split=args.split, speakers=speakers,
                             backend=args.backend, progress=progress, noise=noise,
                             dataset=None if args.dataset == "auto" else args.dataset, endpoint=args.endpoint)
@@ -353,13 +347,7 @@ def add_parser(subparsers):
                         help="comma-separated speakers to keep (default: all)")
     parser.add_argument("--backend", choices=BACKENDS, default="numba",
                         help="engine path (bit-identical results; default numba)")
-    parser.add_argument("--noise", choices=NOISE_KINDS, default=None,
-                        help="score noisy copies of the recordings (babble: other recordings of the "
-                             "evaluated set); needs --snr")
-    parser.add_argument("--snr", type=float, default=None, metavar="DB",
-                        help="speech-to-noise power ratio of --noise, in dB")
-    parser.add_argument("--noise-seed", type=int, default=0, metavar="N",
-                        help="seed of the noise (default 0; the same seed gives the same noisy files)")
+    add_noise_arguments(parser)
     parser.add_argument("--json", action="store_true",
                         help="print a JSON object instead of text (misclassified files included)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -135,3 +135,27 @@ def add_noise(samples, names, speakers, spec):
             noise = babble(n, rng, [samples[j] for j in chosen])
         out.append(mix(pcm, noise, spec.snr_db))
     return out
+
+
+def add_noise_arguments(parser):
+    """The command-line options of one noise condition: ``--noise KIND --snr DB [--noise-seed N]``
+    (read back by :func:`noise_from_arguments`)."""
+    parser.add_argument("--noise", choices=KINDS, default=None,
+                        help="score noisy copies of the recordings (babble: other recordings of the "
+                             "evaluated set); needs --snr")
+    parser.add_argument("--snr", type=float, default=None, metavar="DB",
+                        help="speech-to-noise power ratio of --noise, in dB")
+    parser.add_argument("--noise-seed", type=int, default=0, metavar="N",
+                        help="seed of the noise (default 0; the same seed gives the same noisy files)")
+
+
+def noise_from_arguments(args):
+    """The :class:`NoiseSpec` of :func:`add_noise_arguments`' options, or None without ``--noise``;
+    ``--noise`` without ``--snr`` (or the reverse) is a :class:`FixedRnnError`."""
+    if args.noise is not None:
+        if args.snr is None:
+            raise FixedRnnError(f"--noise {args.noise}: give --snr DB too")
+        return NoiseSpec(args.noise, args.snr, args.noise_seed)
+    if args.snr is not None:
+        raise FixedRnnError("--snr: give --noise KIND too (white, pink or babble)")
+    return None

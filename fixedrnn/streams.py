@@ -23,8 +23,8 @@ import numpy as np
 from fixedrnn import noise
 from fixedrnn.errors import FixedRnnError
 
-#: Noise kinds :func:`build_stream` adds.
-NOISE_KINDS = ("white", "pink", "babble")
+#: Noise kinds :func:`build_stream` adds (those of :mod:`fixedrnn.noise`).
+NOISE_KINDS = noise.KINDS
 #: Seconds of each babble piece (a new set of talkers every piece).
 BABBLE_PIECE_S = 2.0
 

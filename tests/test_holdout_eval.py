@@ -157,3 +157,37 @@ def test_merged_scores_each_speakers_deployable_ensemble(data, tmp_path, capsys)
         assert report["speaker"][s] == float(Fraction(right, len(files)))
         assert report["budget_bytes"][s] == budget.audit(merged, name=s).total
     assert "merged into one graph model per speaker (2 members" in capsys.readouterr().out
+
+
+def test_noise_scores_each_speaker_in_babble_of_his_own_recordings(data, tmp_path, capsys):
+    """--noise babble --snr 0: each held-out speaker's recordings with babble of six of his other
+    recordings (the held-out set), against counts of model.classify on the noisy copies made here by
+    fixedrnn.noise.add_noise over that speaker's files alone."""
+    from fixedrnn.mfcc import read_wav
+    from fixedrnn.noise import NoiseSpec, add_noise
+
+    keep_folder(tmp_path / "keep", 0)
+    out = tmp_path / "h.json"
+    assert holdout_eval.main([str(tmp_path / "keep"), "--data-dir", str(data), "--json", str(out),
+                              "--noise", "babble", "--snr", "0", "--noise-seed", "3"]) == 0
+    report = json.loads(out.read_text())
+    spec = NoiseSpec("babble", 0.0, 3)
+    assert report["noise"] == spec.describe()
+    changed = 0
+    for s in SPEAKERS:
+        model = load(tmp_path / "keep" / f"{s}.npz")
+        files = sorted((data / "recordings").glob(f"*_{s}_*.wav"))
+        clean = [read_wav(f, model.frontend.mfcc_config()) for f in files]
+        noisy = add_noise(clean, [f.name for f in files], [s] * len(files), spec)
+        changed += sum(not np.array_equal(a, b) for a, b in zip(clean, noisy))
+        right = sum(model.classify(x).label == f.name.split("_")[0] for x, f in zip(noisy, files))
+        assert report["speaker"][s] == float(Fraction(right, len(files)))
+    assert changed == len(SPEAKERS) * 20
+    assert "babble at 0 dB SNR, seed 3" in capsys.readouterr().out
+
+
+def test_noise_without_snr_is_one_line(data, tmp_path, capsys):
+    keep_folder(tmp_path / "keep", 0)
+    assert holdout_eval.main([str(tmp_path / "keep"), "--data-dir", str(data), "--noise", "pink"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--noise pink: give --snr DB too" in err[0]

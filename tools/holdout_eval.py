@@ -2,7 +2,7 @@
 """Score kept leave-one-speaker-out models again, e.g. with endpointing, without training them again.
 
     python tools/holdout_eval.py DIR [DIR ...] [--endpoint] [--confusions N] [--ensemble] [--merged]
-        [--data-dir FSDD] [--json FILE]
+        [--noise KIND --snr DB [--noise-seed N]] [--data-dir FSDD] [--json FILE]
 
 Each DIR is a ``tools/train_holdout.py --keep`` folder: ``SPEAKER.npz`` per held-out speaker (a
 ``--seeds`` run's ``seed-S/`` subfolders are read as DIRs of their own). Every model must say it
@@ -17,6 +17,9 @@ not one that fits a device), each speaker's figure, the mean and the worst: how 
 models' answers goes. ``--merged`` (graph models): each speaker's models merged into one graph model
 (:mod:`fixedrnn.ensemble`, what ``fixedrnn ensemble`` writes: their logits added by int8 ADD ops, one
 arena on the device) and scored by the engine: the ensemble a device runs, and its budget.
+``--noise KIND --snr DB``: every figure on noisy copies of the held-out speaker's recordings
+(:mod:`fixedrnn.noise`; babble: six of that speaker's other recordings at once, the other recordings
+of the held-out set): a new voice in noise.
 """
 
 import argparse
@@ -37,6 +40,7 @@ from fixedrnn.endpoint import EndpointConfig  # noqa: E402
 from fixedrnn.errors import FixedRnnError  # noqa: E402
 from fixedrnn.evaluate import evaluate_model  # noqa: E402
 from fixedrnn.model import load  # noqa: E402
+from fixedrnn.noise import add_noise_arguments, noise_from_arguments  # noqa: E402
 
 
 def model_folders(dirs):
@@ -50,9 +54,9 @@ def model_folders(dirs):
     return out
 
 
-def score_folders(folders, data_dir, endpoint=None):
+def score_folders(folders, data_dir, endpoint=None, noise=None):
     """``{folder: {speaker: EvaluationResult}}`` over the speakers of the data that each folder has a
-    model for."""
+    model for (``noise``: a :class:`fixedrnn.noise.NoiseSpec` added to the recordings, or None)."""
     speakers = fsdd.speaker_names(fsdd.list_recordings(data_dir))
     table = {}
     for folder in folders:
@@ -65,7 +69,8 @@ def score_folders(folders, data_dir, endpoint=None):
             if model.meta.get("split") != holdout_split(speaker):
                 raise FixedRnnError(f"{path}: not trained with speaker {speaker} held out "
                                     f"(its split: {model.meta.get('split', 'not recorded')!r})")
-            row[speaker] = evaluate_model(model, data_dir, split="all", speakers=[speaker], endpoint=endpoint)
+            row[speaker] = evaluate_model(model, data_dir, split="all", speakers=[speaker], endpoint=endpoint,
+                                          noise=noise)
         table[str(folder)] = row
     return table
 
@@ -104,7 +109,7 @@ def ensemble_accuracies(results):
     return out
 
 
-def merged_results(folders, data_dir, endpoint=None):
+def merged_results(folders, data_dir, endpoint=None, noise=None):
     """``{speaker: (EvaluationResult, budget bytes)}``: each speaker's models over the folders merged
     into one graph model (:func:`fixedrnn.ensemble.ensemble_model`: their programs side by side, their
     logits added by int8 ADD ops, the deployable ensemble) and scored by the integer engine end to end
@@ -122,7 +127,8 @@ def merged_results(folders, data_dir, endpoint=None):
             model = ensemble_model([load(p) for p in paths])
         except FixedRnnError as exc:
             raise FixedRnnError(f"{' + '.join(map(str, paths))}: {exc}") from None
-        out[speaker] = (evaluate_model(model, data_dir, split="all", speakers=[speaker], endpoint=endpoint),
+        out[speaker] = (evaluate_model(model, data_dir, split="all", speakers=[speaker], endpoint=endpoint,
+                                       noise=noise),
                         budget.audit(model, name=speaker).total)
     if not out:
         raise FixedRnnError("--merged: no speaker has a model in every folder")
@@ -151,6 +157,7 @@ def main(argv=None):
                         "int8 ADD of their logits, one arena) and score that deployable model; prints its budget")
     p.add_argument("--confusions", type=int, default=0, metavar="N",
                    help="print each speaker's N most frequent mistakes (true>predicted, over the DIRs)")
+    add_noise_arguments(p)
     args = p.parse_args(argv)
     if args.confusions < 0:
         p.error(f"--confusions must be >= 0, got {args.confusions}")
@@ -159,15 +166,17 @@ def main(argv=None):
 
 def _run(args):
     data_dir = args.data_dir or fsdd.default_data_dir()
-    results = score_folders(model_folders(args.dirs), data_dir, EndpointConfig() if args.endpoint else None)
+    noise = noise_from_arguments(args)
+    endpoint = EndpointConfig() if args.endpoint else None
+    condition = f"endpoint {'on' if args.endpoint else 'off'}" + (f", {noise.describe()}" if noise else "")
+    results = score_folders(model_folders(args.dirs), data_dir, endpoint, noise)
     table = accuracies(results)
     for folder, row in table.items():
         print(f"{folder}: " + ", ".join(f"{s} {100 * v:.1f}" for s, v in row.items())
               + f"; mean {100 * sum(row.values()) / len(row):.1f}, worst {100 * min(row.values()):.1f}")
     out = summary(table)
     print("per speaker, mean over the folders: " + ", ".join(f"{s} {100 * v:.1f}" for s, v in out["speaker"].items()))
-    print(f"mean {100 * out['mean']:.2f} %, worst speaker {100 * out['worst']:.2f} %"
-          f" (endpoint {'on' if args.endpoint else 'off'})")
+    print(f"mean {100 * out['mean']:.2f} %, worst speaker {100 * out['worst']:.2f} % ({condition})")
     extra = {}
     if args.ensemble:
         together = ensemble_accuracies(results)
@@ -178,7 +187,7 @@ def _run(args):
               + f"; mean {100 * extra['ensemble']['mean']:.2f} %, worst speaker {100 * worst:.2f} %")
     if args.merged:
         members = model_folders(args.dirs)
-        merged = merged_results(members, data_dir, EndpointConfig() if args.endpoint else None)
+        merged = merged_results(members, data_dir, endpoint, noise)
         scores = {s: r.accuracy for s, (r, _) in merged.items()}
         largest = max(size for _, size in merged.values())
         extra["merged"] = {"speaker": scores, "mean": sum(scores.values()) / len(scores), "worst": min(scores.values()),
@@ -192,8 +201,8 @@ def _run(args):
     if args.json:
         if args.confusions:
             extra["confusions"] = confusions
-        write_text(args.json, json.dumps({"endpoint": args.endpoint, "folders": table, **out, **extra}, indent=1)
-                   + "\n")
+        write_text(args.json, json.dumps({"endpoint": args.endpoint, "noise": noise.describe() if noise else "none",
+                                          "folders": table, **out, **extra}, indent=1) + "\n")
     return 0
 
 
