@@ -169,7 +169,8 @@ def _run(args):
     noise = noise_from_arguments(args)
     endpoint = EndpointConfig() if args.endpoint else None
     condition = f"endpoint {'on' if args.endpoint else 'off'}" + (f", {noise.describe()}" if noise else "")
-    results = score_folders(model_folders(args.dirs), data_dir, endpoint, noise)
+    folders = model_folders(args.dirs)
+    results = score_folders(folders, data_dir, endpoint, noise)
     table = accuracies(results)
     for folder, row in table.items():
         print(f"{folder}: " + ", ".join(f"{s} {100 * v:.1f}" for s, v in row.items())
@@ -186,13 +187,12 @@ def _run(args):
               + ", ".join(f"{s} {100 * v:.1f}" for s, v in together.items())
               + f"; mean {100 * extra['ensemble']['mean']:.2f} %, worst speaker {100 * worst:.2f} %")
     if args.merged:
-        members = model_folders(args.dirs)
-        merged = merged_results(members, data_dir, endpoint, noise)
+        merged = merged_results(folders, data_dir, endpoint, noise)
         scores = {s: r.accuracy for s, (r, _) in merged.items()}
         largest = max(size for _, size in merged.values())
         extra["merged"] = {"speaker": scores, "mean": sum(scores.values()) / len(scores), "worst": min(scores.values()),
                            "budget_bytes": {s: size for s, (_, size) in merged.items()}}
-        print(f"merged into one graph model per speaker ({len(members)} members, at most {largest} "
+        print(f"merged into one graph model per speaker ({len(folders)} members, at most {largest} "
               "bytes): " + ", ".join(f"{s} {100 * v:.1f}" for s, v in scores.items())
               + f"; mean {100 * extra['merged']['mean']:.2f} %, worst speaker {100 * extra['merged']['worst']:.2f} %")
     confusions = top_confusions(results, args.confusions) if args.confusions else {}
