@@ -33,7 +33,9 @@ converter; evaluated the same way.
 Split: the dataset's own (index 0-4 test, 5-49 train); validation = index 5-9 (training speakers'
 recordings, never test); the model is fitted on index 10-49 (``--fit-validation``: on 5-49, the
 validation figure is then optimistic). ``--holdout SPEAKER`` trains without one speaker and tests
-on all of that speaker's recordings (the speaker-independent figure). Fixed seeds: the same
+on all of that speaker's recordings (the speaker-independent figure), fitting the other speakers'
+index 10-49 (``--fit-validation``: 5-49; ``--fit-all``: all of their recordings, 0-49, each with
+its augmented copies). Fixed seeds: the same
 command gives the same model (single-threaded torch).
 """
 
@@ -198,6 +200,9 @@ def parse_args(argv=None):
     p.add_argument("--subset", type=int, default=0, help="smoke test: a few files per split only")
     p.add_argument("--holdout", default=None, help="speaker-independent run: leave SPEAKER out")
     p.add_argument("--fit-validation", action="store_true", help="also fit on the validation files")
+    p.add_argument("--fit-all", action="store_true",
+                   help="--holdout: fit every recording of the other speakers (index 0-49, augmented copies of "
+                        "each; their validation figure is then optimistic)")
     p.add_argument("--no-evaluate", action="store_true", help="skip the integer-engine evaluation")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--log", type=Path, default=None, help="also write the log lines (JSON) here")
@@ -207,6 +212,8 @@ def parse_args(argv=None):
                         else "fsdd")
     if args.frames is None:
         args.frames = DEFAULT_FRAMES[args.dataset]
+    if args.fit_all and not args.holdout:
+        p.error("--fit-all: only with --holdout (without it, index 0-4 is the test split)")
     if args.dataset == "speech_commands" and (args.holdout or args.data_dir is None):
         p.error("--dataset speech_commands: needs --data DIR and takes no --holdout")
     if args.units < 1 or args.frames < 1 or args.epochs < 0 or args.qat_epochs < 0:
@@ -487,7 +494,7 @@ def digit_split_masks(features, idx, spk, args):
         test = (spk == args.holdout) & (features.copy == 0)
         others = spk != args.holdout
         val = others & (idx >= 5) & (idx < 10) & (features.copy == 0)
-        fit = others & (idx >= (5 if args.fit_validation else 10))
+        fit = others & (idx >= (0 if args.fit_all else 5 if args.fit_validation else 10))
         return fit, val, test
     test = (idx < 5) & (features.copy == 0)
     val = (idx >= 5) & (idx < 10) & (features.copy == 0)
@@ -519,7 +526,8 @@ def run_training(args):
             fit_fraction=round(sum(f.split == "train" for f in fillers) / sum(r.split == "train" for r in recs), 4))
     config = frontend_config(args)
     aug = augment_config(args)
-    feats = train_data.cached_features(recs, config, aug, seed=args.seed, progress=progress, labels=labels)
+    feats = train_data.cached_features(recs, config, aug, seed=args.seed, progress=progress, labels=labels,
+                                       augmented_splits=("train", "test") if args.fit_all else ("train",))
     n_main = len(feats.lengths)
     extra = np.zeros(n_main, bool)
     if args.extra_train:
@@ -668,6 +676,8 @@ def run_training(args):
         fields = [cell, units, args.frames, args.x_scale, epochs, lr, args.weight_decay,
                   args.dropout, clip, args.batch, args.copies, args.seed, args.subset, args.holdout,
                   args.fit_validation, [r.name for r in recs]]
+        if args.fit_all:
+            fields += ["fit-all"]
         if swa:
             fields += [swa, args.swa_lr]
         if args.mixup:

@@ -380,10 +380,11 @@ def class_name(rec):
 
 
 def build_features(recordings, config=MfccConfig(), aug=AugmentConfig(), seed=0, progress=False,
-                   labels=FSDD_LABELS):
+                   labels=FSDD_LABELS, augmented_splits=("train",)):
     """A :class:`FeatureSet` of ``recordings`` (FSDD recordings or Speech Commands clips): each
-    original, plus ``aug.copies`` augmented copies of each training-split recording (random streams
-    seeded by (seed, file name, copy)); class indices into ``labels``. Babble (when
+    original, plus ``aug.copies`` augmented copies of each recording of ``augmented_splits`` (the
+    training split; a leave-one-speaker-out run that fits every recording: the test split too;
+    random streams seeded by (seed, file name, copy)); class indices into ``labels``. Babble (when
     ``aug.noise_kinds`` has it) is made of the other training-split recordings of the same speaker."""
     frontend = MfccFrontEnd(config)
     mfcc, lengths, classes, names, copies, indices, speakers, splits = [], [], [], [], [], [], [], []
@@ -400,7 +401,7 @@ def build_features(recordings, config=MfccConfig(), aug=AugmentConfig(), seed=0,
     pools = {s: [(r.name, r.samples()) for r in sorted(rs, key=lambda r: r.name)] for s, rs in by_speaker.items()}
     for rec in items:
         pcm = rec.samples()
-        n_copies = aug.copies if rec.split == "train" else 0
+        n_copies = aug.copies if rec.split in augmented_splits else 0
         name_key = int.from_bytes(hashlib.sha256(rec.name.encode()).digest()[:4], "little")
         pool = [x for name, x in pools.get(rec.speaker, []) if name != rec.name]
         for k in range(n_copies + 1):
@@ -424,12 +425,15 @@ def build_features(recordings, config=MfccConfig(), aug=AugmentConfig(), seed=0,
 
 
 def cached_features(recordings, config=MfccConfig(), aug=AugmentConfig(), seed=0, progress=False,
-                    labels=FSDD_LABELS):
+                    labels=FSDD_LABELS, augmented_splits=("train",)):
     """:func:`build_features`, cached in :data:`CACHE_DIR` under a hash of all its inputs (the
-    recordings' names, sizes and modification times, the labels, the cache format)."""
+    recordings' names, sizes and modification times, the labels, the augmented splits, the cache
+    format)."""
     key = hashlib.sha256()
-    key.update(json.dumps([asdict(config), augment_key(aug), seed, list(labels), "featureset-2"], sort_keys=True,
-                          default=str).encode())
+    fields = [asdict(config), augment_key(aug), seed, list(labels), "featureset-2"]
+    if tuple(augmented_splits) != ("train",):
+        fields.append(sorted(augmented_splits))
+    key.update(json.dumps(fields, sort_keys=True, default=str).encode())
     for rec in recordings:
         if isinstance(rec, FillerClip):
             key.update(rec.cache_key().encode())
@@ -440,7 +444,7 @@ def cached_features(recordings, config=MfccConfig(), aug=AugmentConfig(), seed=0
     path = CACHE_DIR / f"features-{key.hexdigest()[:20]}.npz"
     if path.exists():
         return FeatureSet.load(path)
-    features = build_features(recordings, config, aug, seed, progress, labels)
+    features = build_features(recordings, config, aug, seed, progress, labels, augmented_splits)
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     features.save(path)
     return features
