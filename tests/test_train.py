@@ -17,7 +17,7 @@ sys.path.insert(0, str(TOOLS))
 import train  # noqa: E402
 import train_data  # noqa: E402
 import train_qat  # noqa: E402
-from fixedrnn import budget, convert, model as model_io, quant  # noqa: E402
+from fixedrnn import budget, convert, fsdd, model as model_io, quant  # noqa: E402
 from fixedrnn.weight_forms import WeightForm  # noqa: E402
 
 
@@ -107,6 +107,7 @@ def test_fit_length_pads_left_and_keeps_last():
     (["--out", "m.npz", "--speaker-adversary", "-1"], "--speaker-adversary must be >= 0"),
     (["--out", "m.npz", "--speaker-adversary", "0.1", "--mixup", "0.2"], "--speaker-adversary: not with"),
     (["--out", "m.npz", "--mixup", "0.2", "--teacher-units", "64"], "--mixup: not with"),
+    (["--out", "m.npz", "--fit-all"], "--fit-all: only with --holdout"),
 ])
 def test_bad_arguments_exit_cleanly(capsys, argv, named):
     with pytest.raises(SystemExit) as exc:
@@ -159,6 +160,48 @@ def test_smoke_two_epochs_export_budget(fsdd_dir, tmp_path, monkeypatch, cell, w
     mine = train_data.int8_sequences(features, model.input, model.frames)[0]
     theirs = engine.features(model, rec.samples())
     np.testing.assert_array_equal(mine, theirs)
+
+
+def holdout_features():
+    """Two speakers × FSDD index 0-49 × (original, one copy), one digit."""
+    index = np.tile(np.repeat(np.arange(50), 2), 2)
+    n = index.size
+    return train_data.FeatureSet(mfcc=np.zeros((n, 13), np.int16), lengths=np.ones(n, int), labels=np.zeros(n, int),
+                                 names=np.array([f"0_{s}_{i}.wav" for s in ("a", "b") for i in np.repeat(np.arange(50), 2)]),
+                                 copy=np.tile([0, 1], n // 2), index=index,
+                                 speaker=np.repeat(["a", "b"], n // 2),
+                                 split=np.where(index < 5, "test", "train"), silent=np.zeros(13, np.int16))
+
+
+@pytest.mark.parametrize("option, first_fitted", [([], 10), (["--fit-validation"], 5), (["--fit-all"], 0)])
+def test_holdout_split_fits_the_other_speakers_from_their_first_fitted_index(option, first_fitted):
+    feats = holdout_features()
+    args = train.parse_args(["--out", "m.npz", "--holdout", "b", *option])
+    fit, val, test = train.split_masks(feats, args)
+    for i, (speaker, index, copy) in enumerate(zip(feats.speaker, feats.index, feats.copy)):
+        assert fit[i] == (speaker == "a" and index >= first_fitted), (speaker, index, copy)
+        assert val[i] == (speaker == "a" and 5 <= index < 10 and copy == 0)
+        assert test[i] == (speaker == "b" and copy == 0)
+
+
+def test_fit_all_gives_the_test_split_augmented_copies(fsdd_dir, tmp_path, monkeypatch):
+    """--fit-all's features: a test-split recording (index 0) gets its copies, as one of the
+    training split does; without it, only the training split is augmented."""
+    monkeypatch.setattr(train_data, "CACHE_DIR", tmp_path / "cache")
+    recs = [r for r in fsdd.list_recordings(fsdd_dir, "all") if r.speaker == "theo" and r.digit == 3
+            and r.index in (0, 7)]
+    aug = train_data.AugmentConfig(copies=2)
+    plain = train_data.cached_features(recs, aug=aug)
+    every = train_data.cached_features(recs, aug=aug, augmented_splits=("train", "test"))
+    assert sorted(zip(plain.index.tolist(), plain.copy.tolist())) == [(0, 0), (7, 0), (7, 1), (7, 2)]
+    assert sorted(zip(every.index.tolist(), every.copy.tolist())) == [(0, 0), (0, 1), (0, 2), (7, 0), (7, 1), (7, 2)]
+    # the training recording's copies are the same whichever splits are augmented (seeded by file and copy)
+    seven = [np.flatnonzero(f.index == 7) for f in (plain, every)]
+    for i, j in zip(*seven):
+        start_i, start_j = plain.lengths[:i].sum(), every.lengths[:j].sum()
+        np.testing.assert_array_equal(plain.mfcc[start_i:start_i + plain.lengths[i]],
+                                      every.mfcc[start_j:start_j + every.lengths[j]])
+    assert len(list((tmp_path / "cache").glob("features-*.npz"))) == 2  # two cache entries, not one
 
 
 def test_swa_float_model_is_the_mean_of_the_last_epochs_weights(fsdd_dir, tmp_path, monkeypatch):
