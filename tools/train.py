@@ -129,6 +129,9 @@ def parse_args(argv=None):
     p.add_argument("--speed", type=float, nargs=2, default=d.speed, metavar=("LOW", "HIGH"))
     p.add_argument("--vtlp", type=float, nargs=2, default=d.vtlp, metavar=("LOW", "HIGH"),
                    help="vocal-tract-length warp factor range (1 1: off)")
+    p.add_argument("--tempo", type=float, nargs=2, default=d.tempo, metavar=("LOW", "HIGH"),
+                   help="tempo factor range of the augmented copies (log-uniform): their frames are cut "
+                        "round(hop × factor) samples apart, each frame's pitch and formants unchanged (1 1: off)")
     p.add_argument("--noise", nargs="+", choices=train_data.noise.KINDS, default=d.noise_kinds,
                    help="noise kinds of the augmented copies")
     p.add_argument("--snr", type=float, nargs=2, default=d.snr_db, metavar=("LOW", "HIGH"))
@@ -244,9 +247,14 @@ def parse_args(argv=None):
     except FixedRnnError as exc:
         p.error(f"--weights {args.weights}: {exc}")
     try:
-        frontend_config(args)
+        config = frontend_config(args)
     except FixedRnnError as exc:
         p.error(f"front end (--fft-length, --hop, --n-mels, --n-mfcc, --fmin, --fmax): {exc}")
+    low, high = args.tempo
+    if not 0 < low <= high:
+        p.error(f"--tempo needs 0 < LOW <= HIGH, got {low} {high}")
+    if round(config.hop * high) > config.fft_length:
+        p.error(f"--tempo: hop × HIGH must not exceed the frame length, got {config.hop} × {high} > {config.fft_length}")
     if args.prune_sparsity is not None and args.prune_units is not None:
         p.error("--prune-sparsity and --prune-units: give one of them")
     if args.prune_sparsity is not None and not 0.0 <= args.prune_sparsity < 1.0:
@@ -401,7 +409,7 @@ def augment_config(args):
                                     pad_end=args.pad_end, reverb_prob=args.reverb, rt60=tuple(args.rt60),
                                     drr_db=tuple(args.drr), eq_prob=args.eq, eq_db=args.eq_db,
                                     untrimmed_prob=args.untrimmed, untrimmed_seconds=tuple(args.untrimmed_seconds),
-                                    untrimmed_snr_db=tuple(args.untrimmed_snr))
+                                    untrimmed_snr_db=tuple(args.untrimmed_snr), tempo=tuple(args.tempo))
 
 
 def spec_mask(x, rng, freq, time):

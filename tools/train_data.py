@@ -19,7 +19,7 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -64,7 +64,11 @@ class AugmentConfig:
     of ``untrimmed_seconds`` before and after the word, white noise at ``untrimmed_snr_db`` below
     the word over all of it; 0: off, nothing drawn), whose features are then endpointed
     (:mod:`fixedrnn.endpoint`, as ``--endpoint`` reads a clip; :func:`build_features`).
-    The defaults are the golden models' augmentation.
+    ``tempo``: range of the tempo factor τ (log-uniform; ``(1.0, 1.0)``: off, nothing drawn): the
+    copy's frames are cut ``round(hop · τ)`` samples apart instead of ``hop`` (:func:`build_features`),
+    so that its words last 1/τ as many frames with each frame's pitch and formants unchanged (a
+    faster or slower speaker; ``speed`` changes both). The defaults are the golden models'
+    augmentation.
     """
 
     copies: int = 8
@@ -85,6 +89,7 @@ class AugmentConfig:
     untrimmed_prob: float = 0.0
     untrimmed_seconds: tuple = (0.0, 1.0)
     untrimmed_snr_db: tuple = (20.0, 60.0)
+    tempo: tuple = (1.0, 1.0)
 
 
 #: AugmentConfig fields that enter a cache key only when their switch (the first) is on, so that the
@@ -101,6 +106,8 @@ def augment_key(aug):
         if not fields[group[0]]:
             for name in group:
                 del fields[name]
+    if tuple(fields["tempo"]) == (1.0, 1.0):
+        del fields["tempo"]
     return fields
 
 
@@ -247,6 +254,18 @@ def _noise(n, rms, rng, cfg, babble_pool):
     count = min(noise.BABBLE_TALKERS, len(babble_pool))
     talkers = [babble_pool[i] for i in rng.choice(len(babble_pool), size=count, replace=False)] if count else []
     return level * noise.babble(n, rng, talkers)
+
+
+#: The tempo factor's random stream: ``(seed, file, copy, TEMPO_STREAM)``, apart from the PCM
+#: augmentation's ``(seed, file, copy)``, so that turning it on leaves every other draw as it was.
+TEMPO_STREAM = 1
+
+
+def tempo_hop(hop, tempo, rng):
+    """The hop (samples) of a copy with a tempo factor drawn log-uniformly from the range ``tempo``
+    with ``rng``: ``round(hop · τ)``, at least 1."""
+    lo, hi = (float(t) for t in tempo)
+    return max(1, int(round(hop * float(np.exp(rng.uniform(np.log(lo), np.log(hi)))))))
 
 
 def frame_signal(pcm, config):
@@ -407,7 +426,11 @@ def build_features(recordings, config=MfccConfig(), aug=AugmentConfig(), seed=0,
         for k in range(n_copies + 1):
             x = pcm if k == 0 else augment(pcm, np.random.default_rng([seed, name_key, k]), aug, pool,
                                                sample_rate=config.sample_rate)
-            seq = mfcc_sequence(frontend, x)
+            if k and tuple(aug.tempo) != (1.0, 1.0):
+                hop = tempo_hop(config.hop, aug.tempo, np.random.default_rng([seed, name_key, k, TEMPO_STREAM]))
+                seq = frontend.mfcc_q15(frames(x, replace(config, hop=hop)))
+            else:
+                seq = mfcc_sequence(frontend, x)
             if k and aug.untrimmed_prob > 0:  # every copy read as --endpoint reads a clip
                 seq = seq[slice(*endpoint.segment(frame_energy(seq, "q15"), endpoint.EndpointConfig()))]
             mfcc.append(seq)
