@@ -311,6 +311,8 @@ def test_mix_batch_mixes_each_sequence_with_one_other_by_one_weight():
 @pytest.mark.parametrize("argv, fragment", [
     (["--speed", "1.1", "0.9"], "--speed"), (["--vtlp", "0", "1"], "--vtlp"), (["--snr", "20", "5"], "--snr"),
     (["--noise-prob", "1.5"], "--noise-prob"), (["--pad-end", "-1"], "--pad-end"), (["--noise", "brown"], "--noise"),
+    (["--tempo", "1.2", "0.8"], "--tempo"), (["--tempo", "0", "1"], "--tempo"),
+    (["--tempo", "0.8", "2.5"], "128 × 2.5 > 256"), (["--hop", "200", "--tempo", "0.9", "1.3"], "200 × 1.3 > 256"),
 ])
 def test_bad_augmentation_arguments_exit_cleanly(capsys, argv, fragment):
     with pytest.raises(SystemExit) as exc:
@@ -324,4 +326,5 @@ def test_augmentation_arguments_make_the_config():
     assert train.augment_config(args) == train_data.AugmentConfig(
         copies=3, noise_kinds=("pink", "babble"), snr_db=(0.0, 20.0), vtlp=(0.9, 1.1), noise_over_padding=True,
         pad_end=1280)
+    assert train.augment_config(train.parse_args(["--out", "m.npz", "--tempo", "0.8", "1.25"])).tempo == (0.8, 1.25)
     assert train.augment_config(train.parse_args(["--out", "m.npz"])) == train_data.AugmentConfig()

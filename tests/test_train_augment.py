@@ -1,6 +1,7 @@
 """tools/train_data.py's PCM augmentation: the golden models' draws unchanged, noise at the stated
 SNR (white, pink, babble; over the word or over the padding too), babble from the same speaker's
-training recordings only, the vocal-tract-length warp moving a tone by its factor."""
+training recordings only, the vocal-tract-length warp moving a tone by its factor, the tempo
+perturbation framing a copy at another hop and leaving every other draw as it was."""
 
 import hashlib
 import sys
@@ -148,3 +149,50 @@ def test_vtlp_with_factor_one_is_the_identity():
     x = word().astype(np.float64)
     # the phase re-accumulated hop by hop: float error only, far below the int16 rounding
     np.testing.assert_allclose(train_data.vtlp_warp(x, 1.0), x, rtol=0, atol=0.05)
+
+
+def test_tempo_frames_each_copy_at_its_own_hop(monkeypatch):
+    # each copy's features are the MFCC of frames cut h samples apart (sliced here by hand), for one
+    # h per copy in round(128 · [0.8, 1.25]); the original keeps the hop, 128
+    from fixedrnn.mfcc import MfccConfig, MfccFrontEnd
+
+    rec = FakeRecording("3_a_0.wav", "a", "train", 500.0)
+    rec._pcm = word(4000, 500.0)
+    monkeypatch.setattr(train_data, "augment", lambda pcm, rng, cfg, pool=(), sample_rate=None: pcm)
+    monkeypatch.setattr(train_data, "class_name", lambda rec: "0")
+    feats = train_data.build_features([rec], aug=AugmentConfig(copies=12, tempo=(0.8, 1.25)))
+    frontend = MfccFrontEnd(MfccConfig())
+    pcm = rec.samples()
+
+    def framed(h):
+        starts = range(0, pcm.size - 256 + 1, h)
+        return frontend.mfcc_q15(np.stack([pcm[s:s + 256] for s in starts]))
+
+    hops = []
+    for i in range(len(feats.lengths)):
+        seq = feats.sequence(i)
+        match = [h for h in range(96, 168) if len(framed(h)) == len(seq) and np.array_equal(framed(h), seq)]
+        assert match, f"copy {feats.copy[i]}: no hop gives its frames"
+        hops.append(match[0])
+    assert hops[0] == 128
+    assert all(102 <= h <= 160 for h in hops[1:]) and len(set(hops[1:])) >= 4
+    assert min(hops[1:]) < 128 < max(hops[1:])
+
+
+def test_tempo_leaves_the_other_draws_and_the_cache_names_alone(monkeypatch):
+    rec = FakeRecording("3_a_0.wav", "a", "train", 500.0)
+    draws = []
+
+    def spy(pcm, rng, cfg, pool=(), sample_rate=None):
+        draws.append(rng.random())
+        return pcm
+
+    monkeypatch.setattr(train_data, "augment", spy)
+    monkeypatch.setattr(train_data, "class_name", lambda rec: "0")
+    off = train_data.build_features([rec], aug=AugmentConfig(copies=3))
+    off_draws, draws[:] = list(draws), []
+    train_data.build_features([rec], aug=AugmentConfig(copies=3, tempo=(0.8, 1.25)))
+    assert draws == off_draws and len(draws) == 3
+    assert np.array_equal(off.mfcc, train_data.build_features([rec], aug=AugmentConfig(copies=3, tempo=(1.0, 1.0))).mfcc)
+    assert "tempo" not in train_data.augment_key(AugmentConfig())
+    assert train_data.augment_key(AugmentConfig(tempo=(0.8, 1.25)))["tempo"] == (0.8, 1.25)
