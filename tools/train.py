@@ -5,8 +5,8 @@
 
 Pipeline (PyTorch, CPU; the ``train`` extra):
 1. Features by fixedrnn's own fixed-point front end (``arm_mfcc_q15`` bit-exact) of every FSDD
-   recording, plus augmented copies (speed, gain, noise, time shift on the PCM) of the training
-   recordings; cached in a temporary directory (tools/train_data.py).
+   recording, plus augmented copies (speed, gain, noise, time shift on the PCM; tempo by the
+   framing's hop) of the training recordings; cached in a temporary directory (tools/train_data.py).
 2. Per-coefficient int8 normalisation (offset = training mean, scale = std / x_scale⁻¹) exactly as
    the device computes it; the model trains on the dequantized int8 features.
 3. Float training (AdamW, one-cycle cosine LR, dropout, label smoothing, gradient clipping;
@@ -35,8 +35,7 @@ recordings, never test); the model is fitted on index 10-49 (``--fit-validation`
 validation figure is then optimistic). ``--holdout SPEAKER`` trains without one speaker and tests
 on all of that speaker's recordings (the speaker-independent figure), fitting the other speakers'
 index 10-49 (``--fit-validation``: 5-49; ``--fit-all``: all of their recordings, 0-49, each with
-its augmented copies). Fixed seeds: the same
-command gives the same model (single-threaded torch).
+its augmented copies). Fixed seeds: the same command gives the same model (single-threaded torch).
 """
 
 import argparse

@@ -5,6 +5,8 @@
   spectrum's frequency axis), gain (saturated to int16), white, pink or babble noise at a random
   SNR (over the word only, or also over the padding, as in a stream), and a time shift (zeros
   prepended / appended). Deterministic per (seed, file, copy).
+- Tempo perturbation (after the PCM augmentation): a copy framed at another hop, its frames'
+  content unchanged.
 - Raw features: int16 q8.7 MFCC ``[n, n_mfcc]`` per utterance (``arm_mfcc_q15`` bit-exact) of
   the front end's own framing (:func:`fixedrnn.mfcc.frames`: from sample 0 every ``hop``).
 - int8 input: ``clamp(z_x + MBQM(mfcc − offset, multiplier, shift), −128, 127)`` per coefficient
