@@ -430,7 +430,7 @@ def build_features(recordings, config=MfccConfig(), aug=AugmentConfig(), seed=0,
                                                sample_rate=config.sample_rate)
             if k and tuple(aug.tempo) != (1.0, 1.0):
                 hop = tempo_hop(config.hop, aug.tempo, np.random.default_rng([seed, name_key, k, TEMPO_STREAM]))
-                seq = frontend.mfcc_q15(frames(x, replace(config, hop=hop)))
+                seq = frontend.mfcc_q15(frame_signal(x, replace(config, hop=hop)))
             else:
                 seq = mfcc_sequence(frontend, x)
             if k and aug.untrimmed_prob > 0:  # every copy read as --endpoint reads a clip
