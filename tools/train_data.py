@@ -93,6 +93,11 @@ class AugmentConfig:
     untrimmed_snr_db: tuple = (20.0, 60.0)
     tempo: tuple = (1.0, 1.0)
 
+    @property
+    def tempo_on(self):
+        """Whether copies get a tempo factor (``tempo`` other than ``(1.0, 1.0)``)."""
+        return tuple(self.tempo) != (1.0, 1.0)
+
 
 #: AugmentConfig fields that enter a cache key only when their switch (the first) is on, so that the
 #: caches of every earlier configuration keep their names.
@@ -108,7 +113,7 @@ def augment_key(aug):
         if not fields[group[0]]:
             for name in group:
                 del fields[name]
-    if tuple(fields["tempo"]) == (1.0, 1.0):
+    if not aug.tempo_on:
         del fields["tempo"]
     return fields
 
@@ -428,7 +433,7 @@ def build_features(recordings, config=MfccConfig(), aug=AugmentConfig(), seed=0,
         for k in range(n_copies + 1):
             x = pcm if k == 0 else augment(pcm, np.random.default_rng([seed, name_key, k]), aug, pool,
                                                sample_rate=config.sample_rate)
-            if k and tuple(aug.tempo) != (1.0, 1.0):
+            if k and aug.tempo_on:
                 hop = tempo_hop(config.hop, aug.tempo, np.random.default_rng([seed, name_key, k, TEMPO_STREAM]))
                 seq = frontend.mfcc_q15(frame_signal(x, replace(config, hop=hop)))
             else:
